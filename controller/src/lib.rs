@@ -1,0 +1,7 @@
+//! ecs-controller: declare AWS ECS and Fargate in Kubernetes.
+//!
+//! - [`api`]: the custom resources (spec, status, admission validation).
+//! - [`aws`]: thin clients over the AWS SDKs and the classification of their errors.
+//! - [`reconcile`]: one reconciler per kind plus the shared machinery (finalizers, conditions, requeue).
+
+pub mod api;

@@ -1,0 +1,3 @@
+fn main() {
+    print!("{}", ecs_controller::api::crds_yaml().unwrap());
+}

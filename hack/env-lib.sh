@@ -1,0 +1,33 @@
+# Shared by env-up.sh, env-down.sh and moto-reset.sh (sourced, not run).
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts sourcing this
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR
+. "$ROOT/hack/versions.env"
+CACHE=${ECS_CACHE_DIR:-$HOME/.cache/ecs-controller}
+K8S_DIR="$CACHE/kubernetes-$KUBERNETES_VERSION"
+ETCD_DIR="$CACHE/etcd-$ETCD_VERSION"
+HELM_DIR="$CACHE/helm-$HELM_VERSION"
+MOTO_DIR="$CACHE/moto-$MOTO_VERSION"
+STATE="$ROOT/.local"
+PIDS="$STATE/pids"
+LOGS="$STATE/logs"
+# Stop order for env-down (the apiserver before its etcd); pid files are named after the binary.
+COMPONENTS=(kube-apiserver etcd moto_server)
+
+log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+
+# Prints the pid recorded for component $1 if that process is alive and still runs $1
+# (its /proc cmdline names the binary; a zombie's cmdline is empty). Fails otherwise.
+live_pid() {
+  local pid
+  pid=$(cat "$PIDS/$1.pid" 2>/dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" == *"$1"* ]] || return 1
+  echo "$pid"
+}
+
+# http_ok URL: true if the URL answers 2xx within 2s (python3, so curl is not required; no proxies).
+http_ok() {
+  python3 -c 'import sys, urllib.request as u; u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2)' \
+    "$1" >/dev/null 2>&1
+}
