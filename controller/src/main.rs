@@ -1,3 +1,58 @@
-fn main() {
-    print!("{}", ecs_controller::api::crds_yaml().unwrap());
+use clap::Parser;
+use ecs_controller::cli::{Cli, Command, RunArgs};
+use ecs_controller::reconcile::{self, Context, runner};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => match ecs_controller::api::crds_yaml() {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot render the CRDs: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run(args) => {
+            ecs_controller::telemetry::init(args.log_format);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
+    let aws = ecs_controller::aws::AwsClients::load(args.region.clone()).await.map_err(anyhow::Error::msg)?;
+    tracing::info!(
+        region = aws.default_region(),
+        resync_period = %humantime::format_duration(args.resync_period),
+        namespace = args.watch_namespace.as_deref().unwrap_or("(all)"),
+        "ecs-controller starting"
+    );
+    let ctx = Arc::new(Context {
+        client,
+        aws,
+        config: reconcile::Config { resync_period: args.resync_period },
+        backoff: Default::default(),
+    });
+    runner::run(ctx, runner::Scope { namespace: args.watch_namespace }).await;
+    tracing::info!("ecs-controller stopped");
+    Ok(())
 }

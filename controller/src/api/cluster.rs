@@ -1,7 +1,6 @@
 //! `EcsCluster`: one ECS cluster, its settings, capacity providers and tags.
 
 use super::{Condition, Tag};
-use kube::core::{ListMerge, Rule};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +40,7 @@ pub struct EcsClusterSpec {
     pub region: Option<String>,
     /// Cluster settings (containerInsights). Settings left out are not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub settings: Option<Vec<ClusterSetting>>,
     /// Execute-command configuration.
@@ -48,10 +48,12 @@ pub struct EcsClusterSpec {
     pub configuration: Option<ClusterConfiguration>,
     /// Capacity providers the cluster may use. When left out, the cluster's providers are not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub capacity_providers: Option<Vec<CapacityProvider>>,
     /// The strategy for services and tasks that name none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]))]
     pub default_capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
     /// The Cloud Map namespace Service Connect uses by default.
@@ -106,7 +108,7 @@ pub enum ClusterSettingName {
 pub struct ClusterSetting {
     pub name: ClusterSettingName,
     /// `enabled`, `disabled` or `enhanced`.
-    #[schemars(extend("enum" = ["enabled", "disabled", "enhanced"]))]
+    #[schemars(length(max = 16), extend("enum" = ["enabled", "disabled", "enhanced"]))]
     pub value: String,
 }
 
@@ -126,7 +128,7 @@ pub struct ExecuteCommandConfiguration {
     pub kms_key_id: Option<String>,
     /// `NONE`, `DEFAULT` or `OVERRIDE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["NONE", "DEFAULT", "OVERRIDE"]))]
+    #[schemars(length(max = 16), extend("enum" = ["NONE", "DEFAULT", "OVERRIDE"]))]
     pub logging: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<ExecuteCommandLogConfiguration>,

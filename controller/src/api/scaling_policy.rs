@@ -2,7 +2,6 @@
 //! scalable target; issue 5 adds policies and schedules.
 
 use super::Condition;
-use kube::core::{ListMerge, Rule};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -53,4 +52,7 @@ pub struct ScalingPolicyStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scalable_target_arn: Option<String>,
+    /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }

@@ -1,7 +1,6 @@
 //! `FargateService`: one ECS service on Fargate. The spec starts with the essentials; issue 4 completes it.
 
 use super::{Condition, Tag};
-use kube::core::{ListMerge, Rule};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -53,6 +52,7 @@ pub struct FargateServiceSpec {
     pub desired_count: Option<i32>,
     pub network_configuration: NetworkConfiguration,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 45))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Vec<Tag>,
 }
@@ -105,4 +105,7 @@ pub struct FargateServiceStatus {
     pub pending_count: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_state: Option<String>,
+    /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }

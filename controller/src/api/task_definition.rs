@@ -2,7 +2,6 @@
 //! The spec starts with the fields most task definitions use; issue 3 completes it.
 
 use super::{Condition, Tag};
-use kube::core::{ListMerge, Rule};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -53,6 +52,7 @@ pub struct TaskDefinitionSpec {
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub container_definitions: Vec<ContainerDefinition>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 45))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Vec<Tag>,
 }
@@ -118,4 +118,7 @@ pub struct TaskDefinitionStatus {
     pub family: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i32>,
+    /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }

@@ -1,0 +1,254 @@
+//! Thin clients over the AWS SDKs: one client set per region, shared by every reconciler, and the
+//! classification of AWS errors into what the reconcilers do next (retry, back off, stop, wait).
+//!
+//! Credentials, region and endpoint come from aws-config's default chain, so `AWS_ENDPOINT_URL`
+//! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
+
+pub mod ecs;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// What a failed AWS call means for the reconciler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The resource does not exist.
+    NotFound,
+    /// AWS asked us to slow down: retry later with a longer backoff.
+    Throttled,
+    /// AWS rejected the request as invalid: retrying the same request cannot succeed.
+    Terminal,
+    /// A server-side or network failure: retry with backoff.
+    Retryable,
+    /// The resource still has dependents (services, tasks): wait for them.
+    HasDependents,
+}
+
+/// A failed AWS call, with what a user needs to act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub kind: ErrorKind,
+    /// The AWS error code, e.g. `ClientException`.
+    pub code: Option<String>,
+    /// The AWS message, verbatim where AWS sent one.
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: ", self.service, self.operation)?;
+        if let Some(code) = &self.code {
+            write!(f, "{code}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+];
+const NOT_FOUND_CODES: &[&str] = &[
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "ServiceNotActiveException",
+    "TaskDefinitionNotFoundException",
+    "ObjectNotFoundException",
+    "ResourceNotFoundException",
+];
+const DEPENDENTS_CODES: &[&str] = &[
+    "ClusterContainsServicesException",
+    "ClusterContainsTasksException",
+    "ClusterContainsContainerInstancesException",
+    "ResourceInUseException",
+];
+const RETRYABLE_CODES: &[&str] = &[
+    "ServerException",
+    "InternalServerException",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ConcurrentUpdateException",
+    "ConcurrentModificationException",
+    "UpdateInProgressException",
+];
+
+/// Classifies an error code and HTTP status the way every reconciler treats them.
+pub fn classify(code: Option<&str>, http_status: Option<u16>) -> ErrorKind {
+    match code {
+        Some(c) if THROTTLING_CODES.contains(&c) => ErrorKind::Throttled,
+        Some(c) if NOT_FOUND_CODES.contains(&c) => ErrorKind::NotFound,
+        Some(c) if DEPENDENTS_CODES.contains(&c) => ErrorKind::HasDependents,
+        Some(c) if RETRYABLE_CODES.contains(&c) => ErrorKind::Retryable,
+        _ => match http_status {
+            Some(429) => ErrorKind::Throttled,
+            Some(s) if s >= 500 => ErrorKind::Retryable,
+            Some(s) if (400..500).contains(&s) => ErrorKind::Terminal,
+            // No response at all (timeout, DNS, connection refused): retry.
+            None => ErrorKind::Retryable,
+            Some(_) if code.is_some() => ErrorKind::Terminal,
+            Some(_) => ErrorKind::Retryable,
+        },
+    }
+}
+
+/// Runs one AWS call: every call of the controller goes through here, so errors are classified (and
+/// calls counted) in one place.
+pub async fn call<T, E>(
+    service: &'static str,
+    operation: &'static str,
+    request: impl std::future::Future<Output = Result<T, SdkError<E>>>,
+) -> Result<T, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let result = request.await;
+    match result {
+        Ok(v) => {
+            tracing::debug!(service, operation, "AWS call succeeded");
+            Ok(v)
+        }
+        Err(e) => Err(from_sdk(service, operation, e)),
+    }
+}
+
+/// Turns an SDK error of any AWS service into an [`AwsError`].
+pub fn from_sdk<E>(service: &'static str, operation: &'static str, err: SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let http_status = err.raw_response().map(|r| r.status().as_u16());
+    let request_id = err
+        .raw_response()
+        .and_then(|r| r.headers().get("x-amzn-requestid").or_else(|| r.headers().get("x-amz-request-id")))
+        .map(str::to_string);
+    let code = err.code().map(str::to_string);
+    let message = match (err.message(), &err) {
+        (Some(m), _) if !m.is_empty() => m.to_string(),
+        (_, SdkError::TimeoutError(_)) => "request timed out".to_string(),
+        (_, SdkError::DispatchFailure(_)) => format!("could not reach the endpoint: {}", error_chain(&err)),
+        (_, SdkError::ResponseError(_)) => "could not read the response".to_string(),
+        _ => match http_status {
+            Some(s) => format!("HTTP {s} without an AWS error message"),
+            None => error_chain(&err),
+        },
+    };
+    let kind = classify(code.as_deref(), http_status);
+    let e = AwsError { service, operation, kind, code, message, request_id };
+    tracing::debug!(service, operation, kind = ?e.kind, request_id = e.request_id.as_deref(), "AWS call failed: {e}");
+    e
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// The clients of one region.
+#[derive(Clone, Debug)]
+pub struct RegionClients {
+    pub region: String,
+    pub ecs: aws_sdk_ecs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+}
+
+/// One client set per region, created on first use and shared by all reconcilers.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    base: SdkConfig,
+    default_region: String,
+    by_region: Arc<Mutex<HashMap<String, RegionClients>>>,
+}
+
+impl AwsClients {
+    /// Loads the default credential chain; `region` overrides the chain's region.
+    pub async fn load(region: Option<String>) -> Result<Self, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r));
+        }
+        let base = loader.load().await;
+        let default_region = base
+            .region()
+            .map(|r| r.to_string())
+            .ok_or("no AWS region: set --region or AWS_REGION")?;
+        Ok(Self { base, default_region, by_region: Arc::default() })
+    }
+
+    pub fn default_region(&self) -> &str {
+        &self.default_region
+    }
+
+    /// The clients for `region` (the default region when `None`).
+    pub fn region(&self, region: Option<&str>) -> RegionClients {
+        let region = region.unwrap_or(&self.default_region);
+        let mut map = self.by_region.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let r = aws_config::Region::new(region.to_string());
+                let ecs = aws_sdk_ecs::config::Builder::from(&self.base).region(r.clone()).build();
+                let aas = aws_sdk_applicationautoscaling::config::Builder::from(&self.base).region(r).build();
+                RegionClients {
+                    region: region.to_string(),
+                    ecs: aws_sdk_ecs::Client::from_conf(ecs),
+                    autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(aas),
+                }
+            })
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_follows_codes_then_http_status() {
+        assert_eq!(classify(Some("ThrottlingException"), Some(400)), ErrorKind::Throttled);
+        assert_eq!(classify(Some("ClusterNotFoundException"), Some(400)), ErrorKind::NotFound);
+        assert_eq!(classify(Some("ClusterContainsServicesException"), Some(400)), ErrorKind::HasDependents);
+        assert_eq!(classify(Some("ServerException"), Some(500)), ErrorKind::Retryable);
+        assert_eq!(classify(Some("ClientException"), Some(400)), ErrorKind::Terminal);
+        assert_eq!(classify(Some("InvalidParameterException"), Some(400)), ErrorKind::Terminal);
+        assert_eq!(classify(None, Some(429)), ErrorKind::Throttled);
+        assert_eq!(classify(None, Some(503)), ErrorKind::Retryable);
+        assert_eq!(classify(None, None), ErrorKind::Retryable);
+    }
+
+    #[test]
+    fn display_carries_the_aws_message_and_request_id() {
+        let e = AwsError {
+            service: "ECS",
+            operation: "CreateCluster",
+            kind: ErrorKind::Terminal,
+            code: Some("ClientException".into()),
+            message: "Cluster name is invalid".into(),
+            request_id: Some("abc-123".into()),
+        };
+        assert_eq!(e.to_string(), "ECS CreateCluster: ClientException: Cluster name is invalid (request id abc-123)");
+    }
+}

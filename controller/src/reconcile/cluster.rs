@@ -1,0 +1,363 @@
+//! EcsCluster: observe the cluster by name, create it when missing, update only what differs from the
+//! fields the user set, delete it (once it has no services) when the object goes.
+
+use super::conditions::reasons;
+use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
+use crate::api::cluster::{
+    CapacityProviderStrategyItem as SpecStrategyItem, ClusterConfiguration as SpecConfiguration, ClusterSetting as SpecSetting,
+};
+use crate::api::{EcsCluster, EcsClusterStatus, OWNER_NAME_TAG, OWNER_NAMESPACE_TAG, OWNER_UID_TAG};
+use crate::aws::ecs::{self as ecs_api, NewCluster, tag};
+use aws_sdk_ecs::types::{
+    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting, ClusterSettingName, ExecuteCommandConfiguration,
+    ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
+};
+use kube::{Resource, ResourceExt};
+use std::time::Duration;
+
+crate::managed_status!(EcsClusterStatus);
+
+const RECHECK_PROVISIONING: Duration = Duration::from_secs(10);
+const RECHECK_DELETING: Duration = Duration::from_secs(5);
+const RECHECK_DEPENDENTS: Duration = Duration::from_secs(15);
+
+impl EcsCluster {
+    /// The ECS cluster name: `spec.clusterName`, else metadata.name.
+    pub fn cluster_name(&self) -> String {
+        self.spec.cluster_name.clone().unwrap_or_else(|| self.name_any())
+    }
+}
+
+impl Managed for EcsCluster {
+    type Status = EcsClusterStatus;
+
+    fn status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    async fn apply(&self, ctx: &Context, mut status: EcsClusterStatus) -> Result<Applied<EcsClusterStatus>, Error> {
+        let name = self.cluster_name();
+        let clients = ctx.aws.region(self.spec.region.as_deref());
+        let ecs = &clients.ecs;
+        let desired_tags = desired_tags(self);
+
+        let cluster = match ecs_api::describe_cluster(ecs, &name).await? {
+            None => {
+                tracing::info!(cluster = %name, "creating ECS cluster");
+                ecs_api::create_cluster(
+                    ecs,
+                    NewCluster {
+                        name: name.clone(),
+                        settings: self.spec.settings.as_deref().map(sdk_settings),
+                        configuration: self.spec.configuration.as_ref().map(sdk_configuration),
+                        capacity_providers: self.spec.capacity_providers.as_ref().map(|p| p.iter().map(|p| p.as_str().to_string()).collect()),
+                        default_capacity_provider_strategy: self.spec.default_capacity_provider_strategy.as_deref().map(sdk_strategy),
+                        service_connect_namespace: self.spec.service_connect_defaults.as_ref().map(|d| d.namespace.clone()),
+                        tags: desired_tags,
+                    },
+                )
+                .await?
+            }
+            Some(cluster) => {
+                check_owner(self, &cluster)?;
+                converge(self, ecs, &cluster, &desired_tags).await?;
+                cluster
+            }
+        };
+
+        status.arn = cluster.cluster_arn().map(str::to_string);
+        status.cluster_name = Some(name.clone());
+        status.region = Some(clients.region.clone());
+        status.status = cluster.status().map(str::to_string);
+        status.running_tasks_count = Some(cluster.running_tasks_count());
+        status.pending_tasks_count = Some(cluster.pending_tasks_count());
+        status.active_services_count = Some(cluster.active_services_count());
+
+        let state = match cluster.status() {
+            Some("ACTIVE") => State::Ready { reason: "Active", message: format!("ECS cluster {name} is ACTIVE") },
+            Some("FAILED") => {
+                return Err(Error::Terminal {
+                    reason: "ClusterFailed",
+                    message: format!("ECS cluster {name} is FAILED; delete and recreate the EcsCluster"),
+                });
+            }
+            Some(other) => State::InProgress {
+                reason: "Provisioning",
+                message: format!("ECS cluster {name} is {other}"),
+                recheck: RECHECK_PROVISIONING,
+            },
+            None => State::InProgress {
+                reason: "Provisioning",
+                message: format!("ECS cluster {name} reports no status yet"),
+                recheck: RECHECK_PROVISIONING,
+            },
+        };
+        Ok(Applied { status, state })
+    }
+
+    async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {
+        if retain_on_delete(self) {
+            tracing::info!("deletion policy is retain: leaving the ECS cluster in AWS");
+            return Ok(Cleanup::Done);
+        }
+        let name = status.cluster_name.clone().unwrap_or_else(|| self.cluster_name());
+        let region = status.region.as_deref().or(self.spec.region.as_deref());
+        let ecs = &ctx.aws.region(region).ecs;
+        let Some(cluster) = ecs_api::describe_cluster(ecs, &name).await? else { return Ok(Cleanup::Done) };
+        if check_owner(self, &cluster).is_err() {
+            tracing::warn!(cluster = %name, "the ECS cluster is not owned by this object: leaving it in AWS");
+            return Ok(Cleanup::Done);
+        }
+        if cluster.status() == Some("DEPROVISIONING") {
+            return Ok(wait_deleting(&name));
+        }
+        tracing::info!(cluster = %name, "deleting ECS cluster");
+        match ecs_api::delete_cluster(ecs, &name).await {
+            Ok(None) => Ok(Cleanup::Done),
+            Ok(Some(c)) if c.status() == Some("INACTIVE") => Ok(Cleanup::Done),
+            Ok(Some(_)) => Ok(wait_deleting(&name)),
+            Err(e) if e.kind == crate::aws::ErrorKind::HasDependents => Ok(Cleanup::Wait {
+                reason: reasons::HAS_DEPENDENTS,
+                message: e.to_string(),
+                recheck: RECHECK_DEPENDENTS,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn wait_deleting(name: &str) -> Cleanup {
+    Cleanup::Wait {
+        reason: reasons::DELETING,
+        message: format!("waiting for ECS cluster {name} to become INACTIVE"),
+        recheck: RECHECK_DELETING,
+    }
+}
+
+/// The user's tags plus the ownership tags.
+fn desired_tags(obj: &EcsCluster) -> Vec<Tag> {
+    let mut tags: Vec<Tag> = obj.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
+    tags.extend(ownership_tags(obj));
+    tags
+}
+
+pub(crate) fn ownership_tags<K: kube::Resource>(obj: &K) -> Vec<Tag> {
+    vec![
+        tag(OWNER_UID_TAG, obj.meta().uid.as_deref().unwrap_or_default()),
+        tag(OWNER_NAMESPACE_TAG, obj.meta().namespace.as_deref().unwrap_or_default()),
+        tag(OWNER_NAME_TAG, obj.meta().name.as_deref().unwrap_or_default()),
+    ]
+}
+
+/// The cluster must carry this object's uid; anything else is someone else's cluster.
+fn check_owner(obj: &EcsCluster, cluster: &Cluster) -> Result<(), Error> {
+    let uid = obj.meta().uid.as_deref().unwrap_or_default();
+    let owner = cluster.tags().iter().find(|t| t.key() == Some(OWNER_UID_TAG)).and_then(|t| t.value());
+    if owner == Some(uid) {
+        return Ok(());
+    }
+    Err(Error::Terminal {
+        reason: reasons::NOT_OWNED,
+        message: format!(
+            "ECS cluster {} already exists and is not managed by this object (tag {OWNER_UID_TAG} is {}); \
+             choose another clusterName or remove the existing cluster",
+            cluster.cluster_name().unwrap_or_default(),
+            owner.map_or_else(|| "absent".to_string(), |o| format!("'{o}'")),
+        ),
+    })
+}
+
+/// Brings an existing cluster to the spec with the fewest calls: one UpdateCluster for settings,
+/// configuration and Service Connect together, one PutClusterCapacityProviders, and the tag calls.
+async fn converge(obj: &EcsCluster, ecs: &aws_sdk_ecs::Client, cluster: &Cluster, desired_tags: &[Tag]) -> Result<(), Error> {
+    let name = cluster.cluster_name().unwrap_or_default();
+    let spec = &obj.spec;
+
+    let settings = spec.settings.as_deref().filter(|s| settings_differ(s, cluster.settings())).map(sdk_settings);
+    let configuration = spec
+        .configuration
+        .as_ref()
+        .filter(|c| configuration_differs(c, cluster.configuration()))
+        .map(sdk_configuration);
+    let service_connect = spec
+        .service_connect_defaults
+        .as_ref()
+        .map(|d| d.namespace.clone())
+        .filter(|ns| service_connect_differs(ns, cluster.service_connect_defaults().and_then(|d| d.namespace())));
+    if settings.is_some() || configuration.is_some() || service_connect.is_some() {
+        tracing::info!(cluster = %name, "updating ECS cluster settings");
+        ecs_api::update_cluster(ecs, name, settings, configuration, service_connect).await?;
+    }
+
+    let current_providers: Vec<String> = cluster.capacity_providers().to_vec();
+    let providers_differ = spec.capacity_providers.as_ref().is_some_and(|p| {
+        let mut want: Vec<&str> = p.iter().map(|p| p.as_str()).collect();
+        let mut have: Vec<&str> = current_providers.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        want.dedup();
+        have.sort_unstable();
+        want != have
+    });
+    let strategy_differs = spec
+        .default_capacity_provider_strategy
+        .as_deref()
+        .is_some_and(|s| normalized_strategy(&sdk_strategy(s)) != normalized_strategy(cluster.default_capacity_provider_strategy()));
+    if providers_differ || strategy_differs {
+        tracing::info!(cluster = %name, "updating ECS cluster capacity providers");
+        let providers = spec
+            .capacity_providers
+            .as_ref()
+            .map_or(current_providers, |p| p.iter().map(|p| p.as_str().to_string()).collect());
+        let strategy = spec
+            .default_capacity_provider_strategy
+            .as_deref()
+            .map_or_else(|| cluster.default_capacity_provider_strategy().to_vec(), sdk_strategy);
+        ecs_api::put_cluster_capacity_providers(ecs, name, providers, strategy).await?;
+    }
+
+    if let Some(arn) = cluster.cluster_arn()
+        && ecs_api::sync_tags(ecs, arn, cluster.tags(), desired_tags).await?
+    {
+        tracing::info!(cluster = %name, "updated ECS cluster tags");
+    }
+    Ok(())
+}
+
+fn settings_differ(want: &[SpecSetting], have: &[ClusterSetting]) -> bool {
+    want.iter().any(|w| {
+        let current = have.iter().find(|h| h.name().map(|n| n.as_str()) == Some(setting_name(w))).and_then(|h| h.value());
+        current != Some(w.value.as_str())
+    })
+}
+
+fn setting_name(s: &SpecSetting) -> &'static str {
+    match s.name {
+        crate::api::cluster::ClusterSettingName::ContainerInsights => "containerInsights",
+    }
+}
+
+fn sdk_settings(settings: &[SpecSetting]) -> Vec<ClusterSetting> {
+    settings
+        .iter()
+        .map(|s| ClusterSetting::builder().name(ClusterSettingName::from(setting_name(s))).value(&s.value).build())
+        .collect()
+}
+
+fn sdk_configuration(c: &SpecConfiguration) -> ClusterConfiguration {
+    ClusterConfiguration::builder()
+        .set_execute_command_configuration(c.execute_command_configuration.as_ref().map(|e| {
+            ExecuteCommandConfiguration::builder()
+                .set_kms_key_id(e.kms_key_id.clone())
+                .set_logging(e.logging.as_deref().map(ExecuteCommandLogging::from))
+                .set_log_configuration(e.log_configuration.as_ref().map(|l| {
+                    ExecuteCommandLogConfiguration::builder()
+                        .set_cloud_watch_log_group_name(l.cloud_watch_log_group_name.clone())
+                        .set_cloud_watch_encryption_enabled(l.cloud_watch_encryption_enabled)
+                        .set_s3_bucket_name(l.s3_bucket_name.clone())
+                        .set_s3_encryption_enabled(l.s3_encryption_enabled)
+                        .set_s3_key_prefix(l.s3_key_prefix.clone())
+                        .build()
+                }))
+                .build()
+        }))
+        .build()
+}
+
+/// Compares only what the user set: AWS may fill in defaults the spec leaves out.
+fn configuration_differs(want: &SpecConfiguration, have: Option<&ClusterConfiguration>) -> bool {
+    let Some(w) = &want.execute_command_configuration else { return false };
+    let Some(h) = have.and_then(|h| h.execute_command_configuration()) else { return true };
+    let differs = |w: &Option<String>, h: Option<&str>| w.as_deref().is_some_and(|w| Some(w) != h);
+    if differs(&w.kms_key_id, h.kms_key_id()) || differs(&w.logging, h.logging().map(|l| l.as_str())) {
+        return true;
+    }
+    let Some(wl) = &w.log_configuration else { return false };
+    let Some(hl) = h.log_configuration() else { return true };
+    differs(&wl.cloud_watch_log_group_name, hl.cloud_watch_log_group_name())
+        || differs(&wl.s3_bucket_name, hl.s3_bucket_name())
+        || differs(&wl.s3_key_prefix, hl.s3_key_prefix())
+        || wl.cloud_watch_encryption_enabled.is_some_and(|v| v != hl.cloud_watch_encryption_enabled())
+        || wl.s3_encryption_enabled.is_some_and(|v| v != hl.s3_encryption_enabled())
+}
+
+/// AWS reports the namespace as an ARN while users may write its name: a name is taken as applied once
+/// the cluster has any default namespace (ECS resolves names itself); an ARN must match exactly.
+fn service_connect_differs(want: &str, have: Option<&str>) -> bool {
+    match have {
+        None => true,
+        Some(h) if want.starts_with("arn:") => want != h,
+        Some(h) => !(h == want || h.ends_with(&format!("/{want}")) || h.starts_with("arn:")),
+    }
+}
+
+fn sdk_strategy(items: &[SpecStrategyItem]) -> Vec<CapacityProviderStrategyItem> {
+    items
+        .iter()
+        .filter_map(|i| {
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(i.capacity_provider.as_str())
+                .weight(i.weight.unwrap_or(0))
+                .base(i.base.unwrap_or(0))
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+fn normalized_strategy(items: &[CapacityProviderStrategyItem]) -> Vec<(String, i32, i32)> {
+    let mut v: Vec<_> = items.iter().map(|i| (i.capacity_provider().to_string(), i.weight(), i.base())).collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::cluster::{CapacityProvider, ClusterSettingName as Name, ExecuteCommandConfiguration as SpecExec};
+
+    #[test]
+    fn settings_compare_only_what_the_user_set() {
+        let have = vec![ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("enabled").build()];
+        let want = |v: &str| vec![SpecSetting { name: Name::ContainerInsights, value: v.into() }];
+        assert!(!settings_differ(&want("enabled"), &have));
+        assert!(settings_differ(&want("disabled"), &have));
+        assert!(settings_differ(&want("enabled"), &[]));
+        assert!(!settings_differ(&[], &have));
+    }
+
+    #[test]
+    fn strategy_defaults_do_not_count_as_drift() {
+        let spec = vec![SpecStrategyItem { capacity_provider: CapacityProvider::FargateSpot, weight: Some(3), base: None }];
+        let aws = vec![
+            CapacityProviderStrategyItem::builder().capacity_provider("FARGATE_SPOT").weight(3).base(0).build().unwrap(),
+        ];
+        assert_eq!(normalized_strategy(&sdk_strategy(&spec)), normalized_strategy(&aws));
+    }
+
+    #[test]
+    fn configuration_ignores_fields_left_out() {
+        let want = SpecConfiguration {
+            execute_command_configuration: Some(SpecExec { logging: Some("DEFAULT".into()), ..Default::default() }),
+        };
+        let have = sdk_configuration(&SpecConfiguration {
+            execute_command_configuration: Some(SpecExec {
+                logging: Some("DEFAULT".into()),
+                kms_key_id: Some("key".into()),
+                ..Default::default()
+            }),
+        });
+        assert!(!configuration_differs(&want, Some(&have)));
+        let want_override = SpecConfiguration {
+            execute_command_configuration: Some(SpecExec { logging: Some("OVERRIDE".into()), ..Default::default() }),
+        };
+        assert!(configuration_differs(&want_override, Some(&have)));
+        assert!(configuration_differs(&want, None));
+    }
+
+    #[test]
+    fn service_connect_names_match_arns() {
+        assert!(!service_connect_differs("svc", Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")));
+        assert!(service_connect_differs("arn:aws:servicediscovery:us-east-1:1:namespace/ns-2", Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")));
+        assert!(service_connect_differs("svc", None));
+    }
+}

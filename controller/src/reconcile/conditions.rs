@@ -1,0 +1,76 @@
+//! Which conditions each outcome writes, following the Kubernetes and kstatus conventions:
+//! `Ready` always; `Reconciling=True` while the controller is working towards the spec; `Stalled=True`
+//! when it cannot make progress without the user. `Reconciling` and `Stalled` are dropped when false.
+
+use super::State;
+use crate::api::conditions::{READY, RECONCILING, STALLED};
+use crate::api::{Condition, ConditionStatus};
+
+/// Reasons shared by every kind.
+pub mod reasons {
+    pub const RECONCILING: &str = "Reconciling";
+    pub const AWS_ERROR: &str = "AwsError";
+    pub const THROTTLED: &str = "Throttled";
+    pub const DELETING: &str = "Deleting";
+    pub const HAS_DEPENDENTS: &str = "HasDependents";
+    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+    pub const NOT_OWNED: &str = "NotOwned";
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+}
+
+/// Before the first AWS call: `Ready=Unknown`, `Reconciling=True`.
+pub fn first_visit() -> Vec<Condition> {
+    vec![
+        Condition::new(READY, ConditionStatus::Unknown, reasons::RECONCILING, "the controller has started reconciling"),
+        Condition::new(RECONCILING, ConditionStatus::True, reasons::RECONCILING, "the controller has started reconciling"),
+    ]
+}
+
+pub fn for_state(state: &State) -> Vec<Condition> {
+    match state {
+        State::Ready { reason, message } => vec![Condition::new(READY, ConditionStatus::True, reason, message.clone())],
+        State::InProgress { reason, message, .. } | State::Waiting { reason, message, .. } => waiting(reason, message),
+    }
+}
+
+/// Not ready, still working (in progress, waiting for a dependency, deleting, retrying).
+pub fn waiting(reason: &str, message: &str) -> Vec<Condition> {
+    vec![
+        Condition::new(READY, ConditionStatus::False, reason, message),
+        Condition::new(RECONCILING, ConditionStatus::True, reason, message),
+    ]
+}
+
+/// Not ready, and retrying will not help until the spec (or AWS) changes.
+pub fn stalled(reason: &str, message: &str) -> Vec<Condition> {
+    vec![
+        Condition::new(READY, ConditionStatus::False, reason, message),
+        Condition::new(STALLED, ConditionStatus::True, reason, message),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn ready_drops_reconciling_and_stalled() {
+        let c = for_state(&State::Ready { reason: "Active", message: String::new() });
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].type_.as_str(), c[0].status), (READY, ConditionStatus::True));
+    }
+
+    #[test]
+    fn in_progress_is_not_ready_and_reconciling() {
+        let c = for_state(&State::InProgress { reason: "Provisioning", message: "m".into(), recheck: Duration::ZERO });
+        assert_eq!((c[0].type_.as_str(), c[0].status, c[0].reason.as_str()), (READY, ConditionStatus::False, "Provisioning"));
+        assert_eq!((c[1].type_.as_str(), c[1].status), (RECONCILING, ConditionStatus::True));
+    }
+
+    #[test]
+    fn stalled_is_terminal() {
+        let c = stalled(reasons::INVALID_SPEC, "bad");
+        assert_eq!((c[1].type_.as_str(), c[1].status, c[1].message.as_str()), (STALLED, ConditionStatus::True, "bad"));
+    }
+}

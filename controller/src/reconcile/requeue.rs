@@ -1,0 +1,88 @@
+//! Requeue policy: when to look at an object again.
+//!
+//! Ready objects come back after the resync period (drift detection); converging ones soon; failures back
+//! off exponentially per object (longer when AWS throttles), so an object that keeps failing never
+//! hot-loops and one that recovers starts from the short delay again.
+
+use super::Context;
+use super::conditions::{self, reasons};
+use crate::api::Condition;
+use crate::aws::{AwsError, ErrorKind};
+use kube::Resource;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// How fast to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// A failure that may pass (server error, network, conflict): 2 s, doubling, up to 5 min.
+    Retry,
+    /// AWS throttled us: 10 s, doubling, up to 5 min.
+    Throttled,
+}
+
+const MAX_DELAY: Duration = Duration::from_secs(300);
+
+/// Consecutive failures per object (by uid).
+#[derive(Default, Debug)]
+pub struct Backoff {
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Backoff {
+    pub fn key<K: Resource>(obj: &K) -> String {
+        obj.meta().uid.clone().unwrap_or_else(|| format!("{:?}/{:?}", obj.meta().namespace, obj.meta().name))
+    }
+
+    /// Records one more failure and returns the delay before the next attempt.
+    pub fn next(&self, key: &str, pace: Pace) -> Duration {
+        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = map.entry(key.to_string()).or_insert(0);
+        let delay = delay_for(*n, pace);
+        *n = n.saturating_add(1);
+        delay
+    }
+
+    pub fn reset(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+}
+
+/// The delay after `failures` earlier consecutive failures.
+pub fn delay_for(failures: u32, pace: Pace) -> Duration {
+    let base = match pace {
+        Pace::Retry => Duration::from_secs(2),
+        Pace::Throttled => Duration::from_secs(10),
+    };
+    base.saturating_mul(1u32 << failures.min(16)).min(MAX_DELAY)
+}
+
+/// Conditions and delay after an AWS error.
+pub fn after_aws_error(ctx: &Context, key: &str, e: &AwsError) -> (Vec<Condition>, Duration) {
+    let message = e.to_string();
+    match e.kind {
+        ErrorKind::Terminal => (conditions::stalled(reasons::AWS_ERROR, &message), ctx.config.resync_period),
+        ErrorKind::Throttled => (conditions::waiting(reasons::THROTTLED, &message), ctx.backoff.next(key, Pace::Throttled)),
+        ErrorKind::HasDependents => (conditions::waiting(reasons::HAS_DEPENDENTS, &message), ctx.backoff.next(key, Pace::Retry)),
+        ErrorKind::Retryable | ErrorKind::NotFound => {
+            (conditions::waiting(reasons::AWS_ERROR, &message), ctx.backoff.next(key, Pace::Retry))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let b = Backoff::default();
+        let delays: Vec<_> = (0..10).map(|_| b.next("x", Pace::Retry).as_secs()).collect();
+        assert_eq!(delays, vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        b.reset("x");
+        assert_eq!(b.next("x", Pace::Retry), Duration::from_secs(2));
+        assert_eq!(b.next("y", Pace::Throttled), Duration::from_secs(10));
+        assert_eq!(delay_for(u32::MAX, Pace::Throttled), MAX_DELAY);
+    }
+}
