@@ -18,7 +18,7 @@ stop() {
   log "WARNING: $name (pid $pid) survived SIGKILL"
 }
 
-for c in "${COMPONENTS[@]}"; do stop "$c"; done # known order first (apiserver before etcd)
+for c in ecs-controller "${COMPONENTS[@]}"; do stop "$c"; done # known order: the controller, then apiserver before etcd
 for f in "$PIDS"/*.pid; do if [[ -e "$f" ]]; then stop "$(basename "$f" .pid)"; fi; done
 
 if [[ -d "$STATE" ]]; then

@@ -8,7 +8,7 @@ K8S_DIR="$CACHE/kubernetes-$KUBERNETES_VERSION"
 ETCD_DIR="$CACHE/etcd-$ETCD_VERSION"
 HELM_DIR="$CACHE/helm-$HELM_VERSION"
 MOTO_DIR="$CACHE/moto-$MOTO_VERSION"
-STATE="$ROOT/.local"
+STATE="${ECS_ENV_DIR:-$ROOT/.local}"  # make test uses its own (.local-test) so a running demo is left alone
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 # Stop order for env-down (the apiserver before its etcd); pid files are named after the binary.

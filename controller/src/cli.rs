@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "ecs-controller", version, about = "Declare AWS ECS and Fargate in Kubernetes")]
+#[command(
+    name = "ecs-controller",
+    version,
+    about = "Declare AWS ECS and Fargate in Kubernetes"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

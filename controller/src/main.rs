@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         },
         Command::Run(args) => {
             ecs_controller::telemetry::init(args.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("error: cannot start the async runtime: {e}");
@@ -38,8 +41,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
-    let aws = ecs_controller::aws::AwsClients::load(args.region.clone()).await.map_err(anyhow::Error::msg)?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
+    let aws = ecs_controller::aws::AwsClients::load(args.region.clone())
+        .await
+        .map_err(anyhow::Error::msg)?;
     tracing::info!(
         region = aws.default_region(),
         resync_period = %humantime::format_duration(args.resync_period),
@@ -49,10 +56,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let ctx = Arc::new(Context {
         client,
         aws,
-        config: reconcile::Config { resync_period: args.resync_period },
+        config: reconcile::Config {
+            resync_period: args.resync_period,
+        },
         backoff: Default::default(),
     });
-    runner::run(ctx, runner::Scope { namespace: args.watch_namespace }).await;
+    runner::run(
+        ctx,
+        runner::Scope {
+            namespace: args.watch_namespace,
+        },
+    )
+    .await;
     tracing::info!("ecs-controller stopped");
     Ok(())
 }

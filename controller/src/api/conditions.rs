@@ -41,7 +41,12 @@ pub struct Condition {
 }
 
 impl Condition {
-    pub fn new(type_: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Self {
+    pub fn new(
+        type_: &str,
+        status: ConditionStatus,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             type_: type_.to_string(),
             status,
@@ -61,7 +66,12 @@ pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Conditio
 /// Merges freshly computed conditions into the previous ones: a condition whose status did not change
 /// keeps its `lastTransitionTime`, so rewriting the same state is a no-op. Types absent from `next` are
 /// dropped (a condition the controller no longer asserts must not linger).
-pub fn merge(previous: &[Condition], next: Vec<Condition>, generation: Option<i64>, now: &str) -> Vec<Condition> {
+pub fn merge(
+    previous: &[Condition],
+    next: Vec<Condition>,
+    generation: Option<i64>,
+    now: &str,
+) -> Vec<Condition> {
     next.into_iter()
         .map(|mut c| {
             c.observed_generation = generation;
@@ -86,7 +96,12 @@ mod tests {
             last_transition_time: "2026-01-01T00:00:00Z".into(),
             ..Condition::new(READY, ConditionStatus::True, "Active", "ok")
         }];
-        let next = vec![Condition::new(READY, ConditionStatus::True, "Active", "still ok")];
+        let next = vec![Condition::new(
+            READY,
+            ConditionStatus::True,
+            "Active",
+            "still ok",
+        )];
         let merged = merge(&old, next, Some(3), "2026-02-02T00:00:00Z");
         assert_eq!(merged[0].last_transition_time, "2026-01-01T00:00:00Z");
         assert_eq!(merged[0].observed_generation, Some(3));

@@ -5,6 +5,9 @@
 //! under `spec:`. Admission validation lives here as OpenAPI constraints and CEL rules with messages, so
 //! the API server rejects what it can before the controller sees it.
 
+// kube's `printcolumn(name = .., type_ = ..)` repeats its keys once per column by design.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod cluster;
 pub mod conditions;
 pub mod scaling_policy;
@@ -40,7 +43,9 @@ pub const OWNER_NAME_TAG: &str = "ecs.kubefargate.dev/name";
 pub const RESERVED_TAG_PREFIX: &str = "ecs.kubefargate.dev/";
 
 /// A resource tag, as ECS writes it (`[{key, value}]`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 pub struct Tag {
     /// Tag key: 1-128 characters; `aws:` and `ecs.kubefargate.dev/` are reserved.
     #[schemars(length(min = 1, max = 128))]
@@ -58,7 +63,12 @@ pub(crate) const TAGS_MESSAGE_RESERVED: &str =
 
 /// Every CRD this controller serves, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![EcsCluster::crd(), TaskDefinition::crd(), FargateService::crd(), ScalingPolicy::crd()]
+    vec![
+        EcsCluster::crd(),
+        TaskDefinition::crd(),
+        FargateService::crd(),
+        ScalingPolicy::crd(),
+    ]
 }
 
 /// The CRDs as one multi-document YAML stream, exactly as checked in under `crds/`.

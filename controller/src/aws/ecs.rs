@@ -3,8 +3,8 @@
 use super::{AwsError, ErrorKind, call};
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterField, ClusterServiceConnectDefaultsRequest,
-    ClusterSetting, Tag,
+    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterField,
+    ClusterServiceConnectDefaultsRequest, ClusterSetting, Tag,
 };
 
 const ECS: &str = "ECS";
@@ -23,7 +23,11 @@ pub async fn describe_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster
             .send(),
     )
     .await?;
-    Ok(out.clusters.unwrap_or_default().into_iter().find(|c| c.status() != Some("INACTIVE")))
+    Ok(out
+        .clusters
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.status() != Some("INACTIVE")))
 }
 
 /// Everything CreateCluster takes.
@@ -51,7 +55,11 @@ pub async fn create_cluster(ecs: &Client, c: NewCluster) -> Result<Cluster, AwsE
             .set_default_capacity_provider_strategy(c.default_capacity_provider_strategy)
             .set_service_connect_defaults(
                 c.service_connect_namespace
-                    .map(|n| ClusterServiceConnectDefaultsRequest::builder().namespace(n).build())
+                    .map(|n| {
+                        ClusterServiceConnectDefaultsRequest::builder()
+                            .namespace(n)
+                            .build()
+                    })
                     .transpose()
                     .map_err(|e| invalid("CreateCluster", e))?,
             )
@@ -79,7 +87,11 @@ pub async fn update_cluster(
             .set_configuration(configuration)
             .set_service_connect_defaults(
                 service_connect_namespace
-                    .map(|n| ClusterServiceConnectDefaultsRequest::builder().namespace(n).build())
+                    .map(|n| {
+                        ClusterServiceConnectDefaultsRequest::builder()
+                            .namespace(n)
+                            .build()
+                    })
                     .transpose()
                     .map_err(|e| invalid("UpdateCluster", e))?,
             )
@@ -110,7 +122,13 @@ pub async fn put_cluster_capacity_providers(
 
 /// Deletes a cluster; returns the cluster as ECS reports it afterwards (normally INACTIVE).
 pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>, AwsError> {
-    match call(ECS, "DeleteCluster", ecs.delete_cluster().cluster(name).send()).await {
+    match call(
+        ECS,
+        "DeleteCluster",
+        ecs.delete_cluster().cluster(name).send(),
+    )
+    .await
+    {
         Ok(out) => Ok(out.cluster),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -119,15 +137,35 @@ pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>,
 
 /// Makes the tags of `arn` exactly `desired`, leaving `aws:` tags alone: one TagResource for what is
 /// missing or different, one UntagResource for what is extra. Returns whether anything changed.
-pub async fn sync_tags(ecs: &Client, arn: &str, current: &[Tag], desired: &[Tag]) -> Result<bool, AwsError> {
+pub async fn sync_tags(
+    ecs: &Client,
+    arn: &str,
+    current: &[Tag],
+    desired: &[Tag],
+) -> Result<bool, AwsError> {
     let (to_set, to_remove) = tag_diff(current, desired);
     let changed = !to_set.is_empty() || !to_remove.is_empty();
     if !to_set.is_empty() {
-        call(ECS, "TagResource", ecs.tag_resource().resource_arn(arn).set_tags(Some(to_set)).send()).await?;
+        call(
+            ECS,
+            "TagResource",
+            ecs.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(to_set))
+                .send(),
+        )
+        .await?;
     }
     if !to_remove.is_empty() {
-        call(ECS, "UntagResource", ecs.untag_resource().resource_arn(arn).set_tag_keys(Some(to_remove)).send())
-            .await?;
+        call(
+            ECS,
+            "UntagResource",
+            ecs.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(to_remove))
+                .send(),
+        )
+        .await?;
     }
     Ok(changed)
 }
@@ -135,9 +173,15 @@ pub async fn sync_tags(ecs: &Client, arn: &str, current: &[Tag], desired: &[Tag]
 /// Tags to set (missing or with another value) and keys to remove (present, not desired, not `aws:`).
 pub fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     fn value_of<'a>(tags: &'a [Tag], key: &str) -> Option<Option<&'a str>> {
-        tags.iter().find(|t| t.key() == Some(key)).map(|t| t.value())
+        tags.iter()
+            .find(|t| t.key() == Some(key))
+            .map(|t| t.value())
     }
-    let to_set = desired.iter().filter(|d| value_of(current, d.key().unwrap_or_default()) != Some(d.value())).cloned().collect();
+    let to_set = desired
+        .iter()
+        .filter(|d| value_of(current, d.key().unwrap_or_default()) != Some(d.value()))
+        .cloned()
+        .collect();
     let to_remove = current
         .iter()
         .filter_map(|t| t.key())
@@ -163,7 +207,14 @@ fn empty(operation: &'static str) -> AwsError {
 }
 
 fn invalid(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
-    AwsError { service: ECS, operation, kind: ErrorKind::Terminal, code: None, message: e.to_string(), request_id: None }
+    AwsError {
+        service: ECS,
+        operation,
+        kind: ErrorKind::Terminal,
+        code: None,
+        message: e.to_string(),
+        request_id: None,
+    }
 }
 
 #[cfg(test)]
@@ -172,7 +223,12 @@ mod tests {
 
     #[test]
     fn tag_diff_sets_changed_and_removes_extra_but_keeps_aws_tags() {
-        let current = vec![tag("a", "1"), tag("b", "2"), tag("aws:cloudformation:stack-name", "x"), tag("gone", "z")];
+        let current = vec![
+            tag("a", "1"),
+            tag("b", "2"),
+            tag("aws:cloudformation:stack-name", "x"),
+            tag("gone", "z"),
+        ];
         let desired = vec![tag("a", "1"), tag("b", "3"), tag("new", "4")];
         let (set, remove) = tag_diff(&current, &desired);
         assert_eq!(set, vec![tag("b", "3"), tag("new", "4")]);

@@ -138,23 +138,70 @@ where
     let http_status = err.raw_response().map(|r| r.status().as_u16());
     let request_id = err
         .raw_response()
-        .and_then(|r| r.headers().get("x-amzn-requestid").or_else(|| r.headers().get("x-amz-request-id")))
+        .and_then(|r| {
+            r.headers()
+                .get("x-amzn-requestid")
+                .or_else(|| r.headers().get("x-amz-request-id"))
+        })
         .map(str::to_string);
     let code = err.code().map(str::to_string);
+    let body = err
+        .raw_response()
+        .and_then(|r| r.body().bytes())
+        .map(body_text)
+        .unwrap_or_default();
     let message = match (err.message(), &err) {
         (Some(m), _) if !m.is_empty() => m.to_string(),
         (_, SdkError::TimeoutError(_)) => "request timed out".to_string(),
-        (_, SdkError::DispatchFailure(_)) => format!("could not reach the endpoint: {}", error_chain(&err)),
-        (_, SdkError::ResponseError(_)) => "could not read the response".to_string(),
+        (_, SdkError::DispatchFailure(_)) => {
+            format!("could not reach the endpoint: {}", error_chain(&err))
+        }
         _ => match http_status {
-            Some(s) => format!("HTTP {s} without an AWS error message"),
+            Some(s) if body.is_empty() => format!("HTTP {s} without an AWS error message"),
+            Some(s) => format!("HTTP {s}: {body}"),
             None => error_chain(&err),
         },
     };
     let kind = classify(code.as_deref(), http_status);
-    let e = AwsError { service, operation, kind, code, message, request_id };
+    let e = AwsError {
+        service,
+        operation,
+        kind,
+        code,
+        message,
+        request_id,
+    };
     tracing::debug!(service, operation, kind = ?e.kind, request_id = e.request_id.as_deref(), "AWS call failed: {e}");
     e
+}
+
+/// A readable excerpt of an error body that is not an AWS error document (an HTML error page, say).
+fn body_text(bytes: &[u8]) -> String {
+    let raw = String::from_utf8_lossy(bytes);
+    let mut text = String::with_capacity(raw.len());
+    let mut in_tag = false;
+    for ch in raw.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = words.join(" ");
+    if out.len() > 240 {
+        let cut = (0..=240)
+            .rev()
+            .find(|i| out.is_char_boundary(*i))
+            .unwrap_or(0);
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
 }
 
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -196,7 +243,11 @@ impl AwsClients {
             .region()
             .map(|r| r.to_string())
             .ok_or("no AWS region: set --region or AWS_REGION")?;
-        Ok(Self { base, default_region, by_region: Arc::default() })
+        Ok(Self {
+            base,
+            default_region,
+            by_region: Arc::default(),
+        })
     }
 
     pub fn default_region(&self) -> &str {
@@ -206,12 +257,19 @@ impl AwsClients {
     /// The clients for `region` (the default region when `None`).
     pub fn region(&self, region: Option<&str>) -> RegionClients {
         let region = region.unwrap_or(&self.default_region);
-        let mut map = self.by_region.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .by_region
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         map.entry(region.to_string())
             .or_insert_with(|| {
                 let r = aws_config::Region::new(region.to_string());
-                let ecs = aws_sdk_ecs::config::Builder::from(&self.base).region(r.clone()).build();
-                let aas = aws_sdk_applicationautoscaling::config::Builder::from(&self.base).region(r).build();
+                let ecs = aws_sdk_ecs::config::Builder::from(&self.base)
+                    .region(r.clone())
+                    .build();
+                let aas = aws_sdk_applicationautoscaling::config::Builder::from(&self.base)
+                    .region(r)
+                    .build();
                 RegionClients {
                     region: region.to_string(),
                     ecs: aws_sdk_ecs::Client::from_conf(ecs),
@@ -228,15 +286,43 @@ mod tests {
 
     #[test]
     fn classification_follows_codes_then_http_status() {
-        assert_eq!(classify(Some("ThrottlingException"), Some(400)), ErrorKind::Throttled);
-        assert_eq!(classify(Some("ClusterNotFoundException"), Some(400)), ErrorKind::NotFound);
-        assert_eq!(classify(Some("ClusterContainsServicesException"), Some(400)), ErrorKind::HasDependents);
-        assert_eq!(classify(Some("ServerException"), Some(500)), ErrorKind::Retryable);
-        assert_eq!(classify(Some("ClientException"), Some(400)), ErrorKind::Terminal);
-        assert_eq!(classify(Some("InvalidParameterException"), Some(400)), ErrorKind::Terminal);
+        assert_eq!(
+            classify(Some("ThrottlingException"), Some(400)),
+            ErrorKind::Throttled
+        );
+        assert_eq!(
+            classify(Some("ClusterNotFoundException"), Some(400)),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify(Some("ClusterContainsServicesException"), Some(400)),
+            ErrorKind::HasDependents
+        );
+        assert_eq!(
+            classify(Some("ServerException"), Some(500)),
+            ErrorKind::Retryable
+        );
+        assert_eq!(
+            classify(Some("ClientException"), Some(400)),
+            ErrorKind::Terminal
+        );
+        assert_eq!(
+            classify(Some("InvalidParameterException"), Some(400)),
+            ErrorKind::Terminal
+        );
         assert_eq!(classify(None, Some(429)), ErrorKind::Throttled);
         assert_eq!(classify(None, Some(503)), ErrorKind::Retryable);
         assert_eq!(classify(None, None), ErrorKind::Retryable);
+    }
+
+    #[test]
+    fn html_error_pages_become_one_readable_line() {
+        let page = b"<!doctype html>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1><p>boom</p>";
+        assert_eq!(
+            body_text(page),
+            "500 Internal Server Error Internal Server Error boom"
+        );
+        assert!(body_text(&[b'x'; 1000]).ends_with("..."));
     }
 
     #[test]
@@ -249,6 +335,9 @@ mod tests {
             message: "Cluster name is invalid".into(),
             request_id: Some("abc-123".into()),
         };
-        assert_eq!(e.to_string(), "ECS CreateCluster: ClientException: Cluster name is invalid (request id abc-123)");
+        assert_eq!(
+            e.to_string(),
+            "ECS CreateCluster: ClientException: Cluster name is invalid (request id abc-123)"
+        );
     }
 }

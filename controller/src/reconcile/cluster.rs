@@ -4,13 +4,17 @@
 use super::conditions::reasons;
 use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
 use crate::api::cluster::{
-    CapacityProviderStrategyItem as SpecStrategyItem, ClusterConfiguration as SpecConfiguration, ClusterSetting as SpecSetting,
+    CapacityProviderStrategyItem as SpecStrategyItem, ClusterConfiguration as SpecConfiguration,
+    ClusterSetting as SpecSetting,
 };
-use crate::api::{EcsCluster, EcsClusterStatus, OWNER_NAME_TAG, OWNER_NAMESPACE_TAG, OWNER_UID_TAG};
+use crate::api::{
+    EcsCluster, EcsClusterStatus, OWNER_NAME_TAG, OWNER_NAMESPACE_TAG, OWNER_UID_TAG,
+};
 use crate::aws::ecs::{self as ecs_api, NewCluster, tag};
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting, ClusterSettingName, ExecuteCommandConfiguration,
-    ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
+    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting,
+    ClusterSettingName, ExecuteCommandConfiguration, ExecuteCommandLogConfiguration,
+    ExecuteCommandLogging, Tag,
 };
 use kube::{Resource, ResourceExt};
 use std::time::Duration;
@@ -24,7 +28,10 @@ const RECHECK_DEPENDENTS: Duration = Duration::from_secs(15);
 impl EcsCluster {
     /// The ECS cluster name: `spec.clusterName`, else metadata.name.
     pub fn cluster_name(&self) -> String {
-        self.spec.cluster_name.clone().unwrap_or_else(|| self.name_any())
+        self.spec
+            .cluster_name
+            .clone()
+            .unwrap_or_else(|| self.name_any())
     }
 }
 
@@ -35,7 +42,11 @@ impl Managed for EcsCluster {
         self.status.as_ref()
     }
 
-    async fn apply(&self, ctx: &Context, mut status: EcsClusterStatus) -> Result<Applied<EcsClusterStatus>, Error> {
+    async fn apply(
+        &self,
+        ctx: &Context,
+        mut status: EcsClusterStatus,
+    ) -> Result<Applied<EcsClusterStatus>, Error> {
         let name = self.cluster_name();
         let clients = ctx.aws.region(self.spec.region.as_deref());
         let ecs = &clients.ecs;
@@ -50,9 +61,21 @@ impl Managed for EcsCluster {
                         name: name.clone(),
                         settings: self.spec.settings.as_deref().map(sdk_settings),
                         configuration: self.spec.configuration.as_ref().map(sdk_configuration),
-                        capacity_providers: self.spec.capacity_providers.as_ref().map(|p| p.iter().map(|p| p.as_str().to_string()).collect()),
-                        default_capacity_provider_strategy: self.spec.default_capacity_provider_strategy.as_deref().map(sdk_strategy),
-                        service_connect_namespace: self.spec.service_connect_defaults.as_ref().map(|d| d.namespace.clone()),
+                        capacity_providers: self
+                            .spec
+                            .capacity_providers
+                            .as_ref()
+                            .map(|p| p.iter().map(|p| p.as_str().to_string()).collect()),
+                        default_capacity_provider_strategy: self
+                            .spec
+                            .default_capacity_provider_strategy
+                            .as_deref()
+                            .map(sdk_strategy),
+                        service_connect_namespace: self
+                            .spec
+                            .service_connect_defaults
+                            .as_ref()
+                            .map(|d| d.namespace.clone()),
                         tags: desired_tags,
                     },
                 )
@@ -74,11 +97,16 @@ impl Managed for EcsCluster {
         status.active_services_count = Some(cluster.active_services_count());
 
         let state = match cluster.status() {
-            Some("ACTIVE") => State::Ready { reason: "Active", message: format!("ECS cluster {name} is ACTIVE") },
+            Some("ACTIVE") => State::Ready {
+                reason: "Active",
+                message: format!("ECS cluster {name} is ACTIVE"),
+            },
             Some("FAILED") => {
                 return Err(Error::Terminal {
                     reason: "ClusterFailed",
-                    message: format!("ECS cluster {name} is FAILED; delete and recreate the EcsCluster"),
+                    message: format!(
+                        "ECS cluster {name} is FAILED; delete and recreate the EcsCluster"
+                    ),
                 });
             }
             Some(other) => State::InProgress {
@@ -100,10 +128,15 @@ impl Managed for EcsCluster {
             tracing::info!("deletion policy is retain: leaving the ECS cluster in AWS");
             return Ok(Cleanup::Done);
         }
-        let name = status.cluster_name.clone().unwrap_or_else(|| self.cluster_name());
+        let name = status
+            .cluster_name
+            .clone()
+            .unwrap_or_else(|| self.cluster_name());
         let region = status.region.as_deref().or(self.spec.region.as_deref());
         let ecs = &ctx.aws.region(region).ecs;
-        let Some(cluster) = ecs_api::describe_cluster(ecs, &name).await? else { return Ok(Cleanup::Done) };
+        let Some(cluster) = ecs_api::describe_cluster(ecs, &name).await? else {
+            return Ok(Cleanup::Done);
+        };
         if check_owner(self, &cluster).is_err() {
             tracing::warn!(cluster = %name, "the ECS cluster is not owned by this object: leaving it in AWS");
             return Ok(Cleanup::Done);
@@ -136,7 +169,12 @@ fn wait_deleting(name: &str) -> Cleanup {
 
 /// The user's tags plus the ownership tags.
 fn desired_tags(obj: &EcsCluster) -> Vec<Tag> {
-    let mut tags: Vec<Tag> = obj.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
+    let mut tags: Vec<Tag> = obj
+        .spec
+        .tags
+        .iter()
+        .map(|t| tag(&t.key, &t.value))
+        .collect();
     tags.extend(ownership_tags(obj));
     tags
 }
@@ -144,15 +182,25 @@ fn desired_tags(obj: &EcsCluster) -> Vec<Tag> {
 pub(crate) fn ownership_tags<K: kube::Resource>(obj: &K) -> Vec<Tag> {
     vec![
         tag(OWNER_UID_TAG, obj.meta().uid.as_deref().unwrap_or_default()),
-        tag(OWNER_NAMESPACE_TAG, obj.meta().namespace.as_deref().unwrap_or_default()),
-        tag(OWNER_NAME_TAG, obj.meta().name.as_deref().unwrap_or_default()),
+        tag(
+            OWNER_NAMESPACE_TAG,
+            obj.meta().namespace.as_deref().unwrap_or_default(),
+        ),
+        tag(
+            OWNER_NAME_TAG,
+            obj.meta().name.as_deref().unwrap_or_default(),
+        ),
     ]
 }
 
 /// The cluster must carry this object's uid; anything else is someone else's cluster.
 fn check_owner(obj: &EcsCluster, cluster: &Cluster) -> Result<(), Error> {
     let uid = obj.meta().uid.as_deref().unwrap_or_default();
-    let owner = cluster.tags().iter().find(|t| t.key() == Some(OWNER_UID_TAG)).and_then(|t| t.value());
+    let owner = cluster
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(OWNER_UID_TAG))
+        .and_then(|t| t.value());
     if owner == Some(uid) {
         return Ok(());
     }
@@ -169,11 +217,20 @@ fn check_owner(obj: &EcsCluster, cluster: &Cluster) -> Result<(), Error> {
 
 /// Brings an existing cluster to the spec with the fewest calls: one UpdateCluster for settings,
 /// configuration and Service Connect together, one PutClusterCapacityProviders, and the tag calls.
-async fn converge(obj: &EcsCluster, ecs: &aws_sdk_ecs::Client, cluster: &Cluster, desired_tags: &[Tag]) -> Result<(), Error> {
+async fn converge(
+    obj: &EcsCluster,
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &Cluster,
+    desired_tags: &[Tag],
+) -> Result<(), Error> {
     let name = cluster.cluster_name().unwrap_or_default();
     let spec = &obj.spec;
 
-    let settings = spec.settings.as_deref().filter(|s| settings_differ(s, cluster.settings())).map(sdk_settings);
+    let settings = spec
+        .settings
+        .as_deref()
+        .filter(|s| settings_differ(s, cluster.settings()))
+        .map(sdk_settings);
     let configuration = spec
         .configuration
         .as_ref()
@@ -183,7 +240,14 @@ async fn converge(obj: &EcsCluster, ecs: &aws_sdk_ecs::Client, cluster: &Cluster
         .service_connect_defaults
         .as_ref()
         .map(|d| d.namespace.clone())
-        .filter(|ns| service_connect_differs(ns, cluster.service_connect_defaults().and_then(|d| d.namespace())));
+        .filter(|ns| {
+            service_connect_differs(
+                ns,
+                cluster
+                    .service_connect_defaults()
+                    .and_then(|d| d.namespace()),
+            )
+        });
     if settings.is_some() || configuration.is_some() || service_connect.is_some() {
         tracing::info!(cluster = %name, "updating ECS cluster settings");
         ecs_api::update_cluster(ecs, name, settings, configuration, service_connect).await?;
@@ -201,17 +265,25 @@ async fn converge(obj: &EcsCluster, ecs: &aws_sdk_ecs::Client, cluster: &Cluster
     let strategy_differs = spec
         .default_capacity_provider_strategy
         .as_deref()
-        .is_some_and(|s| normalized_strategy(&sdk_strategy(s)) != normalized_strategy(cluster.default_capacity_provider_strategy()));
+        .is_some_and(|s| {
+            normalized_strategy(&sdk_strategy(s))
+                != normalized_strategy(cluster.default_capacity_provider_strategy())
+        });
     if providers_differ || strategy_differs {
         tracing::info!(cluster = %name, "updating ECS cluster capacity providers");
         let providers = spec
             .capacity_providers
             .as_ref()
-            .map_or(current_providers, |p| p.iter().map(|p| p.as_str().to_string()).collect());
+            .map_or(current_providers, |p| {
+                p.iter().map(|p| p.as_str().to_string()).collect()
+            });
         let strategy = spec
             .default_capacity_provider_strategy
             .as_deref()
-            .map_or_else(|| cluster.default_capacity_provider_strategy().to_vec(), sdk_strategy);
+            .map_or_else(
+                || cluster.default_capacity_provider_strategy().to_vec(),
+                sdk_strategy,
+            );
         ecs_api::put_cluster_capacity_providers(ecs, name, providers, strategy).await?;
     }
 
@@ -225,7 +297,10 @@ async fn converge(obj: &EcsCluster, ecs: &aws_sdk_ecs::Client, cluster: &Cluster
 
 fn settings_differ(want: &[SpecSetting], have: &[ClusterSetting]) -> bool {
     want.iter().any(|w| {
-        let current = have.iter().find(|h| h.name().map(|n| n.as_str()) == Some(setting_name(w))).and_then(|h| h.value());
+        let current = have
+            .iter()
+            .find(|h| h.name().map(|n| n.as_str()) == Some(setting_name(w)))
+            .and_then(|h| h.value());
         current != Some(w.value.as_str())
     })
 }
@@ -239,7 +314,12 @@ fn setting_name(s: &SpecSetting) -> &'static str {
 fn sdk_settings(settings: &[SpecSetting]) -> Vec<ClusterSetting> {
     settings
         .iter()
-        .map(|s| ClusterSetting::builder().name(ClusterSettingName::from(setting_name(s))).value(&s.value).build())
+        .map(|s| {
+            ClusterSetting::builder()
+                .name(ClusterSettingName::from(setting_name(s)))
+                .value(&s.value)
+                .build()
+        })
         .collect()
 }
 
@@ -265,19 +345,35 @@ fn sdk_configuration(c: &SpecConfiguration) -> ClusterConfiguration {
 
 /// Compares only what the user set: AWS may fill in defaults the spec leaves out.
 fn configuration_differs(want: &SpecConfiguration, have: Option<&ClusterConfiguration>) -> bool {
-    let Some(w) = &want.execute_command_configuration else { return false };
-    let Some(h) = have.and_then(|h| h.execute_command_configuration()) else { return true };
+    let Some(w) = &want.execute_command_configuration else {
+        return false;
+    };
+    let Some(h) = have.and_then(|h| h.execute_command_configuration()) else {
+        return true;
+    };
     let differs = |w: &Option<String>, h: Option<&str>| w.as_deref().is_some_and(|w| Some(w) != h);
-    if differs(&w.kms_key_id, h.kms_key_id()) || differs(&w.logging, h.logging().map(|l| l.as_str())) {
+    if differs(&w.kms_key_id, h.kms_key_id())
+        || differs(&w.logging, h.logging().map(|l| l.as_str()))
+    {
         return true;
     }
-    let Some(wl) = &w.log_configuration else { return false };
-    let Some(hl) = h.log_configuration() else { return true };
-    differs(&wl.cloud_watch_log_group_name, hl.cloud_watch_log_group_name())
-        || differs(&wl.s3_bucket_name, hl.s3_bucket_name())
+    let Some(wl) = &w.log_configuration else {
+        return false;
+    };
+    let Some(hl) = h.log_configuration() else {
+        return true;
+    };
+    differs(
+        &wl.cloud_watch_log_group_name,
+        hl.cloud_watch_log_group_name(),
+    ) || differs(&wl.s3_bucket_name, hl.s3_bucket_name())
         || differs(&wl.s3_key_prefix, hl.s3_key_prefix())
-        || wl.cloud_watch_encryption_enabled.is_some_and(|v| v != hl.cloud_watch_encryption_enabled())
-        || wl.s3_encryption_enabled.is_some_and(|v| v != hl.s3_encryption_enabled())
+        || wl
+            .cloud_watch_encryption_enabled
+            .is_some_and(|v| v != hl.cloud_watch_encryption_enabled())
+        || wl
+            .s3_encryption_enabled
+            .is_some_and(|v| v != hl.s3_encryption_enabled())
 }
 
 /// AWS reports the namespace as an ARN while users may write its name: a name is taken as applied once
@@ -305,7 +401,10 @@ fn sdk_strategy(items: &[SpecStrategyItem]) -> Vec<CapacityProviderStrategyItem>
 }
 
 fn normalized_strategy(items: &[CapacityProviderStrategyItem]) -> Vec<(String, i32, i32)> {
-    let mut v: Vec<_> = items.iter().map(|i| (i.capacity_provider().to_string(), i.weight(), i.base())).collect();
+    let mut v: Vec<_> = items
+        .iter()
+        .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
+        .collect();
     v.sort();
     v
 }
@@ -313,12 +412,24 @@ fn normalized_strategy(items: &[CapacityProviderStrategyItem]) -> Vec<(String, i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::cluster::{CapacityProvider, ClusterSettingName as Name, ExecuteCommandConfiguration as SpecExec};
+    use crate::api::cluster::{
+        CapacityProvider, ClusterSettingName as Name, ExecuteCommandConfiguration as SpecExec,
+    };
 
     #[test]
     fn settings_compare_only_what_the_user_set() {
-        let have = vec![ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("enabled").build()];
-        let want = |v: &str| vec![SpecSetting { name: Name::ContainerInsights, value: v.into() }];
+        let have = vec![
+            ClusterSetting::builder()
+                .name(ClusterSettingName::ContainerInsights)
+                .value("enabled")
+                .build(),
+        ];
+        let want = |v: &str| {
+            vec![SpecSetting {
+                name: Name::ContainerInsights,
+                value: v.into(),
+            }]
+        };
         assert!(!settings_differ(&want("enabled"), &have));
         assert!(settings_differ(&want("disabled"), &have));
         assert!(settings_differ(&want("enabled"), &[]));
@@ -327,17 +438,32 @@ mod tests {
 
     #[test]
     fn strategy_defaults_do_not_count_as_drift() {
-        let spec = vec![SpecStrategyItem { capacity_provider: CapacityProvider::FargateSpot, weight: Some(3), base: None }];
+        let spec = vec![SpecStrategyItem {
+            capacity_provider: CapacityProvider::FargateSpot,
+            weight: Some(3),
+            base: None,
+        }];
         let aws = vec![
-            CapacityProviderStrategyItem::builder().capacity_provider("FARGATE_SPOT").weight(3).base(0).build().unwrap(),
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .weight(3)
+                .base(0)
+                .build()
+                .unwrap(),
         ];
-        assert_eq!(normalized_strategy(&sdk_strategy(&spec)), normalized_strategy(&aws));
+        assert_eq!(
+            normalized_strategy(&sdk_strategy(&spec)),
+            normalized_strategy(&aws)
+        );
     }
 
     #[test]
     fn configuration_ignores_fields_left_out() {
         let want = SpecConfiguration {
-            execute_command_configuration: Some(SpecExec { logging: Some("DEFAULT".into()), ..Default::default() }),
+            execute_command_configuration: Some(SpecExec {
+                logging: Some("DEFAULT".into()),
+                ..Default::default()
+            }),
         };
         let have = sdk_configuration(&SpecConfiguration {
             execute_command_configuration: Some(SpecExec {
@@ -348,7 +474,10 @@ mod tests {
         });
         assert!(!configuration_differs(&want, Some(&have)));
         let want_override = SpecConfiguration {
-            execute_command_configuration: Some(SpecExec { logging: Some("OVERRIDE".into()), ..Default::default() }),
+            execute_command_configuration: Some(SpecExec {
+                logging: Some("OVERRIDE".into()),
+                ..Default::default()
+            }),
         };
         assert!(configuration_differs(&want_override, Some(&have)));
         assert!(configuration_differs(&want, None));
@@ -356,8 +485,14 @@ mod tests {
 
     #[test]
     fn service_connect_names_match_arns() {
-        assert!(!service_connect_differs("svc", Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")));
-        assert!(service_connect_differs("arn:aws:servicediscovery:us-east-1:1:namespace/ns-2", Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")));
+        assert!(!service_connect_differs(
+            "svc",
+            Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")
+        ));
+        assert!(service_connect_differs(
+            "arn:aws:servicediscovery:us-east-1:1:namespace/ns-2",
+            Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")
+        ));
         assert!(service_connect_differs("svc", None));
     }
 }

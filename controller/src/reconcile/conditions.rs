@@ -21,15 +21,35 @@ pub mod reasons {
 /// Before the first AWS call: `Ready=Unknown`, `Reconciling=True`.
 pub fn first_visit() -> Vec<Condition> {
     vec![
-        Condition::new(READY, ConditionStatus::Unknown, reasons::RECONCILING, "the controller has started reconciling"),
-        Condition::new(RECONCILING, ConditionStatus::True, reasons::RECONCILING, "the controller has started reconciling"),
+        Condition::new(
+            READY,
+            ConditionStatus::Unknown,
+            reasons::RECONCILING,
+            "the controller has started reconciling",
+        ),
+        Condition::new(
+            RECONCILING,
+            ConditionStatus::True,
+            reasons::RECONCILING,
+            "the controller has started reconciling",
+        ),
     ]
 }
 
 pub fn for_state(state: &State) -> Vec<Condition> {
     match state {
-        State::Ready { reason, message } => vec![Condition::new(READY, ConditionStatus::True, reason, message.clone())],
-        State::InProgress { reason, message, .. } | State::Waiting { reason, message, .. } => waiting(reason, message),
+        State::Ready { reason, message } => vec![Condition::new(
+            READY,
+            ConditionStatus::True,
+            reason,
+            message.clone(),
+        )],
+        State::InProgress {
+            reason, message, ..
+        }
+        | State::Waiting {
+            reason, message, ..
+        } => waiting(reason, message),
     }
 }
 
@@ -56,21 +76,40 @@ mod tests {
 
     #[test]
     fn ready_drops_reconciling_and_stalled() {
-        let c = for_state(&State::Ready { reason: "Active", message: String::new() });
+        let c = for_state(&State::Ready {
+            reason: "Active",
+            message: String::new(),
+        });
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].type_.as_str(), c[0].status), (READY, ConditionStatus::True));
+        assert_eq!(
+            (c[0].type_.as_str(), c[0].status),
+            (READY, ConditionStatus::True)
+        );
     }
 
     #[test]
     fn in_progress_is_not_ready_and_reconciling() {
-        let c = for_state(&State::InProgress { reason: "Provisioning", message: "m".into(), recheck: Duration::ZERO });
-        assert_eq!((c[0].type_.as_str(), c[0].status, c[0].reason.as_str()), (READY, ConditionStatus::False, "Provisioning"));
-        assert_eq!((c[1].type_.as_str(), c[1].status), (RECONCILING, ConditionStatus::True));
+        let c = for_state(&State::InProgress {
+            reason: "Provisioning",
+            message: "m".into(),
+            recheck: Duration::ZERO,
+        });
+        assert_eq!(
+            (c[0].type_.as_str(), c[0].status, c[0].reason.as_str()),
+            (READY, ConditionStatus::False, "Provisioning")
+        );
+        assert_eq!(
+            (c[1].type_.as_str(), c[1].status),
+            (RECONCILING, ConditionStatus::True)
+        );
     }
 
     #[test]
     fn stalled_is_terminal() {
         let c = stalled(reasons::INVALID_SPEC, "bad");
-        assert_eq!((c[1].type_.as_str(), c[1].status, c[1].message.as_str()), (STALLED, ConditionStatus::True, "bad"));
+        assert_eq!(
+            (c[1].type_.as_str(), c[1].status, c[1].message.as_str()),
+            (STALLED, ConditionStatus::True, "bad")
+        );
     }
 }

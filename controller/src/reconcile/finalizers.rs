@@ -36,7 +36,9 @@ pub async fn remove<K>(api: &Api<K>, obj: &K) -> Result<(), kube::Error>
 where
     K: Resource + Clone + DeserializeOwned + Serialize + Debug,
 {
-    let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else { return Ok(()) };
+    let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else {
+        return Ok(());
+    };
     let patch = json!([
         {"op": "test", "path": format!("/metadata/finalizers/{index}"), "value": FINALIZER},
         {"op": "remove", "path": format!("/metadata/finalizers/{index}")},
@@ -52,6 +54,13 @@ async fn json_patch<K>(api: &Api<K>, obj: &K, patch: serde_json::Value) -> Resul
 where
     K: Resource + Clone + DeserializeOwned + Serialize + Debug,
 {
-    let patch: json_patch::Patch = serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
-    api.patch(&obj.name_any(), &PatchParams::default(), &Patch::<()>::Json(patch)).await.map(drop)
+    let patch: json_patch::Patch =
+        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::<()>::Json(patch),
+    )
+    .await
+    .map(drop)
 }

@@ -44,7 +44,9 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { resync_period: Duration::from_secs(300) }
+        Self {
+            resync_period: Duration::from_secs(300),
+        }
     }
 }
 
@@ -57,18 +59,32 @@ pub enum Error {
     Kube(#[from] kube::Error),
     /// The spec cannot work as written (or the AWS resource belongs to someone else): needs the user.
     #[error("{message}")]
-    Terminal { reason: &'static str, message: String },
+    Terminal {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 /// Where `apply` left the object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
     /// AWS matches the spec.
-    Ready { reason: &'static str, message: String },
+    Ready {
+        reason: &'static str,
+        message: String,
+    },
     /// AWS is converging (creating, provisioning, rolling out): look again soon.
-    InProgress { reason: &'static str, message: String, recheck: Duration },
+    InProgress {
+        reason: &'static str,
+        message: String,
+        recheck: Duration,
+    },
     /// Waiting for another object (a reference not Ready yet): woken by its watch, or after `recheck`.
-    Waiting { reason: &'static str, message: String, recheck: Duration },
+    Waiting {
+        reason: &'static str,
+        message: String,
+        recheck: Duration,
+    },
 }
 
 /// The result of a successful `apply`: the new status facts and the state.
@@ -83,27 +99,48 @@ pub enum Cleanup {
     /// Nothing is left in AWS: the finalizer may go.
     Done,
     /// Deletion is under way or blocked (dependents): look again after `recheck`.
-    Wait { reason: &'static str, message: String, recheck: Duration },
+    Wait {
+        reason: &'static str,
+        message: String,
+        recheck: Duration,
+    },
 }
 
 /// One kind the controller manages in AWS.
 pub trait Managed:
-    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
 {
     type Status: ManagedStatus;
 
     fn status(&self) -> Option<&Self::Status>;
 
     /// Converges AWS to the spec. `status` is the previous status, to be updated with what AWS reports.
-    fn apply(&self, ctx: &Context, status: Self::Status) -> impl Future<Output = Result<Applied<Self::Status>, Error>> + Send;
+    fn apply(
+        &self,
+        ctx: &Context,
+        status: Self::Status,
+    ) -> impl Future<Output = Result<Applied<Self::Status>, Error>> + Send;
 
     /// Removes what the object owns in AWS.
-    fn cleanup(&self, ctx: &Context, status: &Self::Status) -> impl Future<Output = Result<Cleanup, Error>> + Send;
+    fn cleanup(
+        &self,
+        ctx: &Context,
+        status: &Self::Status,
+    ) -> impl Future<Output = Result<Cleanup, Error>> + Send;
 }
 
 /// `true` when the user asked to keep the AWS resource on deletion.
 pub fn retain_on_delete<K: Resource>(obj: &K) -> bool {
-    obj.annotations().get(DELETION_POLICY_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("retain"))
+    obj.annotations()
+        .get(DELETION_POLICY_ANNOTATION)
+        .is_some_and(|v| v.eq_ignore_ascii_case("retain"))
 }
 
 /// The shared reconcile of every kind.
@@ -113,7 +150,10 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
     let key = requeue::Backoff::key(obj.as_ref());
     let old = obj.status().cloned().unwrap_or_default();
     let generation = obj.meta().generation;
-    let handled = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned();
+    let handled = obj
+        .annotations()
+        .get(RECONCILE_REQUESTED_ANNOTATION)
+        .cloned();
 
     if obj.meta().deletion_timestamp.is_some() {
         if !finalizers::has(obj.as_ref()) {
@@ -126,9 +166,16 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
                 tracing::info!("deleted from AWS; finalizer removed");
                 return Ok(Action::await_change());
             }
-            Ok(Cleanup::Wait { reason, message, recheck }) => {
+            Ok(Cleanup::Wait {
+                reason,
+                message,
+                recheck,
+            }) => {
                 ctx.backoff.reset(&key);
-                (conditions::waiting(reason, &message), Action::requeue(recheck))
+                (
+                    conditions::waiting(reason, &message),
+                    Action::requeue(recheck),
+                )
             }
             Err(e) => error_outcome(&ctx, &key, e)?,
         };
@@ -153,9 +200,16 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
             ctx.backoff.reset(&key);
             let action = match &state {
                 State::Ready { .. } => Action::requeue(ctx.config.resync_period),
-                State::InProgress { recheck, .. } | State::Waiting { recheck, .. } => Action::requeue(*recheck),
+                State::InProgress { recheck, .. } | State::Waiting { recheck, .. } => {
+                    Action::requeue(*recheck)
+                }
             };
-            status::stamp(&mut status, conditions::for_state(&state), generation, handled);
+            status::stamp(
+                &mut status,
+                conditions::for_state(&state),
+                generation,
+                handled,
+            );
             (status, action)
         }
         Err(e) => {
@@ -178,9 +232,15 @@ fn error_outcome(
 ) -> Result<(Vec<crate::api::Condition>, Action), Error> {
     match e {
         Error::Kube(_) => Err(e),
-        Error::Terminal { reason, ref message } => {
+        Error::Terminal {
+            reason,
+            ref message,
+        } => {
             tracing::warn!(reason, "cannot proceed: {message}");
-            Ok((conditions::stalled(reason, message), Action::requeue(ctx.config.resync_period)))
+            Ok((
+                conditions::stalled(reason, message),
+                Action::requeue(ctx.config.resync_period),
+            ))
         }
         Error::Aws(ref aws) => {
             tracing::warn!(kind = ?aws.kind, request_id = aws.request_id.as_deref(), "{aws}");
@@ -193,5 +253,8 @@ fn error_outcome(
 /// The controller's error policy: Kubernetes API failures are retried with the per-object backoff.
 pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(name = %obj.name_any(), "reconcile failed: {err}");
-    Action::requeue(ctx.backoff.next(&requeue::Backoff::key(obj.as_ref()), requeue::Pace::Retry))
+    Action::requeue(
+        ctx.backoff
+            .next(&requeue::Backoff::key(obj.as_ref()), requeue::Pace::Retry),
+    )
 }

@@ -32,7 +32,10 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn key<K: Resource>(obj: &K) -> String {
-        obj.meta().uid.clone().unwrap_or_else(|| format!("{:?}/{:?}", obj.meta().namespace, obj.meta().name))
+        obj.meta()
+            .uid
+            .clone()
+            .unwrap_or_else(|| format!("{:?}/{:?}", obj.meta().namespace, obj.meta().name))
     }
 
     /// Records one more failure and returns the delay before the next attempt.
@@ -45,7 +48,10 @@ impl Backoff {
     }
 
     pub fn reset(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
     }
 }
 
@@ -62,12 +68,22 @@ pub fn delay_for(failures: u32, pace: Pace) -> Duration {
 pub fn after_aws_error(ctx: &Context, key: &str, e: &AwsError) -> (Vec<Condition>, Duration) {
     let message = e.to_string();
     match e.kind {
-        ErrorKind::Terminal => (conditions::stalled(reasons::AWS_ERROR, &message), ctx.config.resync_period),
-        ErrorKind::Throttled => (conditions::waiting(reasons::THROTTLED, &message), ctx.backoff.next(key, Pace::Throttled)),
-        ErrorKind::HasDependents => (conditions::waiting(reasons::HAS_DEPENDENTS, &message), ctx.backoff.next(key, Pace::Retry)),
-        ErrorKind::Retryable | ErrorKind::NotFound => {
-            (conditions::waiting(reasons::AWS_ERROR, &message), ctx.backoff.next(key, Pace::Retry))
-        }
+        ErrorKind::Terminal => (
+            conditions::stalled(reasons::AWS_ERROR, &message),
+            ctx.config.resync_period,
+        ),
+        ErrorKind::Throttled => (
+            conditions::waiting(reasons::THROTTLED, &message),
+            ctx.backoff.next(key, Pace::Throttled),
+        ),
+        ErrorKind::HasDependents => (
+            conditions::waiting(reasons::HAS_DEPENDENTS, &message),
+            ctx.backoff.next(key, Pace::Retry),
+        ),
+        ErrorKind::Retryable | ErrorKind::NotFound => (
+            conditions::waiting(reasons::AWS_ERROR, &message),
+            ctx.backoff.next(key, Pace::Retry),
+        ),
     }
 }
 
@@ -78,7 +94,9 @@ mod tests {
     #[test]
     fn backoff_doubles_caps_and_resets() {
         let b = Backoff::default();
-        let delays: Vec<_> = (0..10).map(|_| b.next("x", Pace::Retry).as_secs()).collect();
+        let delays: Vec<_> = (0..10)
+            .map(|_| b.next("x", Pace::Retry).as_secs())
+            .collect();
         assert_eq!(delays, vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         b.reset("x");
         assert_eq!(b.next("x", Pace::Retry), Duration::from_secs(2));

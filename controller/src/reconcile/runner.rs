@@ -34,7 +34,9 @@ pub fn change_key<K: Resource>(obj: &K) -> Option<u64> {
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.finalizers.hash(&mut h);
-    obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).hash(&mut h);
+    obj.annotations()
+        .get(RECONCILE_REQUESTED_ANNOTATION)
+        .hash(&mut h);
     Some(h.finish())
 }
 
@@ -47,11 +49,14 @@ fn api<K: Managed>(ctx: &Context, scope: &Scope) -> Api<K> {
 
 fn controller<K: Managed>(ctx: Arc<Context>, scope: &Scope) -> impl Future<Output = ()> {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api::<K>(&ctx, scope), watcher::Config::default().any_semantic())
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(change_key::<K>, Default::default());
+    let stream = watcher(
+        api::<K>(&ctx, scope),
+        watcher::Config::default().any_semantic(),
+    )
+    .default_backoff()
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(change_key::<K>, Default::default());
     Controller::for_stream(stream, reader)
         .shutdown_on_signal()
         .run(

@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
 /// The parts of a status the shared reconcile maintains.
-pub trait ManagedStatus: Serialize + Clone + Default + PartialEq + Debug + Send + Sync + 'static {
+pub trait ManagedStatus:
+    Serialize + Clone + Default + PartialEq + Debug + Send + Sync + 'static
+{
     fn conditions(&self) -> &[Condition];
     fn set_conditions(&mut self, conditions: Vec<Condition>);
     fn set_observed_generation(&mut self, generation: Option<i64>);
@@ -40,7 +42,12 @@ macro_rules! managed_status {
 }
 
 /// Puts freshly computed conditions (and the generation and request they answer) into `status`.
-pub fn stamp<S: ManagedStatus>(status: &mut S, next: Vec<Condition>, generation: Option<i64>, handled: Option<String>) {
+pub fn stamp<S: ManagedStatus>(
+    status: &mut S,
+    next: Vec<Condition>,
+    generation: Option<i64>,
+    handled: Option<String>,
+) {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let merged = merge(status.conditions(), next, generation, &now);
     status.set_conditions(merged);
@@ -64,6 +71,11 @@ where
         "kind": K::kind(&()),
         "status": new,
     });
-    api.patch_status(&obj.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await?;
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await?;
     Ok(())
 }

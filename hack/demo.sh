@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The demo after `make env-up install-crds`: (re)starts the controller in the background, applies
+# examples/, waits until every object is Ready and prints `kubectl get ecs`. Idempotent.
+# Usage: hack/demo.sh PATH-TO-ecs-controller
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/env-lib.sh"
+BIN=$1
+# shellcheck disable=SC1091
+. "$STATE/env"
+
+if pid=$(live_pid ecs-controller); then
+  log "restarting the controller (pid $pid)"
+  kill -TERM "$pid"
+  for _ in $(seq 100); do live_pid ecs-controller >/dev/null || break; sleep 0.1; done
+fi
+mkdir -p "$PIDS" "$LOGS"
+nohup "$BIN" run --resync-period "${RESYNC:-30s}" >"$LOGS/controller.log" 2>&1 &
+echo $! >"$PIDS/ecs-controller.pid"
+log "controller running (pid $!, log $LOGS/controller.log)"
+
+# Examples may name the local subnets and security group as ${ECS_TEST_SUBNET_0} etc.
+IFS=, read -r ECS_TEST_SUBNET_0 ECS_TEST_SUBNET_1 _ <<<"$ECS_TEST_SUBNETS,"
+export ECS_TEST_SUBNET_0 ECS_TEST_SUBNET_1 ECS_TEST_SECURITY_GROUP_0="${ECS_TEST_SECURITY_GROUPS%%,*}"
+for f in "$ROOT"/examples/*.yaml; do
+  python3 -c 'import os, sys; sys.stdout.write(os.path.expandvars(open(sys.argv[1]).read()))' "$f"
+  echo "---"
+done | kubectl apply -f - 
+if ! kubectl wait --for=condition=Ready --timeout=120s -f "$ROOT/examples/" >/dev/null; then
+  kubectl get ecs -A -o wide
+  log "not everything became Ready in 120s; the controller log is $LOGS/controller.log"
+  exit 1
+fi
+echo
+kubectl get ecs -A -o wide
+echo
+echo "Everything is Ready. Try:  source $STATE/env && kubectl get ecs -A"
+echo "Stop it all with:  make env-down"

@@ -1,0 +1,263 @@
+//! The harness of the end-to-end tests: the real kube-apiserver and moto that `make env-up` started
+//! (read from the environment `.local/env` exports), and the real controller binary, one process per test,
+//! scoped to the test's own namespace.
+
+use anyhow::{Context as _, Result, bail};
+use ecs_controller::api::conditions::{self, READY};
+use ecs_controller::api::{Condition, ConditionStatus};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Field manager the tests apply manifests with (as a user would with `kubectl apply --server-side`).
+pub const TEST_MANAGER: &str = "e2e-user";
+
+pub fn env(name: &str) -> Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set: run the end-to-end tests through `make test` (or source .local/env after `make env-up`)"))
+}
+
+/// A name unique to this run and call, safe for Kubernetes and ECS.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+        % 1_000_000;
+    format!(
+        "{prefix}-{t}-{}-{}",
+        std::process::id() % 1000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub async fn kube() -> Result<Client> {
+    env("KUBECONFIG")?;
+    Ok(Client::try_default().await?)
+}
+
+pub async fn ecs() -> Result<aws_sdk_ecs::Client> {
+    env("AWS_ENDPOINT_URL")?;
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(aws_sdk_ecs::Client::new(&conf))
+}
+
+/// A namespace of the test's own, deleted at the end.
+pub struct TestNamespace {
+    pub name: String,
+    client: Client,
+}
+
+impl TestNamespace {
+    pub async fn create(client: &Client, prefix: &str) -> Result<Self> {
+        let name = unique(prefix);
+        let api: Api<Namespace> = Api::all(client.clone());
+        let ns: Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))?;
+        api.create(&PostParams::default(), &ns).await?;
+        Ok(Self {
+            name,
+            client: client.clone(),
+        })
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        Api::namespaced(self.client.clone(), &self.name)
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        // Best effort: the namespace's objects have finalizers the controller (already stopped) would
+        // remove, so the namespace may linger in Terminating; it holds nothing of AWS's.
+        let _ = Command::new("kubectl")
+            .args([
+                "delete",
+                "namespace",
+                &self.name,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The controller binary as a child process, killed when dropped; its log goes to a file.
+pub struct ControllerProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+pub fn controller_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("ECS_CONTROLLER_BIN") {
+        return PathBuf::from(p);
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| manifest.join("../target"));
+    target.join("debug/ecs-controller")
+}
+
+impl ControllerProcess {
+    /// Starts `ecs-controller run` for one namespace with a short resync period.
+    pub fn start(namespace: &str, extra: &[&str]) -> Result<Self> {
+        let bin = controller_binary();
+        if !bin.exists() {
+            bail!(
+                "{} does not exist: build it with `cargo build -p ecs-controller`",
+                bin.display()
+            );
+        }
+        let log = std::env::temp_dir().join(format!("{}.controller.log", unique(namespace)));
+        let file = std::fs::File::create(&log)?;
+        let child = Command::new(&bin)
+            .args([
+                "run",
+                "--watch-namespace",
+                namespace,
+                "--resync-period",
+                "3s",
+                "--log-format",
+                "text",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info,ecs_controller=debug")
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        Ok(Self { child, log })
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the process with SIGKILL (as a crash would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- controller log ({}) ---\n{}",
+                self.log.display(),
+                self.log_text()
+            );
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails with the last observation after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let start = Instant::now();
+    let mut last: String;
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => last = "condition not met".into(),
+            Err(e) => last = format!("{e:#}"),
+        }
+        if start.elapsed() > timeout {
+            bail!("timed out after {timeout:?} waiting for {what}: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The conditions of any of our kinds, read generically.
+pub fn conditions_of(obj: &serde_json::Value) -> Vec<Condition> {
+    obj.pointer("/status/conditions")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default()
+}
+
+pub fn condition(obj: &serde_json::Value, type_: &str) -> Option<Condition> {
+    conditions::find(&conditions_of(obj), type_).cloned()
+}
+
+/// Waits until `Ready` has `status` for the current generation; returns the object as JSON.
+pub async fn wait_ready<K>(
+    api: &Api<K>,
+    name: &str,
+    status: ConditionStatus,
+    timeout: Duration,
+) -> Result<serde_json::Value>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + serde::Serialize,
+{
+    eventually(&format!("{name} Ready={status:?}"), timeout, || async {
+        let obj = serde_json::to_value(api.get(name).await?)?;
+        let generation = obj.pointer("/metadata/generation").and_then(|g| g.as_i64());
+        Ok(condition(&obj, READY)
+            .filter(|c| c.status == status && c.observed_generation == generation)
+            .map(|_| obj.clone()))
+    })
+    .await
+}
+
+/// Server-side applies a manifest as a user would.
+pub async fn apply<K>(api: &Api<K>, manifest: serde_json::Value) -> Result<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + serde::Serialize,
+{
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(|n| n.as_str())
+        .context("manifest without a name")?
+        .to_string();
+    Ok(api
+        .patch(
+            &name,
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(manifest),
+        )
+        .await?)
+}
+
+/// Deletes an object and waits until it is gone from the API server.
+pub async fn delete_and_wait_gone<K>(api: &Api<K>, name: &str, timeout: Duration) -> Result<()>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    api.delete(name, &DeleteParams::default()).await?;
+    eventually(&format!("{name} to disappear"), timeout, || async {
+        Ok(api.get_opt(name).await?.is_none().then_some(()))
+    })
+    .await
+}
+
+/// Runs kubectl and returns (success, stdout + stderr).
+pub fn kubectl(args: &[&str]) -> Result<(bool, String)> {
+    let out = Command::new("kubectl")
+        .args(args)
+        .output()
+        .context("running kubectl (is it on PATH? source .local/env)")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text))
+}

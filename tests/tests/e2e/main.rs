@@ -1,0 +1,7 @@
+//! End-to-end tests against a real kube-apiserver + etcd and moto, driving the real controller binary.
+//! Run them with `make test` (which starts and stops the environment) or, after `make env-up`,
+//! `source .local/env && cargo test -p ecs-controller-e2e`.
+
+mod cluster;
+mod common;
+mod crds;
