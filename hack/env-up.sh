@@ -132,7 +132,8 @@ write_env() {
       MOTO_URL "$MOTO_URL" AWS_ENDPOINT_URL "$MOTO_URL" AWS_REGION "$REGION" AWS_DEFAULT_REGION "$REGION" \
       AWS_ACCESS_KEY_ID testing AWS_SECRET_ACCESS_KEY testing AWS_EC2_METADATA_DISABLED true \
       ECS_TEST_VPC "$ECS_TEST_VPC" ECS_TEST_SUBNETS "$ECS_TEST_SUBNETS" \
-      ECS_TEST_SECURITY_GROUPS "$ECS_TEST_SECURITY_GROUPS"
+      ECS_TEST_SECURITY_GROUPS "$ECS_TEST_SECURITY_GROUPS" \
+      ECS_TEST_PYTHON "$MOTO_DIR/bin/python"
     echo "unset AWS_PROFILE AWS_SESSION_TOKEN  # keep the SDKs on the dummy credentials above"
     echo 'export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"'
     printf 'export PATH=%q:"$PATH"\n' "$path_prefix"

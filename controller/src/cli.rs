@@ -21,6 +21,21 @@ pub enum Command {
     Run(RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crd,
+    /// Convert an existing AWS resource description into a manifest.
+    #[command(subcommand)]
+    Import(Import),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Import {
+    /// From `aws ecs describe-task-definition` output (or a task-definition.json) to a TaskDefinition.
+    TaskDefinition {
+        /// The JSON file; `-` reads standard input.
+        file: std::path::PathBuf,
+        /// Namespace to put in the manifest.
+        #[arg(long, short = 'n')]
+        namespace: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

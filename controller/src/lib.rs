@@ -8,5 +8,6 @@
 pub mod api;
 pub mod aws;
 pub mod cli;
+pub mod import;
 pub mod reconcile;
 pub mod telemetry;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use ecs_controller::cli::{Cli, Command, RunArgs};
+use ecs_controller::cli::{Cli, Command, Import, RunArgs};
 use ecs_controller::reconcile::{self, Context, runner};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,6 +17,33 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Import(Import::TaskDefinition { file, namespace }) => {
+            let input = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&file)
+            };
+            let result = input
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))
+                .and_then(|text| {
+                    ecs_controller::import::task_definition(&text, namespace.as_deref())
+                });
+            match result {
+                Ok((yaml, dropped)) => {
+                    for path in dropped {
+                        eprintln!(
+                            "warning: {path} is not modelled by the TaskDefinition spec and was left out"
+                        );
+                    }
+                    print!("{yaml}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", file.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Run(args) => {
             ecs_controller::telemetry::init(args.log_format);
             let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,10 +1,30 @@
-//! `TaskDefinition`: one ECS task-definition family; each spec change registers a new revision.
-//! The spec starts with the fields most task definitions use; issue 3 completes it.
+//! `TaskDefinition`: one ECS task-definition family; each spec change registers one new revision.
+//!
+//! The spec mirrors the ECS RegisterTaskDefinition input in camelCase, so the body of an existing
+//! `task-definition.json` can be pasted under `spec:` (or converted with
+//! `ecs-controller import task-definition FILE.json`).
 
 use super::{Condition, Tag};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Older ACTIVE revisions kept when `revisionHistoryLimit` is not set.
+pub const DEFAULT_REVISION_HISTORY_LIMIT: i32 = 3;
+
+/// `cpu` in CPU units, from "1024", "1 vCPU" or "0.25 vCPU" (CEL; used by several rules).
+macro_rules! cpu_units {
+    () => {
+        "(self.cpu.matches('^[0-9]+$') ? int(self.cpu) : int(double(self.cpu.lowerAscii().replace('vcpu', '').trim()) * 1024.0))"
+    };
+}
+/// `memory` in MiB, from "2048", "2 GB" or "0.5 GB" (CEL).
+macro_rules! memory_mib {
+    () => {
+        "(self.memory.matches('^[0-9]+$') ? int(self.memory) : int(double(self.memory.lowerAscii().replace('gb', '').trim()) * 1024.0))"
+    };
+}
 
 /// Desired state of an ECS task-definition family.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -49,79 +69,427 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.family) == has(oldSelf.family) && (!has(self.family) || self.family == oldSelf.family)").message("family is immutable: create a new TaskDefinition instead"))]
 #[x_kube(validation = Rule::new(super::TAGS_RULE_RESERVED).message(super::TAGS_MESSAGE_RESERVED))]
+#[x_kube(validation = Rule::new("!has(self.cpu) || self.cpu.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(vCPU|vcpu))$')").message("cpu must be CPU units (\"1024\") or vCPUs (\"1 vCPU\", \"0.25 vCPU\")"))]
+#[x_kube(validation = Rule::new("!has(self.memory) || self.memory.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(GB|gb))$')").message("memory must be MiB (\"2048\") or GB (\"2 GB\", \"0.5 GB\")"))]
+#[x_kube(validation = Rule::new(concat!("!(", "has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities", ") || (has(self.networkMode) && self.networkMode == 'awsvpc')")).message("Fargate requires networkMode: awsvpc"))]
+#[x_kube(validation = Rule::new(concat!("!(", "has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities", ") || (has(self.cpu) && has(self.memory))")).message("Fargate requires task-level cpu and memory"))]
+#[x_kube(validation = Rule::new(concat!(
+    "!(has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities) || !has(self.cpu) || !has(self.memory) || ",
+    "!self.cpu.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(vCPU|vcpu))$') || !self.memory.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(GB|gb))$') || ",
+    "[", cpu_units!(), "].all(c, [", memory_mib!(), "].all(m, ",
+    "(c == 256 && (m == 512 || m == 1024 || m == 2048)) || ",
+    "(c == 512 && m >= 1024 && m <= 4096 && m % 1024 == 0) || ",
+    "(c == 1024 && m >= 2048 && m <= 8192 && m % 1024 == 0) || ",
+    "(c == 2048 && m >= 4096 && m <= 16384 && m % 1024 == 0) || ",
+    "(c == 4096 && m >= 8192 && m <= 30720 && m % 1024 == 0) || ",
+    "(c == 8192 && m >= 16384 && m <= 61440 && m % 4096 == 0) || ",
+    "(c == 16384 && m >= 32768 && m <= 122880 && m % 8192 == 0)))"
+)).message("cpu/memory is not a Fargate size: cpu 256 takes memory 512, 1024 or 2048; 512 takes 1024-4096; 1024 takes 2048-8192; 2048 takes 4096-16384 (by 1024); 4096 takes 8192-30720 (by 1024); 8192 takes 16384-61440 (by 4096); 16384 takes 32768-122880 (by 8192)"))]
+#[x_kube(validation = Rule::new(concat!(
+    "!has(self.cpu) || !self.cpu.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(vCPU|vcpu))$') || ",
+    "self.containerDefinitions.map(c, has(c.cpu) ? c.cpu : 0).sum() <= ", cpu_units!()
+)).message("the containers' cpu adds up to more than the task's cpu"))]
+#[x_kube(validation = Rule::new(concat!(
+    "!has(self.memory) || !self.memory.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(GB|gb))$') || ",
+    "[", memory_mib!(), "].all(m, self.containerDefinitions.all(c, (!has(c.memory) || c.memory <= m) && (!has(c.memoryReservation) || c.memoryReservation <= m)))"
+)).message("a container's memory (or memoryReservation) is more than the task's memory"))]
+#[x_kube(validation = Rule::new("has(self.memory) || self.containerDefinitions.all(c, has(c.memory) || has(c.memoryReservation))").message("without task-level memory, every container needs memory or memoryReservation"))]
+#[x_kube(validation = Rule::new("self.containerDefinitions.exists(c, !has(c.essential) || c.essential)").message("at least one container must be essential"))]
+#[x_kube(validation = Rule::new(concat!("!(", "has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities", ") || !has(self.pidMode) || self.pidMode == 'task'")).message("Fargate supports only pidMode: task"))]
+#[x_kube(validation = Rule::new(concat!("!(", "has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities", ") || !has(self.ipcMode)")).message("Fargate does not support ipcMode"))]
+#[x_kube(validation = Rule::new("!has(self.volumes) || self.containerDefinitions.all(c, !has(c.mountPoints) || c.mountPoints.all(p, self.volumes.exists(v, v.name == p.sourceVolume)))").message("a mountPoint names a sourceVolume that is not in volumes"))]
+#[x_kube(validation = Rule::new("has(self.volumes) || self.containerDefinitions.all(c, !has(c.mountPoints) || size(c.mountPoints) == 0)").message("a mountPoint names a sourceVolume that is not in volumes"))]
+#[x_kube(validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(o, o.name == d.containerName)))").message("dependsOn must name another container of this task"))]
 pub struct TaskDefinitionSpec {
     /// Task-definition family; defaults to metadata.name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
     pub family: Option<String>,
-    /// Task cpu, e.g. "1024" or "1 vCPU".
+    /// Task cpu: CPU units ("1024") or vCPUs ("1 vCPU").
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
     pub cpu: Option<String>,
-    /// Task memory, e.g. "2048" or "2 GB".
+    /// Task memory: MiB ("2048") or GB ("2 GB").
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
     pub memory: Option<String>,
+    /// `awsvpc` (required on Fargate), `bridge`, `host` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["awsvpc", "bridge", "host", "none"]))]
     pub network_mode: Option<String>,
+    /// Launch types the task must be valid for, e.g. `[FARGATE]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 3), extend("items" = {"type": "string", "enum": ["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]}))]
     pub requires_compatibilities: Option<Vec<String>>,
+    /// The role ECS uses to pull images and write logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
     pub execution_role_arn: Option<String>,
+    /// The role the task's containers assume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
     pub task_role_arn: Option<String>,
-    /// The containers of the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_platform: Option<RuntimePlatform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<EphemeralStorage>,
+    /// `task` is the only value Fargate supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["host", "task"]))]
+    pub pid_mode: Option<String>,
+    /// Not supported on Fargate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["host", "task", "none"]))]
+    pub ipc_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_configuration: Option<ProxyConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    pub volumes: Option<Vec<Volume>>,
+    /// The containers of the task (1-10, unique names).
     #[schemars(length(min = 1, max = 10))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub container_definitions: Vec<ContainerDefinition>,
+    /// Tags on every revision (the controller adds its ownership and spec-hash tags).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 45))]
+    #[schemars(length(max = 40))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Vec<Tag>,
+    /// How many older ACTIVE revisions to keep besides the current one (default 3). Older ones are
+    /// deregistered, except those a FargateService still runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub revision_history_limit: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ContainerDefinition {
+pub struct RuntimePlatform {
+    /// `X86_64` or `ARM64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["X86_64", "ARM64"]))]
+    pub cpu_architecture: Option<String>,
+    /// e.g. `LINUX`, `WINDOWS_SERVER_2022_CORE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_system_family: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EphemeralStorage {
+    /// 21-200 GiB on Fargate.
+    #[serde(rename = "sizeInGiB")]
+    #[schemars(range(min = 21, max = 200))]
+    pub size_in_gib: i32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyConfiguration {
+    /// `APPMESH`.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub type_: Option<String>,
+    pub container_name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<KeyValuePair>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Volume {
     #[schemars(length(min = 1, max = 255))]
     pub name: String,
-    #[schemars(length(min = 1))]
+    /// A bind mount on the host (on Fargate: task storage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostVolumeProperties>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
+    /// The volume is configured when the task or service starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured_at_launch: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HostVolumeProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_path: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.authorizationConfig) || (has(self.transitEncryption) && self.transitEncryption == 'ENABLED')").message("efsVolumeConfiguration.authorizationConfig needs transitEncryption: ENABLED"))]
+#[x_kube(validation = Rule::new("!has(self.authorizationConfig) || !has(self.authorizationConfig.accessPointId) || !has(self.rootDirectory) || self.rootDirectory == '/'").message("with an EFS access point, rootDirectory must be omitted or '/'"))]
+pub struct EfsVolumeConfiguration {
+    #[schemars(regex(pattern = r"^fs-[0-9a-f]+$"))]
+    pub file_system_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_directory: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["ENABLED", "DISABLED"]))]
+    pub transit_encryption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub transit_encryption_port: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_config: Option<EfsAuthorizationConfig>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EfsAuthorizationConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^fsap-[0-9a-f]+$"))]
+    pub access_point_id: Option<String>,
+    /// `ENABLED` or `DISABLED`: use the task role for EFS authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["ENABLED", "DISABLED"]))]
+    pub iam: Option<String>,
+}
+
+/// One container, as in ECS's `containerDefinitions[]`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.memory) || !has(self.memoryReservation) || self.memoryReservation <= self.memory").message("memoryReservation must be <= memory"))]
+#[x_kube(validation = Rule::new("!has(self.dependsOn) || self.dependsOn.all(d, d.containerName != self.name)").message("a container cannot depend on itself"))]
+pub struct ContainerDefinition {
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 1024))]
     pub image: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_credentials: Option<RepositoryCredentials>,
+    /// CPU units reserved for the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 196608))]
     pub cpu: Option<i32>,
+    /// Hard memory limit (MiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 6))]
     pub memory: Option<i32>,
+    /// Soft memory limit (MiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 6))]
     pub memory_reservation: Option<i32>,
+    /// Defaults to true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub essential: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
     pub port_mappings: Vec<PortMapping>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
     pub environment: Vec<KeyValuePair>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub environment_files: Vec<EnvironmentFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub secrets: Vec<Secret>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_point: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_configuration: Option<LogConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens_configuration: Option<FirelensConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub depends_on: Vec<ContainerDependency>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub mount_points: Vec<MountPoint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<VolumeFrom>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux_parameters: Option<LinuxParameters>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readonly_root_filesystem: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Seconds to wait before the container is killed after SIGTERM (Fargate: up to 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 120))]
+    pub stop_timeout: Option<i32>,
+    /// Seconds to wait for dependencies to resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 120))]
+    pub start_timeout: Option<i32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker_labels: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+pub struct RepositoryCredentials {
+    /// ARN of the Secrets Manager secret with the registry credentials.
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:secretsmanager:.+$"))]
+    pub credentials_parameter: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.hostPort) || self.hostPort == self.containerPort").message("with awsvpc networking hostPort must be omitted or equal containerPort"))]
 pub struct PortMapping {
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub host_port: Option<i32>,
+    /// `tcp` (default) or `udp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["tcp", "udp"]))]
     pub protocol: Option<String>,
+    /// Name used by Service Connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub name: Option<String>,
+    /// `http`, `http2` or `grpc` (Service Connect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["http", "http2", "grpc"]))]
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct KeyValuePair {
+    #[schemars(length(min = 1))]
     pub name: String,
     #[serde(default)]
     pub value: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentFile {
+    /// ARN of the S3 object.
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:s3:::.+$"))]
+    pub value: String,
+    /// `s3`.
+    #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["s3"]))]
+    pub type_: String,
+}
+
+/// A secret from Secrets Manager or SSM Parameter Store.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.valueFrom.matches('^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:[0-9]{12}:.+$') || self.valueFrom.matches('^/?[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$')").message("secret valueFrom must be a Secrets Manager or SSM parameter ARN, or an SSM parameter name"))]
+pub struct Secret {
+    #[schemars(length(min = 1, max = 255))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 1024))]
+    pub value_from: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    /// e.g. `["CMD-SHELL", "curl -f http://localhost/ || exit 1"]`.
+    #[schemars(length(min = 1))]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 5, max = 300))]
+    pub interval: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 60))]
+    pub timeout: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10))]
+    pub retries: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 300))]
+    pub start_period: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogConfiguration {
+    /// On Fargate: `awslogs`, `splunk` or `awsfirelens`.
+    #[schemars(extend("enum" = ["awslogs", "awsfirelens", "splunk", "fluentd", "gelf", "json-file", "journald", "syslog"]))]
+    pub log_driver: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub secret_options: Vec<Secret>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FirelensConfiguration {
+    /// `fluentd` or `fluentbit`.
+    #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["fluentd", "fluentbit"]))]
+    pub type_: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDependency {
+    #[schemars(length(min = 1, max = 255))]
+    pub container_name: String,
+    /// `START`, `COMPLETE`, `SUCCESS` or `HEALTHY`.
+    #[schemars(extend("enum" = ["START", "COMPLETE", "SUCCESS", "HEALTHY"]))]
+    pub condition: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MountPoint {
+    #[schemars(length(min = 1, max = 255))]
+    pub source_volume: String,
+    pub container_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeFrom {
+    pub source_container: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Ulimit {
+    /// e.g. `nofile`.
+    pub name: String,
+    pub soft_limit: i32,
+    pub hard_limit: i32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinuxParameters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<KernelCapabilities>,
+    /// Run an init process that forwards signals and reaps processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_process_enabled: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct KernelCapabilities {
+    /// Fargate allows only `SYS_PTRACE` to be added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
 }
 
 /// Observed state of the task-definition family.
@@ -133,13 +501,22 @@ pub struct TaskDefinitionStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// ARN of the newest revision this object registered.
+    /// ARN of the revision that matches the current spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i32>,
+    /// Hash of the spec the current revision was registered from (also a tag on the revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_hash: Option<String>,
+    /// Region the family lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// ACTIVE revisions this object registered, oldest first (the current one last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_revisions: Vec<i32>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

@@ -4,7 +4,8 @@ use super::{AwsError, ErrorKind, call};
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterField,
-    ClusterServiceConnectDefaultsRequest, ClusterSetting, Tag,
+    ClusterServiceConnectDefaultsRequest, ClusterSetting, SortOrder, Tag, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus,
 };
 
 const ECS: &str = "ECS";
@@ -235,4 +236,166 @@ mod tests {
         assert_eq!(remove, vec!["gone".to_string()]);
         assert_eq!(tag_diff(&desired, &desired), (vec![], vec![]));
     }
+
+    #[test]
+    fn family_and_revision_from_arn() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12";
+        assert_eq!(family_of(arn), Some("web-api"));
+        assert_eq!(revision_of(arn), Some(12));
+        assert_eq!(family_of("nonsense"), None);
+    }
+}
+
+/// Everything RegisterTaskDefinition takes.
+#[derive(Clone, Debug, Default)]
+pub struct NewTaskDefinition {
+    pub family: String,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub network_mode: Option<aws_sdk_ecs::types::NetworkMode>,
+    pub requires_compatibilities: Option<Vec<aws_sdk_ecs::types::Compatibility>>,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub runtime_platform: Option<aws_sdk_ecs::types::RuntimePlatform>,
+    pub ephemeral_storage: Option<aws_sdk_ecs::types::EphemeralStorage>,
+    pub pid_mode: Option<aws_sdk_ecs::types::PidMode>,
+    pub ipc_mode: Option<aws_sdk_ecs::types::IpcMode>,
+    pub proxy_configuration: Option<aws_sdk_ecs::types::ProxyConfiguration>,
+    pub volumes: Option<Vec<aws_sdk_ecs::types::Volume>>,
+    pub container_definitions: Vec<aws_sdk_ecs::types::ContainerDefinition>,
+    pub tags: Vec<Tag>,
+}
+
+/// Registers a new revision of a family (tags included, so a revision is never untagged).
+pub async fn register_task_definition(
+    ecs: &Client,
+    t: NewTaskDefinition,
+) -> Result<TaskDefinition, AwsError> {
+    let out = call(
+        ECS,
+        "RegisterTaskDefinition",
+        ecs.register_task_definition()
+            .family(t.family)
+            .set_cpu(t.cpu)
+            .set_memory(t.memory)
+            .set_network_mode(t.network_mode)
+            .set_requires_compatibilities(t.requires_compatibilities)
+            .set_execution_role_arn(t.execution_role_arn)
+            .set_task_role_arn(t.task_role_arn)
+            .set_runtime_platform(t.runtime_platform)
+            .set_ephemeral_storage(t.ephemeral_storage)
+            .set_pid_mode(t.pid_mode)
+            .set_ipc_mode(t.ipc_mode)
+            .set_proxy_configuration(t.proxy_configuration)
+            .set_volumes(t.volumes)
+            .set_container_definitions(Some(t.container_definitions))
+            .set_tags(Some(t.tags).filter(|t| !t.is_empty()))
+            .send(),
+    )
+    .await?;
+    out.task_definition
+        .ok_or_else(|| empty("RegisterTaskDefinition"))
+}
+
+/// Describes one revision with its tags; `None` when it does not exist, or is no longer ACTIVE.
+pub async fn describe_task_definition(
+    ecs: &Client,
+    arn: &str,
+) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
+    let result = call(
+        ECS,
+        "DescribeTaskDefinition",
+        ecs.describe_task_definition()
+            .task_definition(arn)
+            .include(TaskDefinitionField::Tags)
+            .send(),
+    )
+    .await;
+    match result {
+        Ok(out) => Ok(out
+            .task_definition
+            .filter(|t| t.status() == Some(&TaskDefinitionStatus::Active))
+            .map(|t| (t, out.tags.unwrap_or_default()))),
+        // ECS answers a ClientException "Unable to describe task definition" for an unknown revision.
+        Err(e) if e.kind == ErrorKind::NotFound || is_unknown_task_definition(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_unknown_task_definition(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("ClientException")
+        && e.message.contains("Unable to describe task definition")
+}
+
+/// ARNs of the ACTIVE revisions of exactly `family` (ListTaskDefinitions filters by prefix), newest first.
+pub async fn list_active_revisions(ecs: &Client, family: &str) -> Result<Vec<String>, AwsError> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    loop {
+        let out = call(
+            ECS,
+            "ListTaskDefinitions",
+            ecs.list_task_definitions()
+                .family_prefix(family)
+                .status(TaskDefinitionStatus::Active)
+                .sort(SortOrder::Desc)
+                .set_next_token(token)
+                .send(),
+        )
+        .await?;
+        arns.extend(
+            out.task_definition_arns
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|a| family_of(a) == Some(family)),
+        );
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    // Newest first whatever order the service used.
+    arns.sort_by_key(|a| std::cmp::Reverse(revision_of(a).unwrap_or(0)));
+    Ok(arns)
+}
+
+/// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
+pub fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once('/')
+        .and_then(|(_, fr)| fr.rsplit_once(':'))
+        .map(|(f, _)| f)
+}
+
+pub fn revision_of(arn: &str) -> Option<i32> {
+    arn.rsplit_once(':').and_then(|(_, r)| r.parse().ok())
+}
+
+/// Deregisters one revision (already INACTIVE or unknown counts as done).
+pub async fn deregister_task_definition(ecs: &Client, arn: &str) -> Result<(), AwsError> {
+    match call(
+        ECS,
+        "DeregisterTaskDefinition",
+        ecs.deregister_task_definition().task_definition(arn).send(),
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound || is_unknown_task_definition(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes INACTIVE revisions, 10 per call as ECS allows.
+pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<(), AwsError> {
+    for chunk in arns.chunks(10) {
+        call(
+            ECS,
+            "DeleteTaskDefinitions",
+            ecs.delete_task_definitions()
+                .set_task_definitions(Some(chunk.to_vec()))
+                .send(),
+        )
+        .await?;
+    }
+    Ok(())
 }

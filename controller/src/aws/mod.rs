@@ -124,9 +124,24 @@ where
     match result {
         Ok(v) => {
             tracing::debug!(service, operation, "AWS call succeeded");
+            crash_point(operation);
             Ok(v)
         }
         Err(e) => Err(from_sdk(service, operation, e)),
+    }
+}
+
+/// A failpoint for crash-consistency tests: with `ECS_CONTROLLER_CRASH_AFTER=<Operation>` the process
+/// exits right after that AWS call succeeds, before anything else (such as a status write) happens.
+fn crash_point(operation: &str) {
+    static CRASH_AFTER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if CRASH_AFTER
+        .get_or_init(|| std::env::var("ECS_CONTROLLER_CRASH_AFTER").ok())
+        .as_deref()
+        == Some(operation)
+    {
+        tracing::error!(operation, "ECS_CONTROLLER_CRASH_AFTER: exiting on purpose");
+        std::process::exit(86);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod finalizers;
 pub mod requeue;
 pub mod runner;
 pub mod status;
+pub mod task_definition;
 
 use crate::api::{DELETION_POLICY_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::aws::{AwsClients, AwsError};

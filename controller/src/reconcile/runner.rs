@@ -3,7 +3,7 @@
 //! start a reconcile; its own status writes do not.
 
 use super::{Context, Managed, error_policy, reconcile};
-use crate::api::{EcsCluster, RECONCILE_REQUESTED_ANNOTATION};
+use crate::api::{EcsCluster, RECONCILE_REQUESTED_ANNOTATION, TaskDefinition};
 use futures::{Future, StreamExt};
 use kube::api::Api;
 use kube::runtime::controller::Controller;
@@ -23,8 +23,10 @@ pub struct Scope {
 
 /// Runs every controller until a shutdown signal; in-flight reconciles finish first.
 pub async fn run(ctx: Arc<Context>, scope: Scope) {
-    let clusters = controller::<EcsCluster>(ctx.clone(), &scope);
-    clusters.await;
+    futures::join!(
+        controller::<EcsCluster>(ctx.clone(), &scope),
+        controller::<TaskDefinition>(ctx.clone(), &scope),
+    );
 }
 
 /// The hash of what a reconcile depends on; events that leave it unchanged (status writes) are dropped.

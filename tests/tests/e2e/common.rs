@@ -113,6 +113,11 @@ pub fn controller_binary() -> PathBuf {
 impl ControllerProcess {
     /// Starts `ecs-controller run` for one namespace with a short resync period.
     pub fn start(namespace: &str, extra: &[&str]) -> Result<Self> {
+        Self::start_with_env(namespace, extra, &[])
+    }
+
+    /// Like [`start`](Self::start), with extra environment variables (failpoints, say).
+    pub fn start_with_env(namespace: &str, extra: &[&str], vars: &[(&str, &str)]) -> Result<Self> {
         let bin = controller_binary();
         if !bin.exists() {
             bail!(
@@ -134,6 +139,7 @@ impl ControllerProcess {
             ])
             .args(extra)
             .env("RUST_LOG", "info,ecs_controller=debug")
+            .envs(vars.iter().copied())
             .stdout(file.try_clone()?)
             .stderr(file)
             .spawn()
@@ -143,6 +149,20 @@ impl ControllerProcess {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself; returns its exit code.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Result<Option<i32>> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status.code());
+            }
+            if start.elapsed() > timeout {
+                bail!("the controller did not exit within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Stops the process with SIGKILL (as a crash would).

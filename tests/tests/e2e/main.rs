@@ -5,3 +5,4 @@
 mod cluster;
 mod common;
 mod crds;
+mod task_definition;

@@ -1,0 +1,175 @@
+//! `ecs-controller import task-definition FILE.json`: turns the output of
+//! `aws ecs describe-task-definition` (or a bare task definition, or a `task-definition.json`) into a
+//! TaskDefinition manifest, dropping what ECS fills in itself.
+
+use crate::api::RESERVED_TAG_PREFIX;
+use crate::api::task_definition::TaskDefinitionSpec;
+use serde_json::{Map, Value};
+
+/// Fields ECS returns that are not part of RegisterTaskDefinition's input.
+const READ_ONLY: &[&str] = &[
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "deleteRequestedAt",
+];
+
+/// The manifest (YAML) and the names of input fields the spec does not model (dropped, reported).
+pub fn task_definition(
+    input: &str,
+    namespace: Option<&str>,
+) -> Result<(String, Vec<String>), String> {
+    let value: Value = serde_json::from_str(input).map_err(|e| format!("not JSON: {e}"))?;
+    let (mut body, tags) = match value {
+        Value::Object(mut top) if top.contains_key("taskDefinition") => {
+            let tags = top.remove("tags");
+            match top.remove("taskDefinition") {
+                Some(Value::Object(td)) => (td, tags),
+                _ => return Err("`taskDefinition` is not an object".into()),
+            }
+        }
+        Value::Object(td) => (td, None),
+        _ => return Err("expected a JSON object".into()),
+    };
+    for key in READ_ONLY {
+        body.remove(*key);
+    }
+    if let Some(tags) = tags.filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
+        body.entry("tags").or_insert(tags);
+    }
+    // Tags the controller writes itself (and AWS's own) do not belong in a spec.
+    if let Some(Value::Array(tags)) = body.get_mut("tags") {
+        tags.retain(|t| {
+            let key = t.get("key").and_then(Value::as_str).unwrap_or_default();
+            !key.starts_with("aws:") && !key.starts_with(RESERVED_TAG_PREFIX)
+        });
+    }
+    let family = body
+        .get("family")
+        .and_then(Value::as_str)
+        .ok_or("the task definition has no family")?
+        .to_string();
+
+    let spec: TaskDefinitionSpec = serde_json::from_value(Value::Object(body.clone()))
+        .map_err(|e| format!("does not fit the TaskDefinition spec: {e}"))?;
+    let kept = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
+    let mut dropped = Vec::new();
+    unmodelled("spec", &Value::Object(body), &kept, &mut dropped);
+
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(kubernetes_name(&family)));
+    if let Some(ns) = namespace {
+        metadata.insert("namespace".into(), Value::String(ns.to_string()));
+    }
+    let manifest = serde_json::json!({
+        "apiVersion": "ecs.kubefargate.dev/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": metadata,
+        "spec": spec,
+    });
+    let yaml = serde_yaml::to_string(&manifest).map_err(|e| e.to_string())?;
+    Ok((yaml, dropped))
+}
+
+/// Paths present in `input` but absent from what the spec kept, skipping empty values.
+fn unmodelled(path: &str, input: &Value, kept: &Value, out: &mut Vec<String>) {
+    match (input, kept) {
+        (Value::Object(i), Value::Object(k)) => {
+            for (key, v) in i {
+                let empty = v.is_null()
+                    || v.as_array().is_some_and(|a| a.is_empty())
+                    || v.as_object().is_some_and(|o| o.is_empty());
+                match k.get(key) {
+                    Some(kv) => unmodelled(&format!("{path}.{key}"), v, kv, out),
+                    None if !empty => out.push(format!("{path}.{key}")),
+                    None => {}
+                }
+            }
+        }
+        (Value::Array(i), Value::Array(k)) => {
+            for (n, (iv, kv)) in i.iter().zip(k).enumerate() {
+                unmodelled(&format!("{path}[{n}]"), iv, kv, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A DNS-1123 name from a family name (lowercase, `_` to `-`).
+fn kubernetes_name(family: &str) -> String {
+    let name: String = family
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches('-');
+    name.chars().take(253).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DESCRIBED: &str = r#"{
+      "taskDefinition": {
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/My_App:7",
+        "family": "My_App", "revision": 7, "status": "ACTIVE", "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"], "compatibilities": ["EC2", "FARGATE"],
+        "cpu": "256", "memory": "512", "registeredAt": "2026-01-01T00:00:00Z", "registeredBy": "arn:aws:iam::1:user/x",
+        "requiresAttributes": [{"name": "ecs.capability.task-eni"}],
+        "containerDefinitions": [{"name": "app", "image": "nginx", "cpu": 0, "essential": true,
+          "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
+          "environment": [], "mountPoints": [], "volumesFrom": [], "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}]}],
+        "volumes": [], "placementConstraints": []
+      },
+      "tags": [{"key": "team", "value": "a"}, {"key": "ecs.kubefargate.dev/owner-uid", "value": "x"}]
+    }"#;
+
+    #[test]
+    fn import_drops_read_only_fields_and_reports_unmodelled_ones() {
+        let (yaml, dropped) = task_definition(DESCRIBED, Some("apps")).expect("imports");
+        let v: Value = serde_yaml::from_str(&yaml).expect("yaml");
+        assert_eq!(v["metadata"]["name"], "my-app");
+        assert_eq!(v["metadata"]["namespace"], "apps");
+        assert_eq!(v["spec"]["family"], "My_App");
+        assert_eq!(v["spec"]["cpu"], "256");
+        assert!(
+            v["spec"].get("revision").is_none() && v["spec"].get("taskDefinitionArn").is_none()
+        );
+        assert!(
+            v["spec"].get("compatibilities").is_none() && v["spec"].get("registeredAt").is_none()
+        );
+        assert_eq!(
+            v["spec"]["containerDefinitions"][0]["portMappings"][0]["containerPort"],
+            80
+        );
+        assert_eq!(
+            v["spec"]["tags"],
+            serde_json::json!([{"key": "team", "value": "a"}])
+        );
+        assert_eq!(
+            dropped,
+            vec!["spec.containerDefinitions[0].systemControls".to_string()]
+        );
+    }
+
+    #[test]
+    fn import_rejects_what_is_not_a_task_definition() {
+        assert!(task_definition("[]", None).is_err());
+        assert!(
+            task_definition("{\"containerDefinitions\": []}", None)
+                .unwrap_err()
+                .contains("family")
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! The TaskDefinition spec as the SDK's RegisterTaskDefinition input, field by field, and the hash that
+//! identifies the spec a revision came from.
+
+use crate::api::task_definition as spec;
+use crate::aws::ecs::NewTaskDefinition;
+use aws_sdk_ecs::error::BuildError;
+use aws_sdk_ecs::types as sdk;
+use sha2::{Digest, Sha256};
+
+/// A hash of everything that shapes a revision. Tags and `revisionHistoryLimit` are left out: changing
+/// them needs no new revision.
+pub fn spec_hash(s: &spec::TaskDefinitionSpec) -> String {
+    let mut shaping = s.clone();
+    shaping.tags.clear();
+    shaping.revision_history_limit = None;
+    // serde_json writes struct fields in declaration order and maps sorted (BTreeMap): stable bytes.
+    let bytes = serde_json::to_vec(&shaping).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn registration(
+    family: &str,
+    s: &spec::TaskDefinitionSpec,
+    tags: Vec<sdk::Tag>,
+) -> Result<NewTaskDefinition, BuildError> {
+    Ok(NewTaskDefinition {
+        family: family.to_string(),
+        cpu: s.cpu.clone(),
+        memory: s.memory.clone(),
+        network_mode: s.network_mode.as_deref().map(sdk::NetworkMode::from),
+        requires_compatibilities: s.requires_compatibilities.as_ref().map(|c| {
+            c.iter()
+                .map(|c| sdk::Compatibility::from(c.as_str()))
+                .collect()
+        }),
+        execution_role_arn: s.execution_role_arn.clone(),
+        task_role_arn: s.task_role_arn.clone(),
+        runtime_platform: s.runtime_platform.as_ref().map(|r| {
+            sdk::RuntimePlatform::builder()
+                .set_cpu_architecture(
+                    r.cpu_architecture
+                        .as_deref()
+                        .map(sdk::CpuArchitecture::from),
+                )
+                .set_operating_system_family(
+                    r.operating_system_family
+                        .as_deref()
+                        .map(sdk::OsFamily::from),
+                )
+                .build()
+        }),
+        ephemeral_storage: s.ephemeral_storage.as_ref().map(|e| {
+            sdk::EphemeralStorage::builder()
+                .size_in_gib(e.size_in_gib)
+                .build()
+        }),
+        pid_mode: s.pid_mode.as_deref().map(sdk::PidMode::from),
+        ipc_mode: s.ipc_mode.as_deref().map(sdk::IpcMode::from),
+        proxy_configuration: s.proxy_configuration.as_ref().map(proxy).transpose()?,
+        volumes: s
+            .volumes
+            .as_ref()
+            .map(|v| v.iter().map(volume).collect::<Result<_, _>>())
+            .transpose()?,
+        container_definitions: s
+            .container_definitions
+            .iter()
+            .map(container)
+            .collect::<Result<_, _>>()?,
+        tags,
+    })
+}
+
+fn kv(p: &spec::KeyValuePair) -> sdk::KeyValuePair {
+    sdk::KeyValuePair::builder()
+        .name(&p.name)
+        .value(&p.value)
+        .build()
+}
+
+fn some_vec<T, U>(v: &[T], f: impl Fn(&T) -> U) -> Option<Vec<U>> {
+    (!v.is_empty()).then(|| v.iter().map(f).collect())
+}
+
+fn some_try_vec<T, U>(
+    v: &[T],
+    f: impl Fn(&T) -> Result<U, BuildError>,
+) -> Result<Option<Vec<U>>, BuildError> {
+    if v.is_empty() {
+        Ok(None)
+    } else {
+        v.iter().map(f).collect::<Result<Vec<_>, _>>().map(Some)
+    }
+}
+
+fn proxy(p: &spec::ProxyConfiguration) -> Result<sdk::ProxyConfiguration, BuildError> {
+    sdk::ProxyConfiguration::builder()
+        .set_type(p.type_.as_deref().map(sdk::ProxyConfigurationType::from))
+        .container_name(&p.container_name)
+        .set_properties(some_vec(&p.properties, kv))
+        .build()
+}
+
+fn volume(v: &spec::Volume) -> Result<sdk::Volume, BuildError> {
+    Ok(sdk::Volume::builder()
+        .name(&v.name)
+        .set_host(v.host.as_ref().map(|h| {
+            sdk::HostVolumeProperties::builder()
+                .set_source_path(h.source_path.clone())
+                .build()
+        }))
+        .set_efs_volume_configuration(
+            v.efs_volume_configuration
+                .as_ref()
+                .map(|e| {
+                    sdk::EfsVolumeConfiguration::builder()
+                        .file_system_id(&e.file_system_id)
+                        .set_root_directory(e.root_directory.clone())
+                        .set_transit_encryption(
+                            e.transit_encryption
+                                .as_deref()
+                                .map(sdk::EfsTransitEncryption::from),
+                        )
+                        .set_transit_encryption_port(e.transit_encryption_port)
+                        .set_authorization_config(e.authorization_config.as_ref().map(|a| {
+                            sdk::EfsAuthorizationConfig::builder()
+                                .set_access_point_id(a.access_point_id.clone())
+                                .set_iam(a.iam.as_deref().map(sdk::EfsAuthorizationConfigIam::from))
+                                .build()
+                        }))
+                        .build()
+                })
+                .transpose()?,
+        )
+        .set_configured_at_launch(v.configured_at_launch)
+        .build())
+}
+
+fn secret(s: &spec::Secret) -> Result<sdk::Secret, BuildError> {
+    sdk::Secret::builder()
+        .name(&s.name)
+        .value_from(&s.value_from)
+        .build()
+}
+
+fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, BuildError> {
+    Ok(sdk::ContainerDefinition::builder()
+        .name(&c.name)
+        .image(&c.image)
+        .set_repository_credentials(
+            c.repository_credentials
+                .as_ref()
+                .map(|r| {
+                    sdk::RepositoryCredentials::builder()
+                        .credentials_parameter(&r.credentials_parameter)
+                        .build()
+                })
+                .transpose()?,
+        )
+        .set_cpu(c.cpu)
+        .set_memory(c.memory)
+        .set_memory_reservation(c.memory_reservation)
+        .set_essential(c.essential)
+        .set_port_mappings(some_vec(&c.port_mappings, |p| {
+            sdk::PortMapping::builder()
+                .container_port(p.container_port)
+                .set_host_port(p.host_port)
+                .set_protocol(p.protocol.as_deref().map(sdk::TransportProtocol::from))
+                .set_name(p.name.clone())
+                .set_app_protocol(
+                    p.app_protocol
+                        .as_deref()
+                        .map(sdk::ApplicationProtocol::from),
+                )
+                .build()
+        }))
+        .set_environment(some_vec(&c.environment, kv))
+        .set_environment_files(some_try_vec(&c.environment_files, |f| {
+            sdk::EnvironmentFile::builder()
+                .value(&f.value)
+                .r#type(sdk::EnvironmentFileType::from(f.type_.as_str()))
+                .build()
+        })?)
+        .set_secrets(some_try_vec(&c.secrets, secret)?)
+        .set_command(some_vec(&c.command, String::clone))
+        .set_entry_point(some_vec(&c.entry_point, String::clone))
+        .set_working_directory(c.working_directory.clone())
+        .set_health_check(
+            c.health_check
+                .as_ref()
+                .map(|h| {
+                    sdk::HealthCheck::builder()
+                        .set_command(Some(h.command.clone()))
+                        .set_interval(h.interval)
+                        .set_timeout(h.timeout)
+                        .set_retries(h.retries)
+                        .set_start_period(h.start_period)
+                        .build()
+                })
+                .transpose()?,
+        )
+        .set_log_configuration(
+            c.log_configuration
+                .as_ref()
+                .map(|l| {
+                    sdk::LogConfiguration::builder()
+                        .log_driver(sdk::LogDriver::from(l.log_driver.as_str()))
+                        .set_options(
+                            (!l.options.is_empty())
+                                .then(|| l.options.clone().into_iter().collect()),
+                        )
+                        .set_secret_options(some_try_vec(&l.secret_options, secret)?)
+                        .build()
+                })
+                .transpose()?,
+        )
+        .set_firelens_configuration(
+            c.firelens_configuration
+                .as_ref()
+                .map(|f| {
+                    sdk::FirelensConfiguration::builder()
+                        .r#type(sdk::FirelensConfigurationType::from(f.type_.as_str()))
+                        .set_options(
+                            (!f.options.is_empty())
+                                .then(|| f.options.clone().into_iter().collect()),
+                        )
+                        .build()
+                })
+                .transpose()?,
+        )
+        .set_depends_on(some_try_vec(&c.depends_on, |d| {
+            sdk::ContainerDependency::builder()
+                .container_name(&d.container_name)
+                .condition(sdk::ContainerCondition::from(d.condition.as_str()))
+                .build()
+        })?)
+        .set_links(some_vec(&c.links, String::clone))
+        .set_mount_points(some_vec(&c.mount_points, |m| {
+            sdk::MountPoint::builder()
+                .source_volume(&m.source_volume)
+                .container_path(&m.container_path)
+                .set_read_only(m.read_only)
+                .build()
+        }))
+        .set_volumes_from(some_vec(&c.volumes_from, |v| {
+            sdk::VolumeFrom::builder()
+                .source_container(&v.source_container)
+                .set_read_only(v.read_only)
+                .build()
+        }))
+        .set_ulimits(some_try_vec(&c.ulimits, |u| {
+            sdk::Ulimit::builder()
+                .name(sdk::UlimitName::from(u.name.as_str()))
+                .soft_limit(u.soft_limit)
+                .hard_limit(u.hard_limit)
+                .build()
+        })?)
+        .set_linux_parameters(c.linux_parameters.as_ref().map(|l| {
+            sdk::LinuxParameters::builder()
+                .set_capabilities(l.capabilities.as_ref().map(|k| {
+                    sdk::KernelCapabilities::builder()
+                        .set_add(some_vec(&k.add, String::clone))
+                        .set_drop(some_vec(&k.drop, String::clone))
+                        .build()
+                }))
+                .set_init_process_enabled(l.init_process_enabled)
+                .build()
+        }))
+        .set_readonly_root_filesystem(c.readonly_root_filesystem)
+        .set_user(c.user.clone())
+        .set_stop_timeout(c.stop_timeout)
+        .set_start_timeout(c.start_timeout)
+        .set_docker_labels(
+            (!c.docker_labels.is_empty()).then(|| c.docker_labels.clone().into_iter().collect()),
+        )
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> spec::TaskDefinitionSpec {
+        serde_json::from_value(serde_json::json!({
+            "cpu": "1024", "memory": "2048", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "containerDefinitions": [{"name": "app", "image": "nginx:1", "cpu": 256,
+                "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                "secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g"}}}],
+            "tags": [{"key": "a", "value": "1"}],
+        }))
+        .expect("sample spec parses")
+    }
+
+    #[test]
+    fn hash_ignores_tags_and_history_but_not_the_image() {
+        let a = sample();
+        let mut b = a.clone();
+        b.tags.clear();
+        b.revision_history_limit = Some(9);
+        assert_eq!(spec_hash(&a), spec_hash(&b));
+        b.container_definitions[0].image = "nginx:2".into();
+        assert_ne!(spec_hash(&a), spec_hash(&b));
+        assert_eq!(spec_hash(&a).len(), 32);
+    }
+
+    #[test]
+    fn registration_carries_every_field_set() {
+        let r = registration("web", &sample(), vec![]).expect("builds");
+        assert_eq!(r.family, "web");
+        assert_eq!(r.network_mode, Some(sdk::NetworkMode::Awsvpc));
+        let c = &r.container_definitions[0];
+        assert_eq!(
+            (c.name(), c.image(), c.cpu()),
+            (Some("app"), Some("nginx:1"), 256)
+        );
+        assert_eq!(c.port_mappings()[0].container_port(), Some(8080));
+        assert_eq!(
+            c.secrets()[0].value_from(),
+            "arn:aws:ssm:us-east-1:123456789012:parameter/db"
+        );
+        assert_eq!(
+            c.log_configuration().map(|l| l.log_driver().as_str()),
+            Some("awslogs")
+        );
+        // What the user left out stays out (no defaults invented here).
+        assert_eq!(c.memory(), None);
+        assert_eq!(c.essential(), None);
+        assert!(c.environment().is_empty());
+    }
+}

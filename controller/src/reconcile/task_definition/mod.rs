@@ -1,0 +1,240 @@
+//! TaskDefinition: one family, one new revision per spec change, never a duplicate.
+//!
+//! Each revision is tagged with the hash of the spec it came from and the owner's uid. A reconcile first
+//! checks the revision in status (one DescribeTaskDefinition per resync), and only when the spec changed
+//! (or that revision vanished) looks for a revision with the current hash before registering, so retries,
+//! restarts and a crash between RegisterTaskDefinition and the status write never register twice.
+
+pub mod input;
+
+use super::conditions::reasons;
+use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
+use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
+use crate::api::{FargateService, OWNER_UID_TAG, TaskDefinition, TaskDefinitionStatus};
+use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag};
+use aws_sdk_ecs::types::Tag;
+use kube::api::{Api, ListParams};
+use kube::{Resource, ResourceExt};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+crate::managed_status!(TaskDefinitionStatus);
+
+/// The tag holding the spec hash of a revision.
+pub const SPEC_HASH_TAG: &str = "ecs.kubefargate.dev/spec-hash";
+/// How many of the newest ACTIVE revisions are examined when looking for one with the current hash.
+const LOOKUP_DEPTH: usize = 10;
+const RECHECK_IN_USE: Duration = Duration::from_secs(15);
+
+impl TaskDefinition {
+    /// The family: `spec.family`, else metadata.name.
+    pub fn family(&self) -> String {
+        self.spec.family.clone().unwrap_or_else(|| self.name_any())
+    }
+
+    fn owned(&self, tags: &[Tag]) -> bool {
+        let uid = self.meta().uid.as_deref().unwrap_or_default();
+        tag_value(tags, OWNER_UID_TAG) == Some(uid)
+    }
+}
+
+fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+impl Managed for TaskDefinition {
+    type Status = TaskDefinitionStatus;
+
+    fn status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    async fn apply(
+        &self,
+        ctx: &Context,
+        mut status: TaskDefinitionStatus,
+    ) -> Result<Applied<TaskDefinitionStatus>, Error> {
+        let family = self.family();
+        let hash = input::spec_hash(&self.spec);
+        let clients = ctx.aws.region(None);
+        let ecs = &clients.ecs;
+        let mut desired_tags: Vec<Tag> = self
+            .spec
+            .tags
+            .iter()
+            .map(|t| tag(&t.key, &t.value))
+            .collect();
+        desired_tags.extend(super::cluster::ownership_tags(self));
+        desired_tags.push(tag(SPEC_HASH_TAG, &hash));
+
+        let mut known: BTreeSet<i32> = status.active_revisions.iter().copied().collect();
+
+        // 1. The revision in status still matches the spec and is ACTIVE: nothing to register.
+        let mut current = None;
+        if status.spec_hash.as_deref() == Some(hash.as_str())
+            && let Some(arn) = &status.arn
+        {
+            current = ecs_api::describe_task_definition(ecs, arn).await?;
+        }
+        // 2. Otherwise look for a revision registered from this spec (after a crash, say).
+        if current.is_none() {
+            for arn in ecs_api::list_active_revisions(ecs, &family)
+                .await?
+                .into_iter()
+                .take(LOOKUP_DEPTH)
+            {
+                let Some((td, tags)) = ecs_api::describe_task_definition(ecs, &arn).await? else {
+                    continue;
+                };
+                if !self.owned(&tags) {
+                    continue;
+                }
+                known.insert(td.revision());
+                if tag_value(&tags, SPEC_HASH_TAG) == Some(hash.as_str()) {
+                    tracing::info!(%arn, "found the revision registered from this spec");
+                    current = Some((td, tags));
+                    break;
+                }
+            }
+        }
+        // 3. Register.
+        let (td, tags) = match current {
+            Some(found) => found,
+            None => {
+                let registration = input::registration(&family, &self.spec, desired_tags.clone())
+                    .map_err(|e| Error::Terminal {
+                    reason: reasons::INVALID_SPEC,
+                    message: e.to_string(),
+                })?;
+                let td = ecs_api::register_task_definition(ecs, registration).await?;
+                tracing::info!(
+                    arn = td.task_definition_arn().unwrap_or_default(),
+                    "registered a new revision"
+                );
+                (td, desired_tags.clone())
+            }
+        };
+        let arn = td.task_definition_arn().unwrap_or_default().to_string();
+        ecs_api::sync_tags(ecs, &arn, &tags, &desired_tags).await?;
+
+        // 4. Revision history: keep the current one and the newest `revisionHistoryLimit` older ones,
+        // never one a FargateService still runs.
+        known.insert(td.revision());
+        let limit = usize::try_from(
+            self.spec
+                .revision_history_limit
+                .unwrap_or(DEFAULT_REVISION_HISTORY_LIMIT),
+        )
+        .unwrap_or(0);
+        let older: Vec<i32> = known
+            .iter()
+            .copied()
+            .filter(|r| *r != td.revision())
+            .collect();
+        let excess = older.len().saturating_sub(limit);
+        if excess > 0 {
+            let in_use = revisions_in_use(ctx, self, &family).await?;
+            for revision in older.into_iter().take(excess) {
+                if in_use.contains(&revision) {
+                    continue;
+                }
+                let old_arn = format!(
+                    "{}:{revision}",
+                    arn.rsplit_once(':').map_or(arn.as_str(), |(base, _)| base)
+                );
+                tracing::info!(arn = %old_arn, "deregistering a revision beyond revisionHistoryLimit");
+                ecs_api::deregister_task_definition(ecs, &old_arn).await?;
+                known.remove(&revision);
+            }
+        }
+
+        status.arn = Some(arn);
+        status.family = Some(family.clone());
+        status.revision = Some(td.revision());
+        status.spec_hash = Some(hash);
+        status.region = Some(clients.region.clone());
+        status.active_revisions = known.into_iter().collect();
+        let message = format!("revision {} of {family} is ACTIVE", td.revision());
+        Ok(Applied {
+            status,
+            state: State::Ready {
+                reason: "Registered",
+                message,
+            },
+        })
+    }
+
+    async fn cleanup(
+        &self,
+        ctx: &Context,
+        status: &TaskDefinitionStatus,
+    ) -> Result<Cleanup, Error> {
+        if retain_on_delete(self) {
+            return Ok(Cleanup::Done);
+        }
+        let family = status.family.clone().unwrap_or_else(|| self.family());
+        let ecs = &ctx.aws.region(status.region.as_deref()).ecs;
+        // Every ACTIVE revision of the family that carries this object's uid: those in status and any a
+        // crash kept out of it. Revisions of other owners are left alone.
+        let mut mine = Vec::new();
+        for arn in ecs_api::list_active_revisions(ecs, &family).await? {
+            if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await?
+                && self.owned(&tags)
+            {
+                mine.push(arn);
+            }
+        }
+        let in_use = revisions_in_use(ctx, self, &family).await?;
+        let (blocked, free): (Vec<String>, Vec<String>) = mine
+            .into_iter()
+            .partition(|a| revision_of(a).is_some_and(|r| in_use.contains(&r)));
+        for arn in &free {
+            ecs_api::deregister_task_definition(ecs, arn).await?;
+        }
+        if !free.is_empty() {
+            tracing::info!(
+                count = free.len(),
+                "deregistered and deleting this object's revisions"
+            );
+            ecs_api::delete_task_definitions(ecs, &free).await?;
+        }
+        if !blocked.is_empty() {
+            return Ok(Cleanup::Wait {
+                reason: reasons::HAS_DEPENDENTS,
+                message: format!(
+                    "revisions still used by a FargateService: {}",
+                    blocked.join(", ")
+                ),
+                recheck: RECHECK_IN_USE,
+            });
+        }
+        Ok(Cleanup::Done)
+    }
+}
+
+/// Revisions of `family` that FargateServices in the namespace run or pin.
+async fn revisions_in_use(
+    ctx: &Context,
+    obj: &TaskDefinition,
+    family: &str,
+) -> Result<BTreeSet<i32>, Error> {
+    let api: Api<FargateService> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let services = api.list(&ListParams::default()).await?;
+    Ok(services
+        .items
+        .iter()
+        .flat_map(|s| {
+            let running = s
+                .status
+                .as_ref()
+                .and_then(|st| st.task_definition_arn.clone());
+            [running, s.spec.task_definition_arn.clone()]
+        })
+        .flatten()
+        .filter(|arn| family_of(arn) == Some(family))
+        .filter_map(|arn| revision_of(&arn))
+        .collect())
+}

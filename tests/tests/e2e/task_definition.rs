@@ -1,0 +1,596 @@
+//! TaskDefinition end to end: the seed example, revisions without duplicates, crash consistency,
+//! history pruning, deletion of only what this object registered, admission validation, import.
+
+use crate::common::*;
+use anyhow::{Context as _, Result, ensure};
+use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
+use ecs_controller::api::{ConditionStatus, TaskDefinition};
+use kube::api::Api;
+use serde_json::json;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(60);
+
+fn seed(name: &str, family: &str, image: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "ecs.kubefargate.dev/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": name},
+        "spec": {
+            "family": family,
+            "cpu": "1024",
+            "memory": "2048",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "taskRoleArn": "arn:aws:iam::123456789012:role/webTaskRole",
+            "containerDefinitions": [
+                {"name": "web", "image": image, "cpu": 256, "memoryReservation": 512, "essential": true,
+                 "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                 "environment": [{"name": "MODE", "value": "demo"}],
+                 "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"}}},
+                {"name": "api", "image": "public.ecr.aws/docker/library/python:3.12", "cpu": 768, "memoryReservation": 512,
+                 "portMappings": [{"containerPort": 5000, "protocol": "tcp"}],
+                 "dependsOn": [{"containerName": "web", "condition": "START"}]}
+            ],
+            "tags": [{"key": "app", "value": "web"}]
+        }
+    })
+}
+
+/// (ACTIVE, INACTIVE) revision numbers of exactly `family`, as moto lists them.
+async fn revisions(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<(Vec<i32>, Vec<i32>)> {
+    let mut out = (vec![], vec![]);
+    for (status, into) in [
+        (TaskDefinitionStatus::Active, &mut out.0),
+        (TaskDefinitionStatus::Inactive, &mut out.1),
+    ] {
+        let list = ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(status)
+            .sort(SortOrder::Asc)
+            .send()
+            .await?;
+        for arn in list.task_definition_arns() {
+            let (f, r) = arn
+                .rsplit_once('/')
+                .and_then(|(_, fr)| fr.rsplit_once(':'))
+                .context("arn")?;
+            if f == family {
+                into.push(r.parse()?);
+            }
+        }
+        into.sort();
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-td").await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let api: Api<TaskDefinition> = ns.api();
+    let family = unique("e2e-web");
+
+    // A family with the same prefix registered outside the controller: never touched.
+    let outside = format!("{family}-outside");
+    ecs.register_task_definition()
+        .family(&outside)
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("x")
+                .image("busybox")
+                .memory(64)
+                .build(),
+        )
+        .send()
+        .await?;
+
+    apply(
+        &api,
+        seed("web", &family, "public.ecr.aws/nginx/nginx:1.27"),
+    )
+    .await?;
+    let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+    assert_eq!(
+        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
+        Some(1)
+    );
+    assert_eq!(
+        obj.pointer("/status/family").and_then(|r| r.as_str()),
+        Some(family.as_str())
+    );
+    let arn = obj
+        .pointer("/status/arn")
+        .and_then(|a| a.as_str())
+        .context("status.arn")?
+        .to_string();
+
+    // DescribeTaskDefinition returns exactly the fields of the spec.
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(&arn)
+        .send()
+        .await?
+        .task_definition
+        .context("described")?;
+    assert_eq!(td.family(), Some(family.as_str()));
+    assert_eq!((td.cpu(), td.memory()), (Some("1024"), Some("2048")));
+    assert_eq!(td.network_mode().map(|m| m.as_str()), Some("awsvpc"));
+    assert_eq!(
+        td.requires_compatibilities()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        vec!["FARGATE"]
+    );
+    assert_eq!(
+        td.execution_role_arn(),
+        Some("arn:aws:iam::123456789012:role/ecsTaskExecutionRole")
+    );
+    assert_eq!(
+        td.task_role_arn(),
+        Some("arn:aws:iam::123456789012:role/webTaskRole")
+    );
+    let containers: Vec<_> = td
+        .container_definitions()
+        .iter()
+        .map(|c| {
+            (
+                c.name().unwrap_or_default().to_string(),
+                c.cpu(),
+                c.memory_reservation(),
+                c.port_mappings()
+                    .iter()
+                    .filter_map(|p| p.container_port())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        containers,
+        vec![
+            ("web".into(), 256, Some(512), vec![8080]),
+            ("api".into(), 768, Some(512), vec![5000])
+        ]
+    );
+    let web = &td.container_definitions()[0];
+    assert_eq!(web.image(), Some("public.ecr.aws/nginx/nginx:1.27"));
+    assert_eq!(web.environment()[0].value(), Some("demo"));
+    assert_eq!(
+        web.log_configuration()
+            .and_then(|l| l.options())
+            .and_then(|o| o.get("awslogs-group"))
+            .map(String::as_str),
+        Some("/ecs/web")
+    );
+    assert_eq!(
+        td.container_definitions()[1].depends_on()[0].container_name(),
+        "web"
+    );
+
+    // Image change: exactly one new revision, then none across several resyncs (3 s each here).
+    apply(
+        &api,
+        seed("web", &family, "public.ecr.aws/nginx/nginx:1.28"),
+    )
+    .await?;
+    let obj = eventually("revision 2 Ready", T, || async {
+        let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+        Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(2)).then_some(obj))
+    })
+    .await?;
+    let arn2 = obj
+        .pointer("/status/arn")
+        .and_then(|a| a.as_str())
+        .context("status.arn")?
+        .to_string();
+    let td2 = ecs
+        .describe_task_definition()
+        .task_definition(&arn2)
+        .send()
+        .await?
+        .task_definition
+        .context("described")?;
+    assert_eq!(
+        td2.container_definitions()[0].image(),
+        Some("public.ecr.aws/nginx/nginx:1.28")
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (active, inactive) = revisions(&ecs, &family).await?;
+    assert_eq!(
+        active.len() + inactive.len(),
+        2,
+        "two spec versions, two registrations: {active:?} {inactive:?}"
+    );
+    let obj = serde_json::to_value(api.get("web").await?)?;
+    assert_eq!(
+        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
+        Some(2)
+    );
+    assert_eq!(obj.pointer("/status/activeRevisions"), Some(&json!([1, 2])));
+
+    // A tag change needs no new revision.
+    let mut tagged = seed("web", &family, "public.ecr.aws/nginx/nginx:1.28");
+    tagged["spec"]["tags"] =
+        json!([{"key": "app", "value": "web"}, {"key": "cost-center", "value": "42"}]);
+    apply(&api, tagged).await?;
+    eventually("the tag on revision 2", T, || async {
+        let out = ecs
+            .list_tags_for_resource()
+            .resource_arn(&arn2)
+            .send()
+            .await?;
+        Ok(out
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("cost-center") && t.value() == Some("42"))
+            .then_some(()))
+    })
+    .await?;
+    let (active, inactive) = revisions(&ecs, &family).await?;
+    assert_eq!(active.len() + inactive.len(), 2);
+
+    // Deletion: no ACTIVE revision of the family is left; the other family is untouched.
+    delete_and_wait_gone(&api, "web", T).await?;
+    let (active, _) = revisions(&ecs, &family).await?;
+    assert!(
+        active.is_empty(),
+        "ACTIVE revisions left behind: {active:?}"
+    );
+    let (outside_active, _) = revisions(&ecs, &outside).await?;
+    assert_eq!(
+        outside_active,
+        vec![1],
+        "a family registered outside the controller is left alone"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_crash_between_register_and_status_write_registers_nothing_twice() -> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-tdcrash").await?;
+    let api: Api<TaskDefinition> = ns.api();
+    let family = unique("e2e-crash");
+
+    let mut crashing = ControllerProcess::start_with_env(
+        &ns.name,
+        &[],
+        &[("ECS_CONTROLLER_CRASH_AFTER", "RegisterTaskDefinition")],
+    )?;
+    apply(&api, seed("web", &family, "nginx:1")).await?;
+    let code = crashing.wait_exit(T).await?;
+    assert_eq!(
+        code,
+        Some(86),
+        "the controller died right after RegisterTaskDefinition"
+    );
+    let (active, _) = revisions(&ecs, &family).await?;
+    assert_eq!(active, vec![1], "the registration happened");
+    let obj = serde_json::to_value(api.get("web").await?)?;
+    assert!(
+        obj.pointer("/status/arn").is_none(),
+        "and the status write did not"
+    );
+
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+    assert_eq!(
+        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
+        Some(1),
+        "the restarted controller adopts revision 1"
+    );
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (active, inactive) = revisions(&ecs, &family).await?;
+    assert_eq!(
+        (active, inactive),
+        (vec![1], vec![]),
+        "no second registration"
+    );
+    delete_and_wait_gone(&api, "web", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-tdhist").await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let api: Api<TaskDefinition> = ns.api();
+    let family = unique("e2e-hist");
+    for (n, image) in ["nginx:1", "nginx:2", "nginx:3", "nginx:4"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut m = seed("web", &family, image);
+        m["spec"]["revisionHistoryLimit"] = json!(1);
+        apply(&api, m).await?;
+        let want = i64::try_from(n + 1)?;
+        eventually(&format!("revision {want}"), T, || async {
+            let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+            Ok(
+                (obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(want))
+                    .then_some(()),
+            )
+        })
+        .await?;
+    }
+    let (active, inactive) = revisions(&ecs, &family).await?;
+    assert_eq!(
+        active,
+        vec![3, 4],
+        "the current revision and one older one stay ACTIVE"
+    );
+    assert_eq!(inactive, vec![1, 2]);
+    let obj = serde_json::to_value(api.get("web").await?)?;
+    assert_eq!(obj.pointer("/status/activeRevisions"), Some(&json!([3, 4])));
+    delete_and_wait_gone(&api, "web", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_task_definitions_are_rejected_with_a_message() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-tdinvalid").await?;
+    let api: Api<TaskDefinition> = ns.api();
+    let with = |patch: &dyn Fn(&mut serde_json::Value)| {
+        let mut m = seed("bad", "bad", "nginx");
+        patch(&mut m["spec"]);
+        m
+    };
+    let corpus: Vec<(serde_json::Value, &str)> = vec![
+        (
+            with(&|s| s["memory"] = json!("1024")),
+            "cpu/memory is not a Fargate size",
+        ),
+        (
+            with(&|s| s["memory"] = json!("9 GB")),
+            "cpu/memory is not a Fargate size",
+        ),
+        (
+            with(&|s| {
+                s["cpu"] = json!("0.25 vCPU");
+                s["memory"] = json!("4 GB")
+            }),
+            "cpu/memory is not a Fargate size",
+        ),
+        (with(&|s| s["cpu"] = json!("lots")), "cpu must be CPU units"),
+        (
+            with(&|s| s["networkMode"] = json!("bridge")),
+            "Fargate requires networkMode: awsvpc",
+        ),
+        (
+            with(&|s| {
+                s.as_object_mut().map(|o| o.remove("cpu"));
+            }),
+            "Fargate requires task-level cpu and memory",
+        ),
+        (
+            with(&|s| s["containerDefinitions"] = json!([])),
+            "should have at least 1 items",
+        ),
+        (
+            with(&|s| s["containerDefinitions"][1]["name"] = json!("web")),
+            "duplicate entries for key [name=\"web\"]",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][0]["essential"] = json!(false);
+                s["containerDefinitions"][1]["essential"] = json!(false)
+            }),
+            "at least one container must be essential",
+        ),
+        (
+            with(&|s| s["containerDefinitions"][1]["cpu"] = json!(1000)),
+            "the containers' cpu adds up to more than the task's cpu",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][0]["memory"] = json!(256);
+            }),
+            "memoryReservation must be <= memory",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][0]["memory"] = json!(4096);
+                s["containerDefinitions"][0]["memoryReservation"] = json!(1024)
+            }),
+            "more than the task's memory",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][0]["portMappings"][0]["containerPort"] = json!(70000)
+            }),
+            "should be less than or equal to 65535",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][0]["secrets"] =
+                    json!([{"name": "X", "valueFrom": "not a parameter!"}])
+            }),
+            "secret valueFrom must be a Secrets Manager or SSM parameter ARN",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][1]["dependsOn"] =
+                    json!([{"containerName": "nope", "condition": "START"}])
+            }),
+            "dependsOn must name another container",
+        ),
+        (
+            with(&|s| s["pidMode"] = json!("host")),
+            "Fargate supports only pidMode: task",
+        ),
+        (
+            with(&|s| {
+                s["containerDefinitions"][0]["mountPoints"] =
+                    json!([{"sourceVolume": "data", "containerPath": "/d"}])
+            }),
+            "a mountPoint names a sourceVolume that is not in volumes",
+        ),
+        (
+            with(
+                &|s| s["volumes"] = json!([{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-12ab", "authorizationConfig": {"iam": "ENABLED"}}}]),
+            ),
+            "authorizationConfig needs transitEncryption: ENABLED",
+        ),
+        (
+            with(&|s| s["executionRoleArn"] = json!("ecsTaskExecutionRole")),
+            "should match",
+        ),
+        (
+            with(&|s| s["tags"] = json!([{"key": "ecs.kubefargate.dev/owner-uid", "value": "x"}])),
+            "are reserved",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (manifest, want) in corpus {
+        match apply(&api, manifest.clone()).await {
+            Ok(_) => failures.push(format!("accepted: {}", manifest["spec"])),
+            Err(e) if !format!("{e:#}").contains(want) => {
+                failures.push(format!("{want:?} not in: {e:#}"))
+            }
+            Err(_) => {}
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    // The valid forms ECS accepts: "1 vCPU" / "2 GB" and the smallest Fargate size.
+    apply(
+        &api,
+        with(&|s| {
+            s["cpu"] = json!("1 vCPU");
+            s["memory"] = json!("2 GB")
+        }),
+    )
+    .await?;
+    apply(
+        &api,
+        with(&|s| {
+            s["cpu"] = json!("256");
+            s["memory"] = json!("512");
+            s["containerDefinitions"][0]["cpu"] = json!(128);
+            s["containerDefinitions"][1]["cpu"] = json!(128);
+            s["containerDefinitions"][0]["memoryReservation"] = json!(256);
+            s["containerDefinitions"][1]["memoryReservation"] = json!(256);
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn import_turns_a_described_task_definition_into_a_working_manifest() -> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-tdimport").await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let api: Api<TaskDefinition> = ns.api();
+    let family = unique("e2e-legacy");
+    ecs.register_task_definition()
+        .family(&family)
+        .cpu("512")
+        .memory("1024")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("legacy")
+                .image("busybox:1.36")
+                .essential(true)
+                .port_mappings(
+                    aws_sdk_ecs::types::PortMapping::builder()
+                        .container_port(9000)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+
+    // `aws ecs describe-task-definition` output, as moto's boto3 writes it.
+    let python = env("ECS_TEST_PYTHON")?;
+    let script = "import boto3, json, sys; print(json.dumps(boto3.client('ecs').describe_task_definition(taskDefinition=sys.argv[1], include=['TAGS']), default=str))";
+    let out = std::process::Command::new(&python)
+        .args(["-c", script, &family])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "describe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let described = std::env::temp_dir().join(format!("{family}.json"));
+    std::fs::write(&described, &out.stdout)?;
+
+    let out = std::process::Command::new(controller_binary())
+        .args([
+            "import",
+            "task-definition",
+            described.to_str().context("path")?,
+            "-n",
+            &ns.name,
+        ])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value = serde_yaml::from_slice(&out.stdout)?;
+    for read_only in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "registeredAt",
+        "compatibilities",
+        "requiresAttributes",
+    ] {
+        assert!(
+            manifest["spec"].get(read_only).is_none(),
+            "{read_only} was dropped"
+        );
+    }
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(|n| n.as_str())
+        .context("name")?
+        .to_string();
+    apply(&api, manifest).await?;
+    let obj = wait_ready(&api, &name, ConditionStatus::True, T).await?;
+    // Same family, owned now: a new revision carries the controller's tags.
+    assert_eq!(
+        obj.pointer("/status/family").and_then(|f| f.as_str()),
+        Some(family.as_str())
+    );
+    assert_eq!(
+        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
+        Some(2)
+    );
+    let arn = obj
+        .pointer("/status/arn")
+        .and_then(|a| a.as_str())
+        .context("arn")?;
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await?
+        .task_definition
+        .context("described")?;
+    assert_eq!((td.cpu(), td.memory()), (Some("512"), Some("1024")));
+    assert_eq!(td.container_definitions()[0].image(), Some("busybox:1.36"));
+    assert_eq!(
+        td.container_definitions()[0].port_mappings()[0].container_port(),
+        Some(9000)
+    );
+    // Deleting the object removes its own revision only; revision 1 was registered outside.
+    delete_and_wait_gone(&api, &name, T).await?;
+    let (active, _) = revisions(&ecs, &family).await?;
+    assert_eq!(active, vec![1]);
+    Ok(())
+}
