@@ -20,10 +20,7 @@ const READ_ONLY: &[&str] = &[
 ];
 
 /// The manifest (YAML) and the names of input fields the spec does not model (dropped, reported).
-pub fn task_definition(
-    input: &str,
-    namespace: Option<&str>,
-) -> Result<(String, Vec<String>), String> {
+pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, Vec<String>), String> {
     let value: Value = serde_json::from_str(input).map_err(|e| format!("not JSON: {e}"))?;
     let (mut body, tags) = match value {
         Value::Object(mut top) if top.contains_key("taskDefinition") => {
@@ -143,12 +140,8 @@ mod tests {
         assert_eq!(v["metadata"]["namespace"], "apps");
         assert_eq!(v["spec"]["family"], "My_App");
         assert_eq!(v["spec"]["cpu"], "256");
-        assert!(
-            v["spec"].get("revision").is_none() && v["spec"].get("taskDefinitionArn").is_none()
-        );
-        assert!(
-            v["spec"].get("compatibilities").is_none() && v["spec"].get("registeredAt").is_none()
-        );
+        assert!(v["spec"].get("revision").is_none() && v["spec"].get("taskDefinitionArn").is_none());
+        assert!(v["spec"].get("compatibilities").is_none() && v["spec"].get("registeredAt").is_none());
         assert_eq!(
             v["spec"]["containerDefinitions"][0]["portMappings"][0]["containerPort"],
             80

@@ -25,9 +25,7 @@ fn main() -> ExitCode {
             };
             let result = input
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))
-                .and_then(|text| {
-                    ecs_controller::import::task_definition(&text, namespace.as_deref())
-                });
+                .and_then(|text| ecs_controller::import::task_definition(&text, namespace.as_deref()));
             match result {
                 Ok((yaml, dropped)) => {
                     for path in dropped {
@@ -46,10 +44,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => {
             ecs_controller::telemetry::init(args.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("error: cannot start the async runtime: {e}");

@@ -41,12 +41,7 @@ pub struct Condition {
 }
 
 impl Condition {
-    pub fn new(
-        type_: &str,
-        status: ConditionStatus,
-        reason: &str,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(type_: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Self {
         Self {
             type_: type_.to_string(),
             status,
@@ -96,12 +91,7 @@ mod tests {
             last_transition_time: "2026-01-01T00:00:00Z".into(),
             ..Condition::new(READY, ConditionStatus::True, "Active", "ok")
         }];
-        let next = vec![Condition::new(
-            READY,
-            ConditionStatus::True,
-            "Active",
-            "still ok",
-        )];
+        let next = vec![Condition::new(READY, ConditionStatus::True, "Active", "still ok")];
         let merged = merge(&old, next, Some(3), "2026-02-02T00:00:00Z");
         assert_eq!(merged[0].last_transition_time, "2026-01-01T00:00:00Z");
         assert_eq!(merged[0].observed_generation, Some(3));

@@ -43,9 +43,7 @@ pub const OWNER_NAME_TAG: &str = "ecs.kubefargate.dev/name";
 pub const RESERVED_TAG_PREFIX: &str = "ecs.kubefargate.dev/";
 
 /// A resource tag, as ECS writes it (`[{key, value}]`).
-#[derive(
-    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
-)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
 pub struct Tag {
     /// Tag key: 1-128 characters; `aws:` and `ecs.kubefargate.dev/` are reserved.
     #[schemars(length(min = 1, max = 128))]

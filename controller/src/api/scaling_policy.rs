@@ -27,11 +27,7 @@ use serde::{Deserialize, Serialize};
     ),
     printcolumn(name = "Min", type_ = "integer", json_path = ".spec.minCapacity"),
     printcolumn(name = "Max", type_ = "integer", json_path = ".spec.maxCapacity"),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(
         name = "ARN",
         type_ = "string",

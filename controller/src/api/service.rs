@@ -1,4 +1,4 @@
-//! `FargateService`: one ECS service on Fargate. The spec starts with the essentials; issue 4 completes it.
+//! `FargateService`: one ECS service on Fargate, following its TaskDefinition's newest revision.
 
 use super::{Condition, Tag};
 use kube::{CustomResource, KubeSchema};
@@ -25,27 +25,11 @@ use serde::{Deserialize, Serialize};
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
     ),
-    printcolumn(
-        name = "Desired",
-        type_ = "integer",
-        json_path = ".status.desiredCount"
-    ),
-    printcolumn(
-        name = "Running",
-        type_ = "integer",
-        json_path = ".status.runningCount"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
-    printcolumn(
-        name = "ARN",
-        type_ = "string",
-        json_path = ".status.arn",
-        priority = "1"
-    ),
+    printcolumn(name = "Desired", type_ = "integer", json_path = ".status.desiredCount"),
+    printcolumn(name = "Running", type_ = "integer", json_path = ".status.runningCount"),
+    printcolumn(name = "Rollout", type_ = "string", json_path = ".status.rolloutState"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(name = "ARN", type_ = "string", json_path = ".status.arn", priority = "1"),
     printcolumn(
         name = "Message",
         type_ = "string",
@@ -57,30 +41,76 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.serviceName) == has(oldSelf.serviceName) && (!has(self.serviceName) || self.serviceName == oldSelf.serviceName)").message("serviceName is immutable: create a new FargateService instead"))]
 #[x_kube(validation = Rule::new("has(self.clusterRef) != has(self.clusterArn)").message("set exactly one of clusterRef or clusterArn"))]
+#[x_kube(validation = Rule::new("has(self.clusterRef) == has(oldSelf.clusterRef) && has(self.clusterArn) == has(oldSelf.clusterArn) && (!has(self.clusterRef) || self.clusterRef == oldSelf.clusterRef) && (!has(self.clusterArn) || self.clusterArn == oldSelf.clusterArn)").message("the cluster of a service is immutable: create a new FargateService instead"))]
 #[x_kube(validation = Rule::new("has(self.taskDefinitionRef) != has(self.taskDefinitionArn)").message("set exactly one of taskDefinitionRef or taskDefinitionArn"))]
+#[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("set launchType or capacityProviderStrategy, not both"))]
+#[x_kube(validation = Rule::new("!has(self.capacityProviderStrategy) || self.capacityProviderStrategy.filter(s, has(s.base) && s.base > 0).size() <= 1").message("capacityProviderStrategy: only one provider may set a base"))]
 #[x_kube(validation = Rule::new(super::TAGS_RULE_RESERVED).message(super::TAGS_MESSAGE_RESERVED))]
 pub struct FargateServiceSpec {
     /// Name of the ECS service; defaults to metadata.name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
     pub service_name: Option<String>,
-    /// Name of an EcsCluster in this namespace.
+    /// Name of an EcsCluster in this namespace. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_ref: Option<LocalRef>,
-    /// ARN of a cluster not managed here.
+    /// ARN of a cluster not managed here. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[a-zA-Z0-9_-]+$"))]
     pub cluster_arn: Option<String>,
     /// Name of a TaskDefinition in this namespace; the service follows its newest revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_ref: Option<LocalRef>,
-    /// A pinned task-definition ARN.
+    /// A pinned task-definition revision ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/[a-zA-Z0-9_-]+:[0-9]+$"
+    ))]
     pub task_definition_arn: Option<String>,
-    /// Number of tasks; only the initial value while a ScalingPolicy targets the service.
+    /// Number of tasks (default 1). While a ScalingPolicy targets the service this is only the initial
+    /// value: the scaler owns the count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 5000))]
     pub desired_count: Option<i32>,
+    /// `FARGATE` (the default when no capacityProviderStrategy is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["FARGATE"]))]
+    pub launch_type: Option<String>,
+    /// FARGATE / FARGATE_SPOT with base and weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]))]
+    pub capacity_provider_strategy: Option<Vec<super::cluster::CapacityProviderStrategyItem>>,
+    /// Fargate platform version, e.g. `LATEST` or `1.4.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub platform_version: Option<String>,
     pub network_configuration: NetworkConfiguration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 5))]
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    /// Seconds to ignore failing load-balancer health checks after a task starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2147483647))]
+    pub health_check_grace_period_seconds: Option<i32>,
+    /// Cloud Map registries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1))]
+    pub service_registries: Option<Vec<ServiceRegistry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_execute_command: Option<bool>,
+    /// `TASK_DEFINITION`, `SERVICE` or `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["TASK_DEFINITION", "SERVICE", "NONE"]))]
+    pub propagate_tags: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "enableECSManagedTags"
+    )]
+    pub enable_ecs_managed_tags: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 45))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
@@ -90,7 +120,7 @@ pub struct FargateServiceSpec {
 /// A reference to an object of the expected kind in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct LocalRef {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
 
@@ -104,20 +134,84 @@ pub struct NetworkConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct AwsVpcConfiguration {
     /// At least one subnet (at most 16).
-    #[schemars(length(min = 1, max = 16))]
+    #[schemars(length(min = 1, max = 16), extend("items" = {"type": "string", "pattern": "^subnet-[0-9a-f]+$"}))]
     pub subnets: Vec<String>,
+    /// Up to 5 security groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 5))]
+    #[schemars(length(max = 5), extend("items" = {"type": "string", "pattern": "^sg-[0-9a-f]+$"}))]
     pub security_groups: Vec<String>,
+    /// `ENABLED` or `DISABLED` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["ENABLED", "DISABLED"]))]
     pub assign_public_ip: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.minimumHealthyPercent) || !has(self.maximumPercent) || self.minimumHealthyPercent <= self.maximumPercent").message("minimumHealthyPercent must be <= maximumPercent"))]
+pub struct DeploymentConfiguration {
+    /// 0-100: tasks that must stay healthy during a deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub minimum_healthy_percent: Option<i32>,
+    /// 100-200: tasks allowed during a deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 100, max = 200))]
+    pub maximum_percent: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_circuit_breaker: Option<DeploymentCircuitBreaker>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentCircuitBreaker {
+    pub enable: bool,
+    /// Roll back to the last completed deployment when the breaker trips.
+    pub rollback: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentAlarms {
+    #[schemars(length(min = 1, max = 10))]
+    pub alarm_names: Vec<String>,
+    pub enable: bool,
+    pub rollback: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancer {
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/.+$"))]
+    pub target_group_arn: String,
+    #[schemars(length(min = 1, max = 255))]
+    pub container_name: String,
+    #[schemars(range(min = 1, max = 65535))]
+    pub container_port: i32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRegistry {
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:servicediscovery:.+$"))]
+    pub registry_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub container_port: Option<i32>,
 }
 
 /// Observed state of the ECS service.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FargateServiceStatus {
+    /// `Ready`, `Progressing` (rollouts), and `Reconciling` / `Stalled` as kstatus reads them.
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -126,6 +220,13 @@ pub struct FargateServiceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The task definition the service runs (its primary deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<i32>,
@@ -133,8 +234,21 @@ pub struct FargateServiceStatus {
     pub running_count: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_count: Option<i32>,
+    /// The primary deployment's rollout state: IN_PROGRESS, COMPLETED or FAILED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_state_reason: Option<String>,
+    /// The newest service event's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event: Option<String>,
+    /// A task definition whose rollout failed (circuit breaker): not retried until the spec or the
+    /// referenced TaskDefinition changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_task_definition_arn: Option<String>,
+    /// The ScalingPolicy that owns desiredCount, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaled_by: Option<String>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

@@ -47,17 +47,8 @@ macro_rules! memory_mib {
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
     ),
     printcolumn(name = "Revision", type_ = "integer", json_path = ".status.revision"),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
-    printcolumn(
-        name = "ARN",
-        type_ = "string",
-        json_path = ".status.arn",
-        priority = "1"
-    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(name = "ARN", type_ = "string", json_path = ".status.arn", priority = "1"),
     printcolumn(
         name = "Message",
         type_ = "string",

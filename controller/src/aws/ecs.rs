@@ -4,8 +4,9 @@ use super::{AwsError, ErrorKind, call};
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterField,
-    ClusterServiceConnectDefaultsRequest, ClusterSetting, SortOrder, Tag, TaskDefinition,
-    TaskDefinitionField, TaskDefinitionStatus,
+    ClusterServiceConnectDefaultsRequest, ClusterSetting, DeploymentConfiguration, LaunchType, LoadBalancer,
+    NetworkConfiguration, PropagateTags, Service, ServiceField, ServiceRegistry, SortOrder, Tag,
+    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 
 const ECS: &str = "ECS";
@@ -123,13 +124,7 @@ pub async fn put_cluster_capacity_providers(
 
 /// Deletes a cluster; returns the cluster as ECS reports it afterwards (normally INACTIVE).
 pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>, AwsError> {
-    match call(
-        ECS,
-        "DeleteCluster",
-        ecs.delete_cluster().cluster(name).send(),
-    )
-    .await
-    {
+    match call(ECS, "DeleteCluster", ecs.delete_cluster().cluster(name).send()).await {
         Ok(out) => Ok(out.cluster),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -138,22 +133,14 @@ pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>,
 
 /// Makes the tags of `arn` exactly `desired`, leaving `aws:` tags alone: one TagResource for what is
 /// missing or different, one UntagResource for what is extra. Returns whether anything changed.
-pub async fn sync_tags(
-    ecs: &Client,
-    arn: &str,
-    current: &[Tag],
-    desired: &[Tag],
-) -> Result<bool, AwsError> {
+pub async fn sync_tags(ecs: &Client, arn: &str, current: &[Tag], desired: &[Tag]) -> Result<bool, AwsError> {
     let (to_set, to_remove) = tag_diff(current, desired);
     let changed = !to_set.is_empty() || !to_remove.is_empty();
     if !to_set.is_empty() {
         call(
             ECS,
             "TagResource",
-            ecs.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(to_set))
-                .send(),
+            ecs.tag_resource().resource_arn(arn).set_tags(Some(to_set)).send(),
         )
         .await?;
     }
@@ -174,9 +161,7 @@ pub async fn sync_tags(
 /// Tags to set (missing or with another value) and keys to remove (present, not desired, not `aws:`).
 pub fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     fn value_of<'a>(tags: &'a [Tag], key: &str) -> Option<Option<&'a str>> {
-        tags.iter()
-            .find(|t| t.key() == Some(key))
-            .map(|t| t.value())
+        tags.iter().find(|t| t.key() == Some(key)).map(|t| t.value())
     }
     let to_set = desired
         .iter()
@@ -293,8 +278,7 @@ pub async fn register_task_definition(
             .send(),
     )
     .await?;
-    out.task_definition
-        .ok_or_else(|| empty("RegisterTaskDefinition"))
+    out.task_definition.ok_or_else(|| empty("RegisterTaskDefinition"))
 }
 
 /// Describes one revision with its tags; `None` when it does not exist, or is no longer ACTIVE.
@@ -323,8 +307,7 @@ pub async fn describe_task_definition(
 }
 
 fn is_unknown_task_definition(e: &AwsError) -> bool {
-    e.code.as_deref() == Some("ClientException")
-        && e.message.contains("Unable to describe task definition")
+    e.code.as_deref() == Some("ClientException") && e.message.contains("Unable to describe task definition")
 }
 
 /// ARNs of the ACTIVE revisions of exactly `family` (ListTaskDefinitions filters by prefix), newest first.
@@ -398,4 +381,191 @@ pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<()
         .await?;
     }
     Ok(())
+}
+
+/// Describes services of one cluster (ECS takes up to 10 names a call), with tags. Services that do not
+/// exist are left out; INACTIVE ones are returned (the caller decides what they mean).
+pub async fn describe_services(
+    ecs: &Client,
+    cluster: &str,
+    names: &[String],
+) -> Result<Vec<Service>, AwsError> {
+    let mut out = Vec::with_capacity(names.len());
+    for chunk in names.chunks(10) {
+        let page = call(
+            ECS,
+            "DescribeServices",
+            ecs.describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(ServiceField::Tags)
+                .send(),
+        )
+        .await;
+        match page {
+            Ok(page) => out.extend(page.services.unwrap_or_default()),
+            // The cluster itself is gone: so are its services.
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Everything CreateService takes for a Fargate service.
+#[derive(Clone, Debug)]
+pub struct NewService {
+    pub cluster: String,
+    pub name: String,
+    pub task_definition: String,
+    pub desired_count: i32,
+    pub launch_type: Option<LaunchType>,
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    pub platform_version: Option<String>,
+    pub network_configuration: NetworkConfiguration,
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    pub health_check_grace_period_seconds: Option<i32>,
+    pub service_registries: Option<Vec<ServiceRegistry>>,
+    pub enable_execute_command: Option<bool>,
+    pub propagate_tags: Option<PropagateTags>,
+    pub enable_ecs_managed_tags: Option<bool>,
+    pub tags: Vec<Tag>,
+    /// Idempotency token (up to 36 ASCII characters).
+    pub client_token: String,
+}
+
+pub async fn create_service(ecs: &Client, s: NewService) -> Result<Service, AwsError> {
+    let out = call(
+        ECS,
+        "CreateService",
+        ecs.create_service()
+            .cluster(s.cluster)
+            .service_name(s.name)
+            .task_definition(s.task_definition)
+            .desired_count(s.desired_count)
+            .set_launch_type(s.launch_type)
+            .set_capacity_provider_strategy(s.capacity_provider_strategy)
+            .set_platform_version(s.platform_version)
+            .network_configuration(s.network_configuration)
+            .set_deployment_configuration(s.deployment_configuration)
+            .set_load_balancers(s.load_balancers)
+            .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
+            .set_service_registries(s.service_registries)
+            .set_enable_execute_command(s.enable_execute_command)
+            .set_propagate_tags(s.propagate_tags)
+            .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
+            .set_tags(Some(s.tags).filter(|t| !t.is_empty()))
+            .client_token(s.client_token)
+            .send(),
+    )
+    .await?;
+    out.service.ok_or_else(|| empty("CreateService"))
+}
+
+/// The parts of a service UpdateService changes; `None` leaves a part alone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceUpdate {
+    pub task_definition: Option<String>,
+    pub desired_count: Option<i32>,
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    pub platform_version: Option<String>,
+    pub network_configuration: Option<NetworkConfiguration>,
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    pub health_check_grace_period_seconds: Option<i32>,
+    pub service_registries: Option<Vec<ServiceRegistry>>,
+    pub enable_execute_command: Option<bool>,
+    pub propagate_tags: Option<PropagateTags>,
+    pub enable_ecs_managed_tags: Option<bool>,
+    /// Needed when switching between launch type and capacity providers.
+    pub force_new_deployment: bool,
+}
+
+impl ServiceUpdate {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The names of the fields this update changes, for logs and events.
+    pub fn changed(&self) -> Vec<&'static str> {
+        [
+            ("taskDefinition", self.task_definition.is_some()),
+            ("desiredCount", self.desired_count.is_some()),
+            (
+                "capacityProviderStrategy",
+                self.capacity_provider_strategy.is_some(),
+            ),
+            ("platformVersion", self.platform_version.is_some()),
+            ("networkConfiguration", self.network_configuration.is_some()),
+            ("deploymentConfiguration", self.deployment_configuration.is_some()),
+            ("loadBalancers", self.load_balancers.is_some()),
+            (
+                "healthCheckGracePeriodSeconds",
+                self.health_check_grace_period_seconds.is_some(),
+            ),
+            ("serviceRegistries", self.service_registries.is_some()),
+            ("enableExecuteCommand", self.enable_execute_command.is_some()),
+            ("propagateTags", self.propagate_tags.is_some()),
+            ("enableECSManagedTags", self.enable_ecs_managed_tags.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
+pub async fn update_service(
+    ecs: &Client,
+    cluster: &str,
+    name: &str,
+    u: ServiceUpdate,
+) -> Result<Service, AwsError> {
+    let out = call(
+        ECS,
+        "UpdateService",
+        ecs.update_service()
+            .cluster(cluster)
+            .service(name)
+            .set_task_definition(u.task_definition)
+            .set_desired_count(u.desired_count)
+            .set_capacity_provider_strategy(u.capacity_provider_strategy)
+            .set_platform_version(u.platform_version)
+            .set_network_configuration(u.network_configuration)
+            .set_deployment_configuration(u.deployment_configuration)
+            .set_load_balancers(u.load_balancers)
+            .set_health_check_grace_period_seconds(u.health_check_grace_period_seconds)
+            .set_service_registries(u.service_registries)
+            .set_enable_execute_command(u.enable_execute_command)
+            .set_propagate_tags(u.propagate_tags)
+            .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)
+            .set_force_new_deployment(u.force_new_deployment.then_some(true))
+            .send(),
+    )
+    .await?;
+    out.service.ok_or_else(|| empty("UpdateService"))
+}
+
+/// Deletes a service (force: without scaling it to zero first); returns it as ECS reports it afterwards.
+pub async fn delete_service(
+    ecs: &Client,
+    cluster: &str,
+    name: &str,
+    force: bool,
+) -> Result<Option<Service>, AwsError> {
+    match call(
+        ECS,
+        "DeleteService",
+        ecs.delete_service()
+            .cluster(cluster)
+            .service(name)
+            .force(force)
+            .send(),
+    )
+    .await
+    {
+        Ok(out) => Ok(out.service),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }

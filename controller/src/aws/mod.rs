@@ -209,10 +209,7 @@ fn body_text(bytes: &[u8]) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = words.join(" ");
     if out.len() > 240 {
-        let cut = (0..=240)
-            .rev()
-            .find(|i| out.is_char_boundary(*i))
-            .unwrap_or(0);
+        let cut = (0..=240).rev().find(|i| out.is_char_boundary(*i)).unwrap_or(0);
         out.truncate(cut);
         out.push_str("...");
     }
@@ -272,10 +269,7 @@ impl AwsClients {
     /// The clients for `region` (the default region when `None`).
     pub fn region(&self, region: Option<&str>) -> RegionClients {
         let region = region.unwrap_or(&self.default_region);
-        let mut map = self
-            .by_region
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.by_region.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(region.to_string())
             .or_insert_with(|| {
                 let r = aws_config::Region::new(region.to_string());
@@ -313,14 +307,8 @@ mod tests {
             classify(Some("ClusterContainsServicesException"), Some(400)),
             ErrorKind::HasDependents
         );
-        assert_eq!(
-            classify(Some("ServerException"), Some(500)),
-            ErrorKind::Retryable
-        );
-        assert_eq!(
-            classify(Some("ClientException"), Some(400)),
-            ErrorKind::Terminal
-        );
+        assert_eq!(classify(Some("ServerException"), Some(500)), ErrorKind::Retryable);
+        assert_eq!(classify(Some("ClientException"), Some(400)), ErrorKind::Terminal);
         assert_eq!(
             classify(Some("InvalidParameterException"), Some(400)),
             ErrorKind::Terminal

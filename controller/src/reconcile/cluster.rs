@@ -8,15 +8,18 @@ use crate::api::cluster::{
     ClusterSetting as SpecSetting,
 };
 use crate::api::{
-    EcsCluster, EcsClusterStatus, OWNER_NAME_TAG, OWNER_NAMESPACE_TAG, OWNER_UID_TAG,
+    EcsCluster, EcsClusterStatus, FargateService, OWNER_NAME_TAG, OWNER_NAMESPACE_TAG, OWNER_UID_TAG,
 };
 use crate::aws::ecs::{self as ecs_api, NewCluster, tag};
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting,
-    ClusterSettingName, ExecuteCommandConfiguration, ExecuteCommandLogConfiguration,
-    ExecuteCommandLogging, Tag,
+    CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting, ClusterSettingName,
+    ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
 };
+use kube::api::{Api, ListParams};
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
+use std::sync::Arc;
 use std::time::Duration;
 
 crate::managed_status!(EcsClusterStatus);
@@ -28,10 +31,7 @@ const RECHECK_DEPENDENTS: Duration = Duration::from_secs(15);
 impl EcsCluster {
     /// The ECS cluster name: `spec.clusterName`, else metadata.name.
     pub fn cluster_name(&self) -> String {
-        self.spec
-            .cluster_name
-            .clone()
-            .unwrap_or_else(|| self.name_any())
+        self.spec.cluster_name.clone().unwrap_or_else(|| self.name_any())
     }
 }
 
@@ -104,9 +104,7 @@ impl Managed for EcsCluster {
             Some("FAILED") => {
                 return Err(Error::Terminal {
                     reason: "ClusterFailed",
-                    message: format!(
-                        "ECS cluster {name} is FAILED; delete and recreate the EcsCluster"
-                    ),
+                    message: format!("ECS cluster {name} is FAILED; delete and recreate the EcsCluster"),
                 });
             }
             Some(other) => State::InProgress {
@@ -120,7 +118,28 @@ impl Managed for EcsCluster {
                 recheck: RECHECK_PROVISIONING,
             },
         };
-        Ok(Applied { status, state })
+        Ok(Applied::new(status, state))
+    }
+
+    fn watches(
+        controller: Controller<Self>,
+        ctx: &Arc<Context>,
+        scope: &super::runner::Scope,
+    ) -> Controller<Self> {
+        // A service that goes away may be the last one a deleting cluster waits for.
+        controller.watches(
+            super::runner::namespaced_api::<FargateService>(ctx, scope),
+            Default::default(),
+            |s: FargateService| {
+                let ns = s.namespace().unwrap_or_default();
+                // Only a deletion matters here; status changes of services would only cost AWS calls.
+                let deleting = s.metadata.deletion_timestamp.is_some();
+                s.spec
+                    .cluster_ref
+                    .filter(|_| deleting)
+                    .map(|r| ObjectRef::<EcsCluster>::new(&r.name).within(&ns))
+            },
+        )
     }
 
     async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {
@@ -128,10 +147,20 @@ impl Managed for EcsCluster {
             tracing::info!("deletion policy is retain: leaving the ECS cluster in AWS");
             return Ok(Cleanup::Done);
         }
-        let name = status
-            .cluster_name
-            .clone()
-            .unwrap_or_else(|| self.cluster_name());
+        // Services first: ECS refuses to delete a cluster with services (moto does not, so this check
+        // is ours), and their objects must release their finalizers while the cluster still exists.
+        let dependents = dependent_services(self, ctx, status.arn.as_deref()).await?;
+        if !dependents.is_empty() {
+            return Ok(Cleanup::Wait {
+                reason: reasons::HAS_DEPENDENTS,
+                message: format!(
+                    "waiting for FargateServices to be deleted first: {}",
+                    dependents.join(", ")
+                ),
+                recheck: RECHECK_DEPENDENTS,
+            });
+        }
+        let name = status.cluster_name.clone().unwrap_or_else(|| self.cluster_name());
         let region = status.region.as_deref().or(self.spec.region.as_deref());
         let ecs = &ctx.aws.region(region).ecs;
         let Some(cluster) = ecs_api::describe_cluster(ecs, &name).await? else {
@@ -159,6 +188,27 @@ impl Managed for EcsCluster {
     }
 }
 
+/// Names of the FargateServices in the namespace that run on this cluster (by reference or ARN).
+async fn dependent_services(
+    obj: &EcsCluster,
+    ctx: &Context,
+    arn: Option<&str>,
+) -> Result<Vec<String>, Error> {
+    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let name = obj.name_any();
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|s| {
+            s.spec.cluster_ref.as_ref().is_some_and(|r| r.name == name)
+                || (arn.is_some() && s.spec.cluster_arn.as_deref() == arn)
+        })
+        .map(|s| s.name_any())
+        .collect())
+}
+
 fn wait_deleting(name: &str) -> Cleanup {
     Cleanup::Wait {
         reason: reasons::DELETING,
@@ -169,12 +219,7 @@ fn wait_deleting(name: &str) -> Cleanup {
 
 /// The user's tags plus the ownership tags.
 fn desired_tags(obj: &EcsCluster) -> Vec<Tag> {
-    let mut tags: Vec<Tag> = obj
-        .spec
-        .tags
-        .iter()
-        .map(|t| tag(&t.key, &t.value))
-        .collect();
+    let mut tags: Vec<Tag> = obj.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
     tags.extend(ownership_tags(obj));
     tags
 }
@@ -186,10 +231,7 @@ pub(crate) fn ownership_tags<K: kube::Resource>(obj: &K) -> Vec<Tag> {
             OWNER_NAMESPACE_TAG,
             obj.meta().namespace.as_deref().unwrap_or_default(),
         ),
-        tag(
-            OWNER_NAME_TAG,
-            obj.meta().name.as_deref().unwrap_or_default(),
-        ),
+        tag(OWNER_NAME_TAG, obj.meta().name.as_deref().unwrap_or_default()),
     ]
 }
 
@@ -241,12 +283,7 @@ async fn converge(
         .as_ref()
         .map(|d| d.namespace.clone())
         .filter(|ns| {
-            service_connect_differs(
-                ns,
-                cluster
-                    .service_connect_defaults()
-                    .and_then(|d| d.namespace()),
-            )
+            service_connect_differs(ns, cluster.service_connect_defaults().and_then(|d| d.namespace()))
         });
     if settings.is_some() || configuration.is_some() || service_connect.is_some() {
         tracing::info!(cluster = %name, "updating ECS cluster settings");
@@ -271,19 +308,13 @@ async fn converge(
         });
     if providers_differ || strategy_differs {
         tracing::info!(cluster = %name, "updating ECS cluster capacity providers");
-        let providers = spec
-            .capacity_providers
-            .as_ref()
-            .map_or(current_providers, |p| {
-                p.iter().map(|p| p.as_str().to_string()).collect()
-            });
-        let strategy = spec
-            .default_capacity_provider_strategy
-            .as_deref()
-            .map_or_else(
-                || cluster.default_capacity_provider_strategy().to_vec(),
-                sdk_strategy,
-            );
+        let providers = spec.capacity_providers.as_ref().map_or(current_providers, |p| {
+            p.iter().map(|p| p.as_str().to_string()).collect()
+        });
+        let strategy = spec.default_capacity_provider_strategy.as_deref().map_or_else(
+            || cluster.default_capacity_provider_strategy().to_vec(),
+            sdk_strategy,
+        );
         ecs_api::put_cluster_capacity_providers(ecs, name, providers, strategy).await?;
     }
 
@@ -352,9 +383,7 @@ fn configuration_differs(want: &SpecConfiguration, have: Option<&ClusterConfigur
         return true;
     };
     let differs = |w: &Option<String>, h: Option<&str>| w.as_deref().is_some_and(|w| Some(w) != h);
-    if differs(&w.kms_key_id, h.kms_key_id())
-        || differs(&w.logging, h.logging().map(|l| l.as_str()))
-    {
+    if differs(&w.kms_key_id, h.kms_key_id()) || differs(&w.logging, h.logging().map(|l| l.as_str())) {
         return true;
     }
     let Some(wl) = &w.log_configuration else {
@@ -363,10 +392,8 @@ fn configuration_differs(want: &SpecConfiguration, have: Option<&ClusterConfigur
     let Some(hl) = h.log_configuration() else {
         return true;
     };
-    differs(
-        &wl.cloud_watch_log_group_name,
-        hl.cloud_watch_log_group_name(),
-    ) || differs(&wl.s3_bucket_name, hl.s3_bucket_name())
+    differs(&wl.cloud_watch_log_group_name, hl.cloud_watch_log_group_name())
+        || differs(&wl.s3_bucket_name, hl.s3_bucket_name())
         || differs(&wl.s3_key_prefix, hl.s3_key_prefix())
         || wl
             .cloud_watch_encryption_enabled

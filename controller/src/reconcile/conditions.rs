@@ -16,6 +16,9 @@ pub mod reasons {
     pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
     pub const NOT_OWNED: &str = "NotOwned";
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    pub const ROLLOUT_FAILED: &str = "RolloutFailed";
+    pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
+    pub const ROLLOUT_COMPLETE: &str = "RolloutComplete";
 }
 
 /// Before the first AWS call: `Ready=Unknown`, `Reconciling=True`.
@@ -44,12 +47,10 @@ pub fn for_state(state: &State) -> Vec<Condition> {
             reason,
             message.clone(),
         )],
-        State::InProgress {
-            reason, message, ..
+        State::InProgress { reason, message, .. } | State::Waiting { reason, message, .. } => {
+            waiting(reason, message)
         }
-        | State::Waiting {
-            reason, message, ..
-        } => waiting(reason, message),
+        State::Failed { reason, message } => stalled(reason, message),
     }
 }
 
@@ -81,10 +82,7 @@ mod tests {
             message: String::new(),
         });
         assert_eq!(c.len(), 1);
-        assert_eq!(
-            (c[0].type_.as_str(), c[0].status),
-            (READY, ConditionStatus::True)
-        );
+        assert_eq!((c[0].type_.as_str(), c[0].status), (READY, ConditionStatus::True));
     }
 
     #[test]

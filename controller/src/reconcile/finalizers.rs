@@ -54,8 +54,7 @@ async fn json_patch<K>(api: &Api<K>, obj: &K, patch: serde_json::Value) -> Resul
 where
     K: Resource + Clone + DeserializeOwned + Serialize + Debug,
 {
-    let patch: json_patch::Patch =
-        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+    let patch: json_patch::Patch = serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
     api.patch(
         &obj.name_any(),
         &PatchParams::default(),

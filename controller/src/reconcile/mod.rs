@@ -10,13 +10,14 @@ pub mod conditions;
 pub mod finalizers;
 pub mod requeue;
 pub mod runner;
+pub mod service;
 pub mod status;
 pub mod task_definition;
 
 use crate::api::{DELETION_POLICY_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::aws::{AwsClients, AwsError};
 use kube::api::Api;
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{Action, Controller};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -60,20 +61,14 @@ pub enum Error {
     Kube(#[from] kube::Error),
     /// The spec cannot work as written (or the AWS resource belongs to someone else): needs the user.
     #[error("{message}")]
-    Terminal {
-        reason: &'static str,
-        message: String,
-    },
+    Terminal { reason: &'static str, message: String },
 }
 
 /// Where `apply` left the object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
     /// AWS matches the spec.
-    Ready {
-        reason: &'static str,
-        message: String,
-    },
+    Ready { reason: &'static str, message: String },
     /// AWS is converging (creating, provisioning, rolling out): look again soon.
     InProgress {
         reason: &'static str,
@@ -86,12 +81,27 @@ pub enum State {
         message: String,
         recheck: Duration,
     },
+    /// AWS settled in a state that needs a change from the user (a rollout the circuit breaker rolled
+    /// back, say): looked at again at the resync period, or when the spec changes.
+    Failed { reason: &'static str, message: String },
 }
 
-/// The result of a successful `apply`: the new status facts and the state.
+/// The result of a successful `apply`: the new status facts, the state, and any conditions of the
+/// kind's own (a service's `Progressing`) to write beside `Ready`.
 pub struct Applied<S> {
     pub status: S,
     pub state: State,
+    pub extra_conditions: Vec<crate::api::Condition>,
+}
+
+impl<S> Applied<S> {
+    pub fn new(status: S, state: State) -> Self {
+        Self {
+            status,
+            state,
+            extra_conditions: Vec::new(),
+        }
+    }
 }
 
 /// The result of a successful `cleanup`.
@@ -135,6 +145,16 @@ pub trait Managed:
         ctx: &Context,
         status: &Self::Status,
     ) -> impl Future<Output = Result<Cleanup, Error>> + Send;
+
+    /// Adds watches on related kinds, so that a change there (a dependency turning Ready, a dependent
+    /// going away) wakes this kind's objects at once instead of at the next resync.
+    fn watches(
+        controller: Controller<Self>,
+        _ctx: &Arc<Context>,
+        _scope: &runner::Scope,
+    ) -> Controller<Self> {
+        controller
+    }
 }
 
 /// `true` when the user asked to keep the AWS resource on deletion.
@@ -151,10 +171,7 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
     let key = requeue::Backoff::key(obj.as_ref());
     let old = obj.status().cloned().unwrap_or_default();
     let generation = obj.meta().generation;
-    let handled = obj
-        .annotations()
-        .get(RECONCILE_REQUESTED_ANNOTATION)
-        .cloned();
+    let handled = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned();
 
     if obj.meta().deletion_timestamp.is_some() {
         if !finalizers::has(obj.as_ref()) {
@@ -173,10 +190,7 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
                 recheck,
             }) => {
                 ctx.backoff.reset(&key);
-                (
-                    conditions::waiting(reason, &message),
-                    Action::requeue(recheck),
-                )
+                (conditions::waiting(reason, &message), Action::requeue(recheck))
             }
             Err(e) => error_outcome(&ctx, &key, e)?,
         };
@@ -197,20 +211,21 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
     }
 
     let (status, action) = match obj.apply(&ctx, old.clone()).await {
-        Ok(Applied { mut status, state }) => {
+        Ok(Applied {
+            mut status,
+            state,
+            extra_conditions,
+        }) => {
             ctx.backoff.reset(&key);
             let action = match &state {
-                State::Ready { .. } => Action::requeue(ctx.config.resync_period),
+                State::Ready { .. } | State::Failed { .. } => Action::requeue(ctx.config.resync_period),
                 State::InProgress { recheck, .. } | State::Waiting { recheck, .. } => {
                     Action::requeue(*recheck)
                 }
             };
-            status::stamp(
-                &mut status,
-                conditions::for_state(&state),
-                generation,
-                handled,
-            );
+            let mut next = conditions::for_state(&state);
+            next.extend(extra_conditions);
+            status::stamp(&mut status, next, generation, handled);
             (status, action)
         }
         Err(e) => {
@@ -226,17 +241,10 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
 
 /// Conditions and requeue for an error `apply` or `cleanup` returned. Kubernetes API errors go back to
 /// the controller's error policy (status could not be written anyway).
-fn error_outcome(
-    ctx: &Context,
-    key: &str,
-    e: Error,
-) -> Result<(Vec<crate::api::Condition>, Action), Error> {
+fn error_outcome(ctx: &Context, key: &str, e: Error) -> Result<(Vec<crate::api::Condition>, Action), Error> {
     match e {
         Error::Kube(_) => Err(e),
-        Error::Terminal {
-            reason,
-            ref message,
-        } => {
+        Error::Terminal { reason, ref message } => {
             tracing::warn!(reason, "cannot proceed: {message}");
             Ok((
                 conditions::stalled(reason, message),

@@ -94,9 +94,7 @@ mod tests {
     #[test]
     fn backoff_doubles_caps_and_resets() {
         let b = Backoff::default();
-        let delays: Vec<_> = (0..10)
-            .map(|_| b.next("x", Pace::Retry).as_secs())
-            .collect();
+        let delays: Vec<_> = (0..10).map(|_| b.next("x", Pace::Retry).as_secs()).collect();
         assert_eq!(delays, vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         b.reset("x");
         assert_eq!(b.next("x", Pace::Retry), Duration::from_secs(2));

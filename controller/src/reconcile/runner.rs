@@ -3,7 +3,7 @@
 //! start a reconcile; its own status writes do not.
 
 use super::{Context, Managed, error_policy, reconcile};
-use crate::api::{EcsCluster, RECONCILE_REQUESTED_ANNOTATION, TaskDefinition};
+use crate::api::{EcsCluster, FargateService, RECONCILE_REQUESTED_ANNOTATION, TaskDefinition};
 use futures::{Future, StreamExt};
 use kube::api::Api;
 use kube::runtime::controller::Controller;
@@ -26,6 +26,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) {
     futures::join!(
         controller::<EcsCluster>(ctx.clone(), &scope),
         controller::<TaskDefinition>(ctx.clone(), &scope),
+        controller::<FargateService>(ctx.clone(), &scope),
     );
 }
 
@@ -36,13 +37,15 @@ pub fn change_key<K: Resource>(obj: &K) -> Option<u64> {
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.finalizers.hash(&mut h);
-    obj.annotations()
-        .get(RECONCILE_REQUESTED_ANNOTATION)
-        .hash(&mut h);
+    obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).hash(&mut h);
     Some(h.finish())
 }
 
-fn api<K: Managed>(ctx: &Context, scope: &Scope) -> Api<K> {
+/// An `Api` over the namespaces this instance manages.
+pub fn namespaced_api<K>(ctx: &Context, scope: &Scope) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
     match &scope.namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
@@ -52,14 +55,14 @@ fn api<K: Managed>(ctx: &Context, scope: &Scope) -> Api<K> {
 fn controller<K: Managed>(ctx: Arc<Context>, scope: &Scope) -> impl Future<Output = ()> {
     let (reader, writer) = reflector::store();
     let stream = watcher(
-        api::<K>(&ctx, scope),
+        namespaced_api::<K>(&ctx, scope),
         watcher::Config::default().any_semantic(),
     )
     .default_backoff()
     .reflect(writer)
     .applied_objects()
     .predicate_filter(change_key::<K>, Default::default());
-    Controller::for_stream(stream, reader)
+    K::watches(Controller::for_stream(stream, reader), &ctx, scope)
         .shutdown_on_signal()
         .run(
             |obj, ctx| {

@@ -11,9 +11,7 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
 /// The parts of a status the shared reconcile maintains.
-pub trait ManagedStatus:
-    Serialize + Clone + Default + PartialEq + Debug + Send + Sync + 'static
-{
+pub trait ManagedStatus: Serialize + Clone + Default + PartialEq + Debug + Send + Sync + 'static {
     fn conditions(&self) -> &[Condition];
     fn set_conditions(&mut self, conditions: Vec<Condition>);
     fn set_observed_generation(&mut self, generation: Option<i64>);

@@ -44,12 +44,7 @@ fn insights(c: &Cluster) -> Option<String> {
         .map(str::to_string)
 }
 
-fn manifest(
-    name: &str,
-    cluster_name: &str,
-    insights: &str,
-    tags: serde_json::Value,
-) -> serde_json::Value {
+fn manifest(name: &str, cluster_name: &str, insights: &str, tags: serde_json::Value) -> serde_json::Value {
     json!({
         "apiVersion": "ecs.kubefargate.dev/v1alpha1",
         "kind": "EcsCluster",
@@ -122,10 +117,7 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
         .collect();
     assert_eq!(
         strategy,
-        vec![
-            ("FARGATE".to_string(), 1, 1),
-            ("FARGATE_SPOT".to_string(), 4, 0)
-        ]
+        vec![("FARGATE".to_string(), 1, 1), ("FARGATE_SPOT".to_string(), 4, 0)]
     );
     let exec = c
         .configuration()
@@ -158,9 +150,7 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
     .await?;
     wait_ready(&api, name, ConditionStatus::True, T).await?;
     eventually("AWS to follow the spec change", T, || async {
-        let c = describe(&ecs, &cluster_name)
-            .await?
-            .expect("cluster exists");
+        let c = describe(&ecs, &cluster_name).await?.expect("cluster exists");
         let t = tags(&c);
         Ok((insights(&c).as_deref() == Some("disabled")
             && t.get("team").map(String::as_str) == Some("payments")
@@ -192,9 +182,7 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
         .send()
         .await?;
     eventually("the controller to repair drift", T, || async {
-        let c = describe(&ecs, &cluster_name)
-            .await?
-            .expect("cluster exists");
+        let c = describe(&ecs, &cluster_name).await?.expect("cluster exists");
         let t = tags(&c);
         Ok((insights(&c).as_deref() == Some("disabled")
             && t.get("tier").map(String::as_str) == Some("gold")
@@ -259,10 +247,7 @@ async fn invalid_manifests_are_rejected_with_a_message() -> Result<()> {
     let err = apply(&api, base(json!({"clusterName": "second-name"})))
         .await
         .expect_err("rename must be rejected");
-    assert!(
-        format!("{err:#}").contains("clusterName is immutable"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("clusterName is immutable"), "{err:#}");
     Ok(())
 }
 

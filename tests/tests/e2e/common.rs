@@ -15,6 +15,28 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Every AWS operation the controller may call that changes something.
+pub const MUTATING: &[&str] = &[
+    "CreateCluster",
+    "UpdateCluster",
+    "PutClusterCapacityProviders",
+    "DeleteCluster",
+    "RegisterTaskDefinition",
+    "DeregisterTaskDefinition",
+    "DeleteTaskDefinitions",
+    "CreateService",
+    "UpdateService",
+    "DeleteService",
+    "TagResource",
+    "UntagResource",
+    "RegisterScalableTarget",
+    "DeregisterScalableTarget",
+    "PutScalingPolicy",
+    "DeleteScalingPolicy",
+    "PutScheduledAction",
+    "DeleteScheduledAction",
+];
+
 /// Field manager the tests apply manifests with (as a user would with `kubectl apply --server-side`).
 pub const TEST_MANAGER: &str = "e2e-user";
 
@@ -58,8 +80,7 @@ impl TestNamespace {
     pub async fn create(client: &Client, prefix: &str) -> Result<Self> {
         let name = unique(prefix);
         let api: Api<Namespace> = Api::all(client.clone());
-        let ns: Namespace =
-            serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))?;
+        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))?;
         api.create(&PostParams::default(), &ns).await?;
         Ok(Self {
             name,
@@ -127,16 +148,14 @@ impl ControllerProcess {
         }
         let log = std::env::temp_dir().join(format!("{}.controller.log", unique(namespace)));
         let file = std::fs::File::create(&log)?;
+        let default_resync: &[&str] = if extra.contains(&"--resync-period") {
+            &[]
+        } else {
+            &["--resync-period", "3s"]
+        };
         let child = Command::new(&bin)
-            .args([
-                "run",
-                "--watch-namespace",
-                namespace,
-                "--resync-period",
-                "3s",
-                "--log-format",
-                "text",
-            ])
+            .args(["run", "--watch-namespace", namespace, "--log-format", "text"])
+            .args(default_resync)
             .args(extra)
             .env("RUST_LOG", "info,ecs_controller=debug")
             .envs(vars.iter().copied())
@@ -144,11 +163,38 @@ impl ControllerProcess {
             .stderr(file)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        Ok(Self { child, log })
+        let mut process = Self { child, log };
+        // A controller that exits at once (bad flags, say) must fail the test here, not later.
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(status) = process.child.try_wait()? {
+            bail!(
+                "the controller exited at start ({status}): {}",
+                process.log_text()
+            );
+        }
+        Ok(process)
     }
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How many successful AWS calls of `operation` the controller has logged so far.
+    pub fn calls(&self, operation: &str) -> usize {
+        let needle = format!("operation=\"{operation}\"");
+        self.log_text()
+            .lines()
+            .filter(|l| l.contains("AWS call succeeded") && l.contains(&needle))
+            .count()
+    }
+
+    /// Successful AWS calls that change something, by operation.
+    pub fn mutating_calls(&self) -> Vec<(String, usize)> {
+        MUTATING
+            .iter()
+            .map(|op| (op.to_string(), self.calls(op)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Waits for the process to exit by itself; returns its exit code.

@@ -5,4 +5,5 @@
 mod cluster;
 mod common;
 mod crds;
+mod service;
 mod task_definition;

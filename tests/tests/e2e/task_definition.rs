@@ -89,16 +89,9 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
         .send()
         .await?;
 
-    apply(
-        &api,
-        seed("web", &family, "public.ecr.aws/nginx/nginx:1.27"),
-    )
-    .await?;
+    apply(&api, seed("web", &family, "public.ecr.aws/nginx/nginx:1.27")).await?;
     let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
-    assert_eq!(
-        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
-        Some(1)
-    );
+    assert_eq!(obj.pointer("/status/revision").and_then(|r| r.as_i64()), Some(1));
     assert_eq!(
         obj.pointer("/status/family").and_then(|r| r.as_str()),
         Some(family.as_str())
@@ -173,11 +166,7 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
     );
 
     // Image change: exactly one new revision, then none across several resyncs (3 s each here).
-    apply(
-        &api,
-        seed("web", &family, "public.ecr.aws/nginx/nginx:1.28"),
-    )
-    .await?;
+    apply(&api, seed("web", &family, "public.ecr.aws/nginx/nginx:1.28")).await?;
     let obj = eventually("revision 2 Ready", T, || async {
         let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
         Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(2)).then_some(obj))
@@ -207,23 +196,15 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
         "two spec versions, two registrations: {active:?} {inactive:?}"
     );
     let obj = serde_json::to_value(api.get("web").await?)?;
-    assert_eq!(
-        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
-        Some(2)
-    );
+    assert_eq!(obj.pointer("/status/revision").and_then(|r| r.as_i64()), Some(2));
     assert_eq!(obj.pointer("/status/activeRevisions"), Some(&json!([1, 2])));
 
     // A tag change needs no new revision.
     let mut tagged = seed("web", &family, "public.ecr.aws/nginx/nginx:1.28");
-    tagged["spec"]["tags"] =
-        json!([{"key": "app", "value": "web"}, {"key": "cost-center", "value": "42"}]);
+    tagged["spec"]["tags"] = json!([{"key": "app", "value": "web"}, {"key": "cost-center", "value": "42"}]);
     apply(&api, tagged).await?;
     eventually("the tag on revision 2", T, || async {
-        let out = ecs
-            .list_tags_for_resource()
-            .resource_arn(&arn2)
-            .send()
-            .await?;
+        let out = ecs.list_tags_for_resource().resource_arn(&arn2).send().await?;
         Ok(out
             .tags()
             .iter()
@@ -237,10 +218,7 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
     // Deletion: no ACTIVE revision of the family is left; the other family is untouched.
     delete_and_wait_gone(&api, "web", T).await?;
     let (active, _) = revisions(&ecs, &family).await?;
-    assert!(
-        active.is_empty(),
-        "ACTIVE revisions left behind: {active:?}"
-    );
+    assert!(active.is_empty(), "ACTIVE revisions left behind: {active:?}");
     let (outside_active, _) = revisions(&ecs, &outside).await?;
     assert_eq!(
         outside_active,
@@ -287,11 +265,7 @@ async fn a_crash_between_register_and_status_write_registers_nothing_twice() -> 
     );
     tokio::time::sleep(Duration::from_secs(7)).await;
     let (active, inactive) = revisions(&ecs, &family).await?;
-    assert_eq!(
-        (active, inactive),
-        (vec![1], vec![]),
-        "no second registration"
-    );
+    assert_eq!((active, inactive), (vec![1], vec![]), "no second registration");
     delete_and_wait_gone(&api, "web", T).await?;
     Ok(())
 }
@@ -314,10 +288,7 @@ async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
         let want = i64::try_from(n + 1)?;
         eventually(&format!("revision {want}"), T, || async {
             let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
-            Ok(
-                (obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(want))
-                    .then_some(()),
-            )
+            Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(want)).then_some(()))
         })
         .await?;
     }
@@ -404,9 +375,7 @@ async fn invalid_task_definitions_are_rejected_with_a_message() -> Result<()> {
             "more than the task's memory",
         ),
         (
-            with(&|s| {
-                s["containerDefinitions"][0]["portMappings"][0]["containerPort"] = json!(70000)
-            }),
+            with(&|s| s["containerDefinitions"][0]["portMappings"][0]["containerPort"] = json!(70000)),
             "should be less than or equal to 65535",
         ),
         (
@@ -453,9 +422,7 @@ async fn invalid_task_definitions_are_rejected_with_a_message() -> Result<()> {
     for (manifest, want) in corpus {
         match apply(&api, manifest.clone()).await {
             Ok(_) => failures.push(format!("accepted: {}", manifest["spec"])),
-            Err(e) if !format!("{e:#}").contains(want) => {
-                failures.push(format!("{want:?} not in: {e:#}"))
-            }
+            Err(e) if !format!("{e:#}").contains(want) => failures.push(format!("{want:?} not in: {e:#}")),
             Err(_) => {}
         }
     }
@@ -567,10 +534,7 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
         obj.pointer("/status/family").and_then(|f| f.as_str()),
         Some(family.as_str())
     );
-    assert_eq!(
-        obj.pointer("/status/revision").and_then(|r| r.as_i64()),
-        Some(2)
-    );
+    assert_eq!(obj.pointer("/status/revision").and_then(|r| r.as_i64()), Some(2));
     let arn = obj
         .pointer("/status/arn")
         .and_then(|a| a.as_str())

@@ -29,25 +29,16 @@ pub fn registration(
         cpu: s.cpu.clone(),
         memory: s.memory.clone(),
         network_mode: s.network_mode.as_deref().map(sdk::NetworkMode::from),
-        requires_compatibilities: s.requires_compatibilities.as_ref().map(|c| {
-            c.iter()
-                .map(|c| sdk::Compatibility::from(c.as_str()))
-                .collect()
-        }),
+        requires_compatibilities: s
+            .requires_compatibilities
+            .as_ref()
+            .map(|c| c.iter().map(|c| sdk::Compatibility::from(c.as_str())).collect()),
         execution_role_arn: s.execution_role_arn.clone(),
         task_role_arn: s.task_role_arn.clone(),
         runtime_platform: s.runtime_platform.as_ref().map(|r| {
             sdk::RuntimePlatform::builder()
-                .set_cpu_architecture(
-                    r.cpu_architecture
-                        .as_deref()
-                        .map(sdk::CpuArchitecture::from),
-                )
-                .set_operating_system_family(
-                    r.operating_system_family
-                        .as_deref()
-                        .map(sdk::OsFamily::from),
-                )
+                .set_cpu_architecture(r.cpu_architecture.as_deref().map(sdk::CpuArchitecture::from))
+                .set_operating_system_family(r.operating_system_family.as_deref().map(sdk::OsFamily::from))
                 .build()
         }),
         ephemeral_storage: s.ephemeral_storage.as_ref().map(|e| {
@@ -73,10 +64,7 @@ pub fn registration(
 }
 
 fn kv(p: &spec::KeyValuePair) -> sdk::KeyValuePair {
-    sdk::KeyValuePair::builder()
-        .name(&p.name)
-        .value(&p.value)
-        .build()
+    sdk::KeyValuePair::builder().name(&p.name).value(&p.value).build()
 }
 
 fn some_vec<T, U>(v: &[T], f: impl Fn(&T) -> U) -> Option<Vec<U>> {
@@ -168,11 +156,7 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
                 .set_host_port(p.host_port)
                 .set_protocol(p.protocol.as_deref().map(sdk::TransportProtocol::from))
                 .set_name(p.name.clone())
-                .set_app_protocol(
-                    p.app_protocol
-                        .as_deref()
-                        .map(sdk::ApplicationProtocol::from),
-                )
+                .set_app_protocol(p.app_protocol.as_deref().map(sdk::ApplicationProtocol::from))
                 .build()
         }))
         .set_environment(some_vec(&c.environment, kv))
@@ -206,10 +190,7 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
                 .map(|l| {
                     sdk::LogConfiguration::builder()
                         .log_driver(sdk::LogDriver::from(l.log_driver.as_str()))
-                        .set_options(
-                            (!l.options.is_empty())
-                                .then(|| l.options.clone().into_iter().collect()),
-                        )
+                        .set_options((!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()))
                         .set_secret_options(some_try_vec(&l.secret_options, secret)?)
                         .build()
                 })
@@ -221,10 +202,7 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
                 .map(|f| {
                     sdk::FirelensConfiguration::builder()
                         .r#type(sdk::FirelensConfigurationType::from(f.type_.as_str()))
-                        .set_options(
-                            (!f.options.is_empty())
-                                .then(|| f.options.clone().into_iter().collect()),
-                        )
+                        .set_options((!f.options.is_empty()).then(|| f.options.clone().into_iter().collect()))
                         .build()
                 })
                 .transpose()?,

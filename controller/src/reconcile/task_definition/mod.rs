@@ -39,9 +39,7 @@ impl TaskDefinition {
 }
 
 fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
+    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
 impl Managed for TaskDefinition {
@@ -60,12 +58,7 @@ impl Managed for TaskDefinition {
         let hash = input::spec_hash(&self.spec);
         let clients = ctx.aws.region(None);
         let ecs = &clients.ecs;
-        let mut desired_tags: Vec<Tag> = self
-            .spec
-            .tags
-            .iter()
-            .map(|t| tag(&t.key, &t.value))
-            .collect();
+        let mut desired_tags: Vec<Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
         desired_tags.extend(super::cluster::ownership_tags(self));
         desired_tags.push(tag(SPEC_HASH_TAG, &hash));
 
@@ -100,22 +93,23 @@ impl Managed for TaskDefinition {
             }
         }
         // 3. Register.
-        let (td, tags) = match current {
-            Some(found) => found,
-            None => {
-                let registration = input::registration(&family, &self.spec, desired_tags.clone())
-                    .map_err(|e| Error::Terminal {
-                    reason: reasons::INVALID_SPEC,
-                    message: e.to_string(),
-                })?;
-                let td = ecs_api::register_task_definition(ecs, registration).await?;
-                tracing::info!(
-                    arn = td.task_definition_arn().unwrap_or_default(),
-                    "registered a new revision"
-                );
-                (td, desired_tags.clone())
-            }
-        };
+        let (td, tags) =
+            match current {
+                Some(found) => found,
+                None => {
+                    let registration = input::registration(&family, &self.spec, desired_tags.clone())
+                        .map_err(|e| Error::Terminal {
+                            reason: reasons::INVALID_SPEC,
+                            message: e.to_string(),
+                        })?;
+                    let td = ecs_api::register_task_definition(ecs, registration).await?;
+                    tracing::info!(
+                        arn = td.task_definition_arn().unwrap_or_default(),
+                        "registered a new revision"
+                    );
+                    (td, desired_tags.clone())
+                }
+            };
         let arn = td.task_definition_arn().unwrap_or_default().to_string();
         ecs_api::sync_tags(ecs, &arn, &tags, &desired_tags).await?;
 
@@ -128,11 +122,7 @@ impl Managed for TaskDefinition {
                 .unwrap_or(DEFAULT_REVISION_HISTORY_LIMIT),
         )
         .unwrap_or(0);
-        let older: Vec<i32> = known
-            .iter()
-            .copied()
-            .filter(|r| *r != td.revision())
-            .collect();
+        let older: Vec<i32> = known.iter().copied().filter(|r| *r != td.revision()).collect();
         let excess = older.len().saturating_sub(limit);
         if excess > 0 {
             let in_use = revisions_in_use(ctx, self, &family).await?;
@@ -157,20 +147,36 @@ impl Managed for TaskDefinition {
         status.region = Some(clients.region.clone());
         status.active_revisions = known.into_iter().collect();
         let message = format!("revision {} of {family} is ACTIVE", td.revision());
-        Ok(Applied {
+        Ok(Applied::new(
             status,
-            state: State::Ready {
+            State::Ready {
                 reason: "Registered",
                 message,
             },
-        })
+        ))
     }
 
-    async fn cleanup(
-        &self,
-        ctx: &Context,
-        status: &TaskDefinitionStatus,
-    ) -> Result<Cleanup, Error> {
+    fn watches(
+        controller: kube::runtime::controller::Controller<Self>,
+        ctx: &std::sync::Arc<Context>,
+        scope: &super::runner::Scope,
+    ) -> kube::runtime::controller::Controller<Self> {
+        // A service moving off a revision (or going away) may free revisions to prune or delete.
+        controller.watches(
+            super::runner::namespaced_api::<FargateService>(ctx, scope),
+            Default::default(),
+            |s: FargateService| {
+                let ns = s.namespace().unwrap_or_default();
+                let deleting = s.metadata.deletion_timestamp.is_some();
+                s.spec
+                    .task_definition_ref
+                    .filter(|_| deleting)
+                    .map(|r| kube::runtime::reflector::ObjectRef::<TaskDefinition>::new(&r.name).within(&ns))
+            },
+        )
+    }
+
+    async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {
         if retain_on_delete(self) {
             return Ok(Cleanup::Done);
         }
@@ -203,10 +209,7 @@ impl Managed for TaskDefinition {
         if !blocked.is_empty() {
             return Ok(Cleanup::Wait {
                 reason: reasons::HAS_DEPENDENTS,
-                message: format!(
-                    "revisions still used by a FargateService: {}",
-                    blocked.join(", ")
-                ),
+                message: format!("revisions still used by a FargateService: {}", blocked.join(", ")),
                 recheck: RECHECK_IN_USE,
             });
         }
@@ -215,22 +218,14 @@ impl Managed for TaskDefinition {
 }
 
 /// Revisions of `family` that FargateServices in the namespace run or pin.
-async fn revisions_in_use(
-    ctx: &Context,
-    obj: &TaskDefinition,
-    family: &str,
-) -> Result<BTreeSet<i32>, Error> {
-    let api: Api<FargateService> =
-        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+async fn revisions_in_use(ctx: &Context, obj: &TaskDefinition, family: &str) -> Result<BTreeSet<i32>, Error> {
+    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let services = api.list(&ListParams::default()).await?;
     Ok(services
         .items
         .iter()
         .flat_map(|s| {
-            let running = s
-                .status
-                .as_ref()
-                .and_then(|st| st.task_definition_arn.clone());
+            let running = s.status.as_ref().and_then(|st| st.task_definition_arn.clone());
             [running, s.spec.task_definition_arn.clone()]
         })
         .flatten()

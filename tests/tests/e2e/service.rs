@@ -1,0 +1,453 @@
+//! FargateService end to end: one apply in any order, rollouts that follow the TaskDefinition, updates
+//! of only what changed, silence on resync, dependency wake-ups, and deletion in the right order.
+
+use crate::common::*;
+use anyhow::{Context as _, Result, ensure};
+use aws_sdk_ecs::types::Service;
+use ecs_controller::api::conditions::READY;
+use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use kube::api::Api;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(60);
+
+pub struct Network {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+}
+
+pub fn network() -> Result<Network> {
+    let split = |v: String| {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    Ok(Network {
+        subnets: split(env("ECS_TEST_SUBNETS")?),
+        security_groups: split(env("ECS_TEST_SECURITY_GROUPS")?),
+    })
+}
+
+pub fn cluster_manifest(name: &str, cluster_name: &str) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
+           "spec": {"clusterName": cluster_name, "capacityProviders": ["FARGATE", "FARGATE_SPOT"]}})
+}
+
+pub fn task_definition_manifest(name: &str, family: &str, image: &str) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": name},
+           "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                    "requiresCompatibilities": ["FARGATE"],
+                    "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 8080}]}]}})
+}
+
+pub fn service_manifest(
+    name: &str,
+    cluster: &str,
+    td: &str,
+    net: &Network,
+    desired: i32,
+) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService", "metadata": {"name": name},
+           "spec": {"clusterRef": {"name": cluster}, "taskDefinitionRef": {"name": td}, "desiredCount": desired,
+                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": net.subnets, "securityGroups": net.security_groups}},
+                    "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                                                "deploymentCircuitBreaker": {"enable": true, "rollback": true}},
+                    "tags": [{"key": "app", "value": name}]}})
+}
+
+pub async fn describe_service(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Service>> {
+    let out = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
+        .send()
+        .await?;
+    Ok(out.services().first().cloned())
+}
+
+fn tags(s: &Service) -> BTreeMap<String, String> {
+    s.tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_and_ordered_deletion()
+-> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-svc").await?;
+    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let net = network()?;
+    let cluster_name = unique("e2e-svc");
+    let family = unique("e2e-svc-web");
+
+    // One `kubectl apply` with the service first and the cluster last.
+    let manifests = [
+        service_manifest("web", "main", "web", &net, 1),
+        task_definition_manifest("web", &family, "nginx:1.27"),
+        cluster_manifest("main", &cluster_name),
+    ];
+    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
+    std::fs::write(
+        &file,
+        manifests
+            .iter()
+            .map(serde_yaml::to_string)
+            .collect::<Result<Vec<_>, _>>()?
+            .join("---\n"),
+    )?;
+    let path = file.to_str().context("path")?;
+    let (ok, out) = kubectl(&["apply", "-n", &ns.name, "-f", path])?;
+    ensure!(ok, "kubectl apply: {out}");
+    let (ok, out) = kubectl(&[
+        "wait",
+        "-n",
+        &ns.name,
+        "--for=condition=Ready",
+        "-f",
+        path,
+        "--timeout=90s",
+    ])?;
+    ensure!(ok, "kubectl wait: {out}");
+
+    let services: Api<FargateService> = ns.api();
+    let tds: Api<TaskDefinition> = ns.api();
+    let clusters: Api<EcsCluster> = ns.api();
+    let obj = wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let td1 = tds
+        .get("web")
+        .await?
+        .status
+        .and_then(|s| s.arn)
+        .context("td arn")?;
+    let cluster_arn = clusters
+        .get("main")
+        .await?
+        .status
+        .and_then(|s| s.arn)
+        .context("cluster arn")?;
+    let svc = describe_service(&ecs, &cluster_arn, "web")
+        .await?
+        .context("service exists")?;
+    assert_eq!(svc.status(), Some("ACTIVE"));
+    assert_eq!(svc.task_definition(), Some(td1.as_str()));
+    assert_eq!(
+        obj.pointer("/status/arn").and_then(|a| a.as_str()),
+        svc.service_arn()
+    );
+    assert_eq!(
+        obj.pointer("/status/taskDefinitionArn").and_then(|a| a.as_str()),
+        Some(td1.as_str())
+    );
+    assert_eq!(
+        obj.pointer("/status/desiredCount").and_then(|a| a.as_i64()),
+        Some(1)
+    );
+    assert_eq!(
+        obj.pointer("/status/runningCount").and_then(|a| a.as_i64()),
+        Some(1)
+    );
+    assert_eq!(
+        obj.pointer("/status/rolloutState").and_then(|a| a.as_str()),
+        Some("COMPLETED")
+    );
+    let mut subnets: Vec<_> = svc
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|a| a.subnets().to_vec())
+        .unwrap_or_default();
+    subnets.sort();
+    let mut want = net.subnets.clone();
+    want.sort();
+    assert_eq!(subnets, want);
+    assert_eq!(tags(&svc).get("app").map(String::as_str), Some("web"));
+    let progressing = condition(&obj, "Progressing").context("Progressing condition")?;
+    assert_eq!(
+        (progressing.status, progressing.reason.as_str()),
+        (ConditionStatus::False, "RolloutComplete")
+    );
+
+    // Let the first convergence settle (moto ignores some CreateService fields, so one UpdateService
+    // stores them), then: resyncs (every 3 s here) make no changing call at all.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let before = controller.mutating_calls();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        controller.mutating_calls(),
+        before,
+        "resyncs of unchanged objects changed something"
+    );
+
+    // Image change: revision 2, exactly one UpdateService, status says so.
+    let updates = controller.calls("UpdateService");
+    apply(&tds, task_definition_manifest("web", &family, "nginx:1.28")).await?;
+    let td2 = eventually("revision 2", T, || async {
+        Ok(tds
+            .get("web")
+            .await?
+            .status
+            .and_then(|s| s.arn)
+            .filter(|a| a.ends_with(":2")))
+    })
+    .await?;
+    eventually("the service to run revision 2", T, || async {
+        let obj = wait_ready(&services, "web", ConditionStatus::True, T).await?;
+        Ok(
+            (obj.pointer("/status/taskDefinitionArn").and_then(|a| a.as_str()) == Some(td2.as_str()))
+                .then_some(()),
+        )
+    })
+    .await?;
+    let svc = describe_service(&ecs, &cluster_arn, "web")
+        .await?
+        .context("service")?;
+    assert_eq!(svc.task_definition(), Some(td2.as_str()));
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(
+        controller.calls("UpdateService") - updates,
+        1,
+        "one rollout, one UpdateService"
+    );
+
+    // desiredCount, network and tags: AWS follows.
+    let mut changed = service_manifest("web", "main", "web", &net, 3);
+    changed["spec"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = json!([net.subnets[0]]);
+    changed["spec"]["tags"] = json!([{"key": "app", "value": "web"}, {"key": "tier", "value": "frontend"}]);
+    apply(&services, changed).await?;
+    eventually("AWS to follow count, network and tags", T, || async {
+        let s = describe_service(&ecs, &cluster_arn, "web")
+            .await?
+            .context("service")?;
+        let subnets = s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .map(|a| a.subnets().to_vec());
+        Ok((s.desired_count() == 3
+            && subnets == Some(vec![net.subnets[0].clone()])
+            && tags(&s).get("tier").map(String::as_str) == Some("frontend"))
+        .then_some(()))
+    })
+    .await?;
+    wait_ready(&services, "web", ConditionStatus::True, T).await?;
+
+    // The cluster first: it waits for its service instead of failing in AWS.
+    clusters.delete("main", &Default::default()).await?;
+    let obj = eventually("the cluster to wait for its service", T, || async {
+        let obj = serde_json::to_value(clusters.get("main").await?)?;
+        Ok(condition(&obj, READY)
+            .filter(|c| c.reason == "HasDependents")
+            .map(|_| obj))
+    })
+    .await?;
+    let message = condition(&obj, READY).map(|c| c.message).unwrap_or_default();
+    assert!(
+        message.contains("web"),
+        "the condition names the service: {message}"
+    );
+    let c = ecs.describe_clusters().clusters(&cluster_arn).send().await?;
+    assert_eq!(c.clusters().first().and_then(|c| c.status()), Some("ACTIVE"));
+
+    // Then everything: no ACTIVE ECS resource is left.
+    services.delete("web", &Default::default()).await?;
+    tds.delete("web", &Default::default()).await?;
+    for (what, gone) in [
+        (
+            "service",
+            Box::pin(async {
+                eventually("service gone", T, || async {
+                    Ok(services.get_opt("web").await?.is_none().then_some(()))
+                })
+                .await
+            }) as std::pin::Pin<Box<dyn Future<Output = Result<()>>>>,
+        ),
+        (
+            "task definition",
+            Box::pin(async {
+                eventually("td gone", T, || async {
+                    Ok(tds.get_opt("web").await?.is_none().then_some(()))
+                })
+                .await
+            }),
+        ),
+        (
+            "cluster",
+            Box::pin(async {
+                eventually("cluster gone", T, || async {
+                    Ok(clusters.get_opt("main").await?.is_none().then_some(()))
+                })
+                .await
+            }),
+        ),
+    ] {
+        gone.await.with_context(|| format!("{what} object"))?;
+    }
+    let svc = describe_service(&ecs, &cluster_arn, "web").await?;
+    assert!(
+        svc.as_ref().is_none_or(|s| s.status() == Some("INACTIVE")),
+        "service left: {svc:?}"
+    );
+    let c = ecs.describe_clusters().clusters(&cluster_arn).send().await?;
+    assert_eq!(c.clusters().first().and_then(|c| c.status()), Some("INACTIVE"));
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix(&family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await?;
+    assert!(
+        active.task_definition_arns().is_empty(),
+        "ACTIVE revisions left: {:?}",
+        active.task_definition_arns()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_dependency_is_reported_and_its_arrival_wakes_the_service() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-svcdep").await?;
+    // A long resync period: only the watch on TaskDefinitions can wake the service in time.
+    let _controller = ControllerProcess::start(&ns.name, &["--resync-period", "10m"])?;
+    let net = network()?;
+    let clusters: Api<EcsCluster> = ns.api();
+    let services: Api<FargateService> = ns.api();
+    let tds: Api<TaskDefinition> = ns.api();
+    apply(&clusters, cluster_manifest("main", &unique("e2e-dep"))).await?;
+    apply(&services, service_manifest("web", "main", "later", &net, 1)).await?;
+    let obj = eventually("DependencyNotReady", T, || async {
+        let obj = serde_json::to_value(services.get("web").await?)?;
+        Ok(condition(&obj, READY)
+            .filter(|c| c.reason == "DependencyNotReady")
+            .map(|_| obj))
+    })
+    .await?;
+    let ready = condition(&obj, READY).context("Ready")?;
+    assert_eq!(ready.status, ConditionStatus::False);
+    assert!(
+        ready.message.contains("TaskDefinition later"),
+        "names the dependency: {}",
+        ready.message
+    );
+
+    let start = std::time::Instant::now();
+    apply(
+        &tds,
+        task_definition_manifest("later", &unique("e2e-later"), "nginx:1"),
+    )
+    .await?;
+    wait_ready(&services, "web", ConditionStatus::True, Duration::from_secs(30)).await?;
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "woken by the watch, not by a resync"
+    );
+
+    for (api_delete, name) in [("svc", "web")] {
+        let _ = api_delete;
+        delete_and_wait_gone(&services, name, T).await?;
+    }
+    delete_and_wait_gone(&tds, "later", T).await?;
+    delete_and_wait_gone(&clusters, "main", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_services_are_rejected_with_a_message() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-svcinvalid").await?;
+    let api: Api<FargateService> = ns.api();
+    let net = Network {
+        subnets: vec!["subnet-0abc".into()],
+        security_groups: vec!["sg-0abc".into()],
+    };
+    let with = |patch: &dyn Fn(&mut serde_json::Value)| {
+        let mut m = service_manifest("bad", "c", "t", &net, 1);
+        patch(&mut m["spec"]);
+        m
+    };
+    let corpus: Vec<(serde_json::Value, &str)> = vec![
+        (
+            with(&|s| s["clusterArn"] = json!("arn:aws:ecs:us-east-1:123456789012:cluster/x")),
+            "set exactly one of clusterRef or clusterArn",
+        ),
+        (
+            with(&|s| {
+                s.as_object_mut().map(|o| o.remove("taskDefinitionRef"));
+            }),
+            "set exactly one of taskDefinitionRef or taskDefinitionArn",
+        ),
+        (
+            with(&|s| s["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = json!([])),
+            "should have at least 1 items",
+        ),
+        (
+            with(&|s| s["launchType"] = json!("EC2")),
+            "Unsupported value: \"EC2\"",
+        ),
+        (
+            with(&|s| {
+                s["launchType"] = json!("FARGATE");
+                s["capacityProviderStrategy"] = json!([{"capacityProvider": "FARGATE", "weight": 1}])
+            }),
+            "set launchType or capacityProviderStrategy, not both",
+        ),
+        (
+            with(&|s| s["deploymentConfiguration"]["maximumPercent"] = json!(300)),
+            "should be less than or equal to 200",
+        ),
+        (
+            with(&|s| s["deploymentConfiguration"]["minimumHealthyPercent"] = json!(-1)),
+            "should be greater than or equal to 0",
+        ),
+        (
+            with(
+                &|s| s["loadBalancers"] = json!([{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1", "containerName": "app", "containerPort": 0}]),
+            ),
+            "should be greater than or equal to 1",
+        ),
+        (
+            with(&|s| s["desiredCount"] = json!(-2)),
+            "should be greater than or equal to 0",
+        ),
+        (
+            with(&|s| s["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = json!(["not-a-subnet"])),
+            "should match",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (manifest, want) in corpus {
+        match apply(&api, manifest.clone()).await {
+            Ok(_) => failures.push(format!("accepted: {}", manifest["spec"])),
+            Err(e) if !format!("{e:#}").contains(want) => failures.push(format!("{want:?} not in: {e:#}")),
+            Err(_) => {}
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    apply(&api, with(&|_| {})).await?;
+    let err = apply(&api, with(&|s| s["serviceName"] = json!("renamed")))
+        .await
+        .expect_err("rename rejected");
+    assert!(format!("{err:#}").contains("serviceName is immutable"), "{err:#}");
+    let err = apply(&api, with(&|s| s["clusterRef"] = json!({"name": "other"})))
+        .await
+        .expect_err("move rejected");
+    assert!(
+        format!("{err:#}").contains("the cluster of a service is immutable"),
+        "{err:#}"
+    );
+    Ok(())
+}
