@@ -5,5 +5,5 @@
 mod cluster;
 mod common;
 mod crds;
-mod service;
+pub mod service;
 mod task_definition;

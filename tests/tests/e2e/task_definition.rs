@@ -558,3 +558,70 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
     assert_eq!(active, vec![1]);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()> {
+    use crate::service::{cluster_manifest, network, service_manifest};
+    use ecs_controller::api::{EcsCluster, FargateService};
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-tdinuse").await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let tds: Api<TaskDefinition> = ns.api();
+    let clusters: Api<EcsCluster> = ns.api();
+    let services: Api<FargateService> = ns.api();
+    let family = unique("e2e-inuse");
+    let mut td = seed("web", &family, "nginx:1");
+    td["spec"]["revisionHistoryLimit"] = json!(0);
+    apply(&tds, td.clone()).await?;
+    let rev1 = wait_ready(&tds, "web", ConditionStatus::True, T).await?;
+    let rev1 = rev1
+        .pointer("/status/arn")
+        .and_then(|a| a.as_str())
+        .context("arn")?
+        .to_string();
+
+    // A service pinned to revision 1.
+    apply(&clusters, cluster_manifest("main", &unique("e2e-inuse"))).await?;
+    let mut svc = service_manifest("pinned", "main", "unused", &network()?, 1);
+    svc["spec"]
+        .as_object_mut()
+        .context("spec")?
+        .remove("taskDefinitionRef");
+    svc["spec"]["taskDefinitionArn"] = json!(rev1);
+    apply(&services, svc).await?;
+    wait_ready(&services, "pinned", ConditionStatus::True, T).await?;
+
+    // Revision 2 with a history limit of 0: revision 1 stays, because the service runs it.
+    td["spec"]["containerDefinitions"][0]["image"] = json!("nginx:2");
+    apply(&tds, td).await?;
+    eventually("revision 2", T, || async {
+        let obj = wait_ready(&tds, "web", ConditionStatus::True, T).await?;
+        Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(2)).then_some(()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (active, _) = revisions(&ecs, &family).await?;
+    assert_eq!(active, vec![1, 2], "revision 1 is in use and stays ACTIVE");
+
+    // Deleting the TaskDefinition waits for the service; once the service is gone, it completes.
+    tds.delete("web", &Default::default()).await?;
+    eventually("the TaskDefinition to wait for its service", T, || async {
+        let obj = serde_json::to_value(tds.get("web").await?)?;
+        Ok(condition(&obj, ecs_controller::api::conditions::READY)
+            .filter(|c| c.reason == "HasDependents")
+            .map(|_| ()))
+    })
+    .await?;
+    let (active, _) = revisions(&ecs, &family).await?;
+    assert_eq!(active, vec![1], "only the revision in use is left");
+    delete_and_wait_gone(&services, "pinned", T).await?;
+    eventually("the TaskDefinition to go", T, || async {
+        Ok(tds.get_opt("web").await?.is_none().then_some(()))
+    })
+    .await?;
+    let (active, _) = revisions(&ecs, &family).await?;
+    assert!(active.is_empty(), "{active:?}");
+    delete_and_wait_gone(&clusters, "main", T).await?;
+    Ok(())
+}
