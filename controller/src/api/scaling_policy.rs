@@ -1,8 +1,10 @@
-//! `ScalingPolicy`: the Application Auto Scaling setup of one FargateService. The spec starts with the
-//! scalable target; issue 5 adds policies and schedules.
+//! `ScalingPolicy`: the Application Auto Scaling setup of one FargateService (service namespace `ecs`,
+//! dimension `ecs:service:DesiredCount`): its scalable target, target-tracking and step policies, and
+//! scheduled actions.
 
 use super::Condition;
 use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Desired scaling of one FargateService.
@@ -45,6 +47,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.serviceRef) != has(self.resourceId)").message("set exactly one of serviceRef or resourceId"))]
 #[x_kube(validation = Rule::new("self.minCapacity <= self.maxCapacity").message("minCapacity must be <= maxCapacity"))]
+#[x_kube(validation = Rule::new("!has(self.targetTracking) || !has(self.stepScaling) || self.targetTracking.all(t, !self.stepScaling.exists(s, s.name == t.name))").message("policy names must be unique across targetTracking and stepScaling"))]
 pub struct ScalingPolicySpec {
     /// Name of a FargateService in this namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,10 +56,186 @@ pub struct ScalingPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^service/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+$"))]
     pub resource_id: Option<String>,
-    #[schemars(range(min = 0))]
+    /// Fewest tasks the scaler may set.
+    #[schemars(range(min = 0, max = 5000))]
     pub min_capacity: i32,
-    #[schemars(range(min = 0))]
+    /// Most tasks the scaler may set.
+    #[schemars(range(min = 0, max = 5000))]
     pub max_capacity: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_state: Option<SuspendedState>,
+    /// Target-tracking policies: keep a metric near a target value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    pub target_tracking: Option<Vec<TargetTrackingPolicy>>,
+    /// Step-scaling policies, driven by CloudWatch alarms you attach to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    pub step_scaling: Option<Vec<StepScalingPolicy>>,
+    /// Capacity changes on a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    pub scheduled_actions: Option<Vec<ScheduledAction>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuspendedState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_scaling_in_suspended: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_scaling_out_suspended: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_scaling_suspended: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.predefinedMetric) != has(self.customizedMetric)").message("set exactly one of predefinedMetric or customizedMetric"))]
+#[x_kube(validation = Rule::new("self.targetValue > 0.0").message("targetValue must be greater than 0"))]
+pub struct TargetTrackingPolicy {
+    /// Policy name, unique on the service.
+    #[schemars(length(min = 1, max = 256), regex(pattern = r"^[a-zA-Z0-9_.-]+$"))]
+    pub name: String,
+    /// The value the metric is kept near.
+    pub target_value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predefined_metric: Option<PredefinedMetric>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customized_metric: Option<CustomizedMetric>,
+    /// Seconds after a scale-in before another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub scale_in_cooldown: Option<i32>,
+    /// Seconds after a scale-out before another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub scale_out_cooldown: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_scale_in: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.type != 'ALBRequestCountPerTarget' || (has(self.resourceLabel) && size(self.resourceLabel) > 0)").message("ALBRequestCountPerTarget needs resourceLabel (app/<load-balancer>/<id>/targetgroup/<target-group>/<id>)"))]
+pub struct PredefinedMetric {
+    #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ALBRequestCountPerTarget"]))]
+    pub type_: String,
+    /// For ALBRequestCountPerTarget: `app/<load-balancer>/<id>/targetgroup/<target-group>/<id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1023))]
+    pub resource_label: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomizedMetric {
+    pub metric_name: String,
+    pub namespace: String,
+    /// `Average`, `Minimum`, `Maximum`, `SampleCount` or `Sum`.
+    #[schemars(extend("enum" = ["Average", "Minimum", "Maximum", "SampleCount", "Sum"]))]
+    pub statistic: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<MetricDimension>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct MetricDimension {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.minAdjustmentMagnitude) || self.adjustmentType == 'PercentChangeInCapacity'").message("minAdjustmentMagnitude applies only to adjustmentType PercentChangeInCapacity"))]
+pub struct StepScalingPolicy {
+    /// Policy name, unique on the service.
+    #[schemars(length(min = 1, max = 256), regex(pattern = r"^[a-zA-Z0-9_.-]+$"))]
+    pub name: String,
+    /// `ChangeInCapacity`, `ExactCapacity` or `PercentChangeInCapacity`.
+    #[schemars(extend("enum" = ["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]))]
+    pub adjustment_type: String,
+    #[schemars(length(min = 1, max = 20))]
+    pub step_adjustments: Vec<StepAdjustment>,
+    /// Seconds after a scaling activity before another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub cooldown: Option<i32>,
+    /// `Average`, `Minimum` or `Maximum`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["Average", "Minimum", "Maximum"]))]
+    pub metric_aggregation_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_adjustment_magnitude: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.metricIntervalLowerBound) || !has(self.metricIntervalUpperBound) || self.metricIntervalLowerBound < self.metricIntervalUpperBound").message("metricIntervalLowerBound must be below metricIntervalUpperBound"))]
+pub struct StepAdjustment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_interval_lower_bound: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_interval_upper_bound: Option<f64>,
+    pub scaling_adjustment: i32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.schedule.matches('^(cron\\\\([^()]+\\\\)|rate\\\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\\\)|at\\\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\\\))$')").message("schedule must be cron(<fields>), rate(<n> <minutes|hours|days>) or at(yyyy-mm-ddThh:mm:ss)"))]
+#[x_kube(validation = Rule::new("has(self.minCapacity) || has(self.maxCapacity)").message("a scheduled action sets minCapacity, maxCapacity or both"))]
+#[x_kube(validation = Rule::new("!has(self.minCapacity) || !has(self.maxCapacity) || self.minCapacity <= self.maxCapacity").message("scheduled action: minCapacity must be <= maxCapacity"))]
+pub struct ScheduledAction {
+    /// Action name, unique on the service.
+    #[schemars(length(min = 1, max = 256), regex(pattern = r"^[a-zA-Z0-9_.-]+$"))]
+    pub name: String,
+    /// `cron(0 22 * * ? *)`, `rate(1 day)` or `at(2026-12-24T18:00:00)`.
+    #[schemars(length(min = 1, max = 256))]
+    pub schedule: String,
+    /// IANA time zone of the schedule, e.g. `Europe/Berlin` (default UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub timezone: Option<String>,
+    /// RFC 3339 time from which the action applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub start_time: Option<String>,
+    /// RFC 3339 time after which the action no longer applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub end_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 5000))]
+    pub min_capacity: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 5000))]
+    pub max_capacity: Option<i32>,
+}
+
+/// One policy as AWS reports it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    pub name: String,
+    pub arn: String,
+    /// The CloudWatch alarms Application Auto Scaling created for the policy (target tracking).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarm_names: Vec<String>,
+}
+
+/// One scheduled action as AWS reports it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledActionStatus {
+    pub name: String,
+    pub arn: String,
 }
 
 /// Observed state of the scaling setup.
@@ -68,8 +247,17 @@ pub struct ScalingPolicyStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `service/<cluster>/<service>`: the scalable target's resource id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scalable_target_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled_actions: Vec<ScheduledActionStatus>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

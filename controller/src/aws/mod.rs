@@ -4,6 +4,7 @@
 //! Credentials, region and endpoint come from aws-config's default chain, so `AWS_ENDPOINT_URL`
 //! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
 
+pub mod autoscaling;
 pub mod ecs;
 
 use aws_config::{BehaviorVersion, SdkConfig};

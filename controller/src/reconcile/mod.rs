@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod finalizers;
 pub mod requeue;
 pub mod runner;
+pub mod scaling_policy;
 pub mod service;
 pub mod status;
 pub mod task_definition;

@@ -3,7 +3,7 @@
 //! start a reconcile; its own status writes do not.
 
 use super::{Context, Managed, error_policy, reconcile};
-use crate::api::{EcsCluster, FargateService, RECONCILE_REQUESTED_ANNOTATION, TaskDefinition};
+use crate::api::{EcsCluster, FargateService, RECONCILE_REQUESTED_ANNOTATION, ScalingPolicy, TaskDefinition};
 use futures::{Future, StreamExt};
 use kube::api::Api;
 use kube::runtime::controller::Controller;
@@ -27,6 +27,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) {
         controller::<EcsCluster>(ctx.clone(), &scope),
         controller::<TaskDefinition>(ctx.clone(), &scope),
         controller::<FargateService>(ctx.clone(), &scope),
+        controller::<ScalingPolicy>(ctx.clone(), &scope),
     );
 }
 

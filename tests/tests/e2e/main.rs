@@ -5,5 +5,6 @@
 mod cluster;
 mod common;
 mod crds;
+mod scaling;
 pub mod service;
 mod task_definition;

@@ -1,0 +1,381 @@
+//! ScalingPolicy end to end: target tracking plus a schedule on a real (moto) service, in-place policy
+//! updates, removal of what the spec drops, no tug of war over desiredCount, clean deletion.
+
+use crate::common::*;
+use crate::service::{
+    cluster_manifest, describe_service, network, service_manifest, task_definition_manifest,
+};
+use anyhow::{Context as _, Result, ensure};
+use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
+use ecs_controller::api::conditions::READY;
+use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use kube::api::Api;
+use serde_json::json;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(60);
+
+async fn aas() -> Result<aws_sdk_applicationautoscaling::Client> {
+    env("AWS_ENDPOINT_URL")?;
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(aws_sdk_applicationautoscaling::Client::new(&conf))
+}
+
+fn policy_manifest(service: &str, target: f64, schedules: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": "web-scaling"},
+           "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 4,
+                    "targetTracking": [{"name": "cpu", "targetValue": target,
+                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"},
+                                        "scaleInCooldown": 120, "scaleOutCooldown": 60}],
+                    "scheduledActions": schedules}})
+}
+
+fn nightly() -> serde_json::Value {
+    json!([{"name": "nightly-scale-down", "schedule": "cron(0 22 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 0, "maxCapacity": 1},
+           {"name": "morning-scale-up", "schedule": "cron(0 6 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 1, "maxCapacity": 4}])
+}
+
+#[tokio::test]
+async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() -> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let aas = aas().await?;
+    let ns = TestNamespace::create(&client, "e2e-scale").await?;
+    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let (clusters, tds, services, policies): (
+        Api<EcsCluster>,
+        Api<TaskDefinition>,
+        Api<FargateService>,
+        Api<ScalingPolicy>,
+    ) = (ns.api(), ns.api(), ns.api(), ns.api());
+    let cluster_name = unique("e2e-scale");
+    apply(&clusters, cluster_manifest("main", &cluster_name)).await?;
+    apply(
+        &tds,
+        task_definition_manifest("web", &unique("e2e-scale-web"), "nginx:1"),
+    )
+    .await?;
+    apply(&services, service_manifest("web", "main", "web", &network()?, 1)).await?;
+    wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let resource_id = format!("service/{cluster_name}/web");
+
+    apply(&policies, policy_manifest("web", 60.0, nightly())).await?;
+    let obj = wait_ready(&policies, "web-scaling", ConditionStatus::True, T).await?;
+    assert_eq!(
+        obj.pointer("/status/resourceId").and_then(|v| v.as_str()),
+        Some(resource_id.as_str())
+    );
+
+    // Describe calls on moto show exactly the spec.
+    let targets = aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&resource_id)
+        .send()
+        .await?;
+    let target = targets.scalable_targets().first().context("scalable target")?;
+    assert_eq!((target.min_capacity(), target.max_capacity()), (1, 4));
+    assert_eq!(
+        target.scalable_dimension(),
+        &ScalableDimension::EcsServiceDesiredCount
+    );
+    let described = aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await?;
+    let ps: Vec<_> = described
+        .scaling_policies()
+        .iter()
+        .filter(|p| p.resource_id() == resource_id)
+        .collect();
+    assert_eq!(ps.len(), 1);
+    let p = ps[0];
+    assert_eq!(
+        (p.policy_name(), p.policy_type()),
+        ("cpu", &PolicyType::TargetTrackingScaling)
+    );
+    let c = p
+        .target_tracking_scaling_policy_configuration()
+        .context("target tracking")?;
+    assert_eq!(c.target_value(), 60.0);
+    assert_eq!(
+        c.predefined_metric_specification()
+            .map(|m| m.predefined_metric_type().as_str()),
+        Some("ECSServiceAverageCPUUtilization")
+    );
+    assert_eq!(
+        (c.scale_in_cooldown(), c.scale_out_cooldown()),
+        (Some(120), Some(60))
+    );
+    assert_eq!(
+        obj.pointer("/status/policies/0/arn").and_then(|v| v.as_str()),
+        Some(p.policy_arn())
+    );
+    let alarms = obj
+        .pointer("/status/policies/0/alarmNames")
+        .and_then(|v| v.as_array())
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(alarms, p.alarms().len(), "status lists the policy's alarms");
+    let actions = aas
+        .describe_scheduled_actions()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await?;
+    let mut names: Vec<_> = actions
+        .scheduled_actions()
+        .iter()
+        .map(|a| a.scheduled_action_name().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["morning-scale-up", "nightly-scale-down"]);
+    let night = actions
+        .scheduled_actions()
+        .iter()
+        .find(|a| a.scheduled_action_name() == "nightly-scale-down")
+        .context("nightly")?;
+    assert_eq!(
+        (night.schedule(), night.timezone()),
+        ("cron(0 22 * * ? *)", Some("Europe/Berlin"))
+    );
+    let act = night.scalable_target_action().context("action")?;
+    assert_eq!((act.min_capacity(), act.max_capacity()), (Some(0), Some(1)));
+
+    // The service knows it is scaled.
+    let svc = wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    assert_eq!(
+        svc.pointer("/status/scaledBy").and_then(|v| v.as_str()),
+        Some("web-scaling")
+    );
+
+    // No tug of war: "the scaler" sets desiredCount 3 in AWS; resyncs leave it alone.
+    let cluster_arn = clusters
+        .get("main")
+        .await?
+        .status
+        .and_then(|s| s.arn)
+        .context("cluster arn")?;
+    let updates = controller.calls("UpdateService");
+    ecs.update_service()
+        .cluster(&cluster_arn)
+        .service("web")
+        .desired_count(3)
+        .send()
+        .await?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let s = describe_service(&ecs, &cluster_arn, "web")
+        .await?
+        .context("service")?;
+    assert_eq!(
+        s.desired_count(),
+        3,
+        "the controller did not revert the scaler's desiredCount"
+    );
+    assert_eq!(
+        controller.calls("UpdateService"),
+        updates,
+        "no UpdateService while the scaler owns the count"
+    );
+
+    // targetValue 75: the same policy, updated in place; dropping a schedule removes it in AWS.
+    apply(
+        &policies,
+        policy_manifest("web", 75.0, json!([nightly()[0].clone()])),
+    )
+    .await?;
+    eventually("the policy update and the schedule removal", T, || async {
+        let d = aas
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource_id)
+            .send()
+            .await?;
+        let ps: Vec<_> = d
+            .scaling_policies()
+            .iter()
+            .filter(|p| p.resource_id() == resource_id)
+            .collect();
+        let a = aas
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource_id)
+            .send()
+            .await?;
+        let names: Vec<_> = a
+            .scheduled_actions()
+            .iter()
+            .map(|a| a.scheduled_action_name())
+            .collect();
+        Ok((ps.len() == 1
+            && ps[0].policy_name() == "cpu"
+            && ps[0]
+                .target_tracking_scaling_policy_configuration()
+                .map(|c| c.target_value())
+                == Some(75.0)
+            && names == vec!["nightly-scale-down"])
+        .then_some(()))
+    })
+    .await?;
+    wait_ready(&policies, "web-scaling", ConditionStatus::True, T).await?;
+
+    // Deleting the service first waits for its ScalingPolicy.
+    services.delete("web", &Default::default()).await?;
+    eventually("the service to wait for its ScalingPolicy", T, || async {
+        let obj = serde_json::to_value(services.get("web").await?)?;
+        Ok(condition(&obj, READY)
+            .filter(|c| c.reason == "HasDependents" && c.message.contains("web-scaling"))
+            .map(|_| ()))
+    })
+    .await?;
+
+    // Deleting the ScalingPolicy leaves no scalable target, policy or scheduled action.
+    delete_and_wait_gone(&policies, "web-scaling", T).await?;
+    let t = aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&resource_id)
+        .send()
+        .await?;
+    assert!(
+        t.scalable_targets()
+            .iter()
+            .all(|t| t.resource_id() != resource_id),
+        "scalable target left"
+    );
+    let d = aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await?;
+    assert!(
+        d.scaling_policies()
+            .iter()
+            .all(|p| p.resource_id() != resource_id),
+        "policy left"
+    );
+    let a = aas
+        .describe_scheduled_actions()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await?;
+    assert!(a.scheduled_actions().is_empty(), "scheduled action left");
+
+    // Then the service goes, and the rest.
+    eventually("the service to go", T, || async {
+        Ok(services.get_opt("web").await?.is_none().then_some(()))
+    })
+    .await?;
+    delete_and_wait_gone(&tds, "web", T).await?;
+    delete_and_wait_gone(&clusters, "main", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_service_is_a_dependency_not_ready() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-scalemissing").await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let policies: Api<ScalingPolicy> = ns.api();
+    apply(&policies, policy_manifest("nowhere", 50.0, json!([]))).await?;
+    let obj = wait_ready(&policies, "web-scaling", ConditionStatus::False, T).await?;
+    let ready = condition(&obj, READY).context("Ready")?;
+    assert_eq!(ready.reason, "DependencyNotReady");
+    assert!(
+        ready.message.contains("FargateService nowhere"),
+        "{}",
+        ready.message
+    );
+    delete_and_wait_gone(&policies, "web-scaling", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-scaleinvalid").await?;
+    let api: Api<ScalingPolicy> = ns.api();
+    let with = |patch: &dyn Fn(&mut serde_json::Value)| {
+        let mut m = policy_manifest("web", 50.0, nightly());
+        patch(&mut m["spec"]);
+        m
+    };
+    let corpus: Vec<(serde_json::Value, &str)> = vec![
+        (
+            with(&|s| {
+                s["minCapacity"] = json!(5);
+                s["maxCapacity"] = json!(2)
+            }),
+            "minCapacity must be <= maxCapacity",
+        ),
+        (
+            with(&|s| s["targetTracking"][0]["targetValue"] = json!(0)),
+            "targetValue must be greater than 0",
+        ),
+        (
+            with(&|s| {
+                s["targetTracking"][0]["predefinedMetric"] = json!({"type": "ALBRequestCountPerTarget"})
+            }),
+            "ALBRequestCountPerTarget needs resourceLabel",
+        ),
+        (
+            with(&|s| s["targetTracking"][0]["predefinedMetric"]["type"] = json!("DiskIO")),
+            "Unsupported value: \"DiskIO\"",
+        ),
+        (
+            with(&|s| s["scheduledActions"][0]["schedule"] = json!("every night at ten")),
+            "schedule must be cron(<fields>), rate(<n> <minutes|hours|days>) or at(yyyy-mm-ddThh:mm:ss)",
+        ),
+        (
+            with(&|s| s["scheduledActions"][0]["schedule"] = json!("rate(0 days)")),
+            "schedule must be cron",
+        ),
+        (
+            with(&|s| s["scheduledActions"][1]["name"] = json!("nightly-scale-down")),
+            "duplicate entries for key [name=\"nightly-scale-down\"]",
+        ),
+        (
+            with(
+                &|s| s["stepScaling"] = json!([{"name": "cpu", "adjustmentType": "ChangeInCapacity", "stepAdjustments": [{"scalingAdjustment": 1}]}]),
+            ),
+            "policy names must be unique across targetTracking and stepScaling",
+        ),
+        (
+            with(&|s| {
+                s["stepScaling"] =
+                    json!([{"name": "steps", "adjustmentType": "ChangeInCapacity", "stepAdjustments": []}])
+            }),
+            "should have at least 1 items",
+        ),
+        (
+            with(
+                &|s| s["stepScaling"] = json!([{"name": "steps", "adjustmentType": "ChangeInCapacity", "minAdjustmentMagnitude": 2, "stepAdjustments": [{"scalingAdjustment": 1}]}]),
+            ),
+            "minAdjustmentMagnitude applies only to adjustmentType PercentChangeInCapacity",
+        ),
+        (
+            with(&|s| {
+                s["resourceId"] = json!("service/c/web");
+            }),
+            "set exactly one of serviceRef or resourceId",
+        ),
+        (
+            with(&|s| s["scheduledActions"][0]["startTime"] = json!("tomorrow")),
+            "startTime",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (manifest, want) in corpus {
+        match apply(&api, manifest.clone()).await {
+            Ok(_) => failures.push(format!("accepted: {}", manifest["spec"])),
+            Err(e) if !format!("{e:#}").contains(want) => failures.push(format!("{want:?} not in: {e:#}")),
+            Err(_) => {}
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
