@@ -65,6 +65,8 @@ unit: ## unit tests (no environment needed)
 
 .PHONY: e2e
 e2e: build ## end-to-end tests in their own environment (.local-test), started and stopped here
+	hack/ensure-packages.sh
+	hack/build-tools.sh k8s etcd moto helm
 	cargo test -p ecs-controller-e2e --no-run
 	trap 'ECS_ENV_DIR=$(TEST_ENV) hack/env-down.sh' EXIT; \
 	ECS_ENV_DIR=$(TEST_ENV) hack/env-up.sh; \

@@ -16,7 +16,9 @@ log() { printf '[build-tools] %s\n' "$*" >&2; }
 
 k8s_dir="$CACHE/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$CACHE/etcd-$ETCD_VERSION"
-helm_dir="$CACHE/helm-$HELM_VERSION"
+k8s_minor=${KUBERNETES_VERSION#v1.}; k8s_minor=${k8s_minor%%.*}
+# helm defaults its notion of the cluster version at build time (ldflags, as its own Makefile does).
+helm_dir="$CACHE/helm-$HELM_VERSION-k8s1.$k8s_minor"
 moto_dir="$CACHE/moto-$MOTO_VERSION"
 
 build_k8s() {
@@ -82,7 +84,11 @@ build_helm() {
   if [[ -x "$helm_dir/helm" ]]; then return 0; fi
   log "building helm $HELM_VERSION"
   mkdir -p "$helm_dir.tmp"
-  GOBIN="$helm_dir.tmp" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+  done
+  GOBIN="$helm_dir.tmp" go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   rm -rf "$helm_dir" && mv "$helm_dir.tmp" "$helm_dir"
   log "helm ready in $helm_dir"
 }

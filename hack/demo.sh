@@ -15,7 +15,7 @@ if pid=$(live_pid ecs-controller); then
   for _ in $(seq 100); do live_pid ecs-controller >/dev/null || break; sleep 0.1; done
 fi
 mkdir -p "$PIDS" "$LOGS"
-nohup "$BIN" run --resync-period "${RESYNC:-30s}" >"$LOGS/controller.log" 2>&1 &
+nohup "$BIN" run --resync-period "${RESYNC:-30s}" --metrics-bind-address "${METRICS_ADDR:-127.0.0.1:8080}" >"$LOGS/controller.log" 2>&1 &
 echo $! >"$PIDS/ecs-controller.pid"
 log "controller running (pid $!, log $LOGS/controller.log)"
 

@@ -6,7 +6,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${ECS_CACHE_DIR:-$HOME/.cache/ecs-controller}
 K8S_DIR="$CACHE/kubernetes-$KUBERNETES_VERSION"
 ETCD_DIR="$CACHE/etcd-$ETCD_VERSION"
-HELM_DIR="$CACHE/helm-$HELM_VERSION"
+K8S_MINOR=${KUBERNETES_VERSION#v1.}; K8S_MINOR=${K8S_MINOR%%.*}
+HELM_DIR="$CACHE/helm-$HELM_VERSION-k8s1.$K8S_MINOR"
 MOTO_DIR="$CACHE/moto-$MOTO_VERSION"
 STATE="${ECS_ENV_DIR:-$ROOT/.local}"  # make test uses its own (.local-test) so a running demo is left alone
 PIDS="$STATE/pids"

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the controller against the current kubeconfig (or in-cluster config) and AWS.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crd,
     /// Convert an existing AWS resource description into a manifest.
@@ -46,10 +46,47 @@ pub struct RunArgs {
     /// How often a Ready object is compared with AWS again (drift detection), e.g. 30s, 5m.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub resync_period: Duration,
+    /// Resync period for EcsClusters (default: --resync-period).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub cluster_resync_period: Option<Duration>,
+    /// Resync period for TaskDefinitions (default: --resync-period).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub task_definition_resync_period: Option<Duration>,
+    /// Resync period for FargateServices (default: --resync-period).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub service_resync_period: Option<Duration>,
+    /// Resync period for ScalingPolicies (default: --resync-period).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub scaling_policy_resync_period: Option<Duration>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Only watch this namespace (default: all namespaces).
-    #[arg(long, env = "ECS_CONTROLLER_WATCH_NAMESPACE")]
-    pub watch_namespace: Option<String>,
+    /// Only watch these namespaces (repeat the flag or separate with commas; default: all namespaces).
+    #[arg(long, env = "ECS_CONTROLLER_WATCH_NAMESPACE", value_delimiter = ',')]
+    pub watch_namespace: Vec<String>,
+    /// Only manage objects matching this label selector (e.g. `shard=a`), so several controllers can
+    /// split one cluster.
+    #[arg(long, env = "ECS_CONTROLLER_LABEL_SELECTOR")]
+    pub label_selector: Option<String>,
+    /// Reconciles running at once, per kind.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u16,
+    /// Most AWS API calls per second, all kinds together (0: no limit).
+    #[arg(long, default_value_t = 20)]
+    pub aws_max_rps: u32,
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_bind_address: std::net::SocketAddr,
+    /// Run only while holding a Lease, so that one of several replicas reconciles.
+    #[arg(long, env = "ECS_CONTROLLER_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// Namespace of the leader-election Lease (default: $POD_NAMESPACE, else `default`).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "ecs-controller")]
+    pub leader_election_lease_name: String,
+    /// This replica's identity in the Lease (default: $POD_NAME, else hostname and pid).
+    #[arg(long, env = "POD_NAME")]
+    pub leader_election_identity: Option<String>,
 }

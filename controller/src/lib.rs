@@ -9,5 +9,8 @@ pub mod api;
 pub mod aws;
 pub mod cli;
 pub mod import;
+pub mod leader;
+pub mod metrics;
 pub mod reconcile;
+pub mod server;
 pub mod telemetry;

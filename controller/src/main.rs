@@ -1,8 +1,13 @@
 use clap::Parser;
 use ecs_controller::cli::{Cli, Command, Import, RunArgs};
+use ecs_controller::leader;
 use ecs_controller::reconcile::{self, Context, runner};
+use ecs_controller::server::{self, Readiness};
+use futures::FutureExt;
+use kube::runtime::events::{Recorder, Reporter};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Run(args) => {
+            let args = *args;
             ecs_controller::telemetry::init(args.log_format);
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -66,30 +72,112 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
+    ecs_controller::aws::set_rate_limit(args.aws_max_rps);
     let aws = ecs_controller::aws::AwsClients::load(args.region.clone())
         .await
         .map_err(anyhow::Error::msg)?;
+    let identity = args
+        .leader_election_identity
+        .clone()
+        .unwrap_or_else(default_identity);
+    let resync = reconcile::Resync {
+        cluster: args.cluster_resync_period.unwrap_or(args.resync_period),
+        task_definition: args.task_definition_resync_period.unwrap_or(args.resync_period),
+        service: args.service_resync_period.unwrap_or(args.resync_period),
+        scaling_policy: args.scaling_policy_resync_period.unwrap_or(args.resync_period),
+    };
     tracing::info!(
         region = aws.default_region(),
-        resync_period = %humantime::format_duration(args.resync_period),
-        namespace = args.watch_namespace.as_deref().unwrap_or("(all)"),
+        resync = ?resync,
+        namespaces = ?args.watch_namespace,
+        label_selector = args.label_selector.as_deref().unwrap_or(""),
+        identity = %identity,
         "ecs-controller starting"
     );
+
+    let readiness = Arc::new(Readiness::default());
+    let listener = tokio::net::TcpListener::bind(args.metrics_bind_address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.metrics_bind_address))?;
+    tokio::spawn(server::serve(listener, readiness.clone()));
+
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "ecs-controller".into(),
+            instance: Some(identity.clone()),
+        },
+    );
     let ctx = Arc::new(Context {
-        client,
+        client: client.clone(),
         aws,
         config: reconcile::Config {
-            resync_period: args.resync_period,
+            resync,
+            concurrency: args.concurrency,
         },
         backoff: Default::default(),
+        recorder,
     });
-    runner::run(
-        ctx,
-        runner::Scope {
-            namespace: args.watch_namespace,
-        },
-    )
-    .await;
+    let scope = runner::Scope {
+        namespaces: args.watch_namespace.clone(),
+        label_selector: args.label_selector.clone(),
+    };
+    let shutdown: runner::Shutdown = shutdown_signal().boxed().shared();
+    let synced = {
+        let readiness = readiness.clone();
+        move || {
+            tracing::info!("caches synced");
+            readiness.caches_synced.store(true, Ordering::SeqCst);
+        }
+    };
+    if args.leader_elect {
+        let lease = leader::LeaseConfig {
+            namespace: args
+                .leader_election_namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            name: args.leader_election_lease_name.clone(),
+            identity,
+            duration_seconds: 10,
+            grace_seconds: 3,
+        };
+        leader::run_as_leader(client, lease, readiness, shutdown, |shutdown| {
+            runner::run(ctx, scope, shutdown, synced)
+        })
+        .await?;
+    } else {
+        ecs_controller::metrics::METRICS.leader.set(1);
+        readiness.role_known.store(true, Ordering::SeqCst);
+        runner::run(ctx, scope, shutdown, synced).await;
+    }
     tracing::info!("ecs-controller stopped");
     Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM ({e}); Ctrl-C only");
+            let _ = ctrl_c.await;
+        }
+    }
+    tracing::info!("shutting down: finishing in-flight reconciles");
+}
+
+/// `hostname-pid`, unique enough among replicas.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ecs-controller".into());
+    format!("{host}-{}", std::process::id())
 }

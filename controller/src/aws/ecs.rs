@@ -11,25 +11,21 @@ use aws_sdk_ecs::types::{
 
 const ECS: &str = "ECS";
 
-/// Describes a cluster by name or ARN with its settings, configuration and tags. `None` when it does not
-/// exist or is INACTIVE (ECS keeps INACTIVE clusters visible for a while; they are gone for our purposes).
-pub async fn describe_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>, AwsError> {
+/// Describes clusters by name or ARN (up to 100) with their settings, configuration and tags. Clusters
+/// that do not exist are left out; INACTIVE ones are returned (the caller decides what they mean).
+pub async fn describe_clusters(ecs: &Client, names: &[String]) -> Result<Vec<Cluster>, AwsError> {
     let out = call(
         ECS,
         "DescribeClusters",
         ecs.describe_clusters()
-            .clusters(name)
+            .set_clusters(Some(names.to_vec()))
             .include(ClusterField::Settings)
             .include(ClusterField::Configurations)
             .include(ClusterField::Tags)
             .send(),
     )
     .await?;
-    Ok(out
-        .clusters
-        .unwrap_or_default()
-        .into_iter()
-        .find(|c| c.status() != Some("INACTIVE")))
+    Ok(out.clusters.unwrap_or_default())
 }
 
 /// Everything CreateCluster takes.

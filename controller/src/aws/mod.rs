@@ -5,8 +5,10 @@
 //! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
 
 pub mod autoscaling;
+pub mod batch;
 pub mod ecs;
 
+use crate::metrics::{AwsOutcome, METRICS};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use std::collections::HashMap;
@@ -111,25 +113,71 @@ pub fn classify(code: Option<&str>, http_status: Option<u16>) -> ErrorKind {
     }
 }
 
-/// Runs one AWS call: every call of the controller goes through here, so errors are classified (and
-/// calls counted) in one place.
+/// Runs one AWS call: every call of the controller goes through here, so calls are paced (see
+/// [`set_rate_limit`]), counted in the metrics and classified when they fail in one place.
 pub async fn call<T, E>(
     service: &'static str,
     operation: &'static str,
     request: impl std::future::Future<Output = Result<T, SdkError<E>>>,
 ) -> Result<T, AwsError>
 where
+    T: aws_sdk_ecs::operation::RequestId,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    pace().await;
     let result = request.await;
     match result {
         Ok(v) => {
-            tracing::debug!(service, operation, "AWS call succeeded");
+            tracing::debug!(
+                service,
+                operation,
+                request_id = v.request_id(),
+                "AWS call succeeded"
+            );
+            METRICS.aws_call(service, operation, AwsOutcome::success);
             crash_point(operation);
             Ok(v)
         }
-        Err(e) => Err(from_sdk(service, operation, e)),
+        Err(e) => {
+            let e = from_sdk(service, operation, e);
+            let outcome = match e.kind {
+                ErrorKind::Throttled => AwsOutcome::throttled,
+                ErrorKind::Retryable => AwsOutcome::server_error,
+                ErrorKind::NotFound | ErrorKind::Terminal | ErrorKind::HasDependents => {
+                    AwsOutcome::client_error
+                }
+            };
+            METRICS.aws_call(service, operation, outcome);
+            Err(e)
+        }
     }
+}
+
+/// The smallest interval between two AWS calls (none by default).
+static MIN_INTERVAL: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+static NEXT_SLOT: tokio::sync::Mutex<Option<tokio::time::Instant>> = tokio::sync::Mutex::const_new(None);
+
+/// Limits the controller to `max_per_second` AWS calls per second across all kinds (0: no limit).
+/// Takes effect once, at start-up.
+pub fn set_rate_limit(max_per_second: u32) {
+    if max_per_second > 0 {
+        let _ = MIN_INTERVAL.set(std::time::Duration::from_secs(1) / max_per_second);
+    }
+}
+
+/// Waits for this call's slot under the rate limit.
+async fn pace() {
+    let Some(interval) = MIN_INTERVAL.get().copied() else {
+        return;
+    };
+    let slot = {
+        let mut next = NEXT_SLOT.lock().await;
+        let now = tokio::time::Instant::now();
+        let slot = next.map_or(now, |n| n.max(now));
+        *next = Some(slot + interval);
+        slot
+    };
+    tokio::time::sleep_until(slot).await;
 }
 
 /// A failpoint for crash-consistency tests: with `ECS_CONTROLLER_CRASH_AFTER=<Operation>` the process
@@ -236,16 +284,20 @@ pub struct RegionClients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
-/// One client set per region, created on first use and shared by all reconcilers.
+/// One client set per region, created on first use and shared by all reconcilers, plus the batchers
+/// that serve single Describe lookups in batches.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     base: SdkConfig,
     default_region: String,
     by_region: Arc<Mutex<HashMap<String, RegionClients>>>,
+    clusters: batch::Batcher<String, String, aws_sdk_ecs::types::Cluster>,
+    services: batch::Batcher<(String, String), String, aws_sdk_ecs::types::Service>,
 }
 
 impl AwsClients {
-    /// Loads the default credential chain; `region` overrides the chain's region.
+    /// Loads the default credential chain; `region` overrides the chain's region. Starts the batching
+    /// tasks, so it must run inside the Tokio runtime.
     pub async fn load(region: Option<String>) -> Result<Self, String> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(r) = region {
@@ -256,10 +308,45 @@ impl AwsClients {
             .region()
             .map(|r| r.to_string())
             .ok_or("no AWS region: set --region or AWS_REGION")?;
+        let by_region: Arc<Mutex<HashMap<String, RegionClients>>> = Arc::default();
+        let make = {
+            let (base, by_region) = (base.clone(), by_region.clone());
+            move |region: &str| region_clients(&base, &by_region, region)
+        };
+        let for_clusters = make.clone();
+        let clusters = batch::Batcher::spawn(
+            100,
+            Arc::new(move |region: String, names: Vec<String>| {
+                let ecs = for_clusters(&region).ecs;
+                Box::pin(async move {
+                    let found = ecs::describe_clusters(&ecs, &names).await?;
+                    Ok(found
+                        .into_iter()
+                        .filter_map(|c| c.cluster_name().map(str::to_string).map(|n| (n, c)))
+                        .collect())
+                })
+            }),
+        );
+        let for_services = make;
+        let services = batch::Batcher::spawn(
+            10,
+            Arc::new(move |(region, cluster): (String, String), names: Vec<String>| {
+                let ecs = for_services(&region).ecs;
+                Box::pin(async move {
+                    let found = ecs::describe_services(&ecs, &cluster, &names).await?;
+                    Ok(found
+                        .into_iter()
+                        .filter_map(|s| s.service_name().map(str::to_string).map(|n| (n, s)))
+                        .collect())
+                })
+            }),
+        );
         Ok(Self {
             base,
             default_region,
-            by_region: Arc::default(),
+            by_region,
+            clusters,
+            services,
         })
     }
 
@@ -269,25 +356,62 @@ impl AwsClients {
 
     /// The clients for `region` (the default region when `None`).
     pub fn region(&self, region: Option<&str>) -> RegionClients {
-        let region = region.unwrap_or(&self.default_region);
-        let mut map = self.by_region.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(region.to_string())
-            .or_insert_with(|| {
-                let r = aws_config::Region::new(region.to_string());
-                let ecs = aws_sdk_ecs::config::Builder::from(&self.base)
-                    .region(r.clone())
-                    .build();
-                let aas = aws_sdk_applicationautoscaling::config::Builder::from(&self.base)
-                    .region(r)
-                    .build();
-                RegionClients {
-                    region: region.to_string(),
-                    ecs: aws_sdk_ecs::Client::from_conf(ecs),
-                    autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(aas),
-                }
-            })
-            .clone()
+        region_clients(
+            &self.base,
+            &self.by_region,
+            region.unwrap_or(&self.default_region),
+        )
     }
+
+    /// One cluster by name (with settings, configuration and tags), looked up together with the other
+    /// lookups of the moment. `None` when it does not exist or is INACTIVE.
+    pub async fn describe_cluster(
+        &self,
+        region: Option<&str>,
+        name: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Cluster>, AwsError> {
+        let region = region.unwrap_or(&self.default_region).to_string();
+        let c = self.clusters.get(region, name.to_string()).await?;
+        Ok(c.filter(|c| c.status() != Some("INACTIVE")))
+    }
+
+    /// One service by name (with tags), batched per cluster. `None` when it does not exist or is
+    /// INACTIVE.
+    pub async fn describe_service(
+        &self,
+        region: Option<&str>,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Service>, AwsError> {
+        let region = region.unwrap_or(&self.default_region).to_string();
+        let s = self
+            .services
+            .get((region, cluster.to_string()), name.to_string())
+            .await?;
+        Ok(s.filter(|s| s.status() != Some("INACTIVE")))
+    }
+}
+
+fn region_clients(
+    base: &SdkConfig,
+    by_region: &Mutex<HashMap<String, RegionClients>>,
+    region: &str,
+) -> RegionClients {
+    let mut map = by_region.lock().unwrap_or_else(PoisonError::into_inner);
+    map.entry(region.to_string())
+        .or_insert_with(|| {
+            let r = aws_config::Region::new(region.to_string());
+            let ecs = aws_sdk_ecs::config::Builder::from(base).region(r.clone()).build();
+            let aas = aws_sdk_applicationautoscaling::config::Builder::from(base)
+                .region(r)
+                .build();
+            RegionClients {
+                region: region.to_string(),
+                ecs: aws_sdk_ecs::Client::from_conf(ecs),
+                autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(aas),
+            }
+        })
+        .clone()
 }
 
 #[cfg(test)]

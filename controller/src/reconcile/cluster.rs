@@ -2,7 +2,7 @@
 //! fields the user set, delete it (once it has no services) when the object goes.
 
 use super::conditions::reasons;
-use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
 use crate::api::cluster::{
     CapacityProviderStrategyItem as SpecStrategyItem, ClusterConfiguration as SpecConfiguration,
     ClusterSetting as SpecSetting,
@@ -52,9 +52,11 @@ impl Managed for EcsCluster {
         let ecs = &clients.ecs;
         let desired_tags = desired_tags(self);
 
-        let cluster = match ecs_api::describe_cluster(ecs, &name).await? {
+        let mut notes = Vec::new();
+        let cluster = match ctx.aws.describe_cluster(Some(&clients.region), &name).await? {
             None => {
                 tracing::info!(cluster = %name, "creating ECS cluster");
+                notes.push(Note::new("Created", format!("created ECS cluster {name}")));
                 ecs_api::create_cluster(
                     ecs,
                     NewCluster {
@@ -83,7 +85,13 @@ impl Managed for EcsCluster {
             }
             Some(cluster) => {
                 check_owner(self, &cluster)?;
-                converge(self, ecs, &cluster, &desired_tags).await?;
+                let changed = converge(self, ecs, &cluster, &desired_tags).await?;
+                if !changed.is_empty() {
+                    notes.push(Note::new(
+                        "Updated",
+                        format!("updated {} of ECS cluster {name}", changed.join(", ")),
+                    ));
+                }
                 cluster
             }
         };
@@ -118,7 +126,7 @@ impl Managed for EcsCluster {
                 recheck: RECHECK_PROVISIONING,
             },
         };
-        Ok(Applied::new(status, state))
+        Ok(Applied::new(status, state).with_notes(notes))
     }
 
     fn watches(
@@ -163,7 +171,7 @@ impl Managed for EcsCluster {
         let name = status.cluster_name.clone().unwrap_or_else(|| self.cluster_name());
         let region = status.region.as_deref().or(self.spec.region.as_deref());
         let ecs = &ctx.aws.region(region).ecs;
-        let Some(cluster) = ecs_api::describe_cluster(ecs, &name).await? else {
+        let Some(cluster) = ctx.aws.describe_cluster(region, &name).await? else {
             return Ok(Cleanup::Done);
         };
         if check_owner(self, &cluster).is_err() {
@@ -264,8 +272,9 @@ async fn converge(
     ecs: &aws_sdk_ecs::Client,
     cluster: &Cluster,
     desired_tags: &[Tag],
-) -> Result<(), Error> {
+) -> Result<Vec<&'static str>, Error> {
     let name = cluster.cluster_name().unwrap_or_default();
+    let mut changed = Vec::new();
     let spec = &obj.spec;
 
     let settings = spec
@@ -288,6 +297,7 @@ async fn converge(
     if settings.is_some() || configuration.is_some() || service_connect.is_some() {
         tracing::info!(cluster = %name, "updating ECS cluster settings");
         ecs_api::update_cluster(ecs, name, settings, configuration, service_connect).await?;
+        changed.push("settings");
     }
 
     let current_providers: Vec<String> = cluster.capacity_providers().to_vec();
@@ -316,14 +326,16 @@ async fn converge(
             sdk_strategy,
         );
         ecs_api::put_cluster_capacity_providers(ecs, name, providers, strategy).await?;
+        changed.push("capacity providers");
     }
 
     if let Some(arn) = cluster.cluster_arn()
         && ecs_api::sync_tags(ecs, arn, cluster.tags(), desired_tags).await?
     {
         tracing::info!(cluster = %name, "updated ECS cluster tags");
+        changed.push("tags");
     }
-    Ok(())
+    Ok(changed)
 }
 
 fn settings_differ(want: &[SpecSetting], have: &[ClusterSetting]) -> bool {

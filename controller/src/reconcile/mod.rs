@@ -17,8 +17,10 @@ pub mod task_definition;
 
 use crate::api::{DELETION_POLICY_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::aws::{AwsClients, AwsError};
+use crate::metrics::METRICS;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,18 +39,53 @@ pub struct Context {
     pub aws: AwsClients,
     pub config: Config,
     pub backoff: requeue::Backoff,
+    /// Publishes Kubernetes Events on the objects (aggregated by the recorder: a repeat is a count).
+    pub recorder: Recorder,
 }
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// How often a Ready object is compared with AWS again (drift detection).
-    pub resync_period: Duration,
+    /// How often Ready objects of each kind are compared with AWS again (drift detection).
+    pub resync: Resync,
+    /// Reconciles running at once, per kind.
+    pub concurrency: u16,
+}
+
+/// Resync periods per kind.
+#[derive(Clone, Debug)]
+pub struct Resync {
+    pub cluster: Duration,
+    pub task_definition: Duration,
+    pub service: Duration,
+    pub scaling_policy: Duration,
+}
+
+impl Resync {
+    pub fn all(period: Duration) -> Self {
+        Self {
+            cluster: period,
+            task_definition: period,
+            service: period,
+            scaling_policy: period,
+        }
+    }
+
+    /// The period of `kind`.
+    pub fn of(&self, kind: &str) -> Duration {
+        match kind {
+            "EcsCluster" => self.cluster,
+            "TaskDefinition" => self.task_definition,
+            "FargateService" => self.service,
+            _ => self.scaling_policy,
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            resync_period: Duration::from_secs(300),
+            resync: Resync::all(Duration::from_secs(300)),
+            concurrency: 8,
         }
     }
 }
@@ -93,6 +130,8 @@ pub struct Applied<S> {
     pub status: S,
     pub state: State,
     pub extra_conditions: Vec<crate::api::Condition>,
+    /// What the reconcile changed in AWS, published as Events.
+    pub notes: Vec<Note>,
 }
 
 impl<S> Applied<S> {
@@ -101,6 +140,29 @@ impl<S> Applied<S> {
             status,
             state,
             extra_conditions: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn with_notes(mut self, notes: Vec<Note>) -> Self {
+        self.notes = notes;
+        self
+    }
+}
+
+/// A change made in AWS, told to the user as a Kubernetes Event (`Normal`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// CamelCase, e.g. `Created`, `Updated`, `RolloutStarted`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Note {
+    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
         }
     }
 }
@@ -165,25 +227,48 @@ pub fn retain_on_delete<K: Resource>(obj: &K) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("retain"))
 }
 
-/// The shared reconcile of every kind.
+/// The shared reconcile of every kind, timed and counted in the metrics.
 pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let kind = K::kind(&());
+    let start = std::time::Instant::now();
+    let result = reconcile_inner(obj.as_ref(), &ctx).await;
+    let outcome = match &result {
+        Ok((outcome, _)) => *outcome,
+        Err(_) => "error",
+    };
+    METRICS.reconciled(&kind, outcome, start.elapsed().as_secs_f64());
+    result.map(|(_, action)| action)
+}
+
+async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static str, Action), Error> {
+    let kind = K::kind(&());
+    let uid = obj.meta().uid.clone().unwrap_or_default();
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
-    let key = requeue::Backoff::key(obj.as_ref());
+    let key = requeue::Backoff::key(obj);
     let old = obj.status().cloned().unwrap_or_default();
     let generation = obj.meta().generation;
     let handled = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned();
 
     if obj.meta().deletion_timestamp.is_some() {
-        if !finalizers::has(obj.as_ref()) {
-            return Ok(Action::await_change());
+        if !finalizers::has(obj) {
+            return Ok(("deleted", Action::await_change()));
         }
-        let (next, action) = match obj.cleanup(&ctx, &old).await {
+        let (next, action, outcome) = match obj.cleanup(ctx, &old).await {
             Ok(Cleanup::Done) => {
-                finalizers::remove(&api, obj.as_ref()).await?;
+                finalizers::remove(&api, obj).await?;
                 ctx.backoff.reset(&key);
+                METRICS.object_state(&kind, &uid, None);
                 tracing::info!("deleted from AWS; finalizer removed");
-                return Ok(Action::await_change());
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Normal,
+                    "Deleted",
+                    "removed from AWS; the object can go",
+                )
+                .await;
+                return Ok(("deleted", Action::await_change()));
             }
             Ok(Cleanup::Wait {
                 reason,
@@ -191,53 +276,133 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
                 recheck,
             }) => {
                 ctx.backoff.reset(&key);
-                (conditions::waiting(reason, &message), Action::requeue(recheck))
+                (
+                    conditions::waiting(reason, &message),
+                    Action::requeue(recheck),
+                    "deleting",
+                )
             }
-            Err(e) => error_outcome(&ctx, &key, e)?,
+            Err(e) => {
+                let (c, a) = error_outcome(ctx, &key, e)?;
+                (c, a, "error")
+            }
         };
         let mut status = old.clone();
         status::stamp(&mut status, next, generation, handled);
-        status::write(&api, obj.as_ref(), &old, status).await?;
-        return Ok(action);
+        finish(ctx, &api, obj, &old, status, &[]).await?;
+        requeue_metric(&kind, &action, outcome);
+        return Ok((outcome, action));
     }
 
-    if !finalizers::has(obj.as_ref()) {
+    if !finalizers::has(obj) {
         // First visit: claim the object and say so before touching AWS. Adding the finalizer is a change
         // the watch sees, so the AWS work happens in the reconcile it triggers.
-        finalizers::add(&api, obj.as_ref()).await?;
+        finalizers::add(&api, obj).await?;
         let mut status = old.clone();
         status::stamp(&mut status, conditions::first_visit(), generation, handled);
-        status::write(&api, obj.as_ref(), &old, status).await?;
-        return Ok(Action::await_change());
+        finish(ctx, &api, obj, &old, status, &[]).await?;
+        return Ok(("first_visit", Action::await_change()));
     }
 
-    let (status, action) = match obj.apply(&ctx, old.clone()).await {
+    let (status, action, notes, outcome) = match obj.apply(ctx, old.clone()).await {
         Ok(Applied {
             mut status,
             state,
             extra_conditions,
+            notes,
         }) => {
             ctx.backoff.reset(&key);
-            let action = match &state {
-                State::Ready { .. } | State::Failed { .. } => Action::requeue(ctx.config.resync_period),
-                State::InProgress { recheck, .. } | State::Waiting { recheck, .. } => {
-                    Action::requeue(*recheck)
-                }
+            // Ready and failed objects wait for a change or their kind's periodic resync.
+            let (action, outcome) = match &state {
+                State::Ready { .. } => (Action::await_change(), "ready"),
+                State::Failed { .. } => (Action::await_change(), "failed"),
+                State::InProgress { recheck, .. } => (Action::requeue(*recheck), "in_progress"),
+                State::Waiting { recheck, .. } => (Action::requeue(*recheck), "waiting"),
             };
             let mut next = conditions::for_state(&state);
             next.extend(extra_conditions);
             status::stamp(&mut status, next, generation, handled);
-            (status, action)
+            (status, action, notes, outcome)
         }
         Err(e) => {
-            let (next, action) = error_outcome(&ctx, &key, e)?;
+            let (next, action) = error_outcome(ctx, &key, e)?;
             let mut status = old.clone();
             status::stamp(&mut status, next, generation, handled);
-            (status, action)
+            (status, action, Vec::new(), "error")
         }
     };
-    status::write(&api, obj.as_ref(), &old, status).await?;
-    Ok(action)
+    finish(ctx, &api, obj, &old, status, &notes).await?;
+    requeue_metric(&kind, &action, outcome);
+    Ok((outcome, action))
+}
+
+/// Writes the status (when it changed), records the Ready state in the metrics, and publishes the
+/// Events: one per change made in AWS, and one when `Ready` changes status or reason (never one per
+/// resync: an unchanged status publishes nothing).
+async fn finish<K: Managed>(
+    ctx: &Context,
+    api: &Api<K>,
+    obj: &K,
+    old: &K::Status,
+    new: K::Status,
+    notes: &[Note],
+) -> Result<(), Error> {
+    let ready_of = |s: &K::Status| {
+        crate::api::conditions::find(s.conditions(), crate::api::conditions::READY)
+            .map(|c| (c.status, c.reason.clone(), c.message.clone()))
+    };
+    let (before, after) = (ready_of(old), ready_of(&new));
+    let stalled = crate::api::conditions::find(new.conditions(), crate::api::conditions::STALLED).is_some();
+    status::write(api, obj, old, new).await?;
+    let kind = K::kind(&());
+    if let Some((ready, _, _)) = &after {
+        METRICS.object_state(
+            &kind,
+            obj.meta().uid.as_deref().unwrap_or_default(),
+            Some(&format!("{ready:?}")),
+        );
+    }
+    for n in notes {
+        publish(ctx, obj, EventType::Normal, n.reason, &n.message).await;
+    }
+    if let Some((ready, reason, message)) = after
+        && before.as_ref().map(|(s, r, _)| (s, r)) != Some((&ready, &reason))
+        && ready != crate::api::ConditionStatus::Unknown
+    {
+        let warning = ready == crate::api::ConditionStatus::False
+            && (stalled
+                || reason == conditions::reasons::AWS_ERROR
+                || reason == conditions::reasons::THROTTLED);
+        let type_ = if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        publish(ctx, obj, type_, &reason, &message).await;
+    }
+    Ok(())
+}
+
+/// Publishes one Event; a failure to publish is logged, never fatal.
+async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, message: &str) {
+    let note: String = message.chars().take(1000).collect();
+    let event = Event {
+        type_,
+        reason: reason.chars().take(128).collect(),
+        note: Some(note),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!("could not publish event {reason}: {e}");
+    }
+}
+
+/// Counts a requeue: every outcome but Ready, failed and deleted comes back on a timer.
+fn requeue_metric(kind: &str, _action: &Action, outcome: &str) {
+    if !matches!(outcome, "ready" | "failed" | "deleted" | "first_visit") {
+        METRICS.requeued(kind, outcome);
+    }
 }
 
 /// Conditions and requeue for an error `apply` or `cleanup` returned. Kubernetes API errors go back to
@@ -247,15 +412,13 @@ fn error_outcome(ctx: &Context, key: &str, e: Error) -> Result<(Vec<crate::api::
         Error::Kube(_) => Err(e),
         Error::Terminal { reason, ref message } => {
             tracing::warn!(reason, "cannot proceed: {message}");
-            Ok((
-                conditions::stalled(reason, message),
-                Action::requeue(ctx.config.resync_period),
-            ))
+            // Not retried hot: the next spec change or the periodic resync looks again.
+            Ok((conditions::stalled(reason, message), Action::await_change()))
         }
         Error::Aws(ref aws) => {
             tracing::warn!(kind = ?aws.kind, request_id = aws.request_id.as_deref(), "{aws}");
             let (conds, delay) = requeue::after_aws_error(ctx, key, aws);
-            Ok((conds, Action::requeue(delay)))
+            Ok((conds, delay.map_or_else(Action::await_change, Action::requeue)))
         }
     }
 }

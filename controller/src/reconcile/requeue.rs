@@ -64,25 +64,22 @@ pub fn delay_for(failures: u32, pace: Pace) -> Duration {
     base.saturating_mul(1u32 << failures.min(16)).min(MAX_DELAY)
 }
 
-/// Conditions and delay after an AWS error.
-pub fn after_aws_error(ctx: &Context, key: &str, e: &AwsError) -> (Vec<Condition>, Duration) {
+/// Conditions and delay after an AWS error (`None`: wait for a change or the periodic resync).
+pub fn after_aws_error(ctx: &Context, key: &str, e: &AwsError) -> (Vec<Condition>, Option<Duration>) {
     let message = e.to_string();
     match e.kind {
-        ErrorKind::Terminal => (
-            conditions::stalled(reasons::AWS_ERROR, &message),
-            ctx.config.resync_period,
-        ),
+        ErrorKind::Terminal => (conditions::stalled(reasons::AWS_ERROR, &message), None),
         ErrorKind::Throttled => (
             conditions::waiting(reasons::THROTTLED, &message),
-            ctx.backoff.next(key, Pace::Throttled),
+            Some(ctx.backoff.next(key, Pace::Throttled)),
         ),
         ErrorKind::HasDependents => (
             conditions::waiting(reasons::HAS_DEPENDENTS, &message),
-            ctx.backoff.next(key, Pace::Retry),
+            Some(ctx.backoff.next(key, Pace::Retry)),
         ),
         ErrorKind::Retryable | ErrorKind::NotFound => (
             conditions::waiting(reasons::AWS_ERROR, &message),
-            ctx.backoff.next(key, Pace::Retry),
+            Some(ctx.backoff.next(key, Pace::Retry)),
         ),
     }
 }

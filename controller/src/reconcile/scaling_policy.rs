@@ -4,7 +4,7 @@
 
 use super::conditions::reasons;
 use super::runner::{Scope, namespaced_api};
-use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
 use crate::api::scaling_policy::{
     PolicyStatus, ScheduledAction as SpecAction, ScheduledActionStatus, StepScalingPolicy,
     TargetTrackingPolicy,
@@ -118,6 +118,7 @@ impl Managed for ScalingPolicy {
         let id = target.resource_id.as_str();
         let spec = &self.spec;
 
+        let mut notes: Vec<Note> = Vec::new();
         // 1. The scalable target.
         let suspended = spec.suspended_state.as_ref().map(|s| {
             sdk::SuspendedState::builder()
@@ -145,6 +146,13 @@ impl Managed for ScalingPolicy {
                     max = spec.max_capacity,
                     "registering scalable target"
                 );
+                notes.push(Note::new(
+                    "Updated",
+                    format!(
+                        "registered scalable target {id} ({}-{} tasks)",
+                        spec.min_capacity, spec.max_capacity
+                    ),
+                ));
                 aas_api::register_scalable_target(aas, id, spec.min_capacity, spec.max_capacity, suspended)
                     .await?
                     .or_else(|| {
@@ -170,6 +178,10 @@ impl Managed for ScalingPolicy {
                 )
                 .await?;
                 changed = true;
+                notes.push(Note::new(
+                    "Updated",
+                    format!("put target-tracking policy {}", tt.name),
+                ));
             }
         }
         for st in spec.step_scaling.iter().flatten() {
@@ -178,6 +190,10 @@ impl Managed for ScalingPolicy {
                 tracing::info!(resource_id = id, policy = %st.name, "putting step-scaling policy");
                 aas_api::put_scaling_policy(aas, id, &st.name, PolicyConfig::Step(step(st)?)).await?;
                 changed = true;
+                notes.push(Note::new(
+                    "Updated",
+                    format!("put step-scaling policy {}", st.name),
+                ));
             }
         }
         for p in &existing {
@@ -189,6 +205,13 @@ impl Managed for ScalingPolicy {
                 );
                 aas_api::delete_scaling_policy(aas, id, p.policy_name()).await?;
                 changed = true;
+                notes.push(Note::new(
+                    "Updated",
+                    format!(
+                        "deleted scaling policy {} (dropped from the spec)",
+                        p.policy_name()
+                    ),
+                ));
             }
         }
         let policies = if changed {
@@ -206,6 +229,7 @@ impl Managed for ScalingPolicy {
                 tracing::info!(resource_id = id, action = %a.name, "putting scheduled action");
                 aas_api::put_scheduled_action(aas, id, scheduled_action(a)?).await?;
                 changed = true;
+                notes.push(Note::new("Updated", format!("put scheduled action {}", a.name)));
             }
         }
         for e in &existing {
@@ -222,6 +246,13 @@ impl Managed for ScalingPolicy {
                 );
                 aas_api::delete_scheduled_action(aas, id, e.scheduled_action_name()).await?;
                 changed = true;
+                notes.push(Note::new(
+                    "Updated",
+                    format!(
+                        "deleted scheduled action {} (dropped from the spec)",
+                        e.scheduled_action_name()
+                    ),
+                ));
             }
         }
         let actions = if changed {
@@ -263,7 +294,8 @@ impl Managed for ScalingPolicy {
                 reason: "Active",
                 message,
             },
-        ))
+        )
+        .with_notes(notes))
     }
 
     async fn cleanup(&self, ctx: &Context, status: &ScalingPolicyStatus) -> Result<Cleanup, Error> {

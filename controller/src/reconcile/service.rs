@@ -4,7 +4,7 @@
 
 use super::conditions::reasons;
 use super::runner::{Scope, namespaced_api};
-use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
 use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
 use crate::api::conditions::{self as cond, PROGRESSING};
 use crate::api::service::{DeploymentConfiguration as SpecDeployment, FargateServiceSpec};
@@ -163,15 +163,23 @@ impl Managed for FargateService {
         let mut desired_tags: Vec<sdk::Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
         desired_tags.extend(super::cluster::ownership_tags(self));
 
-        let existing = ecs_api::describe_services(ecs, &resolved.cluster, std::slice::from_ref(&name))
-            .await?
-            .into_iter()
-            .find(|s| s.status() != Some("INACTIVE"));
+        let existing = ctx
+            .aws
+            .describe_service(Some(&clients.region), &resolved.cluster, &name)
+            .await?;
         let mut acted = false;
+        let mut notes = Vec::new();
         let service = match existing {
             None => {
                 tracing::info!(service = %name, cluster = %resolved.cluster, "creating ECS service");
                 acted = true;
+                notes.push(Note::new(
+                    "Created",
+                    format!(
+                        "created ECS service {name} running {}",
+                        short_td(&resolved.task_definition)
+                    ),
+                ));
                 ecs_api::create_service(ecs, new_service(self, &resolved, &name, desired_tags)?).await?
             }
             Some(s) if !owned(self, &s) => {
@@ -207,6 +215,20 @@ impl Managed for FargateService {
                 } else {
                     tracing::info!(service = %name, changed = ?update.changed(), "updating ECS service");
                     acted = true;
+                    if let Some(td) = &update.task_definition {
+                        notes.push(Note::new(
+                            "RolloutStarted",
+                            format!("rolling out {}", short_td(td)),
+                        ));
+                    }
+                    let others: Vec<_> = update
+                        .changed()
+                        .into_iter()
+                        .filter(|f| *f != "taskDefinition")
+                        .collect();
+                    if !others.is_empty() {
+                        notes.push(Note::new("Updated", format!("updated {}", others.join(", "))));
+                    }
                     let tags = s.tags().to_vec();
                     let mut updated = ecs_api::update_service(ecs, &resolved.cluster, &name, update).await?;
                     // UpdateService does not return tags; keep the ones just described.
@@ -297,7 +319,7 @@ impl Managed for FargateService {
                 a
             }
         };
-        Ok(applied)
+        Ok(applied.with_notes(notes))
     }
 
     async fn cleanup(&self, ctx: &Context, status: &FargateServiceStatus) -> Result<Cleanup, Error> {
@@ -321,10 +343,10 @@ impl Managed for FargateService {
         };
         let name = status.service_name.clone().unwrap_or_else(|| self.service_name());
         let ecs = &ctx.aws.region(region.as_deref()).ecs;
-        let Some(service) = ecs_api::describe_services(ecs, &cluster, std::slice::from_ref(&name))
+        let Some(service) = ctx
+            .aws
+            .describe_service(region.as_deref(), &cluster, &name)
             .await?
-            .into_iter()
-            .find(|s| s.status() != Some("INACTIVE"))
         else {
             return Ok(Cleanup::Done);
         };

@@ -2,7 +2,7 @@
 //! (read from the environment `.local/env` exports), and the real controller binary, one process per test,
 //! scoped to the test's own namespace.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
 use ecs_controller::api::{Condition, ConditionStatus};
 use k8s_openapi::api::core::v1::Namespace;
@@ -154,7 +154,13 @@ impl ControllerProcess {
             &["--resync-period", "3s"]
         };
         let child = Command::new(&bin)
-            .args(["run", "--watch-namespace", namespace, "--log-format", "text"])
+            .args(["run", "--watch-namespace", namespace])
+            .args(if extra.contains(&"--log-format") {
+                &[][..]
+            } else {
+                &["--log-format", "text"][..]
+            })
+            .args(["--metrics-bind-address", "127.0.0.1:0"])
             .args(default_resync)
             .args(extra)
             .env("RUST_LOG", "info,ecs_controller=debug")
@@ -177,6 +183,31 @@ impl ControllerProcess {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The base URL of the controller's HTTP server (`/metrics`, `/healthz`, `/readyz`), read from its log.
+    pub async fn http_base(&self) -> Result<String> {
+        eventually(
+            "the controller's HTTP address in its log",
+            Duration::from_secs(20),
+            || async {
+                let log = self.log_text();
+                let Some(line) = log.lines().find(|l| l.contains("serving /metrics")) else {
+                    return Ok(None);
+                };
+                // Text logs say `addr=127.0.0.1:PORT`; JSON logs have an "addr" field.
+                let addr = match serde_json::from_str::<serde_json::Value>(line) {
+                    Ok(v) => v["addr"].as_str().map(str::to_string),
+                    Err(_) => line
+                        .split("addr=")
+                        .nth(1)
+                        .and_then(|a| a.split_whitespace().next())
+                        .map(str::to_string),
+                };
+                Ok(addr.map(|a| format!("http://{a}")))
+            },
+        )
+        .await
     }
 
     /// How many successful AWS calls of `operation` the controller has logged so far.
@@ -209,6 +240,16 @@ impl ControllerProcess {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Sends SIGTERM (as Kubernetes does to stop a pod).
+    pub fn terminate(&self) -> Result<()> {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?
+            .success();
+        ensure!(ok, "kill -TERM failed");
+        Ok(())
     }
 
     /// Stops the process with SIGKILL (as a crash would).
@@ -326,4 +367,35 @@ pub fn kubectl(args: &[&str]) -> Result<(bool, String)> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok((out.status.success(), text))
+}
+
+/// A plain HTTP/1.0 GET on loopback: (status code, body).
+pub async fn http_get(base: &str, path: &str) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").context("no HTTP header end")?;
+    let code = head.split_whitespace().nth(1).context("no status")?.parse()?;
+    Ok((code, body.to_string()))
+}
+
+/// The value of one sample in Prometheus text (`name{labels}` exactly as exposed), 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Scrapes `/metrics` of a controller.
+pub async fn scrape(controller: &ControllerProcess) -> Result<String> {
+    let base = controller.http_base().await?;
+    let (code, body) = http_get(&base, "/metrics").await?;
+    ensure!(code == 200, "/metrics answered {code}");
+    Ok(body)
 }

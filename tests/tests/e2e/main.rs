@@ -2,9 +2,12 @@
 //! Run them with `make test` (which starts and stops the environment) or, after `make env-up`,
 //! `source .local/env && cargo test -p ecs-controller-e2e`.
 
+mod argocd;
 mod cluster;
 mod common;
 mod crds;
+mod helm;
+mod operate;
 mod scaling;
 pub mod service;
 mod task_definition;

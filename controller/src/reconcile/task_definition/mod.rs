@@ -8,7 +8,7 @@
 pub mod input;
 
 use super::conditions::reasons;
-use super::{Applied, Cleanup, Context, Error, Managed, State, retain_on_delete};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
 use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
 use crate::api::{FargateService, OWNER_UID_TAG, TaskDefinition, TaskDefinitionStatus};
 use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag};
@@ -93,6 +93,7 @@ impl Managed for TaskDefinition {
             }
         }
         // 3. Register.
+        let mut notes = Vec::new();
         let (td, tags) =
             match current {
                 Some(found) => found,
@@ -107,6 +108,10 @@ impl Managed for TaskDefinition {
                         arn = td.task_definition_arn().unwrap_or_default(),
                         "registered a new revision"
                     );
+                    notes.push(Note::new(
+                        "Registered",
+                        format!("registered {}", td.task_definition_arn().unwrap_or_default()),
+                    ));
                     (td, desired_tags.clone())
                 }
             };
@@ -136,6 +141,10 @@ impl Managed for TaskDefinition {
                 );
                 tracing::info!(arn = %old_arn, "deregistering a revision beyond revisionHistoryLimit");
                 ecs_api::deregister_task_definition(ecs, &old_arn).await?;
+                notes.push(Note::new(
+                    "Deregistered",
+                    format!("deregistered {old_arn} (revisionHistoryLimit)"),
+                ));
                 known.remove(&revision);
             }
         }
@@ -153,7 +162,8 @@ impl Managed for TaskDefinition {
                 reason: "Registered",
                 message,
             },
-        ))
+        )
+        .with_notes(notes))
     }
 
     fn watches(

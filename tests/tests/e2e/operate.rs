@@ -1,0 +1,529 @@
+//! Operating the controller, end to end: metrics for a known sequence, health endpoints, events that
+//! are not repeated per resync, JSON logs, leader election with two processes, graceful shutdown,
+//! batched resyncs, the reconcile-request annotation, and namespace / label scoping.
+
+use crate::common::*;
+use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
+use anyhow::{Context as _, Result, ensure};
+use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(60);
+
+fn cluster(name: &str, cluster_name: &str, tags: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
+           "spec": {"clusterName": cluster_name, "tags": tags}})
+}
+
+async fn events_for(client: &kube::Client, ns: &str, name: &str) -> Result<Vec<(String, String, i32)>> {
+    let api: Api<Event> = Api::namespaced(client.clone(), ns);
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .map(|e| {
+            let count = e.series.as_ref().map_or(1, |s| s.count);
+            (e.reason.unwrap_or_default(), e.type_.unwrap_or_default(), count)
+        })
+        .collect())
+}
+
+#[tokio::test]
+async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-ops").await?;
+    let controller = ControllerProcess::start(&ns.name, &["--log-format", "json"])?;
+    let base = controller.http_base().await?;
+    assert_eq!(http_get(&base, "/healthz").await?.0, 200);
+    eventually("/readyz", T, || async {
+        Ok((http_get(&base, "/readyz").await?.0 == 200).then_some(()))
+    })
+    .await?;
+
+    let api: Api<EcsCluster> = ns.api();
+    let cluster_name = unique("e2e-ops");
+    apply(
+        &api,
+        cluster("ops", &cluster_name, json!([{"key": "a", "value": "1"}])),
+    )
+    .await?;
+    wait_ready(&api, "ops", ConditionStatus::True, T).await?;
+    let text = scrape(&controller).await?;
+    assert_eq!(
+        metric(
+            &text,
+            r#"ecs_controller_aws_calls_total{service="ECS",operation="CreateCluster",outcome="success"}"#
+        ),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        metric(
+            &text,
+            r#"ecs_controller_reconciles_total{kind="EcsCluster",outcome="ready"}"#
+        ) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            r#"ecs_controller_managed_objects{kind="EcsCluster",ready="True"}"#
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "ecs_controller_leader"),
+        1.0,
+        "without leader election a replica leads"
+    );
+    assert!(
+        text.contains("ecs_controller_reconcile_duration_seconds_bucket"),
+        "{text}"
+    );
+
+    // Resyncs (every 3 s) describe again, change nothing, and publish no event.
+    let describes = metric(
+        &text,
+        r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeClusters",outcome="success"}"#,
+    );
+    let events_before = events_for(&client, &ns.name, "ops").await?;
+    assert!(
+        events_before
+            .iter()
+            .any(|(r, t, _)| r == "Created" && t == "Normal"),
+        "{events_before:?}"
+    );
+    assert!(
+        events_before.iter().any(|(r, _, _)| r == "Active"),
+        "the Ready transition: {events_before:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let text = scrape(&controller).await?;
+    let describes_after = metric(
+        &text,
+        r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeClusters",outcome="success"}"#,
+    );
+    assert!(
+        describes_after >= describes + 2.0,
+        "resyncs happened: {describes} -> {describes_after}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            r#"ecs_controller_aws_calls_total{service="ECS",operation="TagResource",outcome="success"}"#
+        ),
+        0.0
+    );
+    assert_eq!(
+        events_for(&client, &ns.name, "ops").await?,
+        events_before,
+        "no event per resync"
+    );
+
+    // An update: one TagResource, one Updated event. A deletion: a Deleted event, the gauge drops.
+    apply(
+        &api,
+        cluster("ops", &cluster_name, json!([{"key": "a", "value": "2"}])),
+    )
+    .await?;
+    eventually("the Updated event", T, || async {
+        Ok(events_for(&client, &ns.name, "ops")
+            .await?
+            .iter()
+            .any(|(r, _, _)| r == "Updated")
+            .then_some(()))
+    })
+    .await?;
+    let text = scrape(&controller).await?;
+    assert_eq!(
+        metric(
+            &text,
+            r#"ecs_controller_aws_calls_total{service="ECS",operation="TagResource",outcome="success"}"#
+        ),
+        1.0
+    );
+    delete_and_wait_gone(&api, "ops", T).await?;
+    let text = scrape(&controller).await?;
+    assert_eq!(
+        metric(
+            &text,
+            r#"ecs_controller_managed_objects{kind="EcsCluster",ready="True"}"#
+        ),
+        0.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            r#"ecs_controller_aws_calls_total{service="ECS",operation="DeleteCluster",outcome="success"}"#
+        ),
+        1.0
+    );
+    assert!(
+        events_for(&client, &ns.name, "ops")
+            .await?
+            .iter()
+            .any(|(r, _, _)| r == "Deleted")
+    );
+
+    // JSON logs: every reconcile line names the kind and the object; AWS calls carry the request id.
+    let log = controller.log_text();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    ensure!(lines.len() > 10, "the log is JSON lines: {log}");
+    let creating = lines
+        .iter()
+        .find(|l| l["message"] == "creating ECS cluster")
+        .context("a 'creating ECS cluster' line")?;
+    assert_eq!(creating["span"]["kind"], "EcsCluster", "{creating}");
+    assert_eq!(
+        creating["span"]["object"],
+        format!("{}/ops", ns.name),
+        "{creating}"
+    );
+    assert!(
+        lines.iter().any(|l| l["message"] == "AWS call succeeded"
+            && l["request_id"].as_str().is_some_and(|r| !r.is_empty())),
+        "AWS calls log their request id"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_aws_error_is_one_warning_event_not_one_per_retry() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-opserr").await?;
+    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let api: Api<EcsCluster> = ns.api();
+    apply(&api, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": "nowhere"},
+                       "spec": {"region": "xx-nowhere-1"}}))
+    .await?;
+    wait_ready(&api, "nowhere", ConditionStatus::False, T).await?;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let events = events_for(&client, &ns.name, "nowhere").await?;
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(r, t, _)| r == "AwsError" && t == "Warning")
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one Warning event for the error, however many retries: {events:?}"
+    );
+    let text = scrape(&controller).await?;
+    assert!(
+        metric(
+            &text,
+            r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeClusters",outcome="server_error"}"#
+        ) >= 2.0,
+        "{text}"
+    );
+    assert!(
+        metric(
+            &text,
+            r#"ecs_controller_requeues_total{kind="EcsCluster",outcome="error"}"#
+        ) >= 2.0,
+        "{text}"
+    );
+    let (ok, out) = kubectl(&[
+        "patch",
+        "-n",
+        &ns.name,
+        "ecscluster/nowhere",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ])?;
+    ensure!(ok, "{out}");
+    api.delete("nowhere", &Default::default()).await.ok();
+    Ok(())
+}
+
+async fn leader_of(lease: &Api<Lease>, name: &str) -> Result<Option<String>> {
+    Ok(lease
+        .get_opt(name)
+        .await?
+        .and_then(|l| l.spec)
+        .and_then(|s| s.holder_identity)
+        .filter(|h| !h.is_empty()))
+}
+
+#[tokio::test]
+async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_lease() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-leader").await?;
+    let lease_name = unique("lease");
+    let args = |id: &'static str| {
+        vec![
+            "--leader-elect",
+            "--leader-election-namespace",
+            &ns.name,
+            "--leader-election-lease-name",
+            &lease_name,
+            "--leader-election-identity",
+            id,
+        ]
+    };
+    let mut a = ControllerProcess::start(&ns.name, &args("replica-a"))?;
+    let mut b = ControllerProcess::start(&ns.name, &args("replica-b"))?;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns.name);
+    let first = eventually("a leader", T, || async { leader_of(&leases, &lease_name).await }).await?;
+    let (leader, follower) = if first == "replica-a" {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+
+    // Both serve; both are ready (the follower knows its role); only the leader reconciles.
+    for p in [&*leader, &*follower] {
+        let base = p.http_base().await?;
+        eventually("/readyz", T, || async {
+            Ok((http_get(&base, "/readyz").await?.0 == 200).then_some(()))
+        })
+        .await?;
+    }
+    assert_eq!(metric(&scrape(leader).await?, "ecs_controller_leader"), 1.0);
+    assert_eq!(metric(&scrape(follower).await?, "ecs_controller_leader"), 0.0);
+    let api: Api<EcsCluster> = ns.api();
+    apply(&api, cluster("one", &unique("e2e-leader"), json!([]))).await?;
+    wait_ready(&api, "one", ConditionStatus::True, T).await?;
+    assert!(
+        !follower.log_text().contains("reconcile started"),
+        "the follower does not reconcile"
+    );
+
+    // Kill the leader: the follower takes over within 15 s and reconciles.
+    leader.kill();
+    let killed = Instant::now();
+    let second = eventually("a new leader", Duration::from_secs(20), || async {
+        Ok(leader_of(&leases, &lease_name).await?.filter(|h| *h != first))
+    })
+    .await?;
+    let takeover = killed.elapsed();
+    assert!(takeover < Duration::from_secs(15), "takeover took {takeover:?}");
+    apply(&api, cluster("two", &unique("e2e-leader"), json!([]))).await?;
+    wait_ready(&api, "two", ConditionStatus::True, T).await?;
+    eprintln!("leader {first} killed; {second} took over in {takeover:?}");
+
+    // The lease is taken from the new leader behind its back: it stops at once (exits).
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(k8s_openapi::jiff::Timestamp::now());
+    let patch = json!({"spec": {"holderIdentity": "intruder", "renewTime": now, "acquireTime": now, "leaseDurationSeconds": 3600}});
+    leases
+        .patch(&lease_name, &PatchParams::default(), &Patch::Merge(patch))
+        .await?;
+    let code = follower.wait_exit(Duration::from_secs(15)).await?;
+    assert_eq!(code, Some(1), "a replica that loses the lease exits");
+    leases.delete(&lease_name, &Default::default()).await.ok();
+    Ok(())
+}
+
+#[tokio::test]
+async fn sigterm_finishes_and_releases_the_lease_for_a_quick_handover() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-term").await?;
+    let lease_name = unique("lease");
+    let args = |id: &'static str| {
+        vec![
+            "--leader-elect",
+            "--leader-election-namespace",
+            &ns.name,
+            "--leader-election-lease-name",
+            &lease_name,
+            "--leader-election-identity",
+            id,
+        ]
+    };
+    let mut a = ControllerProcess::start(&ns.name, &args("term-a"))?;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns.name);
+    eventually("term-a to lead", T, || async {
+        Ok(leader_of(&leases, &lease_name).await?.filter(|h| h == "term-a"))
+    })
+    .await?;
+    let b = ControllerProcess::start(&ns.name, &args("term-b"))?;
+    a.terminate()?;
+    let code = a.wait_exit(Duration::from_secs(20)).await?;
+    assert_eq!(code, Some(0), "a clean exit on SIGTERM");
+    assert!(
+        a.log_text().contains("released the leader lease"),
+        "{}",
+        a.log_text()
+    );
+    let holder = leader_of(&leases, &lease_name).await?;
+    assert!(
+        holder.as_deref() != Some("term-a"),
+        "the lease was released on exit, holder now {holder:?}"
+    );
+    eventually("term-b to lead", Duration::from_secs(15), || async {
+        Ok(leader_of(&leases, &lease_name).await?.filter(|h| h == "term-b"))
+    })
+    .await?;
+    drop(b);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_resync_of_many_services_is_batched() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-batch").await?;
+    let controller = ControllerProcess::start(
+        &ns.name,
+        &[
+            "--resync-period",
+            "10m",
+            "--service-resync-period",
+            "4s",
+            "--concurrency",
+            "16",
+        ],
+    )?;
+    let (clusters, tds, services): (Api<EcsCluster>, Api<TaskDefinition>, Api<FargateService>) =
+        (ns.api(), ns.api(), ns.api());
+    apply(&clusters, cluster_manifest("main", &unique("e2e-batch"))).await?;
+    apply(
+        &tds,
+        task_definition_manifest("web", &unique("e2e-batch"), "nginx:1"),
+    )
+    .await?;
+    let net = network()?;
+    const N: usize = 12;
+    for i in 0..N {
+        apply(
+            &services,
+            service_manifest(&format!("svc{i}"), "main", "web", &net, 1),
+        )
+        .await?;
+    }
+    for i in 0..N {
+        wait_ready(&services, &format!("svc{i}"), ConditionStatus::True, T).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let series =
+        r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeServices",outcome="success"}"#;
+    let reconciles = r#"ecs_controller_reconciles_total{kind="FargateService",outcome="ready"}"#;
+    let before = scrape(&controller).await?;
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let after = scrape(&controller).await?;
+    let calls = metric(&after, series) - metric(&before, series);
+    let resynced = metric(&after, reconciles) - metric(&before, reconciles);
+    eprintln!("{resynced} service reconciles cost {calls} DescribeServices calls");
+    ensure!(
+        resynced >= (2 * N) as f64,
+        "two resyncs of {N} services happened: {resynced} reconciles"
+    );
+    // Unbatched, that would be one call per reconcile; batched, about one per 10 services.
+    ensure!(
+        calls <= resynced / 4.0,
+        "{calls} calls for {resynced} reconciles is not batched"
+    );
+    for i in 0..N {
+        services.delete(&format!("svc{i}"), &Default::default()).await?;
+    }
+    for i in 0..N {
+        let name = format!("svc{i}");
+        eventually("services gone", T, || async {
+            Ok(services.get_opt(&name).await?.is_none().then_some(()))
+        })
+        .await?;
+    }
+    delete_and_wait_gone(&tds, "web", T).await?;
+    delete_and_wait_gone(&clusters, "main", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_reconcile_request_annotation_repairs_drift_now_and_is_acknowledged() -> Result<()> {
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let ns = TestNamespace::create(&client, "e2e-annot").await?;
+    let _controller = ControllerProcess::start(&ns.name, &["--resync-period", "10m"])?;
+    let api: Api<EcsCluster> = ns.api();
+    let cluster_name = unique("e2e-annot");
+    apply(
+        &api,
+        cluster("annot", &cluster_name, json!([{"key": "keep", "value": "me"}])),
+    )
+    .await?;
+    let obj = wait_ready(&api, "annot", ConditionStatus::True, T).await?;
+    let arn = obj
+        .pointer("/status/arn")
+        .and_then(|a| a.as_str())
+        .context("arn")?
+        .to_string();
+    ecs.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("keep")
+        .send()
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let tags = ecs.list_tags_for_resource().resource_arn(&arn).send().await?;
+    assert!(
+        tags.tags().iter().all(|t| t.key() != Some("keep")),
+        "no resync within 10 minutes"
+    );
+
+    let stamp = "2026-11-23T12:00:00Z";
+    let patch = json!({"metadata": {"annotations": {"ecs.kubefargate.dev/reconcile-requested-at": stamp}}});
+    api.patch("annot", &PatchParams::default(), &Patch::Merge(patch))
+        .await?;
+    eventually("the annotation to be handled", T, || async {
+        let obj = serde_json::to_value(api.get("annot").await?)?;
+        Ok((obj
+            .pointer("/status/lastHandledReconcileAt")
+            .and_then(|v| v.as_str())
+            == Some(stamp))
+        .then_some(()))
+    })
+    .await?;
+    let tags = ecs.list_tags_for_resource().resource_arn(&arn).send().await?;
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("keep") && t.value() == Some("me")),
+        "drift repaired on request"
+    );
+    delete_and_wait_gone(&api, "annot", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn namespaces_and_a_label_selector_split_the_work() -> Result<()> {
+    let client = kube().await?;
+    let ns1 = TestNamespace::create(&client, "e2e-shard1").await?;
+    let ns2 = TestNamespace::create(&client, "e2e-shard2").await?;
+    let other = TestNamespace::create(&client, "e2e-shard3").await?;
+    let watched = format!("{},{}", ns1.name, ns2.name);
+    let _controller = ControllerProcess::start(
+        &ns1.name,
+        &["--watch-namespace", &watched, "--label-selector", "shard=a"],
+    )?;
+    let labelled = |name: &str, shard: &str| {
+        let mut m = cluster(name, &unique("e2e-shard"), json!([]));
+        m["metadata"]["labels"] = json!({"shard": shard});
+        m
+    };
+    let (a1, a2, a3): (Api<EcsCluster>, Api<EcsCluster>, Api<EcsCluster>) =
+        (ns1.api(), ns2.api(), other.api());
+    apply(&a1, labelled("mine", "a")).await?;
+    apply(&a2, labelled("mine-too", "a")).await?;
+    apply(&a1, labelled("other-shard", "b")).await?;
+    apply(&a3, labelled("other-namespace", "a")).await?;
+    wait_ready(&a1, "mine", ConditionStatus::True, T).await?;
+    wait_ready(&a2, "mine-too", ConditionStatus::True, T).await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for (api, name) in [(&a1, "other-shard"), (&a3, "other-namespace")] {
+        let obj = api.get(name).await?;
+        assert!(
+            obj.status.is_none() && obj.metadata.finalizers.is_none(),
+            "{name} is another controller's: {obj:?}"
+        );
+    }
+    delete_and_wait_gone(&a1, "mine", T).await?;
+    delete_and_wait_gone(&a2, "mine-too", T).await?;
+    Ok(())
+}
