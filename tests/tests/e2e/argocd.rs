@@ -36,7 +36,7 @@ struct HealthStatus {
     message: String,
 }
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -133,7 +133,7 @@ fn argocd_health_checks_match_their_fixtures() -> Result<()> {
 /// Runs `script` on `obj` in the interpreter: the script becomes a function body, as Argo CD runs it
 /// with `obj` as a global, and the wrapper prints the status and the message. A Lua error comes back
 /// as an error with the interpreter's output.
-fn run(lua: &str, script: &str, obj: &Value) -> Result<(String, String)> {
+pub fn run(lua: &str, script: &str, obj: &Value) -> Result<(String, String)> {
     // One line before the script, so Lua's line numbers in errors are the script's own.
     let wrapper = format!(
         "obj = {} local function check() {script}\nend\nlocal hs = check()\n\
@@ -263,4 +263,13 @@ fn argocd_cm_in_the_docs_is_current() -> Result<()> {
         "docs/gitops.md does not show the current output of hack/argocd-cm.sh: paste it in again"
     );
     Ok(())
+}
+
+/// Argo CD's verdict on a live object: (health status, message), from the kind's health.lua.
+pub fn health_of(obj: &Value) -> Result<(String, String)> {
+    let kind = obj["kind"].as_str().context("object without kind")?;
+    let script =
+        std::fs::read_to_string(repo().join(format!("gitops/argocd/ecs.kubefargate.dev/{kind}/health.lua")))?;
+    let lua = std::env::var("LUA").unwrap_or_else(|_| "lua5.1".into());
+    run(&lua, &script, obj)
 }

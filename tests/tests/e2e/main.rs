@@ -2,10 +2,11 @@
 //! Run them with `make test` (which starts and stops the environment) or, after `make env-up`,
 //! `source .local/env && cargo test -p ecs-controller-e2e`.
 
-mod argocd;
+pub mod argocd;
 mod cluster;
 mod common;
 mod crds;
+mod gitops;
 mod helm;
 mod operate;
 mod scaling;
