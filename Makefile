@@ -74,6 +74,20 @@ e2e: build ## end-to-end tests in their own environment (.local-test), started a
 	hack/install-crds.sh; \
 	ECS_CONTROLLER_BIN=$(BIN) cargo test -p ecs-controller-e2e -- --test-threads=4
 
+BENCH_ENV   := $(ROOT)/.local-bench
+
+.PHONY: bench
+bench: ## benchmark (release build): convergence time, AWS calls per object, CPU and memory; BENCH_OBJECTS=30
+	hack/ensure-packages.sh
+	hack/build-tools.sh k8s etcd moto
+	cargo build --release -p ecs-controller
+	cargo build --release -p ecs-controller-e2e --example bench
+	trap 'ECS_ENV_DIR=$(BENCH_ENV) hack/env-down.sh' EXIT; \
+	ECS_ENV_DIR=$(BENCH_ENV) hack/env-up.sh; \
+	source $(BENCH_ENV)/env; \
+	hack/install-crds.sh; \
+	ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller $(ROOT)/target/release/examples/bench
+
 .PHONY: test
 test: fmt-check clippy unit e2e ## everything CI runs
 

@@ -242,10 +242,14 @@ impl ControllerProcess {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM (as Kubernetes does to stop a pod).
     pub fn terminate(&self) -> Result<()> {
         let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.pid().to_string()])
             .status()?
             .success();
         ensure!(ok, "kill -TERM failed");
