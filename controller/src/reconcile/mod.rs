@@ -278,19 +278,18 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
                 ctx.backoff.reset(&key);
                 (
                     conditions::waiting(reason, &message),
-                    Action::requeue(recheck),
+                    requeue(&kind, "deleting", recheck),
                     "deleting",
                 )
             }
             Err(e) => {
-                let (c, a) = error_outcome(ctx, &key, e)?;
+                let (c, a) = error_outcome(ctx, &kind, &key, e)?;
                 (c, a, "error")
             }
         };
         let mut status = old.clone();
         status::stamp(&mut status, next, generation, handled);
         finish(ctx, &api, obj, &old, status, &[]).await?;
-        requeue_metric(&kind, &action, outcome);
         return Ok((outcome, action));
     }
 
@@ -316,8 +315,8 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
             let (action, outcome) = match &state {
                 State::Ready { .. } => (Action::await_change(), "ready"),
                 State::Failed { .. } => (Action::await_change(), "failed"),
-                State::InProgress { recheck, .. } => (Action::requeue(*recheck), "in_progress"),
-                State::Waiting { recheck, .. } => (Action::requeue(*recheck), "waiting"),
+                State::InProgress { recheck, .. } => (requeue(&kind, "in_progress", *recheck), "in_progress"),
+                State::Waiting { recheck, .. } => (requeue(&kind, "waiting", *recheck), "waiting"),
             };
             let mut next = conditions::for_state(&state);
             next.extend(extra_conditions);
@@ -325,14 +324,13 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
             (status, action, notes, outcome)
         }
         Err(e) => {
-            let (next, action) = error_outcome(ctx, &key, e)?;
+            let (next, action) = error_outcome(ctx, &kind, &key, e)?;
             let mut status = old.clone();
             status::stamp(&mut status, next, generation, handled);
             (status, action, Vec::new(), "error")
         }
     };
     finish(ctx, &api, obj, &old, status, &notes).await?;
-    requeue_metric(&kind, &action, outcome);
     Ok((outcome, action))
 }
 
@@ -398,16 +396,20 @@ async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &
     }
 }
 
-/// Counts a requeue: every outcome but Ready, failed and deleted comes back on a timer.
-fn requeue_metric(kind: &str, _action: &Action, outcome: &str) {
-    if !matches!(outcome, "ready" | "failed" | "deleted" | "first_visit") {
-        METRICS.requeued(kind, outcome);
-    }
+/// A timed requeue, counted in the metrics by kind and reason.
+fn requeue(kind: &str, reason: &str, after: Duration) -> Action {
+    METRICS.requeued(kind, reason);
+    Action::requeue(after)
 }
 
 /// Conditions and requeue for an error `apply` or `cleanup` returned. Kubernetes API errors go back to
 /// the controller's error policy (status could not be written anyway).
-fn error_outcome(ctx: &Context, key: &str, e: Error) -> Result<(Vec<crate::api::Condition>, Action), Error> {
+fn error_outcome(
+    ctx: &Context,
+    kind: &str,
+    key: &str,
+    e: Error,
+) -> Result<(Vec<crate::api::Condition>, Action), Error> {
     match e {
         Error::Kube(_) => Err(e),
         Error::Terminal { reason, ref message } => {
@@ -418,7 +420,10 @@ fn error_outcome(ctx: &Context, key: &str, e: Error) -> Result<(Vec<crate::api::
         Error::Aws(ref aws) => {
             tracing::warn!(kind = ?aws.kind, request_id = aws.request_id.as_deref(), "{aws}");
             let (conds, delay) = requeue::after_aws_error(ctx, key, aws);
-            Ok((conds, delay.map_or_else(Action::await_change, Action::requeue)))
+            Ok((
+                conds,
+                delay.map_or_else(Action::await_change, |d| requeue(kind, "error", d)),
+            ))
         }
     }
 }

@@ -307,16 +307,7 @@ async fn aws_error_becomes_a_condition_without_a_hot_loop() -> Result<()> {
         api.get_opt("nowhere").await?.is_some(),
         "the finalizer holds the object while AWS cannot be reached"
     );
-    let (ok, out) = kubectl(&[
-        "patch",
-        "-n",
-        &ns.name,
-        "ecscluster/nowhere",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":null}}"#,
-    ])?;
-    ensure!(ok, "{out}");
+    release_finalizers(&ns.name, "ecscluster/nowhere")?;
     eventually("the object to go", T, || async {
         Ok(api.get_opt("nowhere").await?.is_none().then_some(()))
     })

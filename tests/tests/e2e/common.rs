@@ -403,3 +403,36 @@ pub async fn scrape(controller: &ControllerProcess) -> Result<String> {
     ensure!(code == 200, "/metrics answered {code}");
     Ok(body)
 }
+
+/// Applies each manifest of an invalid corpus and checks that the API server rejects it with a message
+/// containing the expected text; reports every miss at once.
+pub async fn assert_all_rejected<K>(api: &Api<K>, corpus: Vec<(serde_json::Value, &str)>) -> Result<()>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + serde::Serialize,
+{
+    let mut failures = Vec::new();
+    for (manifest, want) in corpus {
+        match apply(api, manifest.clone()).await {
+            Ok(_) => failures.push(format!("accepted: {}", manifest["spec"])),
+            Err(e) if !format!("{e:#}").contains(want) => failures.push(format!("{want:?} not in: {e:#}")),
+            Err(_) => {}
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+/// Removes every finalizer of an object, as a user lets go of one whose AWS side cannot be reached.
+pub fn release_finalizers(namespace: &str, resource: &str) -> Result<()> {
+    let (ok, out) = kubectl(&[
+        "patch",
+        "-n",
+        namespace,
+        resource,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ])?;
+    ensure!(ok, "{out}");
+    Ok(())
+}

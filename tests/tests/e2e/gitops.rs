@@ -122,16 +122,7 @@ async fn kstatus_argo_cd_and_kubectl_wait_agree_on_what_the_controller_wrote() -
     for name in ["first", "stalled"] {
         delete_and_wait_gone(&api, name, T).await?;
     }
-    let (ok, out) = kubectl(&[
-        "patch",
-        "-n",
-        &ns.name,
-        "ecscluster/retrying",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":null}}"#,
-    ])?;
-    ensure!(ok, "{out}");
+    release_finalizers(&ns.name, "ecscluster/retrying")?;
     Ok(())
 }
 

@@ -231,16 +231,7 @@ async fn an_aws_error_is_one_warning_event_not_one_per_retry() -> Result<()> {
         ) >= 2.0,
         "{text}"
     );
-    let (ok, out) = kubectl(&[
-        "patch",
-        "-n",
-        &ns.name,
-        "ecscluster/nowhere",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":null}}"#,
-    ])?;
-    ensure!(ok, "{out}");
+    release_finalizers(&ns.name, "ecscluster/nowhere")?;
     api.delete("nowhere", &Default::default()).await.ok();
     Ok(())
 }
