@@ -518,3 +518,51 @@ async fn namespaces_and_a_label_selector_split_the_work() -> Result<()> {
     delete_and_wait_gone(&a2, "mine-too", T).await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-rps").await?;
+    let controller = ControllerProcess::start(&ns.name, &["--aws-max-rps", "4", "--resync-period", "10m"])?;
+    let api: Api<EcsCluster> = ns.api();
+    for i in 0..4 {
+        apply(
+            &api,
+            cluster(
+                &format!("paced{i}"),
+                &unique("e2e-rps"),
+                json!([{"key": "k", "value": "v"}]),
+            ),
+        )
+        .await?;
+    }
+    for i in 0..4 {
+        wait_ready(&api, &format!("paced{i}"), ConditionStatus::True, T).await?;
+    }
+    // The successful calls' log timestamps: never closer than the limit allows (250 ms at 4/s).
+    let stamps: Vec<f64> = controller
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("AWS call succeeded"))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond() as f64 / 1000.0)
+        .collect();
+    ensure!(stamps.len() >= 5, "calls seen: {}", stamps.len());
+    let closest = stamps.windows(2).map(|w| w[1] - w[0]).fold(f64::MAX, f64::min);
+    // A call is logged when it returns, so allow for the spread of response times.
+    assert!(
+        closest >= 0.15,
+        "two AWS calls {closest:.3} s apart under a 4/s limit"
+    );
+    let span = stamps.last().copied().unwrap_or(0.0) - stamps.first().copied().unwrap_or(0.0);
+    assert!(
+        span >= (stamps.len() - 1) as f64 * 0.25 * 0.9,
+        "{} calls in {span:.2} s exceed 4/s",
+        stamps.len()
+    );
+    for i in 0..4 {
+        delete_and_wait_gone(&api, &format!("paced{i}"), T).await?;
+    }
+    Ok(())
+}
