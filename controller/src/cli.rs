@@ -44,19 +44,19 @@ pub struct RunArgs {
     #[arg(long, env = "ECS_CONTROLLER_REGION")]
     pub region: Option<String>,
     /// How often a Ready object is compared with AWS again (drift detection), e.g. 30s, 5m.
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = positive_duration)]
     pub resync_period: Duration,
     /// Resync period for EcsClusters (default: --resync-period).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = positive_duration)]
     pub cluster_resync_period: Option<Duration>,
     /// Resync period for TaskDefinitions (default: --resync-period).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = positive_duration)]
     pub task_definition_resync_period: Option<Duration>,
     /// Resync period for FargateServices (default: --resync-period).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = positive_duration)]
     pub service_resync_period: Option<Duration>,
     /// Resync period for ScalingPolicies (default: --resync-period).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = positive_duration)]
     pub scaling_policy_resync_period: Option<Duration>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -68,8 +68,9 @@ pub struct RunArgs {
     /// split one cluster.
     #[arg(long, env = "ECS_CONTROLLER_LABEL_SELECTOR")]
     pub label_selector: Option<String>,
-    /// Reconciles running at once, per kind.
-    #[arg(long, default_value_t = 8)]
+    /// Reconciles running at once, per kind. A resync reconciles every object of a kind together, and
+    /// only lookups in flight at the same moment share a Describe call: keep this well above 10.
+    #[arg(long, default_value_t = 32)]
     pub concurrency: u16,
     /// Most AWS API calls per second, all kinds together (0: no limit).
     #[arg(long, default_value_t = 20)]
@@ -89,4 +90,13 @@ pub struct RunArgs {
     /// This replica's identity in the Lease (default: $POD_NAME, else hostname and pid).
     #[arg(long, env = "POD_NAME")]
     pub leader_election_identity: Option<String>,
+}
+
+/// A duration like `30s` or `5m`, at least one second (a zero resync period would reconcile in a loop).
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(1) {
+        return Err("must be at least 1s".into());
+    }
+    Ok(d)
 }

@@ -59,7 +59,13 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
     unmodelled("spec", &Value::Object(body), &kept, &mut dropped);
 
     let mut metadata = Map::new();
-    metadata.insert("name".into(), Value::String(kubernetes_name(&family)));
+    let name = kubernetes_name(&family);
+    if name.is_empty() {
+        return Err(format!(
+            "cannot make a Kubernetes name from the family {family:?}"
+        ));
+    }
+    metadata.insert("name".into(), Value::String(name));
     if let Some(ns) = namespace {
         metadata.insert("namespace".into(), Value::String(ns.to_string()));
     }
@@ -109,8 +115,8 @@ fn kubernetes_name(family: &str) -> String {
             }
         })
         .collect();
-    let name = name.trim_matches('-');
-    name.chars().take(253).collect()
+    let name: String = name.trim_matches('-').chars().take(253).collect();
+    name.trim_end_matches('-').to_string()
 }
 
 #[cfg(test)]

@@ -41,7 +41,6 @@ where
         .with_identity(&lease.identity)
         .with_duration(lease.duration_seconds)
         .with_grace(lease.grace_seconds)
-        .with_field_manager(crate::reconcile::FIELD_MANAGER)
         .build()
         .await
         .context("cannot set up leader election")?;

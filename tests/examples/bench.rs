@@ -1,7 +1,7 @@
 //! `make bench`: how fast the controller converges, how many AWS calls it spends, and how much memory
 //! and CPU it needs, on the real kube-apiserver and moto (release build of the controller).
 //!
-//! Scenario: N EcsClusters, N TaskDefinitions and N FargateServices applied at once in one namespace;
+//! Scenario: N FargateServices with N TaskDefinitions on N/10 EcsClusters, applied at once in one namespace;
 //! time until every object is Ready; AWS calls per object; then one resync period of steady state
 //! (calls spent, CPU used); the controller's peak resident memory throughout.
 
@@ -68,14 +68,7 @@ async fn main() -> Result<()> {
     let resync_arg = format!("{}s", resync.as_secs());
     let controller = ControllerProcess::start_with_env(
         &ns.name,
-        &[
-            "--resync-period",
-            &resync_arg,
-            "--concurrency",
-            "16",
-            "--aws-max-rps",
-            "0",
-        ],
+        &["--resync-period", &resync_arg, "--aws-max-rps", "0"],
         &[("RUST_LOG", "info")],
     )?;
     let pid = controller.pid();
@@ -89,44 +82,41 @@ async fn main() -> Result<()> {
     controller.http_base().await?;
     let idle_rss = proc_field(pid, "VmRSS:").unwrap_or(0);
 
+    let n_clusters = n.div_ceil(10);
+    let cluster = |i: usize| {
+        json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": format!("c{i}")},
+               "spec": {"clusterName": unique(&format!("bench-c{i}")), "capacityProviders": ["FARGATE"],
+                        "tags": [{"key": "bench", "value": "yes"}]}})
+    };
+    let task_definition = |i: usize| {
+        json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": format!("t{i}")},
+               "spec": {"family": unique(&format!("bench-t{i}")), "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                        "requiresCompatibilities": ["FARGATE"],
+                        "containerDefinitions": [{"name": "app", "image": "nginx:1", "portMappings": [{"containerPort": 80}]}]}})
+    };
+    let service = |i: usize| {
+        json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService", "metadata": {"name": format!("s{i}")},
+               "spec": {"clusterRef": {"name": format!("c{}", i % n_clusters)}, "taskDefinitionRef": {"name": format!("t{i}")},
+                        "desiredCount": 1,
+                        "networkConfiguration": {"awsvpcConfiguration": {"subnets": net_subnets, "securityGroups": net_sgs}}}})
+    };
     let start = Instant::now();
+    for i in 0..n_clusters {
+        apply(&clusters, cluster(i)).await?;
+    }
     for i in 0..n {
-        apply(&clusters, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": format!("c{i}")},
-                                "spec": {"clusterName": unique(&format!("bench-c{i}")), "capacityProviders": ["FARGATE"], "tags": [{"key": "bench", "value": "yes"}]}}))
-        .await?;
-        apply(&tds, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": format!("t{i}")},
-                           "spec": {"family": unique(&format!("bench-t{i}")), "cpu": "256", "memory": "512", "networkMode": "awsvpc",
-                                    "requiresCompatibilities": ["FARGATE"], "containerDefinitions": [{"name": "app", "image": "nginx:1", "portMappings": [{"containerPort": 80}]}]}}))
-        .await?;
-        apply(&services, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService", "metadata": {"name": format!("s{i}")},
-                                "spec": {"clusterRef": {"name": format!("c{i}")}, "taskDefinitionRef": {"name": format!("t{i}")}, "desiredCount": 1,
-                                         "networkConfiguration": {"awsvpcConfiguration": {"subnets": net_subnets, "securityGroups": net_sgs}}}}))
-        .await?;
+        apply(&tds, task_definition(i)).await?;
+        apply(&services, service(i)).await?;
     }
     let applied = start.elapsed();
     let mut peak_rss = 0;
+    let ready_within = Duration::from_secs(300);
+    for i in 0..n_clusters {
+        wait_ready(&clusters, &format!("c{i}"), ConditionStatus::True, ready_within).await?;
+    }
     for i in 0..n {
-        wait_ready(
-            &clusters,
-            &format!("c{i}"),
-            ConditionStatus::True,
-            Duration::from_secs(300),
-        )
-        .await?;
-        wait_ready(
-            &tds,
-            &format!("t{i}"),
-            ConditionStatus::True,
-            Duration::from_secs(300),
-        )
-        .await?;
-        wait_ready(
-            &services,
-            &format!("s{i}"),
-            ConditionStatus::True,
-            Duration::from_secs(300),
-        )
-        .await?;
+        wait_ready(&tds, &format!("t{i}"), ConditionStatus::True, ready_within).await?;
+        wait_ready(&services, &format!("s{i}"), ConditionStatus::True, ready_within).await?;
         peak_rss = peak_rss.max(proc_field(pid, "VmRSS:").unwrap_or(0));
     }
     let converged = start.elapsed();
@@ -154,9 +144,13 @@ async fn main() -> Result<()> {
         .collect();
     let hwm = proc_field(pid, "VmHWM:").unwrap_or(peak_rss);
 
-    let objects = 3 * n;
+    let objects = 2 * n + n_clusters;
     println!(
-        "## ecs-controller benchmark ({objects} objects: {n} clusters, {n} task definitions, {n} services)"
+        "## ecs-controller benchmark ({objects} objects: {n_clusters} clusters, {n} task definitions, {n} services)"
+    );
+    println!();
+    println!(
+        "Controller flags: --resync-period {resync_arg} --aws-max-rps 0 (no pacing), defaults otherwise."
     );
     println!();
     println!("| measure | value |");
@@ -213,12 +207,22 @@ async fn main() -> Result<()> {
         })
         .await?;
         tds.delete(&format!("t{i}"), &Default::default()).await?;
+    }
+    for i in 0..n_clusters {
         clusters.delete(&format!("c{i}"), &Default::default()).await?;
     }
     for i in 0..n {
-        let (t, c) = (format!("t{i}"), format!("c{i}"));
-        eventually("gone", Duration::from_secs(300), || async {
-            Ok((tds.get_opt(&t).await?.is_none() && clusters.get_opt(&c).await?.is_none()).then_some(()))
+        let t = format!("t{i}");
+        eventually("task definitions gone", Duration::from_secs(300), || async {
+            Ok(tds.get_opt(&t).await?.is_none().then_some(()))
+        })
+        .await
+        .context("cleanup")?;
+    }
+    for i in 0..n_clusters {
+        let c = format!("c{i}");
+        eventually("clusters gone", Duration::from_secs(300), || async {
+            Ok(clusters.get_opt(&c).await?.is_none().then_some(()))
         })
         .await
         .context("cleanup")?;

@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.serviceRef) != has(self.resourceId)").message("set exactly one of serviceRef or resourceId"))]
 #[x_kube(validation = Rule::new("self.minCapacity <= self.maxCapacity").message("minCapacity must be <= maxCapacity"))]
+#[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.resourceId) == has(oldSelf.resourceId) && (!has(self.serviceRef) || self.serviceRef == oldSelf.serviceRef) && (!has(self.resourceId) || self.resourceId == oldSelf.resourceId)").message("the target service of a ScalingPolicy is immutable: create a new ScalingPolicy instead"))]
 #[x_kube(validation = Rule::new("!has(self.targetTracking) || !has(self.stepScaling) || self.targetTracking.all(t, !self.stepScaling.exists(s, s.name == t.name))").message("policy names must be unique across targetTracking and stepScaling"))]
 pub struct ScalingPolicySpec {
     /// Name of a FargateService in this namespace.

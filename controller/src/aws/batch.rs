@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How long the first request of a batch waits for companions.
-const GATHER: Duration = Duration::from_millis(20);
+const GATHER: Duration = Duration::from_millis(50);
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, AwsError>>;
 /// Fetches the items named `keys` of one group; returns them with their keys (missing ones left out).
@@ -67,8 +67,12 @@ where
                     while !requests.is_empty() {
                         let rest = requests.split_off(requests.len().min(max));
                         let chunk = std::mem::replace(&mut requests, rest);
-                        let mut keys: Vec<K> = chunk.iter().map(|(k, _)| k.clone()).collect();
-                        keys.dedup();
+                        let mut keys: Vec<K> = Vec::with_capacity(chunk.len());
+                        for (k, _) in &chunk {
+                            if !keys.contains(k) {
+                                keys.push(k.clone());
+                            }
+                        }
                         let fetch = fetch.clone();
                         let group = group.clone();
                         tokio::spawn(async move {

@@ -282,6 +282,16 @@ pub async fn describe_task_definition(
     ecs: &Client,
     arn: &str,
 ) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
+    Ok(describe_any_task_definition(ecs, arn)
+        .await?
+        .filter(|(t, _)| t.status() == Some(&TaskDefinitionStatus::Active)))
+}
+
+/// Describes one revision with its tags, whatever its status; `None` when it does not exist.
+pub async fn describe_any_task_definition(
+    ecs: &Client,
+    arn: &str,
+) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
     let result = call(
         ECS,
         "DescribeTaskDefinition",
@@ -292,10 +302,7 @@ pub async fn describe_task_definition(
     )
     .await;
     match result {
-        Ok(out) => Ok(out
-            .task_definition
-            .filter(|t| t.status() == Some(&TaskDefinitionStatus::Active))
-            .map(|t| (t, out.tags.unwrap_or_default()))),
+        Ok(out) => Ok(out.task_definition.map(|t| (t, out.tags.unwrap_or_default()))),
         // ECS answers a ClientException "Unable to describe task definition" for an unknown revision.
         Err(e) if e.kind == ErrorKind::NotFound || is_unknown_task_definition(&e) => Ok(None),
         Err(e) => Err(e),
@@ -308,6 +315,15 @@ fn is_unknown_task_definition(e: &AwsError) -> bool {
 
 /// ARNs of the ACTIVE revisions of exactly `family` (ListTaskDefinitions filters by prefix), newest first.
 pub async fn list_active_revisions(ecs: &Client, family: &str) -> Result<Vec<String>, AwsError> {
+    list_revisions(ecs, family, TaskDefinitionStatus::Active).await
+}
+
+/// ARNs of the revisions of exactly `family` in `status`, newest first.
+pub async fn list_revisions(
+    ecs: &Client,
+    family: &str,
+    status: TaskDefinitionStatus,
+) -> Result<Vec<String>, AwsError> {
     let mut arns = Vec::new();
     let mut token = None;
     loop {
@@ -316,7 +332,7 @@ pub async fn list_active_revisions(ecs: &Client, family: &str) -> Result<Vec<Str
             "ListTaskDefinitions",
             ecs.list_task_definitions()
                 .family_prefix(family)
-                .status(TaskDefinitionStatus::Active)
+                .status(status.clone())
                 .sort(SortOrder::Desc)
                 .set_next_token(token)
                 .send(),
@@ -364,10 +380,11 @@ pub async fn deregister_task_definition(ecs: &Client, arn: &str) -> Result<(), A
     }
 }
 
-/// Deletes INACTIVE revisions, 10 per call as ECS allows.
+/// Deletes INACTIVE revisions, 10 per call as ECS allows. A revision ECS reports as a failure fails
+/// the call (so the deletion is retried, never silently dropped).
 pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<(), AwsError> {
     for chunk in arns.chunks(10) {
-        call(
+        let out = call(
             ECS,
             "DeleteTaskDefinitions",
             ecs.delete_task_definitions()
@@ -375,6 +392,26 @@ pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<()
                 .send(),
         )
         .await?;
+        // A revision that no longer exists is deleted already.
+        let gone = |f: &&aws_sdk_ecs::types::Failure| {
+            f.reason()
+                .or(f.detail())
+                .is_some_and(|r| r.contains("does not exist"))
+        };
+        if let Some(f) = out.failures().iter().find(|f| !gone(f)) {
+            return Err(AwsError {
+                service: ECS,
+                operation: "DeleteTaskDefinitions",
+                kind: ErrorKind::Retryable,
+                code: f.reason().map(str::to_string),
+                message: format!(
+                    "{}: {}",
+                    f.arn().unwrap_or_default(),
+                    f.detail().or(f.reason()).unwrap_or("failed")
+                ),
+                request_id: None,
+            });
+        }
     }
     Ok(())
 }

@@ -60,6 +60,7 @@ impl fmt::Display for AwsError {
 impl std::error::Error for AwsError {}
 
 const THROTTLING_CODES: &[&str] = &[
+    "LimitExceededException",
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -92,6 +93,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "ConcurrentUpdateException",
     "ConcurrentModificationException",
     "UpdateInProgressException",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "FailedResourceAccessException",
 ];
 
 /// Classifies an error code and HTTP status the way every reconciler treats them.

@@ -48,7 +48,10 @@ impl Managed for EcsCluster {
         mut status: EcsClusterStatus,
     ) -> Result<Applied<EcsClusterStatus>, Error> {
         let name = self.cluster_name();
-        let clients = ctx.aws.region(self.spec.region.as_deref());
+        // Once created, an object stays in its region even if the controller's default changes.
+        let clients = ctx
+            .aws
+            .region(self.spec.region.as_deref().or(status.region.as_deref()));
         let ecs = &clients.ecs;
         let desired_tags = desired_tags(self);
 
@@ -321,8 +324,17 @@ async fn converge(
         let providers = spec.capacity_providers.as_ref().map_or(current_providers, |p| {
             p.iter().map(|p| p.as_str().to_string()).collect()
         });
+        // Without a strategy in the spec, keep AWS's, less any provider the new list drops (ECS
+        // refuses a strategy that names a provider the cluster no longer has).
         let strategy = spec.default_capacity_provider_strategy.as_deref().map_or_else(
-            || cluster.default_capacity_provider_strategy().to_vec(),
+            || {
+                cluster
+                    .default_capacity_provider_strategy()
+                    .iter()
+                    .filter(|i| providers.iter().any(|p| p == i.capacity_provider()))
+                    .cloned()
+                    .collect()
+            },
             sdk_strategy,
         );
         ecs_api::put_cluster_capacity_providers(ecs, name, providers, strategy).await?;

@@ -74,6 +74,7 @@ async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String
         .into_iter()
         .filter(|p| {
             p.name_any() != obj.name_any()
+                && p.meta().deletion_timestamp.is_none()
                 && p.spec.service_ref == obj.spec.service_ref
                 && p.spec.resource_id == obj.spec.resource_id
         })
@@ -304,6 +305,9 @@ impl Managed for ScalingPolicy {
         }
         let (id, region) = match &status.resource_id {
             Some(id) => (id.clone(), status.region.clone()),
+            // Nothing recorded: never applied, or a crash right after registering. A policy that lost
+            // the one-per-service check must not remove the winner's setup.
+            None if conflicting(self, ctx).await?.is_some() => return Ok(Cleanup::Done),
             None => match resolve(self, ctx).await? {
                 Ok(t) => (t.resource_id, t.region),
                 // Never registered, and the service is gone: nothing to remove.

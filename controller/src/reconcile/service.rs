@@ -97,6 +97,26 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
     }))
 }
 
+/// The cluster (ARN, region) a service was created in, for its deletion: from `clusterArn`, or from the
+/// referenced EcsCluster's status whatever its condition; `None` when there is no such cluster.
+async fn cluster_for_cleanup(
+    obj: &FargateService,
+    ctx: &Context,
+) -> Result<Option<(String, Option<String>)>, Error> {
+    if let Some(arn) = &obj.spec.cluster_arn {
+        return Ok(Some((arn.clone(), arn.split(':').nth(3).map(str::to_string))));
+    }
+    let Some(r) = &obj.spec.cluster_ref else {
+        return Ok(None);
+    };
+    let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    Ok(api
+        .get_opt(&r.name)
+        .await?
+        .and_then(|c| c.status)
+        .and_then(|s| s.arn.map(|arn| (arn, s.region))))
+}
+
 /// The ScalingPolicy (if any) that targets this service and so owns its desired count.
 async fn scaling_policy_for(obj: &FargateService, ctx: &Context) -> Result<Option<String>, Error> {
     let api: Api<ScalingPolicy> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
@@ -242,7 +262,11 @@ impl Managed for FargateService {
             }
         };
 
-        let rollout = rollout(&service, &resolved.task_definition);
+        let rollout = rollout(
+            &service,
+            &resolved.task_definition,
+            status.failed_task_definition_arn.as_deref(),
+        );
         status.arn = service.service_arn().map(str::to_string);
         status.service_name = Some(name.clone());
         status.cluster_arn = service.cluster_arn().map(str::to_string);
@@ -335,10 +359,11 @@ impl Managed for FargateService {
         }
         let (cluster, region) = match (&status.cluster_arn, &status.region) {
             (Some(c), r) => (c.clone(), r.clone()),
-            // Never created (no ARN in status) and the cluster cannot be resolved: nothing to delete.
-            (None, _) => match resolve(self, ctx).await? {
-                Ok(r) => (r.cluster, r.region),
-                Err(_) => return Ok(Cleanup::Done),
+            // No cluster in status (a crash right after CreateService, say): take it from the spec or
+            // the EcsCluster object, Ready or not; only without any cluster was nothing created.
+            (None, _) => match cluster_for_cleanup(self, ctx).await? {
+                Some(c) => c,
+                None => return Ok(Cleanup::Done),
             },
         };
         let name = status.service_name.clone().unwrap_or_else(|| self.service_name());
@@ -735,7 +760,7 @@ pub struct Rollout {
 /// - a deployment of `desired_td` that FAILED while another is PRIMARY: the circuit breaker rolled back;
 /// - a service whose deployments list no deployment of its own task definition (moto keeps the old
 ///   PRIMARY after UpdateService): judged by the service's task definition and counts.
-pub fn rollout(service: &sdk::Service, desired_td: &str) -> Rollout {
+pub fn rollout(service: &sdk::Service, desired_td: &str, failed_td: Option<&str>) -> Rollout {
     let deployments = service.deployments();
     let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
     let counts_done = service.running_count() == service.desired_count() && service.pending_count() == 0;
@@ -785,6 +810,14 @@ pub fn rollout(service: &sdk::Service, desired_td: &str) -> Rollout {
                 reason: None,
             }
         }
+        // The rollout of `desired_td` failed earlier and ECS has since dropped the failed deployment:
+        // still failed (not retried), not "in progress" forever.
+        Some(p) if failed_td == Some(desired_td) => Rollout {
+            phase: Phase::Failed,
+            task_definition: p.task_definition().map(str::to_string),
+            rollout_state: state_of(p),
+            reason: Some("the rollout failed earlier and was rolled back".into()),
+        },
         Some(p) => Rollout {
             phase: Phase::InProgress,
             task_definition: p.task_definition().map(str::to_string),
@@ -867,7 +900,7 @@ mod tests {
             2,
             2,
         );
-        let r = rollout(&s, NEW);
+        let r = rollout(&s, NEW, None);
         assert_eq!(r.phase, Phase::InProgress);
         assert_eq!(r.task_definition.as_deref(), Some(NEW));
         assert_eq!(r.rollout_state.as_deref(), Some("IN_PROGRESS"));
@@ -881,7 +914,7 @@ mod tests {
             2,
             2,
         );
-        assert_eq!(rollout(&s, NEW).phase, Phase::Complete);
+        assert_eq!(rollout(&s, NEW, None).phase, Phase::Complete);
     }
 
     #[test]
@@ -897,7 +930,7 @@ mod tests {
             1,
             2,
         );
-        let r = rollout(&s, NEW);
+        let r = rollout(&s, NEW, None);
         assert_eq!(r.phase, Phase::Failed);
         assert_eq!(r.reason.as_deref(), Some(reason));
         assert_eq!(
@@ -908,6 +941,18 @@ mod tests {
     }
 
     #[test]
+    fn a_rollout_that_failed_stays_failed_after_ecs_drops_the_failed_deployment() {
+        let s = service(
+            OLD,
+            vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "rolled back")],
+            2,
+            2,
+        );
+        assert_eq!(rollout(&s, NEW, Some(NEW)).phase, Phase::Failed);
+        assert_eq!(rollout(&s, NEW, None).phase, Phase::InProgress);
+    }
+
+    #[test]
     fn a_failed_primary_is_failed() {
         let s = service(
             NEW,
@@ -915,21 +960,21 @@ mod tests {
             0,
             2,
         );
-        assert_eq!(rollout(&s, NEW).phase, Phase::Failed);
+        assert_eq!(rollout(&s, NEW, None).phase, Phase::Failed);
     }
 
     #[test]
     fn without_rollout_state_counts_decide() {
         let done = service(NEW, vec![dep("PRIMARY", NEW, None, 2, 2, "")], 2, 2);
-        assert_eq!(rollout(&done, NEW).phase, Phase::Complete);
+        assert_eq!(rollout(&done, NEW, None).phase, Phase::Complete);
         let starting = service(NEW, vec![dep("PRIMARY", NEW, None, 1, 2, "")], 1, 2);
-        assert_eq!(rollout(&starting, NEW).phase, Phase::InProgress);
+        assert_eq!(rollout(&starting, NEW, None).phase, Phase::InProgress);
     }
 
     #[test]
     fn an_old_primary_is_in_progress_until_the_update_lands() {
         let s = service(OLD, vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "")], 2, 2);
-        let r = rollout(&s, NEW);
+        let r = rollout(&s, NEW, None);
         assert_eq!(r.phase, Phase::InProgress);
         assert_eq!(r.task_definition.as_deref(), Some(OLD));
     }

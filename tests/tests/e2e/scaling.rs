@@ -369,5 +369,14 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
         ),
     ];
     assert_all_rejected(&api, corpus).await?;
+    // The target service cannot change under a policy (its old setup would be left behind in AWS).
+    apply(&api, policy_manifest("web", 50.0, nightly())).await?;
+    let err = apply(&api, policy_manifest("other", 50.0, nightly()))
+        .await
+        .expect_err("retarget rejected");
+    assert!(
+        format!("{err:#}").contains("the target service of a ScalingPolicy is immutable"),
+        "{err:#}"
+    );
     Ok(())
 }

@@ -302,6 +302,12 @@ async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
     let obj = serde_json::to_value(api.get("web").await?)?;
     assert_eq!(obj.pointer("/status/activeRevisions"), Some(&json!([3, 4])));
     delete_and_wait_gone(&api, "web", T).await?;
+    // Deletion removes every revision this object registered, the deregistered ones included.
+    assert_eq!(
+        revisions(&ecs, &family).await?,
+        (vec![], vec![]),
+        "revisions left behind"
+    );
     Ok(())
 }
 

@@ -56,7 +56,8 @@ impl Managed for TaskDefinition {
     ) -> Result<Applied<TaskDefinitionStatus>, Error> {
         let family = self.family();
         let hash = input::spec_hash(&self.spec);
-        let clients = ctx.aws.region(None);
+        // Once registered, the family stays in its region even if the controller's default changes.
+        let clients = ctx.aws.region(status.region.as_deref());
         let ecs = &clients.ecs;
         let mut desired_tags: Vec<Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
         desired_tags.extend(super::cluster::ownership_tags(self));
@@ -209,12 +210,21 @@ impl Managed for TaskDefinition {
         for arn in &free {
             ecs_api::deregister_task_definition(ecs, arn).await?;
         }
-        if !free.is_empty() {
-            tracing::info!(
-                count = free.len(),
-                "deregistered and deleting this object's revisions"
-            );
-            ecs_api::delete_task_definitions(ecs, &free).await?;
+        // Revisions this object deregistered earlier (revisionHistoryLimit) are deleted too.
+        let mut to_delete = free;
+        for arn in
+            ecs_api::list_revisions(ecs, &family, aws_sdk_ecs::types::TaskDefinitionStatus::Inactive).await?
+        {
+            if !to_delete.contains(&arn)
+                && let Some((_, tags)) = ecs_api::describe_any_task_definition(ecs, &arn).await?
+                && self.owned(&tags)
+            {
+                to_delete.push(arn);
+            }
+        }
+        if !to_delete.is_empty() {
+            tracing::info!(count = to_delete.len(), "deleting this object's revisions");
+            ecs_api::delete_task_definitions(ecs, &to_delete).await?;
         }
         if !blocked.is_empty() {
             return Ok(Cleanup::Wait {
