@@ -117,16 +117,24 @@ async fn cluster_for_cleanup(
         .and_then(|s| s.arn.map(|arn| (arn, s.region))))
 }
 
-/// The ScalingPolicy (if any) that targets this service and so owns its desired count.
+/// The ScalingPolicy (if any) that targets this service, by reference or by its resource id
+/// (`service/<cluster>/<service>`), and so owns its desired count.
 async fn scaling_policy_for(obj: &FargateService, ctx: &Context) -> Result<Option<String>, Error> {
     let api: Api<ScalingPolicy> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let name = obj.name_any();
+    let resource_id = obj.status.as_ref().and_then(|s| {
+        let cluster = s.cluster_arn.as_deref()?.rsplit_once('/')?.1;
+        Some(format!("service/{cluster}/{}", s.service_name.as_deref()?))
+    });
     Ok(api
         .list(&ListParams::default())
         .await?
         .items
         .into_iter()
-        .find(|p| p.spec.service_ref.as_ref().is_some_and(|r| r.name == name))
+        .find(|p| {
+            p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
+                || (resource_id.is_some() && p.spec.resource_id == resource_id)
+        })
         .map(|p| p.name_any()))
 }
 

@@ -380,3 +380,43 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-scaleid").await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let (clusters, tds, services, policies): (
+        Api<EcsCluster>,
+        Api<TaskDefinition>,
+        Api<FargateService>,
+        Api<ScalingPolicy>,
+    ) = (ns.api(), ns.api(), ns.api(), ns.api());
+    let cluster_name = unique("e2e-scaleid");
+    apply(&clusters, cluster_manifest("main", &cluster_name)).await?;
+    apply(
+        &tds,
+        task_definition_manifest("web", &unique("e2e-scaleid"), "nginx:1"),
+    )
+    .await?;
+    apply(&services, service_manifest("web", "main", "web", &network()?, 1)).await?;
+    wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let mut policy = policy_manifest("web", 60.0, json!([]));
+    policy["spec"]
+        .as_object_mut()
+        .context("spec")?
+        .remove("serviceRef");
+    policy["spec"]["resourceId"] = json!(format!("service/{cluster_name}/web"));
+    apply(&policies, policy).await?;
+    wait_ready(&policies, "web-scaling", ConditionStatus::True, T).await?;
+    eventually("the service to know its scaler", T, || async {
+        let obj = serde_json::to_value(services.get("web").await?)?;
+        Ok((obj.pointer("/status/scaledBy").and_then(|v| v.as_str()) == Some("web-scaling")).then_some(()))
+    })
+    .await?;
+    delete_and_wait_gone(&policies, "web-scaling", T).await?;
+    delete_and_wait_gone(&services, "web", T).await?;
+    delete_and_wait_gone(&tds, "web", T).await?;
+    delete_and_wait_gone(&clusters, "main", T).await?;
+    Ok(())
+}
