@@ -249,6 +249,11 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
     let old = obj.status().cloned().unwrap_or_default();
     let generation = obj.meta().generation;
     let handled = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned();
+    let change = runner::change_key(obj);
+    if let Some(wait) = ctx.backoff.hold(&key, change) {
+        // Triggered again (a resync) while backing off from an error, and unchanged: wait.
+        return Ok(("backoff", Action::requeue(wait)));
+    }
 
     if obj.meta().deletion_timestamp.is_some() {
         if !finalizers::has(obj) {
@@ -284,6 +289,7 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
             }
             Err(e) => {
                 let (c, a) = error_outcome(ctx, &kind, &key, e)?;
+                ctx.backoff.remember_change(&key, change);
                 (c, a, "error")
             }
         };
@@ -325,6 +331,7 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
         }
         Err(e) => {
             let (next, action) = error_outcome(ctx, &kind, &key, e)?;
+            ctx.backoff.remember_change(&key, change);
             let mut status = old.clone();
             status::stamp(&mut status, next, generation, handled);
             (status, action, Vec::new(), "error")

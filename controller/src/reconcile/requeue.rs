@@ -27,7 +27,16 @@ const MAX_DELAY: Duration = Duration::from_secs(300);
 /// Consecutive failures per object (by uid).
 #[derive(Default, Debug)]
 pub struct Backoff {
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Debug)]
+struct Failures {
+    count: u32,
+    /// No attempt before this time...
+    not_before: std::time::Instant,
+    /// ...unless the object changed since (a spec edit, a deletion, a reconcile request).
+    change: Option<u64>,
 }
 
 impl Backoff {
@@ -41,10 +50,36 @@ impl Backoff {
     /// Records one more failure and returns the delay before the next attempt.
     pub fn next(&self, key: &str, pace: Pace) -> Duration {
         let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = map.entry(key.to_string()).or_insert(0);
-        let delay = delay_for(*n, pace);
-        *n = n.saturating_add(1);
+        let f = map.entry(key.to_string()).or_insert(Failures {
+            count: 0,
+            not_before: std::time::Instant::now(),
+            change: None,
+        });
+        let delay = delay_for(f.count, pace);
+        f.count = f.count.saturating_add(1);
+        f.not_before = std::time::Instant::now() + delay;
         delay
+    }
+
+    /// Ties the current backoff of `key` to the object's change key: only a change lifts it early.
+    pub fn remember_change(&self, key: &str, change: Option<u64>) {
+        if let Some(f) = self
+            .failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(key)
+        {
+            f.change = change;
+        }
+    }
+
+    /// The time left before the next attempt, when an object in backoff is triggered again without
+    /// having changed (a periodic resync, say): such a trigger waits instead of calling AWS early.
+    pub fn hold(&self, key: &str, change: Option<u64>) -> Option<Duration> {
+        let map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let f = map.get(key)?;
+        let left = f.not_before.checked_duration_since(std::time::Instant::now())?;
+        (f.change == change && !left.is_zero()).then_some(left)
     }
 
     pub fn reset(&self, key: &str) {
@@ -97,5 +132,17 @@ mod tests {
         assert_eq!(b.next("x", Pace::Retry), Duration::from_secs(2));
         assert_eq!(b.next("y", Pace::Throttled), Duration::from_secs(10));
         assert_eq!(delay_for(u32::MAX, Pace::Throttled), MAX_DELAY);
+    }
+
+    #[test]
+    fn a_backoff_holds_unchanged_objects_and_yields_to_changes() {
+        let b = Backoff::default();
+        assert_eq!(b.hold("x", Some(1)), None, "no failure, no hold");
+        b.next("x", Pace::Throttled);
+        b.remember_change("x", Some(1));
+        assert!(b.hold("x", Some(1)).is_some_and(|d| d > Duration::from_secs(9)));
+        assert_eq!(b.hold("x", Some(2)), None, "a changed object is tried at once");
+        b.reset("x");
+        assert_eq!(b.hold("x", Some(1)), None);
     }
 }
