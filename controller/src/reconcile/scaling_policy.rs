@@ -65,7 +65,34 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
 
 /// Another ScalingPolicy (created earlier) that already targets the same service.
 async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String>, Error> {
-    let api: Api<ScalingPolicy> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<ScalingPolicy> = Api::namespaced(ctx.client.clone(), &ns);
+    let services: Api<FargateService> = Api::namespaced(ctx.client.clone(), &ns);
+    // The resource id a policy targets, whether named by reference or by id, so a `serviceRef` policy
+    // and a `resourceId` policy on the same service are seen as the same target.
+    let service_ids: std::collections::HashMap<String, String> = services
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|s| {
+            let st = s.status.as_ref()?;
+            let cluster = st.cluster_arn.as_deref()?.rsplit_once('/')?.1;
+            Some((
+                s.name_any(),
+                format!("service/{cluster}/{}", st.service_name.as_deref()?),
+            ))
+        })
+        .collect();
+    let target = |p: &ScalingPolicy| match (&p.spec.service_ref, &p.spec.resource_id) {
+        (_, Some(id)) => Some(id.clone()),
+        (Some(r), None) => service_ids
+            .get(&r.name)
+            .cloned()
+            .or_else(|| Some(format!("ref:{}", r.name))),
+        (None, None) => None,
+    };
+    let mine = target(obj);
     let key = |p: &ScalingPolicy| (p.meta().creation_timestamp.clone(), p.name_any());
     Ok(api
         .list(&ListParams::default())
@@ -75,8 +102,8 @@ async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String
         .filter(|p| {
             p.name_any() != obj.name_any()
                 && p.meta().deletion_timestamp.is_none()
-                && p.spec.service_ref == obj.spec.service_ref
-                && p.spec.resource_id == obj.spec.resource_id
+                && mine.is_some()
+                && target(p) == mine
         })
         .find(|p| key(p) < key(obj))
         .map(|p| p.name_any()))

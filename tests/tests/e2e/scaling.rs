@@ -414,6 +414,40 @@ async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Resul
         Ok((obj.pointer("/status/scaledBy").and_then(|v| v.as_str()) == Some("web-scaling")).then_some(()))
     })
     .await?;
+
+    // A second policy on the same service, named by reference this time, is a conflict; deleting it
+    // leaves the first one's setup in AWS alone.
+    let mut second = policy_manifest("web", 70.0, json!([]));
+    second["metadata"]["name"] = json!("second");
+    apply(&policies, second).await?;
+    let obj = wait_ready(&policies, "second", ConditionStatus::False, T).await?;
+    assert_eq!(
+        condition(&obj, READY).map(|c| c.reason),
+        Some("Conflict".to_string()),
+        "{obj}"
+    );
+    delete_and_wait_gone(&policies, "second", T).await?;
+    let resource_id = format!("service/{cluster_name}/web");
+    let aas = aas().await?;
+    let d = aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await?;
+    let cpu: Vec<_> = d
+        .scaling_policies()
+        .iter()
+        .filter(|p| p.resource_id() == resource_id)
+        .collect();
+    assert_eq!(cpu.len(), 1, "the first policy's setup is still there");
+    assert_eq!(
+        cpu[0]
+            .target_tracking_scaling_policy_configuration()
+            .map(|c| c.target_value()),
+        Some(60.0)
+    );
+
     delete_and_wait_gone(&policies, "web-scaling", T).await?;
     delete_and_wait_gone(&services, "web", T).await?;
     delete_and_wait_gone(&tds, "web", T).await?;
