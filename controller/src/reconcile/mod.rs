@@ -61,15 +61,6 @@ pub struct Resync {
 }
 
 impl Resync {
-    pub fn all(period: Duration) -> Self {
-        Self {
-            cluster: period,
-            task_definition: period,
-            service: period,
-            scaling_policy: period,
-        }
-    }
-
     /// The period of `kind`.
     pub fn of(&self, kind: &str) -> Duration {
         match kind {
@@ -77,15 +68,6 @@ impl Resync {
             "TaskDefinition" => self.task_definition,
             "FargateService" => self.service,
             _ => self.scaling_policy,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            resync: Resync::all(Duration::from_secs(300)),
-            concurrency: 8,
         }
     }
 }

@@ -35,6 +35,39 @@ fn nightly() -> serde_json::Value {
            {"name": "morning-scale-up", "schedule": "cron(0 6 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 1, "maxCapacity": 4}])
 }
 
+/// The objects of one scaled service: a cluster named `main`, a task definition and a service named
+/// `web`, the service Ready.
+struct Fixture {
+    clusters: Api<EcsCluster>,
+    tds: Api<TaskDefinition>,
+    services: Api<FargateService>,
+    policies: Api<ScalingPolicy>,
+    cluster_name: String,
+}
+
+async fn fixture(ns: &TestNamespace, prefix: &str) -> Result<Fixture> {
+    let f = Fixture {
+        clusters: ns.api(),
+        tds: ns.api(),
+        services: ns.api(),
+        policies: ns.api(),
+        cluster_name: unique(prefix),
+    };
+    apply(&f.clusters, cluster_manifest("main", &f.cluster_name)).await?;
+    apply(
+        &f.tds,
+        task_definition_manifest("web", &unique(prefix), "nginx:1"),
+    )
+    .await?;
+    apply(
+        &f.services,
+        service_manifest("web", "main", "web", &network()?, 1),
+    )
+    .await?;
+    wait_ready(&f.services, "web", ConditionStatus::True, T).await?;
+    Ok(f)
+}
+
 #[tokio::test]
 async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() -> Result<()> {
     let client = kube().await?;
@@ -42,21 +75,13 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
     let aas = aas().await?;
     let ns = TestNamespace::create(&client, "e2e-scale").await?;
     let controller = ControllerProcess::start(&ns.name, &[])?;
-    let (clusters, tds, services, policies): (
-        Api<EcsCluster>,
-        Api<TaskDefinition>,
-        Api<FargateService>,
-        Api<ScalingPolicy>,
-    ) = (ns.api(), ns.api(), ns.api(), ns.api());
-    let cluster_name = unique("e2e-scale");
-    apply(&clusters, cluster_manifest("main", &cluster_name)).await?;
-    apply(
-        &tds,
-        task_definition_manifest("web", &unique("e2e-scale-web"), "nginx:1"),
-    )
-    .await?;
-    apply(&services, service_manifest("web", "main", "web", &network()?, 1)).await?;
-    wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let Fixture {
+        clusters,
+        tds,
+        services,
+        policies,
+        cluster_name,
+    } = fixture(&ns, "e2e-scale").await?;
     let resource_id = format!("service/{cluster_name}/web");
 
     apply(&policies, policy_manifest("web", 60.0, nightly())).await?;
@@ -386,21 +411,13 @@ async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Resul
     let client = kube().await?;
     let ns = TestNamespace::create(&client, "e2e-scaleid").await?;
     let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let (clusters, tds, services, policies): (
-        Api<EcsCluster>,
-        Api<TaskDefinition>,
-        Api<FargateService>,
-        Api<ScalingPolicy>,
-    ) = (ns.api(), ns.api(), ns.api(), ns.api());
-    let cluster_name = unique("e2e-scaleid");
-    apply(&clusters, cluster_manifest("main", &cluster_name)).await?;
-    apply(
-        &tds,
-        task_definition_manifest("web", &unique("e2e-scaleid"), "nginx:1"),
-    )
-    .await?;
-    apply(&services, service_manifest("web", "main", "web", &network()?, 1)).await?;
-    wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let Fixture {
+        clusters,
+        tds,
+        services,
+        policies,
+        cluster_name,
+    } = fixture(&ns, "e2e-scaleid").await?;
     let mut policy = policy_manifest("web", 60.0, json!([]));
     policy["spec"]
         .as_object_mut()
