@@ -28,8 +28,9 @@ build: ## build the controller binary
 	cargo build -p ecs-controller
 
 .PHONY: crds
-crds: build ## regenerate crds/ from the code
+crds: build ## regenerate crds/ (and the chart's copy) from the code
 	$(BIN) crd > $(CRDS)
+	hack/sync-chart-crds.sh
 
 .PHONY: env-up
 env-up: ## start etcd, kube-apiserver and moto on loopback; writes .local/env

@@ -77,6 +77,9 @@ pub struct EcsClusterSpec {
     #[schemars(length(max = 45))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Vec<Tag>,
+    /// Adoption, deletion and management policies (`adoption`, `deletionPolicy`, `managementPolicy`).
+    #[serde(flatten)]
+    pub policies: super::Policies,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
@@ -181,6 +184,9 @@ pub struct EcsClusterStatus {
     /// The `metadata.generation` the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
     /// ARN of the ECS cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,

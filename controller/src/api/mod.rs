@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 pub const GROUP: &str = "ecs.kubefargate.dev";
 /// The finalizer the controller puts on every object it manages in AWS.
 pub const FINALIZER: &str = "ecs.kubefargate.dev/finalizer";
-/// Annotation: `retain` keeps the AWS resource when the Kubernetes object is deleted.
+/// Annotation: `retain` keeps the AWS resource when the Kubernetes object is deleted (the older spelling of
+/// `spec.deletionPolicy: Retain`, still honoured).
 pub const DELETION_POLICY_ANNOTATION: &str = "ecs.kubefargate.dev/deletion-policy";
 /// Annotation: any new value asks for an immediate reconcile (drift check) of the object.
 pub const RECONCILE_REQUESTED_ANNOTATION: &str = "ecs.kubefargate.dev/reconcile-requested-at";
@@ -52,6 +53,57 @@ pub struct Tag {
     #[serde(default)]
     #[schemars(length(max = 256))]
     pub value: String,
+}
+
+/// How an object relates to its AWS resource: whether it may take over one it did not create, what
+/// happens to it on deletion, and whether the controller may write to AWS at all. Flattened into every
+/// kind's spec (`spec.adoption`, `spec.deletionPolicy`, `spec.managementPolicy`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Policies {
+    /// What to do when the AWS resource already exists and no ecs-controller object owns it (no
+    /// ownership tags, or tags naming this object's namespace and name, as after a `Retain` deletion):
+    /// `Adopt` takes it over and never creates one, `AdoptOrCreate` takes it over or creates it. Left
+    /// out, such a resource is reported as `NotOwned` and left untouched. A resource owned by another
+    /// object is never adopted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<Adoption>,
+    /// `Delete` (default) removes the AWS resource with the object; `Retain` leaves it in AWS and only
+    /// releases the finalizer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// `Manage` (default) converges AWS to the spec; `ObserveOnly` never writes to AWS and only reports
+    /// what exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+}
+
+impl Policies {
+    pub fn observe_only(&self) -> bool {
+        self.management_policy == Some(ManagementPolicy::ObserveOnly)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Adoption {
+    /// Take over an existing resource; never create one.
+    Adopt,
+    /// Take over an existing resource, or create it when there is none.
+    AdoptOrCreate,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    #[default]
+    Delete,
+    Retain,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    #[default]
+    Manage,
+    ObserveOnly,
 }
 
 /// CEL rules shared by every `tags` list (attached to each kind's spec).

@@ -49,6 +49,7 @@ use serde::{Deserialize, Serialize};
 #[x_kube(validation = Rule::new("self.minCapacity <= self.maxCapacity").message("minCapacity must be <= maxCapacity"))]
 #[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.resourceId) == has(oldSelf.resourceId) && (!has(self.serviceRef) || self.serviceRef == oldSelf.serviceRef) && (!has(self.resourceId) || self.resourceId == oldSelf.resourceId)").message("the target service of a ScalingPolicy is immutable: create a new ScalingPolicy instead"))]
 #[x_kube(validation = Rule::new("!has(self.targetTracking) || !has(self.stepScaling) || self.targetTracking.all(t, !self.stepScaling.exists(s, s.name == t.name))").message("policy names must be unique across targetTracking and stepScaling"))]
+#[x_kube(validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: create a new ScalingPolicy instead"))]
 pub struct ScalingPolicySpec {
     /// Name of a FargateService in this namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,14 @@ pub struct ScalingPolicySpec {
     #[schemars(length(max = 20))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub scheduled_actions: Option<Vec<ScheduledAction>>,
+    /// AWS region of the scalable target. With `serviceRef` it is the service's region; when set, it must
+    /// match it. With `resourceId` it defaults to the controller's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-\d$"))]
+    pub region: Option<String>,
+    /// Adoption, deletion and management policies (`adoption`, `deletionPolicy`, `managementPolicy`).
+    #[serde(flatten)]
+    pub policies: super::Policies,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -248,6 +257,9 @@ pub struct ScalingPolicyStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
     /// `service/<cluster>/<service>`: the scalable target's resource id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,

@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 #[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("set launchType or capacityProviderStrategy, not both"))]
 #[x_kube(validation = Rule::new("!has(self.capacityProviderStrategy) || self.capacityProviderStrategy.filter(s, has(s.base) && s.base > 0).size() <= 1").message("capacityProviderStrategy: only one provider may set a base"))]
 #[x_kube(validation = Rule::new(super::TAGS_RULE_RESERVED).message(super::TAGS_MESSAGE_RESERVED))]
+#[x_kube(validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: create a new FargateService instead"))]
 pub struct FargateServiceSpec {
     /// Name of the ECS service; defaults to metadata.name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +116,14 @@ pub struct FargateServiceSpec {
     #[schemars(length(max = 45))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Vec<Tag>,
+    /// AWS region of the service. It is the cluster's region; when set, it must match it (a mismatch is
+    /// reported, never acted on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-\d$"))]
+    pub region: Option<String>,
+    /// Adoption, deletion and management policies (`adoption`, `deletionPolicy`, `managementPolicy`).
+    #[serde(flatten)]
+    pub policies: super::Policies,
 }
 
 /// A reference to an object of the expected kind in the same namespace.
@@ -217,6 +226,9 @@ pub struct FargateServiceStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -91,6 +91,7 @@ macro_rules! memory_mib {
 #[x_kube(validation = Rule::new("!has(self.volumes) || self.containerDefinitions.all(c, !has(c.mountPoints) || c.mountPoints.all(p, self.volumes.exists(v, v.name == p.sourceVolume)))").message("a mountPoint names a sourceVolume that is not in volumes"))]
 #[x_kube(validation = Rule::new("has(self.volumes) || self.containerDefinitions.all(c, !has(c.mountPoints) || size(c.mountPoints) == 0)").message("a mountPoint names a sourceVolume that is not in volumes"))]
 #[x_kube(validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(o, o.name == d.containerName)))").message("dependsOn must name another container of this task"))]
+#[x_kube(validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: create a new TaskDefinition instead"))]
 pub struct TaskDefinitionSpec {
     /// Task-definition family; defaults to metadata.name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +153,13 @@ pub struct TaskDefinitionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub revision_history_limit: Option<i32>,
+    /// AWS region of the family; defaults to the controller's region. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-\d$"))]
+    pub region: Option<String>,
+    /// Adoption, deletion and management policies (`adoption`, `deletionPolicy`, `managementPolicy`).
+    #[serde(flatten)]
+    pub policies: super::Policies,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -492,6 +500,9 @@ pub struct TaskDefinitionStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
     /// ARN of the revision that matches the current spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,

@@ -2,7 +2,8 @@
 //! fields the user set, delete it (once it has no services) when the object goes.
 
 use super::conditions::reasons;
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
+use super::ownership::{self, Claim, Owner};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::cluster::{
     CapacityProviderStrategyItem as SpecStrategyItem, ClusterConfiguration as SpecConfiguration,
     ClusterSetting as SpecSetting,
@@ -15,10 +16,10 @@ use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting, ClusterSettingName,
     ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
 };
+use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::ObjectRef;
-use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,10 @@ impl Managed for EcsCluster {
         self.status.as_ref()
     }
 
+    fn policies(&self) -> &crate::api::Policies {
+        &self.spec.policies
+    }
+
     async fn apply(
         &self,
         ctx: &Context,
@@ -56,7 +61,14 @@ impl Managed for EcsCluster {
         let desired_tags = desired_tags(self);
 
         let mut notes = Vec::new();
-        let cluster = match ctx.aws.describe_cluster(Some(&clients.region), &name).await? {
+        let existing = ctx.aws.describe_cluster(Some(&clients.region), &name).await?;
+        if self.spec.policies.observe_only() {
+            return Ok(observe(status, &name, &clients.region, existing.as_ref()));
+        }
+        let cluster = match existing {
+            None if !ownership::may_create(&self.spec.policies) => {
+                return Ok(Applied::new(status, not_found(&name)));
+            }
             None => {
                 tracing::info!(cluster = %name, "creating ECS cluster");
                 notes.push(Note::new("Created", format!("created ECS cluster {name}")));
@@ -87,7 +99,14 @@ impl Managed for EcsCluster {
                 .await?
             }
             Some(cluster) => {
-                check_owner(self, &cluster)?;
+                let what = format!("ECS cluster {name}");
+                if ownership::claim::<Self>(&self.spec.policies, &owner(self, &cluster), &what)?
+                    == Claim::Adopt
+                {
+                    tracing::info!(cluster = %name, "adopting ECS cluster");
+                    notes.push(Note::new("Adopted", format!("adopted {what} (spec.adoption)")));
+                    status.adopted = Some(true);
+                }
                 let changed = converge(self, ecs, &cluster, &desired_tags).await?;
                 if !changed.is_empty() {
                     notes.push(Note::new(
@@ -99,13 +118,7 @@ impl Managed for EcsCluster {
             }
         };
 
-        status.arn = cluster.cluster_arn().map(str::to_string);
-        status.cluster_name = Some(name.clone());
-        status.region = Some(clients.region.clone());
-        status.status = cluster.status().map(str::to_string);
-        status.running_tasks_count = Some(cluster.running_tasks_count());
-        status.pending_tasks_count = Some(cluster.pending_tasks_count());
-        status.active_services_count = Some(cluster.active_services_count());
+        record(&mut status, &name, &clients.region, &cluster);
 
         let state = match cluster.status() {
             Some("ACTIVE") => State::Ready {
@@ -154,10 +167,6 @@ impl Managed for EcsCluster {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {
-        if retain_on_delete(self) {
-            tracing::info!("deletion policy is retain: leaving the ECS cluster in AWS");
-            return Ok(Cleanup::Done);
-        }
         // Services first: ECS refuses to delete a cluster with services (moto does not, so this check
         // is ours), and their objects must release their finalizers while the cluster still exists.
         let dependents = dependent_services(self, ctx, status.arn.as_deref()).await?;
@@ -177,7 +186,7 @@ impl Managed for EcsCluster {
         let Some(cluster) = ctx.aws.describe_cluster(region, &name).await? else {
             return Ok(Cleanup::Done);
         };
-        if check_owner(self, &cluster).is_err() {
+        if owner(self, &cluster) != Owner::This {
             tracing::warn!(cluster = %name, "the ECS cluster is not owned by this object: leaving it in AWS");
             return Ok(Cleanup::Done);
         }
@@ -220,6 +229,49 @@ async fn dependent_services(
         .collect())
 }
 
+/// What AWS reports of the cluster, into status.
+fn record(status: &mut EcsClusterStatus, name: &str, region: &str, cluster: &Cluster) {
+    status.arn = cluster.cluster_arn().map(str::to_string);
+    status.cluster_name = Some(name.to_string());
+    status.region = Some(region.to_string());
+    status.status = cluster.status().map(str::to_string);
+    status.running_tasks_count = Some(cluster.running_tasks_count());
+    status.pending_tasks_count = Some(cluster.pending_tasks_count());
+    status.active_services_count = Some(cluster.active_services_count());
+}
+
+/// `managementPolicy: ObserveOnly`: report the cluster as AWS has it, write nothing.
+fn observe(
+    mut status: EcsClusterStatus,
+    name: &str,
+    region: &str,
+    cluster: Option<&Cluster>,
+) -> Applied<EcsClusterStatus> {
+    let Some(cluster) = cluster else {
+        return Applied::new(status, not_found(name));
+    };
+    record(&mut status, name, region, cluster);
+    let state = State::Ready {
+        reason: reasons::OBSERVED,
+        message: format!(
+            "ECS cluster {name} is {} (managementPolicy ObserveOnly: observed, never changed)",
+            cluster.status().unwrap_or("in an unknown state")
+        ),
+    };
+    Applied::new(status, state)
+}
+
+/// A cluster that must exist (adoption `Adopt`, or observation) and does not.
+fn not_found(name: &str) -> State {
+    State::Waiting {
+        reason: reasons::NOT_FOUND,
+        message: format!(
+            "ECS cluster {name} does not exist; it is not created (adoption Adopt or ObserveOnly)"
+        ),
+        recheck: super::RECHECK_NOT_FOUND,
+    }
+}
+
 fn wait_deleting(name: &str) -> Cleanup {
     Cleanup::Wait {
         reason: reasons::DELETING,
@@ -246,26 +298,12 @@ pub(crate) fn ownership_tags<K: kube::Resource>(obj: &K) -> Vec<Tag> {
     ]
 }
 
-/// The cluster must carry this object's uid; anything else is someone else's cluster.
-fn check_owner(obj: &EcsCluster, cluster: &Cluster) -> Result<(), Error> {
-    let uid = obj.meta().uid.as_deref().unwrap_or_default();
-    let owner = cluster
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(OWNER_UID_TAG))
-        .and_then(|t| t.value());
-    if owner == Some(uid) {
-        return Ok(());
-    }
-    Err(Error::Terminal {
-        reason: reasons::NOT_OWNED,
-        message: format!(
-            "ECS cluster {} already exists and is not managed by this object (tag {OWNER_UID_TAG} is {}); \
-             choose another clusterName or remove the existing cluster",
-            cluster.cluster_name().unwrap_or_default(),
-            owner.map_or_else(|| "absent".to_string(), |o| format!("'{o}'")),
-        ),
-    })
+/// The owner the cluster's tags name.
+fn owner(obj: &EcsCluster, cluster: &Cluster) -> Owner {
+    ownership::owner_of(
+        obj,
+        cluster.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))),
+    )
 }
 
 /// Brings an existing cluster to the spec with the fewest calls: one UpdateCluster for settings,

@@ -15,6 +15,12 @@ pub mod reasons {
     pub const HAS_DEPENDENTS: &str = "HasDependents";
     pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
     pub const NOT_OWNED: &str = "NotOwned";
+    /// The AWS resource must exist (adoption `Adopt`, `ObserveOnly`) and does not.
+    pub const NOT_FOUND: &str = "NotFound";
+    /// `ObserveOnly`: the resource exists and is reported, never changed.
+    pub const OBSERVED: &str = "Observed";
+    /// A setting (region, account) disagrees with the object it refers to.
+    pub const REGION_MISMATCH: &str = "RegionMismatch";
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const ROLLOUT_FAILED: &str = "RolloutFailed";
     pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";

@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod conditions;
 pub mod finalizers;
+pub mod ownership;
 pub mod requeue;
 pub mod runner;
 pub mod scaling_policy;
@@ -29,6 +30,9 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How often a resource that must exist but does not (adoption `Adopt`, `ObserveOnly`) is looked for.
+pub const RECHECK_NOT_FOUND: Duration = Duration::from_secs(30);
 
 /// The field manager of every write the controller makes.
 pub const FIELD_MANAGER: &str = "ecs-controller";
@@ -177,6 +181,9 @@ pub trait Managed:
 
     fn status(&self) -> Option<&Self::Status>;
 
+    /// The object's adoption, deletion and management policies.
+    fn policies(&self) -> &crate::api::Policies;
+
     /// Converges AWS to the spec. `status` is the previous status, to be updated with what AWS reports.
     fn apply(
         &self,
@@ -202,11 +209,24 @@ pub trait Managed:
     }
 }
 
-/// `true` when the user asked to keep the AWS resource on deletion.
-pub fn retain_on_delete<K: Resource>(obj: &K) -> bool {
-    obj.annotations()
-        .get(DELETION_POLICY_ANNOTATION)
-        .is_some_and(|v| v.eq_ignore_ascii_case("retain"))
+/// Why the AWS resource stays when the object is deleted, if it does: `deletionPolicy: Retain` (or the
+/// older annotation), or `managementPolicy: ObserveOnly` (which never writes to AWS).
+pub fn kept_on_delete<K: Managed>(obj: &K) -> Option<&'static str> {
+    let policies = obj.policies();
+    if policies.observe_only() {
+        Some("managementPolicy is ObserveOnly")
+    } else if policies.deletion_policy == Some(crate::api::DeletionPolicy::Retain) {
+        Some("deletionPolicy is Retain")
+    } else if policies.deletion_policy.is_none()
+        && obj
+            .annotations()
+            .get(DELETION_POLICY_ANNOTATION)
+            .is_some_and(|v| v.eq_ignore_ascii_case("retain"))
+    {
+        Some("the deletion-policy annotation is retain")
+    } else {
+        None
+    }
 }
 
 /// The shared reconcile of every kind, timed and counted in the metrics.
@@ -241,20 +261,25 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
         if !finalizers::has(obj) {
             return Ok(("deleted", Action::await_change()));
         }
-        let (next, action, outcome) = match obj.cleanup(ctx, &old).await {
+        let kept = kept_on_delete(obj);
+        let cleanup = match kept {
+            Some(_) => Ok(Cleanup::Done),
+            None => obj.cleanup(ctx, &old).await,
+        };
+        let (next, action, outcome) = match cleanup {
             Ok(Cleanup::Done) => {
                 finalizers::remove(&api, obj).await?;
                 ctx.backoff.reset(&key);
                 METRICS.object_state(&kind, &uid, None);
-                tracing::info!("deleted from AWS; finalizer removed");
-                publish(
-                    ctx,
-                    obj,
-                    EventType::Normal,
-                    "Deleted",
-                    "removed from AWS; the object can go",
-                )
-                .await;
+                let (reason, message) = match kept {
+                    Some(why) => (
+                        "Retained",
+                        format!("{why}: the AWS resource is left in AWS; the object can go"),
+                    ),
+                    None => ("Deleted", "removed from AWS; the object can go".to_string()),
+                };
+                tracing::info!("{message}; finalizer removed");
+                publish(ctx, obj, EventType::Normal, reason, &message).await;
                 return Ok(("deleted", Action::await_change()));
             }
             Ok(Cleanup::Wait {

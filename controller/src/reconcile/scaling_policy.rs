@@ -3,8 +3,9 @@
 //! The object owns the service's scaling setup: on deletion everything goes, target last.
 
 use super::conditions::reasons;
+use super::ownership;
 use super::runner::{Scope, namespaced_api};
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::scaling_policy::{
     PolicyStatus, ScheduledAction as SpecAction, ScheduledActionStatus, StepScalingPolicy,
     TargetTrackingPolicy,
@@ -34,7 +35,7 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
     if let Some(id) = &obj.spec.resource_id {
         return Ok(Ok(Target {
             resource_id: id.clone(),
-            region: None,
+            region: obj.spec.region.clone(),
         }));
     }
     let Some(r) = &obj.spec.service_ref else {
@@ -47,6 +48,17 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
     let status = svc.status.unwrap_or_default();
     match (status.arn, status.cluster_arn, status.service_name) {
         (Some(_), Some(cluster_arn), Some(service)) => {
+            if let (Some(want), Some(have)) = (&obj.spec.region, &status.region)
+                && want != have
+            {
+                return Err(Error::Terminal {
+                    reason: reasons::REGION_MISMATCH,
+                    message: format!(
+                        "spec.region is {want} but FargateService {} is in {have}: a scalable target is in its service's region",
+                        r.name
+                    ),
+                });
+            }
             let cluster = cluster_arn
                 .rsplit_once('/')
                 .map_or(cluster_arn.as_str(), |(_, c)| c)
@@ -61,6 +73,121 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
             r.name
         ))),
     }
+}
+
+/// For a target named by `resourceId`: the service must exist and must not belong to an object of
+/// another namespace; a scalable target this object did not register is someone else's unless the spec
+/// asks for adoption. `Ok(true)`: adopt it now; `Err(state)`: wait (the service does not exist, or
+/// `adoption: Adopt` and no scalable target yet).
+async fn claim_external(
+    obj: &ScalingPolicy,
+    ctx: &Context,
+    region: &str,
+    resource_id: &str,
+    target_exists: bool,
+    status: &ScalingPolicyStatus,
+) -> Result<Result<bool, State>, Error> {
+    let mut parts = resource_id.splitn(3, '/').skip(1);
+    let (Some(cluster), Some(service)) = (parts.next(), parts.next()) else {
+        return Err(Error::Terminal {
+            reason: reasons::INVALID_SPEC,
+            message: format!("resourceId {resource_id} is not service/<cluster>/<service>"),
+        });
+    };
+    let Some(svc) = ctx.aws.describe_service(Some(region), cluster, service).await? else {
+        return Ok(Err(State::Waiting {
+            reason: reasons::DEPENDENCY_NOT_READY,
+            message: format!("ECS service {service} does not exist in cluster {cluster} ({region})"),
+            recheck: RECHECK_DEPENDENCY,
+        }));
+    };
+    let tag = |key: &str| {
+        svc.tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+    };
+    let ns = obj.namespace().unwrap_or_default();
+    let what = format!("ECS service {service} in cluster {cluster}");
+    match (
+        tag(crate::api::OWNER_NAMESPACE_TAG),
+        tag(crate::api::OWNER_NAME_TAG),
+    ) {
+        // Managed by a FargateService of this namespace: its scalable target is this namespace's.
+        (Some(n), Some(_)) if n == ns => return Ok(Ok(false)),
+        (Some(n), name) => {
+            return Err(Error::Terminal {
+                reason: reasons::NOT_OWNED,
+                message: format!(
+                    "{what} belongs to FargateService {n}/{}; a ScalingPolicy may only scale services of its own namespace",
+                    name.unwrap_or("?")
+                ),
+            });
+        }
+        (None, _) => {}
+    }
+    let registered_here = status.resource_id.as_deref() == Some(resource_id);
+    if target_exists && !registered_here {
+        let claim = ownership::claim::<ScalingPolicy>(
+            &obj.spec.policies,
+            &ownership::Owner::Unowned { previous_uid: None },
+            &format!("the scalable target of {what}"),
+        )?;
+        return Ok(Ok(claim == ownership::Claim::Adopt));
+    }
+    if !target_exists && !registered_here && !ownership::may_create(&obj.spec.policies) {
+        return Ok(Err(not_found(resource_id)));
+    }
+    Ok(Ok(false))
+}
+
+fn not_found(resource_id: &str) -> State {
+    State::Waiting {
+        reason: reasons::NOT_FOUND,
+        message: format!(
+            "{resource_id} has no scalable target; none is registered (adoption Adopt or ObserveOnly)"
+        ),
+        recheck: super::RECHECK_NOT_FOUND,
+    }
+}
+
+/// `managementPolicy: ObserveOnly`: report the scalable target and its policies, write nothing.
+async fn observe(
+    aas: &aws_sdk_applicationautoscaling::Client,
+    mut status: ScalingPolicyStatus,
+    id: &str,
+    region: &str,
+    current: Option<&sdk::ScalableTarget>,
+) -> Result<Applied<ScalingPolicyStatus>, Error> {
+    let Some(target) = current else {
+        return Ok(Applied::new(status, not_found(id)));
+    };
+    let policies = aas_api::describe_policies(aas, id).await?;
+    status.resource_id = Some(id.to_string());
+    status.scalable_target_arn = target.scalable_target_arn().map(str::to_string);
+    status.region = Some(region.to_string());
+    status.policies = policies
+        .iter()
+        .map(|p| PolicyStatus {
+            name: p.policy_name().to_string(),
+            arn: p.policy_arn().to_string(),
+            alarm_names: p.alarms().iter().map(|a| a.alarm_name().to_string()).collect(),
+        })
+        .collect();
+    status.policies.sort_by(|a, b| a.name.cmp(&b.name));
+    let message = format!(
+        "{id} scales between {} and {} tasks with {} policies (managementPolicy ObserveOnly: observed, never changed)",
+        target.min_capacity(),
+        target.max_capacity(),
+        status.policies.len()
+    );
+    Ok(Applied::new(
+        status,
+        State::Ready {
+            reason: reasons::OBSERVED,
+            message,
+        },
+    ))
 }
 
 /// Another ScalingPolicy (created earlier) that already targets the same service.
@@ -116,6 +243,10 @@ impl Managed for ScalingPolicy {
         self.status.as_ref()
     }
 
+    fn policies(&self) -> &crate::api::Policies {
+        &self.spec.policies
+    }
+
     async fn apply(
         &self,
         ctx: &Context,
@@ -156,6 +287,23 @@ impl Managed for ScalingPolicy {
                 .build()
         });
         let current = aas_api::describe_scalable_target(aas, id).await?;
+        if spec.policies.observe_only() {
+            return observe(aas, status, id, &clients.region, current.as_ref()).await;
+        }
+        if spec.resource_id.is_some() {
+            match claim_external(self, ctx, &clients.region, id, current.is_some(), &status).await? {
+                Ok(true) => {
+                    tracing::info!(resource_id = id, "adopting scalable target");
+                    notes.push(Note::new(
+                        "Adopted",
+                        format!("adopted the scalable target of {id} (spec.adoption)"),
+                    ));
+                    status.adopted = Some(true);
+                }
+                Ok(false) => {}
+                Err(state) => return Ok(Applied::new(status, state)),
+            }
+        }
         let target_arn = match &current {
             Some(t)
                 if target_matches(
@@ -327,14 +475,17 @@ impl Managed for ScalingPolicy {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &ScalingPolicyStatus) -> Result<Cleanup, Error> {
-        if retain_on_delete(self) {
-            return Ok(Cleanup::Done);
-        }
         let (id, region) = match &status.resource_id {
             Some(id) => (id.clone(), status.region.clone()),
             // Nothing recorded: never applied, or a crash right after registering. A policy that lost
             // the one-per-service check must not remove the winner's setup.
             None if conflicting(self, ctx).await?.is_some() => return Ok(Cleanup::Done),
+            // Refused as someone else's: it never was this object's to remove.
+            None if crate::api::conditions::find(&status.conditions, crate::api::conditions::READY)
+                .is_some_and(|c| c.reason == reasons::NOT_OWNED) =>
+            {
+                return Ok(Cleanup::Done);
+            }
             None => match resolve(self, ctx).await? {
                 Ok(t) => (t.resource_id, t.region),
                 // Never registered, and the service is gone: nothing to remove.

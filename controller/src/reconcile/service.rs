@@ -3,8 +3,9 @@
 //! on deletion scale to zero, delete, and wait for INACTIVE.
 
 use super::conditions::reasons;
+use super::ownership;
 use super::runner::{Scope, namespaced_api};
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
 use crate::api::conditions::{self as cond, PROGRESSING};
 use crate::api::service::{DeploymentConfiguration as SpecDeployment, FargateServiceSpec};
@@ -90,11 +91,63 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
             )));
         }
     };
+    // A service runs in its cluster's region, with a task definition of that region.
+    let region = region.unwrap_or_else(|| ctx.aws.default_region().to_string());
+    if obj.spec.cluster_arn.is_some() {
+        // A cluster named by ARN may not be one an EcsCluster of another namespace manages.
+        let name = cluster.rsplit_once('/').map_or(cluster.as_str(), |(_, n)| n);
+        let Some(c) = ctx.aws.describe_cluster(Some(&region), name).await? else {
+            return Ok(Err(NotReady(format!("ECS cluster {cluster} does not exist"))));
+        };
+        let tag = |key: &str| {
+            c.tags()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+        };
+        if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
+            && owner_ns != ns
+        {
+            return Err(Error::Terminal {
+                reason: reasons::NOT_OWNED,
+                message: format!(
+                    "ECS cluster {cluster} belongs to EcsCluster {owner_ns}/{}; a FargateService may only use \
+                     clusters of its own namespace (or clusters not managed by ecs-controller)",
+                    tag(crate::api::OWNER_NAME_TAG).unwrap_or("?")
+                ),
+            });
+        }
+    }
+    let td_region = arn_region(&task_definition).unwrap_or(ctx.aws.default_region());
+    let mismatch = |message: String| {
+        Err(Error::Terminal {
+            reason: reasons::REGION_MISMATCH,
+            message,
+        })
+    };
+    if let Some(want) = &obj.spec.region
+        && *want != region
+    {
+        return mismatch(format!(
+            "spec.region is {want} but the cluster {cluster} is in {region}: a service runs in its cluster's region"
+        ));
+    }
+    if td_region != region {
+        return mismatch(format!(
+            "the task definition {task_definition} is in {td_region} but the cluster is in {region}: \
+             register the task definition in {region} (TaskDefinition spec.region)"
+        ));
+    }
     Ok(Ok(Resolved {
         cluster,
-        region,
+        region: Some(region),
         task_definition,
     }))
+}
+
+/// The region field of an ARN (`arn:aws:ecs:<region>:...`).
+fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
 
 /// The cluster (ARN, region) a service was created in, for its deletion: from `clusterArn`, or from the
@@ -161,11 +214,58 @@ fn owned(obj: &FargateService, service: &sdk::Service) -> bool {
         .any(|t| t.key() == Some(OWNER_UID_TAG) && t.value() == Some(uid))
 }
 
+fn not_found(name: &str, cluster: &str) -> State {
+    State::Waiting {
+        reason: reasons::NOT_FOUND,
+        message: format!(
+            "ECS service {name} does not exist in {cluster}; it is not created (adoption Adopt or ObserveOnly)"
+        ),
+        recheck: super::RECHECK_NOT_FOUND,
+    }
+}
+
+/// `managementPolicy: ObserveOnly`: report the service as AWS has it, write nothing.
+fn observe(
+    mut status: FargateServiceStatus,
+    name: &str,
+    region: &str,
+    service: Option<&sdk::Service>,
+) -> Applied<FargateServiceStatus> {
+    let Some(service) = service else {
+        return Applied::new(status, not_found(name, "its cluster"));
+    };
+    status.arn = service.service_arn().map(str::to_string);
+    status.service_name = Some(name.to_string());
+    status.cluster_arn = service.cluster_arn().map(str::to_string);
+    status.region = Some(region.to_string());
+    status.task_definition_arn = service.task_definition().map(str::to_string);
+    status.desired_count = Some(service.desired_count());
+    status.running_count = Some(service.running_count());
+    status.pending_count = Some(service.pending_count());
+    let message = format!(
+        "ECS service {name} is {}: {}/{} tasks running (managementPolicy ObserveOnly: observed, never changed)",
+        service.status().unwrap_or("in an unknown state"),
+        service.running_count(),
+        service.desired_count()
+    );
+    Applied::new(
+        status,
+        State::Ready {
+            reason: reasons::OBSERVED,
+            message,
+        },
+    )
+}
+
 impl Managed for FargateService {
     type Status = FargateServiceStatus;
 
     fn status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
+    }
+
+    fn policies(&self) -> &crate::api::Policies {
+        &self.spec.policies
     }
 
     async fn apply(
@@ -195,9 +295,28 @@ impl Managed for FargateService {
             .aws
             .describe_service(Some(&clients.region), &resolved.cluster, &name)
             .await?;
+        if self.spec.policies.observe_only() {
+            return Ok(observe(status, &name, &clients.region, existing.as_ref()));
+        }
         let mut acted = false;
         let mut notes = Vec::new();
+        let existing = match existing {
+            Some(s) if !owned(self, &s) => {
+                let what = format!("ECS service {name} in {}", resolved.cluster);
+                let owner =
+                    ownership::owner_of(self, s.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
+                ownership::claim::<Self>(&self.spec.policies, &owner, &what)?;
+                tracing::info!(service = %name, "adopting ECS service");
+                notes.push(Note::new("Adopted", format!("adopted {what} (spec.adoption)")));
+                status.adopted = Some(true);
+                Some(s)
+            }
+            other => other,
+        };
         let service = match existing {
+            None if !ownership::may_create(&self.spec.policies) => {
+                return Ok(Applied::new(status, not_found(&name, &resolved.cluster)));
+            }
             None => {
                 tracing::info!(service = %name, cluster = %resolved.cluster, "creating ECS service");
                 acted = true;
@@ -209,16 +328,6 @@ impl Managed for FargateService {
                     ),
                 ));
                 ecs_api::create_service(ecs, new_service(self, &resolved, &name, desired_tags)?).await?
-            }
-            Some(s) if !owned(self, &s) => {
-                return Err(Error::Terminal {
-                    reason: reasons::NOT_OWNED,
-                    message: format!(
-                        "ECS service {name} already exists in {} and is not managed by this object; \
-                         choose another serviceName or remove the existing service",
-                        resolved.cluster
-                    ),
-                });
             }
             Some(s) if s.status() == Some("DRAINING") => {
                 let state = State::InProgress {
@@ -355,9 +464,6 @@ impl Managed for FargateService {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &FargateServiceStatus) -> Result<Cleanup, Error> {
-        if retain_on_delete(self) {
-            return Ok(Cleanup::Done);
-        }
         if let Some(policy) = scaling_policy_for(self, ctx).await? {
             return Ok(Cleanup::Wait {
                 reason: reasons::HAS_DEPENDENTS,

@@ -5,10 +5,12 @@
 pub mod argocd;
 mod cluster;
 mod common;
+mod corpus;
 mod crds;
 mod gitops;
 mod helm;
 mod operate;
+mod ownership;
 mod scaling;
 pub mod service;
 mod task_definition;

@@ -13,6 +13,9 @@ pub fn spec_hash(s: &spec::TaskDefinitionSpec) -> String {
     let mut shaping = s.clone();
     shaping.tags.clear();
     shaping.revision_history_limit = None;
+    // Where and how the family is managed is not part of a revision.
+    shaping.region = None;
+    shaping.policies = Default::default();
     // serde_json writes struct fields in declaration order and maps sorted (BTreeMap): stable bytes.
     let bytes = serde_json::to_vec(&shaping).unwrap_or_default();
     let digest = Sha256::digest(&bytes);

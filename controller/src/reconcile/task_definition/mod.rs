@@ -8,7 +8,8 @@
 pub mod input;
 
 use super::conditions::reasons;
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State, retain_on_delete};
+use super::ownership::{self, Claim, Owner};
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
 use crate::api::{FargateService, OWNER_UID_TAG, TaskDefinition, TaskDefinitionStatus};
 use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag};
@@ -49,6 +50,10 @@ impl Managed for TaskDefinition {
         self.status.as_ref()
     }
 
+    fn policies(&self) -> &crate::api::Policies {
+        &self.spec.policies
+    }
+
     async fn apply(
         &self,
         ctx: &Context,
@@ -57,8 +62,13 @@ impl Managed for TaskDefinition {
         let family = self.family();
         let hash = input::spec_hash(&self.spec);
         // Once registered, the family stays in its region even if the controller's default changes.
-        let clients = ctx.aws.region(status.region.as_deref());
+        let clients = ctx
+            .aws
+            .region(self.spec.region.as_deref().or(status.region.as_deref()));
         let ecs = &clients.ecs;
+        if self.spec.policies.observe_only() {
+            return observe(ecs, status, &family, &clients.region).await;
+        }
         let mut desired_tags: Vec<Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
         desired_tags.extend(super::cluster::ownership_tags(self));
         desired_tags.push(tag(SPEC_HASH_TAG, &hash));
@@ -72,17 +82,39 @@ impl Managed for TaskDefinition {
         {
             current = ecs_api::describe_task_definition(ecs, arn).await?;
         }
-        // 2. Otherwise look for a revision registered from this spec (after a crash, say).
+        // 2. Otherwise look for a revision registered from this spec (after a crash, say), and learn
+        // whether the family belongs to someone else.
+        let mut foreign = None;
+        let mut notes_early = Vec::new();
+        let mut family_exists = status.arn.is_some();
         if current.is_none() {
             for arn in ecs_api::list_active_revisions(ecs, &family)
                 .await?
                 .into_iter()
                 .take(LOOKUP_DEPTH)
             {
+                family_exists = true;
                 let Some((td, tags)) = ecs_api::describe_task_definition(ecs, &arn).await? else {
                     continue;
                 };
                 if !self.owned(&tags) {
+                    let owner = owner(self, &tags);
+                    // Adopting: a revision registered from this very spec (by an earlier object of this
+                    // name, kept with `Retain`) is taken over rather than registered again.
+                    if matches!(owner, Owner::Unowned { .. })
+                        && self.spec.policies.adoption.is_some()
+                        && tag_value(&tags, SPEC_HASH_TAG) == Some(hash.as_str())
+                    {
+                        known.insert(td.revision());
+                        notes_early.push(Note::new(
+                            "Adopted",
+                            format!("adopted {arn} (spec.adoption), registered from this same spec"),
+                        ));
+                        status.adopted = Some(true);
+                        current = Some((td, tags));
+                        break;
+                    }
+                    foreign.get_or_insert(owner);
                     continue;
                 }
                 known.insert(td.revision());
@@ -93,8 +125,26 @@ impl Managed for TaskDefinition {
                 }
             }
         }
-        // 3. Register.
-        let mut notes = Vec::new();
+        // 3. Register, into a family that is ours (or adopted).
+        let mut notes = notes_early;
+        if current.is_none() && known.is_empty() && status.arn.is_none() {
+            if let Some(owner) = &foreign {
+                let what = format!("task definition family {family}");
+                if ownership::claim::<Self>(&self.spec.policies, owner, &what)? == Claim::Adopt {
+                    tracing::info!(%family, "adopting the task definition family");
+                    notes.push(Note::new(
+                        "Adopted",
+                        format!(
+                            "adopted {what} (spec.adoption): new revisions are registered into it; its \
+                             existing revisions are left as they are"
+                        ),
+                    ));
+                    status.adopted = Some(true);
+                }
+            } else if !family_exists && !ownership::may_create(&self.spec.policies) {
+                return Ok(Applied::new(status, not_found(&family)));
+            }
+        }
         let (td, tags) =
             match current {
                 Some(found) => found,
@@ -188,11 +238,11 @@ impl Managed for TaskDefinition {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {
-        if retain_on_delete(self) {
-            return Ok(Cleanup::Done);
-        }
         let family = status.family.clone().unwrap_or_else(|| self.family());
-        let ecs = &ctx.aws.region(status.region.as_deref()).ecs;
+        let ecs = &ctx
+            .aws
+            .region(status.region.as_deref().or(self.spec.region.as_deref()))
+            .ecs;
         // Every ACTIVE revision of the family that carries this object's uid: those in status and any a
         // crash kept out of it. Revisions of other owners are left alone.
         let mut mine = Vec::new();
@@ -235,6 +285,52 @@ impl Managed for TaskDefinition {
         }
         Ok(Cleanup::Done)
     }
+}
+
+/// The owner the tags of a revision name.
+fn owner(obj: &TaskDefinition, tags: &[Tag]) -> Owner {
+    ownership::owner_of(obj, tags.iter().filter_map(|t| Some((t.key()?, t.value()?))))
+}
+
+fn not_found(family: &str) -> State {
+    State::Waiting {
+        reason: reasons::NOT_FOUND,
+        message: format!(
+            "task definition family {family} has no ACTIVE revision; none is registered (adoption Adopt or ObserveOnly)"
+        ),
+        recheck: super::RECHECK_NOT_FOUND,
+    }
+}
+
+/// `managementPolicy: ObserveOnly`: report the newest ACTIVE revision of the family, register nothing.
+async fn observe(
+    ecs: &aws_sdk_ecs::Client,
+    mut status: TaskDefinitionStatus,
+    family: &str,
+    region: &str,
+) -> Result<Applied<TaskDefinitionStatus>, Error> {
+    let newest = match ecs_api::list_active_revisions(ecs, family).await?.first() {
+        Some(arn) => ecs_api::describe_task_definition(ecs, arn).await?,
+        None => None,
+    };
+    let Some((td, _)) = newest else {
+        return Ok(Applied::new(status, not_found(family)));
+    };
+    status.arn = td.task_definition_arn().map(str::to_string);
+    status.family = Some(family.to_string());
+    status.revision = Some(td.revision());
+    status.region = Some(region.to_string());
+    let message = format!(
+        "revision {} is the newest ACTIVE revision of {family} (managementPolicy ObserveOnly: observed, never changed)",
+        td.revision()
+    );
+    Ok(Applied::new(
+        status,
+        State::Ready {
+            reason: reasons::OBSERVED,
+            message,
+        },
+    ))
 }
 
 /// Revisions of `family` that FargateServices in the namespace run or pin.
