@@ -75,6 +75,17 @@ pub struct RunArgs {
     /// Most AWS API calls per second, all kinds together (0: no limit).
     #[arg(long, default_value_t = 20)]
     pub aws_max_rps: u32,
+    /// Longest wait for one AWS request attempt (a hung connection fails after this and is retried).
+    #[arg(long, default_value = "20s", value_parser = positive_duration)]
+    pub aws_timeout: Duration,
+    /// The ConfigMap (`namespace/name`) that maps namespaces to the IAM role whose AWS account their
+    /// objects live in (data: `<namespace>: arn:aws:iam::<account>:role/<name>`); watched live.
+    #[arg(long, env = "ECS_CONTROLLER_ACCOUNT_MAP", value_parser = namespaced_name)]
+    pub account_map: Option<(String, String)>,
+    /// Whether objects in namespaces without a mapping use the controller's own AWS identity (`allow`)
+    /// or are refused (`deny`, reported as NoAwsAccount).
+    #[arg(long, value_enum, default_value_t = DefaultIdentity::Allow)]
+    pub default_identity: DefaultIdentity,
     /// Address of the HTTP server for /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_bind_address: std::net::SocketAddr,
@@ -90,6 +101,22 @@ pub struct RunArgs {
     /// This replica's identity in the Lease (default: $POD_NAME, else hostname and pid).
     #[arg(long, env = "POD_NAME")]
     pub leader_election_identity: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DefaultIdentity {
+    Allow,
+    Deny,
+}
+
+/// `namespace/name`.
+fn namespaced_name(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err("expected namespace/name".into()),
+    }
 }
 
 /// A duration like `30s` or `5m`, at least one second (a zero resync period would reconcile in a loop).

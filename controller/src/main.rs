@@ -73,9 +73,20 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
     ecs_controller::aws::set_rate_limit(args.aws_max_rps);
-    let aws = ecs_controller::aws::AwsClients::load(args.region.clone())
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let accounts = ecs_controller::aws::accounts::Accounts::new(
+        args.account_map.as_ref().map(|(ns, name)| format!("{ns}/{name}")),
+        args.default_identity == ecs_controller::cli::DefaultIdentity::Allow,
+    );
+    let aws = ecs_controller::aws::AwsClients::load(ecs_controller::aws::Options {
+        region: args.region.clone(),
+        attempt_timeout: args.aws_timeout,
+        accounts,
+    })
+    .await
+    .map_err(anyhow::Error::msg)?;
+    if let Some((ns, name)) = &args.account_map {
+        ecs_controller::aws::accounts::watch(client.clone(), aws.clone(), ns, name).await?;
+    }
     let identity = args
         .leader_election_identity
         .clone()

@@ -4,6 +4,7 @@
 //! Credentials, region and endpoint come from aws-config's default chain, so `AWS_ENDPOINT_URL`
 //! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
 
+pub mod accounts;
 pub mod autoscaling;
 pub mod batch;
 pub mod ecs;
@@ -288,23 +289,48 @@ pub struct RegionClients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
-/// One client set per region, created on first use and shared by all reconcilers, plus the batchers
-/// that serve single Describe lookups in batches.
+/// Where a call goes: the identity (`None`: the controller's own; `Some(role ARN)`: assumed with STS)
+/// and the region.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Place {
+    pub role: Option<String>,
+    pub region: String,
+}
+
+/// How the AWS clients are set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Overrides the default chain's region.
+    pub region: Option<String>,
+    /// Longest wait for one request attempt.
+    pub attempt_timeout: std::time::Duration,
+    /// The namespace → account mapping.
+    pub accounts: accounts::Accounts,
+}
+
+/// One client set per identity and region, created on first use and shared by all reconcilers, plus
+/// the batchers that serve single Describe lookups in batches.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     base: SdkConfig,
     default_region: String,
-    by_region: Arc<Mutex<HashMap<String, RegionClients>>>,
-    clusters: batch::Batcher<String, String, aws_sdk_ecs::types::Cluster>,
-    services: batch::Batcher<(String, String), String, aws_sdk_ecs::types::Service>,
+    accounts: accounts::Accounts,
+    by_place: Arc<Mutex<HashMap<Place, RegionClients>>>,
+    clusters: batch::Batcher<Place, String, aws_sdk_ecs::types::Cluster>,
+    services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
 }
 
 impl AwsClients {
-    /// Loads the default credential chain; `region` overrides the chain's region. Starts the batching
-    /// tasks, so it must run inside the Tokio runtime.
-    pub async fn load(region: Option<String>) -> Result<Self, String> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(r) = region {
+    /// Loads the default credential chain. Starts the batching tasks, so it must run inside the Tokio
+    /// runtime.
+    pub async fn load(options: Options) -> Result<Self, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(options.attempt_timeout)
+                .build(),
+        );
+        if let Some(r) = options.region {
             loader = loader.region(aws_config::Region::new(r));
         }
         let base = loader.load().await;
@@ -312,16 +338,16 @@ impl AwsClients {
             .region()
             .map(|r| r.to_string())
             .ok_or("no AWS region: set --region or AWS_REGION")?;
-        let by_region: Arc<Mutex<HashMap<String, RegionClients>>> = Arc::default();
+        let by_place: Arc<Mutex<HashMap<Place, RegionClients>>> = Arc::default();
         let make = {
-            let (base, by_region) = (base.clone(), by_region.clone());
-            move |region: &str| region_clients(&base, &by_region, region)
+            let (base, accounts, by_place) = (base.clone(), options.accounts.clone(), by_place.clone());
+            move |place: &Place| clients_at(&base, &accounts, &by_place, place)
         };
         let for_clusters = make.clone();
         let clusters = batch::Batcher::spawn(
             100,
-            Arc::new(move |region: String, names: Vec<String>| {
-                let ecs = for_clusters(&region).ecs;
+            Arc::new(move |place: Place, names: Vec<String>| {
+                let ecs = for_clusters(&place).ecs;
                 Box::pin(async move {
                     let found = ecs::describe_clusters(&ecs, &names).await?;
                     Ok(found
@@ -334,8 +360,8 @@ impl AwsClients {
         let for_services = make;
         let services = batch::Batcher::spawn(
             10,
-            Arc::new(move |(region, cluster): (String, String), names: Vec<String>| {
-                let ecs = for_services(&region).ecs;
+            Arc::new(move |(place, cluster): (Place, String), names: Vec<String>| {
+                let ecs = for_services(&place).ecs;
                 Box::pin(async move {
                     let found = ecs::describe_services(&ecs, &cluster, &names).await?;
                     Ok(found
@@ -348,7 +374,8 @@ impl AwsClients {
         Ok(Self {
             base,
             default_region,
-            by_region,
+            accounts: options.accounts,
+            by_place,
             clusters,
             services,
         })
@@ -358,13 +385,54 @@ impl AwsClients {
         &self.default_region
     }
 
+    /// The namespace → account mapping.
+    pub fn accounts(&self) -> &accounts::Accounts {
+        &self.accounts
+    }
+
+    /// The base SDK config (the controller's own identity).
+    pub fn base_config(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    /// The AWS account of `namespace`'s objects: `Err` (a message for the user) when the namespace may
+    /// not use AWS.
+    pub fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, String> {
+        Ok(Account {
+            clients: self,
+            role: self.accounts.role_for(namespace)?,
+        })
+    }
+}
+
+/// The clients of one identity (all regions).
+#[derive(Clone, Debug)]
+pub struct Account<'a> {
+    clients: &'a AwsClients,
+    role: Option<String>,
+}
+
+impl Account<'_> {
+    pub fn default_region(&self) -> &str {
+        &self.clients.default_region
+    }
+
+    /// The assumed role (`None`: the controller's own identity).
+    pub fn role(&self) -> Option<&str> {
+        self.role.as_deref()
+    }
+
+    fn place(&self, region: Option<&str>) -> Place {
+        Place {
+            role: self.role.clone(),
+            region: region.unwrap_or(&self.clients.default_region).to_string(),
+        }
+    }
+
     /// The clients for `region` (the default region when `None`).
     pub fn region(&self, region: Option<&str>) -> RegionClients {
-        region_clients(
-            &self.base,
-            &self.by_region,
-            region.unwrap_or(&self.default_region),
-        )
+        let c = self.clients;
+        clients_at(&c.base, &c.accounts, &c.by_place, &self.place(region))
     }
 
     /// One cluster by name (with settings, configuration and tags), looked up together with the other
@@ -374,8 +442,11 @@ impl AwsClients {
         region: Option<&str>,
         name: &str,
     ) -> Result<Option<aws_sdk_ecs::types::Cluster>, AwsError> {
-        let region = region.unwrap_or(&self.default_region).to_string();
-        let c = self.clusters.get(region, name.to_string()).await?;
+        let c = self
+            .clients
+            .clusters
+            .get(self.place(region), name.to_string())
+            .await?;
         Ok(c.filter(|c| c.status() != Some("INACTIVE")))
     }
 
@@ -387,35 +458,44 @@ impl AwsClients {
         cluster: &str,
         name: &str,
     ) -> Result<Option<aws_sdk_ecs::types::Service>, AwsError> {
-        let region = region.unwrap_or(&self.default_region).to_string();
         let s = self
+            .clients
             .services
-            .get((region, cluster.to_string()), name.to_string())
+            .get((self.place(region), cluster.to_string()), name.to_string())
             .await?;
         Ok(s.filter(|s| s.status() != Some("INACTIVE")))
     }
 }
 
-fn region_clients(
+fn clients_at(
     base: &SdkConfig,
-    by_region: &Mutex<HashMap<String, RegionClients>>,
-    region: &str,
+    accounts: &accounts::Accounts,
+    by_place: &Mutex<HashMap<Place, RegionClients>>,
+    place: &Place,
 ) -> RegionClients {
-    let mut map = by_region.lock().unwrap_or_else(PoisonError::into_inner);
-    map.entry(region.to_string())
-        .or_insert_with(|| {
-            let r = aws_config::Region::new(region.to_string());
-            let ecs = aws_sdk_ecs::config::Builder::from(base).region(r.clone()).build();
-            let aas = aws_sdk_applicationautoscaling::config::Builder::from(base)
-                .region(r)
-                .build();
-            RegionClients {
-                region: region.to_string(),
-                ecs: aws_sdk_ecs::Client::from_conf(ecs),
-                autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(aas),
-            }
-        })
-        .clone()
+    let mut map = by_place.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = map.get(place) {
+        return c.clone();
+    }
+    let conf = accounts.config_for(base, place.role.as_deref());
+    let r = aws_config::Region::new(place.region.clone());
+    let ecs = aws_sdk_ecs::config::Builder::from(&conf)
+        .region(r.clone())
+        .build();
+    let aas = aws_sdk_applicationautoscaling::config::Builder::from(&conf)
+        .region(r)
+        .build();
+    let clients = RegionClients {
+        region: place.region.clone(),
+        ecs: aws_sdk_ecs::Client::from_conf(ecs),
+        autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(aas),
+    };
+    // A role not prepared yet (the mapping is loading) gets base clients: not cached, so the assumed
+    // ones are used as soon as they exist.
+    if place.role.is_none() || accounts.has_config(place.role.as_deref()) {
+        map.insert(place.clone(), clients.clone());
+    }
+    clients
 }
 
 #[cfg(test)]

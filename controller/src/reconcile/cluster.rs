@@ -52,16 +52,15 @@ impl Managed for EcsCluster {
         ctx: &Context,
         mut status: EcsClusterStatus,
     ) -> Result<Applied<EcsClusterStatus>, Error> {
+        let aws = super::aws_for(ctx, self)?;
         let name = self.cluster_name();
         // Once created, an object stays in its region even if the controller's default changes.
-        let clients = ctx
-            .aws
-            .region(self.spec.region.as_deref().or(status.region.as_deref()));
+        let clients = aws.region(self.spec.region.as_deref().or(status.region.as_deref()));
         let ecs = &clients.ecs;
         let desired_tags = desired_tags(self);
 
         let mut notes = Vec::new();
-        let existing = ctx.aws.describe_cluster(Some(&clients.region), &name).await?;
+        let existing = aws.describe_cluster(Some(&clients.region), &name).await?;
         if self.spec.policies.observe_only() {
             return Ok(observe(status, &name, &clients.region, existing.as_ref()));
         }
@@ -167,6 +166,7 @@ impl Managed for EcsCluster {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {
+        let aws = super::aws_for(ctx, self)?;
         // Services first: ECS refuses to delete a cluster with services (moto does not, so this check
         // is ours), and their objects must release their finalizers while the cluster still exists.
         let dependents = dependent_services(self, ctx, status.arn.as_deref()).await?;
@@ -182,8 +182,8 @@ impl Managed for EcsCluster {
         }
         let name = status.cluster_name.clone().unwrap_or_else(|| self.cluster_name());
         let region = status.region.as_deref().or(self.spec.region.as_deref());
-        let ecs = &ctx.aws.region(region).ecs;
-        let Some(cluster) = ctx.aws.describe_cluster(region, &name).await? else {
+        let ecs = &aws.region(region).ecs;
+        let Some(cluster) = aws.describe_cluster(region, &name).await? else {
             return Ok(Cleanup::Done);
         };
         if owner(self, &cluster) != Owner::This {

@@ -17,6 +17,8 @@ pub mod reasons {
     pub const NOT_OWNED: &str = "NotOwned";
     /// The AWS resource must exist (adoption `Adopt`, `ObserveOnly`) and does not.
     pub const NOT_FOUND: &str = "NotFound";
+    /// The object's namespace has no usable AWS account mapping.
+    pub const NO_AWS_ACCOUNT: &str = "NoAwsAccount";
     /// `ObserveOnly`: the resource exists and is reported, never changed.
     pub const OBSERVED: &str = "Observed";
     /// A setting (region, account) disagrees with the object it refers to.

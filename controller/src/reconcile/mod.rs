@@ -229,6 +229,17 @@ pub fn kept_on_delete<K: Managed>(obj: &K) -> Option<&'static str> {
     }
 }
 
+/// The AWS account of an object, from its namespace's mapping; `NoAwsAccount` (stalled until the
+/// mapping changes) when the namespace may not use AWS.
+pub fn aws_for<'a, K: Resource>(ctx: &'a Context, obj: &K) -> Result<crate::aws::Account<'a>, Error> {
+    ctx.aws
+        .for_namespace(obj.meta().namespace.as_deref().unwrap_or_default())
+        .map_err(|message| Error::Terminal {
+            reason: conditions::reasons::NO_AWS_ACCOUNT,
+            message,
+        })
+}
+
 /// The shared reconcile of every kind, timed and counted in the metrics.
 pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let kind = K::kind(&());

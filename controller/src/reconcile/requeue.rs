@@ -55,7 +55,7 @@ impl Backoff {
             not_before: std::time::Instant::now(),
             change: None,
         });
-        let delay = delay_for(f.count, pace);
+        let delay = jittered(delay_for(f.count, pace), key, f.count);
         f.count = f.count.saturating_add(1);
         f.not_before = std::time::Instant::now() + delay;
         delay
@@ -99,6 +99,16 @@ pub fn delay_for(failures: u32, pace: Pace) -> Duration {
     base.saturating_mul(1u32 << failures.min(16)).min(MAX_DELAY)
 }
 
+/// `delay` scaled by a factor in [0.8, 1.2), different per object and attempt, so objects that failed
+/// together (an AWS outage, a throttle storm) do not all retry in the same instant.
+fn jittered(delay: Duration, key: &str, attempt: u32) -> Duration {
+    use std::hash::BuildHasher;
+    // RandomState is seeded per process (and per instance): a cheap source of spread, not of secrets.
+    let r = std::collections::hash_map::RandomState::new().hash_one((key, attempt));
+    let factor = 0.8 + 0.4 * ((r % 10_000) as f64 / 10_000.0);
+    delay.mul_f64(factor).min(MAX_DELAY)
+}
+
 /// Conditions and delay after an AWS error (`None`: wait for a change or the periodic resync).
 pub fn after_aws_error(ctx: &Context, key: &str, e: &AwsError) -> (Vec<Condition>, Option<Duration>) {
     let message = e.to_string();
@@ -126,12 +136,33 @@ mod tests {
     #[test]
     fn backoff_doubles_caps_and_resets() {
         let b = Backoff::default();
-        let delays: Vec<_> = (0..10).map(|_| b.next("x", Pace::Retry).as_secs()).collect();
-        assert_eq!(delays, vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        let delays: Vec<_> = (0..10).map(|_| b.next("x", Pace::Retry).as_secs_f64()).collect();
+        for (d, base) in delays
+            .iter()
+            .zip([2f64, 4., 8., 16., 32., 64., 128., 256., 300., 300.])
+        {
+            assert!(
+                (base * 0.8..=(base * 1.2).min(300.)).contains(d),
+                "{d} is not {base} +-20%: {delays:?}"
+            );
+        }
         b.reset("x");
-        assert_eq!(b.next("x", Pace::Retry), Duration::from_secs(2));
-        assert_eq!(b.next("y", Pace::Throttled), Duration::from_secs(10));
+        assert!(b.next("x", Pace::Retry) < Duration::from_millis(2400));
+        assert!(b.next("y", Pace::Throttled) >= Duration::from_secs(8));
         assert_eq!(delay_for(u32::MAX, Pace::Throttled), MAX_DELAY);
+    }
+
+    #[test]
+    fn jitter_spreads_objects_that_failed_together() {
+        let delays: std::collections::BTreeSet<u128> = (0..50)
+            .map(|i| jittered(Duration::from_secs(10), &format!("obj-{i}"), 0).as_millis())
+            .collect();
+        assert!(
+            delays.len() > 40,
+            "50 objects retry at {} distinct times",
+            delays.len()
+        );
+        assert!(delays.iter().all(|d| (8000..12000).contains(d)), "{delays:?}");
     }
 
     #[test]
@@ -140,7 +171,7 @@ mod tests {
         assert_eq!(b.hold("x", Some(1)), None, "no failure, no hold");
         b.next("x", Pace::Throttled);
         b.remember_change("x", Some(1));
-        assert!(b.hold("x", Some(1)).is_some_and(|d| d > Duration::from_secs(9)));
+        assert!(b.hold("x", Some(1)).is_some_and(|d| d > Duration::from_secs(7)));
         assert_eq!(b.hold("x", Some(2)), None, "a changed object is tried at once");
         b.reset("x");
         assert_eq!(b.hold("x", Some(1)), None);

@@ -87,6 +87,7 @@ async fn claim_external(
     target_exists: bool,
     status: &ScalingPolicyStatus,
 ) -> Result<Result<bool, State>, Error> {
+    let aws = super::aws_for(ctx, obj)?;
     let mut parts = resource_id.splitn(3, '/').skip(1);
     let (Some(cluster), Some(service)) = (parts.next(), parts.next()) else {
         return Err(Error::Terminal {
@@ -94,7 +95,7 @@ async fn claim_external(
             message: format!("resourceId {resource_id} is not service/<cluster>/<service>"),
         });
     };
-    let Some(svc) = ctx.aws.describe_service(Some(region), cluster, service).await? else {
+    let Some(svc) = aws.describe_service(Some(region), cluster, service).await? else {
         return Ok(Err(State::Waiting {
             reason: reasons::DEPENDENCY_NOT_READY,
             message: format!("ECS service {service} does not exist in cluster {cluster} ({region})"),
@@ -252,6 +253,7 @@ impl Managed for ScalingPolicy {
         ctx: &Context,
         mut status: ScalingPolicyStatus,
     ) -> Result<Applied<ScalingPolicyStatus>, Error> {
+        let aws = super::aws_for(ctx, self)?;
         let target = match resolve(self, ctx).await? {
             Ok(t) => t,
             Err(message) => {
@@ -272,7 +274,7 @@ impl Managed for ScalingPolicy {
                 ),
             });
         }
-        let clients = ctx.aws.region(target.region.as_deref());
+        let clients = aws.region(target.region.as_deref());
         let aas = &clients.autoscaling;
         let id = target.resource_id.as_str();
         let spec = &self.spec;
@@ -475,6 +477,7 @@ impl Managed for ScalingPolicy {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &ScalingPolicyStatus) -> Result<Cleanup, Error> {
+        let aws = super::aws_for(ctx, self)?;
         let (id, region) = match &status.resource_id {
             Some(id) => (id.clone(), status.region.clone()),
             // Nothing recorded: never applied, or a crash right after registering. A policy that lost
@@ -492,7 +495,7 @@ impl Managed for ScalingPolicy {
                 Err(_) => return Ok(Cleanup::Done),
             },
         };
-        let aas = &ctx.aws.region(region.as_deref()).autoscaling;
+        let aas = &aws.region(region.as_deref()).autoscaling;
         // AWS does not remove policies and scheduled actions with the target everywhere (moto keeps
         // them): remove them first, then the target.
         for p in aas_api::describe_policies(aas, &id).await? {

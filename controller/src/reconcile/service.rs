@@ -53,6 +53,7 @@ fn ready(conditions: &[Condition]) -> bool {
 }
 
 async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved, NotReady>, Error> {
+    let aws = super::aws_for(ctx, obj)?;
     let ns = obj.namespace().unwrap_or_default();
     let (cluster, region) = match (&obj.spec.cluster_ref, &obj.spec.cluster_arn) {
         (_, Some(arn)) => (arn.clone(), arn.split(':').nth(3).map(str::to_string)),
@@ -92,11 +93,11 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
         }
     };
     // A service runs in its cluster's region, with a task definition of that region.
-    let region = region.unwrap_or_else(|| ctx.aws.default_region().to_string());
+    let region = region.unwrap_or_else(|| aws.default_region().to_string());
     if obj.spec.cluster_arn.is_some() {
         // A cluster named by ARN may not be one an EcsCluster of another namespace manages.
         let name = cluster.rsplit_once('/').map_or(cluster.as_str(), |(_, n)| n);
-        let Some(c) = ctx.aws.describe_cluster(Some(&region), name).await? else {
+        let Some(c) = aws.describe_cluster(Some(&region), name).await? else {
             return Ok(Err(NotReady(format!("ECS cluster {cluster} does not exist"))));
         };
         let tag = |key: &str| {
@@ -118,7 +119,7 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
             });
         }
     }
-    let td_region = arn_region(&task_definition).unwrap_or(ctx.aws.default_region());
+    let td_region = arn_region(&task_definition).unwrap_or(aws.default_region());
     let mismatch = |message: String| {
         Err(Error::Terminal {
             reason: reasons::REGION_MISMATCH,
@@ -273,6 +274,7 @@ impl Managed for FargateService {
         ctx: &Context,
         mut status: FargateServiceStatus,
     ) -> Result<Applied<FargateServiceStatus>, Error> {
+        let aws = super::aws_for(ctx, self)?;
         let resolved = match resolve(self, ctx).await? {
             Ok(r) => r,
             Err(NotReady(message)) => {
@@ -285,14 +287,13 @@ impl Managed for FargateService {
             }
         };
         let name = self.service_name();
-        let clients = ctx.aws.region(resolved.region.as_deref());
+        let clients = aws.region(resolved.region.as_deref());
         let ecs = &clients.ecs;
         let scaled_by = scaling_policy_for(self, ctx).await?;
         let mut desired_tags: Vec<sdk::Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
         desired_tags.extend(super::cluster::ownership_tags(self));
 
-        let existing = ctx
-            .aws
+        let existing = aws
             .describe_service(Some(&clients.region), &resolved.cluster, &name)
             .await?;
         if self.spec.policies.observe_only() {
@@ -464,6 +465,7 @@ impl Managed for FargateService {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &FargateServiceStatus) -> Result<Cleanup, Error> {
+        let aws = super::aws_for(ctx, self)?;
         if let Some(policy) = scaling_policy_for(self, ctx).await? {
             return Ok(Cleanup::Wait {
                 reason: reasons::HAS_DEPENDENTS,
@@ -481,12 +483,8 @@ impl Managed for FargateService {
             },
         };
         let name = status.service_name.clone().unwrap_or_else(|| self.service_name());
-        let ecs = &ctx.aws.region(region.as_deref()).ecs;
-        let Some(service) = ctx
-            .aws
-            .describe_service(region.as_deref(), &cluster, &name)
-            .await?
-        else {
+        let ecs = &aws.region(region.as_deref()).ecs;
+        let Some(service) = aws.describe_service(region.as_deref(), &cluster, &name).await? else {
             return Ok(Cleanup::Done);
         };
         if !owned(self, &service) {

@@ -580,3 +580,91 @@ async fn resources_live_in_their_own_region() -> Result<()> {
     assert!(format!("{err:#}").contains("region is immutable"), "{err:#}");
     Ok(())
 }
+
+#[tokio::test]
+async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let client = kube().await?;
+    let ecs = ecs().await?;
+    let admin = TestNamespace::create(&client, "e2e-accounts-admin").await?;
+    let team_a = TestNamespace::create(&client, "e2e-accounts-a").await?;
+    let team_b = TestNamespace::create(&client, "e2e-accounts-b").await?;
+    let team_c = TestNamespace::create(&client, "e2e-accounts-c").await?;
+    let maps: Api<ConfigMap> = admin.api();
+    let mapping = |entries: &[(&str, &str)]| {
+        let data: serde_json::Map<String, serde_json::Value> =
+            entries.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "accounts"}, "data": data})
+    };
+    let role_a = "arn:aws:iam::111111111111:role/ecs-controller";
+    let role_b = "arn:aws:iam::222222222222:role/ecs-controller";
+    apply(&maps, mapping(&[(&team_a.name, role_a), (&team_b.name, role_b)])).await?;
+    let _controller = ControllerProcess::start(
+        &team_a.name,
+        &[
+            "--watch-namespace",
+            &team_b.name,
+            "--watch-namespace",
+            &team_c.name,
+            "--account-map",
+            &format!("{}/accounts", admin.name),
+            "--default-identity",
+            "deny",
+        ],
+    )?;
+
+    // The same cluster name in two namespaces: two accounts, no conflict.
+    let cluster_name = unique("e2e-acct");
+    let (a, b, c): (Api<EcsCluster>, Api<EcsCluster>, Api<EcsCluster>) =
+        (team_a.api(), team_b.api(), team_c.api());
+    for api in [&a, &b, &c] {
+        apply(api, cluster("main", &cluster_name, json!({}))).await?;
+    }
+    let in_a = wait_ready(&a, "main", ConditionStatus::True, T).await?;
+    let in_b = wait_ready(&b, "main", ConditionStatus::True, T).await?;
+    let account = |obj: &serde_json::Value| {
+        obj["status"]["arn"]
+            .as_str()
+            .and_then(|a| a.split(':').nth(4))
+            .map(str::to_string)
+    };
+    assert_eq!(account(&in_a).as_deref(), Some("111111111111"));
+    assert_eq!(account(&in_b).as_deref(), Some("222222222222"));
+    // Nothing in the controller's own account.
+    ensure!(
+        cluster_tags(&ecs, &cluster_name).await?.is_none(),
+        "the default account has no such cluster"
+    );
+
+    // An unmapped namespace is refused while the admin denies the default identity.
+    let obj = wait_reason(&c, "main", "NoAwsAccount").await?;
+    let message = condition(&obj, READY).context("Ready")?.message;
+    assert!(message.contains(&team_c.name), "{message}");
+
+    // An object cannot pick a role: the schema has no such field.
+    let mut sneaky = cluster("sneaky", &unique("e2e-acct"), json!({}));
+    sneaky["spec"]["roleArn"] = json!(role_a);
+    let err = apply(&c, sneaky)
+        .await
+        .err()
+        .context("a roleArn field was accepted")?;
+    assert!(format!("{err:#}").contains("roleArn"), "{err:#}");
+
+    // The admin maps the third namespace: its object converges there, at the next look.
+    apply(
+        &maps,
+        mapping(&[
+            (&team_a.name, role_a),
+            (&team_b.name, role_b),
+            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
+        ]),
+    )
+    .await?;
+    let in_c = wait_ready(&c, "main", ConditionStatus::True, T).await?;
+    assert_eq!(account(&in_c).as_deref(), Some("333333333333"));
+
+    for api in [&a, &b, &c] {
+        delete_and_wait_gone(api, "main", T).await?;
+    }
+    Ok(())
+}

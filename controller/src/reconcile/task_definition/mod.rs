@@ -59,12 +59,11 @@ impl Managed for TaskDefinition {
         ctx: &Context,
         mut status: TaskDefinitionStatus,
     ) -> Result<Applied<TaskDefinitionStatus>, Error> {
+        let aws = super::aws_for(ctx, self)?;
         let family = self.family();
         let hash = input::spec_hash(&self.spec);
         // Once registered, the family stays in its region even if the controller's default changes.
-        let clients = ctx
-            .aws
-            .region(self.spec.region.as_deref().or(status.region.as_deref()));
+        let clients = aws.region(self.spec.region.as_deref().or(status.region.as_deref()));
         let ecs = &clients.ecs;
         if self.spec.policies.observe_only() {
             return observe(ecs, status, &family, &clients.region).await;
@@ -238,9 +237,9 @@ impl Managed for TaskDefinition {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {
+        let aws = super::aws_for(ctx, self)?;
         let family = status.family.clone().unwrap_or_else(|| self.family());
-        let ecs = &ctx
-            .aws
+        let ecs = &aws
             .region(status.region.as_deref().or(self.spec.region.as_deref()))
             .ecs;
         // Every ACTIVE revision of the family that carries this object's uid: those in status and any a
