@@ -46,12 +46,13 @@ pub const RESERVED_TAG_PREFIX: &str = "ecs.kubefargate.dev/";
 /// A resource tag, as ECS writes it (`[{key, value}]`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
 pub struct Tag {
-    /// Tag key: 1-128 characters; `aws:` and `ecs.kubefargate.dev/` are reserved.
-    #[schemars(length(min = 1, max = 128))]
+    /// Tag key: 1-128 letters, digits, spaces and `_ . : / = + - @`; `aws:` and `ecs.kubefargate.dev/`
+    /// are reserved.
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"))]
     pub key: String,
-    /// Tag value: up to 256 characters.
+    /// Tag value: up to 256 of the same characters.
     #[serde(default)]
-    #[schemars(length(max = 256))]
+    #[schemars(length(max = 256), regex(pattern = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"))]
     pub value: String,
 }
 

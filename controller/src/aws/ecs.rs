@@ -271,6 +271,13 @@ pub async fn register_task_definition(
             .set_volumes(t.volumes)
             .set_container_definitions(Some(t.container_definitions))
             .set_tags(Some(t.tags).filter(|t| !t.is_empty()))
+            // Not idempotent: a retry after a lost response would register a second revision. The
+            // SDK does not retry it; the next reconcile finds the revision by its spec-hash tag first.
+            .customize()
+            .config_override(
+                aws_sdk_ecs::config::Builder::default()
+                    .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
+            )
             .send(),
     )
     .await?;

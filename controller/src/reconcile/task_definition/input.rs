@@ -258,9 +258,84 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
         .build())
 }
 
+/// ECS's limit on the size of a task definition (the JSON of the request).
+pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// What admission cannot check and ECS would refuse (or accept and never run): the task definition's
+/// size, and containers whose `dependsOn` form a cycle.
+pub fn check(s: &spec::TaskDefinitionSpec) -> Result<(), String> {
+    let size = serde_json::to_vec(s).map(|b| b.len()).unwrap_or(0);
+    if size > MAX_TASK_DEFINITION_BYTES {
+        return Err(format!(
+            "the task definition is {size} bytes; ECS allows {MAX_TASK_DEFINITION_BYTES} (move large values \
+             to Secrets Manager or SSM parameters, or environmentFiles)"
+        ));
+    }
+    // Depth-first search over container -> the containers it depends on.
+    let deps = |name: &str| -> Vec<&str> {
+        s.container_definitions
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.depends_on.iter().map(|d| d.container_name.as_str()).collect())
+            .unwrap_or_default()
+    };
+    fn visit<'a>(
+        name: &'a str,
+        deps: &dyn Fn(&str) -> Vec<&'a str>,
+        path: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) -> Result<(), String> {
+        if let Some(i) = path.iter().position(|p| *p == name) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(name);
+            return Err(format!(
+                "containers depend on each other in a cycle: {}",
+                cycle.join(" -> ")
+            ));
+        }
+        if done.contains(name) {
+            return Ok(());
+        }
+        path.push(name);
+        for d in deps(name) {
+            visit(d, deps, path, done)?;
+        }
+        path.pop();
+        done.insert(name);
+        Ok(())
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for c in &s.container_definitions {
+        visit(&c.name, &deps, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dependency_cycles_and_oversized_definitions_are_refused() {
+        let with_deps = |deps: serde_json::Value| -> spec::TaskDefinitionSpec {
+            serde_json::from_value(serde_json::json!({"containerDefinitions": deps})).expect("spec parses")
+        };
+        let ok = with_deps(serde_json::json!([
+            {"name": "a", "image": "x", "dependsOn": [{"containerName": "b", "condition": "START"}]},
+            {"name": "b", "image": "x", "dependsOn": [{"containerName": "c", "condition": "START"}]},
+            {"name": "c", "image": "x"}]));
+        assert_eq!(check(&ok), Ok(()));
+        let cycle = with_deps(serde_json::json!([
+            {"name": "a", "image": "x", "dependsOn": [{"containerName": "b", "condition": "START"}]},
+            {"name": "b", "image": "x", "dependsOn": [{"containerName": "c", "condition": "START"}]},
+            {"name": "c", "image": "x", "dependsOn": [{"containerName": "a", "condition": "HEALTHY"}]}]));
+        let err = check(&cycle).unwrap_err();
+        assert!(err.contains("a -> b -> c -> a"), "{err}");
+        let mut big = sample();
+        big.container_definitions[0].image = "x".repeat(MAX_TASK_DEFINITION_BYTES);
+        assert!(check(&big).unwrap_err().contains("ECS allows 65536"));
+        assert_eq!(check(&sample()), Ok(()));
+    }
 
     fn sample() -> spec::TaskDefinitionSpec {
         serde_json::from_value(serde_json::json!({

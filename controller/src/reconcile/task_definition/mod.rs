@@ -148,6 +148,10 @@ impl Managed for TaskDefinition {
             match current {
                 Some(found) => found,
                 None => {
+                    input::check(&self.spec).map_err(|message| Error::Terminal {
+                        reason: reasons::INVALID_SPEC,
+                        message,
+                    })?;
                     let registration = input::registration(&family, &self.spec, desired_tags.clone())
                         .map_err(|e| Error::Terminal {
                             reason: reasons::INVALID_SPEC,
