@@ -94,8 +94,25 @@ events.k8s.io/v1). Used by the ClusterRole and by each per-namespace Role.
 {{- end }}
 - {{ printf "--concurrency=%d" (int $c.concurrency) | quote }}
 - {{ printf "--aws-max-rps=%d" (int $c.awsMaxRps) | quote }}
+- {{ printf "--aws-timeout=%s" $c.awsTimeout | quote }}
+{{- with (include "ecs-controller.accountMap" .) }}
+- {{ printf "--account-map=%s/%s" $.Release.Namespace . | quote }}
+{{- end }}
+- {{ printf "--default-identity=%s" $c.accounts.defaultIdentity | quote }}
 - {{ printf "--metrics-bind-address=0.0.0.0:%d" (int .Values.metrics.port) | quote }}
 {{- range $c.extraArgs }}
 - {{ . | quote }}
 {{- end }}
+{{- end }}
+
+{{/* The name of the account-mapping ConfigMap, empty when there is none. */}}
+{{- define "ecs-controller.accountMap" -}}
+{{- $a := .Values.controller.accounts -}}
+{{- if and $a.roleArns $a.existingConfigMap -}}
+{{- fail "controller.accounts: set roleArns or existingConfigMap, not both" -}}
+{{- else if $a.roleArns -}}
+{{- printf "%s-accounts" (include "ecs-controller.fullname" .) -}}
+{{- else -}}
+{{- $a.existingConfigMap -}}
+{{- end -}}
 {{- end }}

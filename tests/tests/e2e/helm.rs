@@ -335,9 +335,26 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
         "--aws-max-rps=10",
         "--metrics-bind-address=0.0.0.0:9090",
         "--leader-election-lease-name=ecs-controller-all-options",
+        "--aws-timeout=15s",
+        "--default-identity=deny",
     ] {
         ensure!(args.contains(&arg), "{arg} missing from {args:?}");
     }
+    // The account mapping: a ConfigMap of the release namespace, named in --account-map.
+    let map = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--account-map="))
+        .context("--account-map missing")?;
+    let (_, map_name) = map.split_once('/').context("namespace/name")?;
+    let config_map = docs
+        .iter()
+        .find(|d| str_at(d, "/kind") == "ConfigMap" && str_at(d, "/metadata/name") == map_name)
+        .context("the account ConfigMap")?;
+    ensure!(
+        config_map.pointer("/data/team-b").and_then(Value::as_str)
+            == Some("arn:aws:iam::222222222222:role/ecs-controller"),
+        "{config_map}"
+    );
     let watch = format!("--watch-namespace={},{}", a.name, b.name);
     ensure!(args.contains(&watch.as_str()), "{watch} missing from {args:?}");
     kubectl_ok(&["apply", "--dry-run=server", "-f", "-"], Some(&rendered))?;
