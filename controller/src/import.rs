@@ -52,9 +52,12 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
         .ok_or("the task definition has no family")?
         .to_string();
 
-    let spec: TaskDefinitionSpec = serde_json::from_value(Value::Object(body.clone()))
+    let mut spec: TaskDefinitionSpec = serde_json::from_value(Value::Object(body.clone()))
         .map_err(|e| format!("does not fit the TaskDefinition spec: {e}"))?;
     let kept = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
+    // The family exists outside ecs-controller: the object takes it over (new revisions go into it;
+    // the existing ones stay as they are).
+    spec.policies.adoption = Some(crate::api::Adoption::Adopt);
     let mut dropped = Vec::new();
     unmodelled("spec", &Value::Object(body), &kept, &mut dropped);
 
@@ -145,6 +148,7 @@ mod tests {
         assert_eq!(v["metadata"]["name"], "my-app");
         assert_eq!(v["metadata"]["namespace"], "apps");
         assert_eq!(v["spec"]["family"], "My_App");
+        assert_eq!(v["spec"]["adoption"], "Adopt", "an imported family is adopted");
         assert_eq!(v["spec"]["cpu"], "256");
         assert!(v["spec"].get("revision").is_none() && v["spec"].get("taskDefinitionArn").is_none());
         assert!(v["spec"].get("compatibilities").is_none() && v["spec"].get("registeredAt").is_none());

@@ -128,6 +128,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         },
         backoff: Default::default(),
         recorder,
+        stores: Default::default(),
     });
     let scope = runner::Scope {
         namespaces: args.watch_namespace.clone(),

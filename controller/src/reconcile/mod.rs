@@ -5,6 +5,7 @@
 //! outcomes and errors into conditions, writing status (server-side apply, only when it changed) and the
 //! requeue policy.
 
+pub mod cache;
 pub mod cluster;
 pub mod conditions;
 pub mod finalizers;
@@ -45,6 +46,8 @@ pub struct Context {
     pub backoff: requeue::Backoff,
     /// Publishes Kubernetes Events on the objects (aggregated by the recorder: a repeat is a count).
     pub recorder: Recorder,
+    /// The controllers' caches, for reads of related objects.
+    pub stores: cache::Stores,
 }
 
 #[derive(Clone, Debug)]

@@ -99,6 +99,7 @@ fn controller<K: Managed>(
         wc = wc.labels(selector);
     }
     let (reader, writer) = reflector::store();
+    ctx.stores.set::<K>(reader.clone());
     let in_scope = scope.clone();
     // The first complete list (InitDone) means the cache is synced. (The store's own
     // `wait_until_ready` serves one waiter at a time, and the controller already waits on it.)

@@ -14,7 +14,7 @@ use crate::api::{FargateService, ScalingPolicy, ScalingPolicyStatus};
 use crate::aws::autoscaling::{self as aas_api, NewScheduledAction, PolicyConfig};
 use aws_sdk_applicationautoscaling::types as sdk;
 use aws_smithy_types::date_time::Format;
-use kube::api::{Api, ListParams};
+
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
@@ -41,8 +41,13 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
     let Some(r) = &obj.spec.service_ref else {
         return Ok(Err("no service: set serviceRef or resourceId".into()));
     };
-    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let Some(svc) = api.get_opt(&r.name).await? else {
+    let created = |s: &FargateService| {
+        s.status
+            .as_ref()
+            .is_some_and(|st| st.arn.is_some() && st.cluster_arn.is_some() && st.service_name.is_some())
+    };
+    let ns = obj.namespace().unwrap_or_default();
+    let Some(svc) = super::cache::get::<FargateService>(ctx, &ns, &r.name, created).await? else {
         return Ok(Err(format!("FargateService {} does not exist", r.name)));
     };
     let status = svc.status.unwrap_or_default();
@@ -194,24 +199,21 @@ async fn observe(
 /// Another ScalingPolicy (created earlier) that already targets the same service.
 async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let api: Api<ScalingPolicy> = Api::namespaced(ctx.client.clone(), &ns);
-    let services: Api<FargateService> = Api::namespaced(ctx.client.clone(), &ns);
     // The resource id a policy targets, whether named by reference or by id, so a `serviceRef` policy
     // and a `resourceId` policy on the same service are seen as the same target.
-    let service_ids: std::collections::HashMap<String, String> = services
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|s| {
-            let st = s.status.as_ref()?;
-            let cluster = st.cluster_arn.as_deref()?.rsplit_once('/')?.1;
-            Some((
-                s.name_any(),
-                format!("service/{cluster}/{}", st.service_name.as_deref()?),
-            ))
-        })
-        .collect();
+    let service_ids: std::collections::HashMap<String, String> =
+        super::cache::list::<FargateService>(ctx, &ns)
+            .await?
+            .iter()
+            .filter_map(|s| {
+                let st = s.status.as_ref()?;
+                let cluster = st.cluster_arn.as_deref()?.rsplit_once('/')?.1;
+                Some((
+                    s.name_any(),
+                    format!("service/{cluster}/{}", st.service_name.as_deref()?),
+                ))
+            })
+            .collect();
     let target = |p: &ScalingPolicy| match (&p.spec.service_ref, &p.spec.resource_id) {
         (_, Some(id)) => Some(id.clone()),
         (Some(r), None) => service_ids
@@ -222,11 +224,9 @@ async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String
     };
     let mine = target(obj);
     let key = |p: &ScalingPolicy| (p.meta().creation_timestamp.clone(), p.name_any());
-    Ok(api
-        .list(&ListParams::default())
+    Ok(super::cache::list::<ScalingPolicy>(ctx, &ns)
         .await?
-        .items
-        .into_iter()
+        .iter()
         .filter(|p| {
             p.name_any() != obj.name_any()
                 && p.meta().deletion_timestamp.is_none()

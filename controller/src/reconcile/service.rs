@@ -15,7 +15,7 @@ use crate::api::{
 };
 use crate::aws::ecs::{self as ecs_api, NewService, ServiceUpdate, tag};
 use aws_sdk_ecs::types as sdk;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
@@ -58,8 +58,13 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
     let (cluster, region) = match (&obj.spec.cluster_ref, &obj.spec.cluster_arn) {
         (_, Some(arn)) => (arn.clone(), arn.split(':').nth(3).map(str::to_string)),
         (Some(r), None) => {
-            let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), &ns);
-            let Some(c) = api.get_opt(&r.name).await? else {
+            let current = |c: &EcsCluster| {
+                let st = c.status.as_ref();
+                st.is_some_and(|s| {
+                    s.arn.is_some() && ready(&s.conditions) && s.observed_generation == c.metadata.generation
+                }) && c.metadata.deletion_timestamp.is_none()
+            };
+            let Some(c) = super::cache::get::<EcsCluster>(ctx, &ns, &r.name, current).await? else {
                 return Ok(Err(NotReady(format!("EcsCluster {} does not exist", r.name))));
             };
             let status = c.status.unwrap_or_default();
@@ -75,8 +80,13 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
     let task_definition = match (&obj.spec.task_definition_ref, &obj.spec.task_definition_arn) {
         (_, Some(arn)) => arn.clone(),
         (Some(r), None) => {
-            let api: Api<TaskDefinition> = Api::namespaced(ctx.client.clone(), &ns);
-            let Some(td) = api.get_opt(&r.name).await? else {
+            // From the cache only when it holds the revision of the current spec.
+            let current = |t: &TaskDefinition| {
+                t.status.as_ref().is_some_and(|s| {
+                    s.arn.is_some() && ready(&s.conditions) && s.observed_generation == t.metadata.generation
+                })
+            };
+            let Some(td) = super::cache::get::<TaskDefinition>(ctx, &ns, &r.name, current).await? else {
                 return Ok(Err(NotReady(format!("TaskDefinition {} does not exist", r.name))));
             };
             // The newest registered revision, even while a later spec is being registered: the service
@@ -174,22 +184,21 @@ async fn cluster_for_cleanup(
 /// The ScalingPolicy (if any) that targets this service, by reference or by its resource id
 /// (`service/<cluster>/<service>`), and so owns its desired count.
 async fn scaling_policy_for(obj: &FargateService, ctx: &Context) -> Result<Option<String>, Error> {
-    let api: Api<ScalingPolicy> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let name = obj.name_any();
     let resource_id = obj.status.as_ref().and_then(|s| {
         let cluster = s.cluster_arn.as_deref()?.rsplit_once('/')?.1;
         Some(format!("service/{cluster}/{}", s.service_name.as_deref()?))
     });
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .find(|p| {
-            p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
-                || (resource_id.is_some() && p.spec.resource_id == resource_id)
-        })
-        .map(|p| p.name_any()))
+    Ok(
+        super::cache::list::<ScalingPolicy>(ctx, &obj.namespace().unwrap_or_default())
+            .await?
+            .iter()
+            .find(|p| {
+                p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
+                    || (resource_id.is_some() && p.spec.resource_id == resource_id)
+            })
+            .map(|p| p.name_any()),
+    )
 }
 
 /// ECS client tokens are up to 36 characters: a hash of the object's uid and generation, so a retry of
