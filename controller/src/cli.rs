@@ -49,7 +49,8 @@ pub struct RunArgs {
     /// Resync period for EcsClusters (default: --resync-period).
     #[arg(long, value_parser = positive_duration)]
     pub cluster_resync_period: Option<Duration>,
-    /// Resync period for TaskDefinitions (default: --resync-period).
+    /// Resync period for TaskDefinitions (default: 6 x --resync-period: revisions are immutable in ECS,
+    /// so only a deregistration behind the controller's back can drift).
     #[arg(long, value_parser = positive_duration)]
     pub task_definition_resync_period: Option<Duration>,
     /// Resync period for FargateServices (default: --resync-period).

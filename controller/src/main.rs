@@ -93,7 +93,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or_else(default_identity);
     let resync = reconcile::Resync {
         cluster: args.cluster_resync_period.unwrap_or(args.resync_period),
-        task_definition: args.task_definition_resync_period.unwrap_or(args.resync_period),
+        task_definition: args
+            .task_definition_resync_period
+            .unwrap_or(args.resync_period.saturating_mul(6)),
         service: args.service_resync_period.unwrap_or(args.resync_period),
         scaling_policy: args.scaling_policy_resync_period.unwrap_or(args.resync_period),
     };

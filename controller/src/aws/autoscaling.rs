@@ -41,6 +41,39 @@ pub async fn describe_scalable_target(
         .find(|t| t.resource_id() == resource_id))
 }
 
+/// The scalable targets of up to 50 services in one call.
+pub async fn describe_scalable_targets(
+    aas: &Client,
+    resource_ids: &[String],
+) -> Result<Vec<ScalableTarget>, AwsError> {
+    let mut targets = Vec::new();
+    let mut token = None;
+    loop {
+        let out = call(
+            AAS,
+            "DescribeScalableTargets",
+            aas.describe_scalable_targets()
+                .service_namespace(ns())
+                .set_resource_ids(Some(resource_ids.to_vec()))
+                .scalable_dimension(dimension())
+                .set_next_token(token)
+                .send(),
+        )
+        .await?;
+        targets.extend(
+            out.scalable_targets
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|t| resource_ids.iter().any(|id| id == t.resource_id())),
+        );
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(targets)
+}
+
 /// Registers (or updates) the scalable target.
 pub async fn register_scalable_target(
     aas: &Client,

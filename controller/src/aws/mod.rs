@@ -318,6 +318,7 @@ pub struct AwsClients {
     by_place: Arc<Mutex<HashMap<Place, RegionClients>>>,
     clusters: batch::Batcher<Place, String, aws_sdk_ecs::types::Cluster>,
     services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
+    scalable_targets: batch::Batcher<Place, String, aws_sdk_applicationautoscaling::types::ScalableTarget>,
 }
 
 impl AwsClients {
@@ -357,7 +358,7 @@ impl AwsClients {
                 })
             }),
         );
-        let for_services = make;
+        let for_services = make.clone();
         let services = batch::Batcher::spawn(
             10,
             Arc::new(move |(place, cluster): (Place, String), names: Vec<String>| {
@@ -371,6 +372,20 @@ impl AwsClients {
                 })
             }),
         );
+        let for_targets = make;
+        let scalable_targets = batch::Batcher::spawn(
+            50,
+            Arc::new(move |place: Place, ids: Vec<String>| {
+                let aas = for_targets(&place).autoscaling;
+                Box::pin(async move {
+                    let found = autoscaling::describe_scalable_targets(&aas, &ids).await?;
+                    Ok(found
+                        .into_iter()
+                        .map(|t| (t.resource_id().to_string(), t))
+                        .collect())
+                })
+            }),
+        );
         Ok(Self {
             base,
             default_region,
@@ -378,6 +393,7 @@ impl AwsClients {
             by_place,
             clusters,
             services,
+            scalable_targets,
         })
     }
 
@@ -464,6 +480,20 @@ impl Account<'_> {
             .get((self.place(region), cluster.to_string()), name.to_string())
             .await?;
         Ok(s.filter(|s| s.status() != Some("INACTIVE")))
+    }
+}
+
+impl Account<'_> {
+    /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
+    pub async fn describe_scalable_target(
+        &self,
+        region: Option<&str>,
+        resource_id: &str,
+    ) -> Result<Option<aws_sdk_applicationautoscaling::types::ScalableTarget>, AwsError> {
+        self.clients
+            .scalable_targets
+            .get(self.place(region), resource_id.to_string())
+            .await
     }
 }
 

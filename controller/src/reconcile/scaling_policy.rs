@@ -288,7 +288,7 @@ impl Managed for ScalingPolicy {
                 .set_scheduled_scaling_suspended(s.scheduled_scaling_suspended)
                 .build()
         });
-        let current = aas_api::describe_scalable_target(aas, id).await?;
+        let current = aws.describe_scalable_target(Some(&clients.region), id).await?;
         if spec.policies.observe_only() {
             return observe(aas, status, id, &clients.region, current.as_ref()).await;
         }
