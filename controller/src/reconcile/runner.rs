@@ -122,6 +122,8 @@ fn controller<K: Managed>(
             };
             futures::future::ready(keep)
         })
+        // managedFields are most of an object's size and nothing here reads them: keep the caches lean.
+        .modify(|o| o.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(change_key::<K>, Default::default());

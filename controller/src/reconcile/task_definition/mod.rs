@@ -14,7 +14,6 @@ use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
 use crate::api::{FargateService, OWNER_UID_TAG, TaskDefinition, TaskDefinitionStatus};
 use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag};
 use aws_sdk_ecs::types::Tag;
-use kube::api::{Api, ListParams};
 use kube::{Resource, ResourceExt};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -336,12 +335,11 @@ async fn observe(
     ))
 }
 
-/// Revisions of `family` that FargateServices in the namespace run or pin.
+/// Revisions of `family` that FargateServices in the namespace run or pin, from the services' cache
+/// (an API list per TaskDefinition made deleting N of them cost N lists of N services).
 async fn revisions_in_use(ctx: &Context, obj: &TaskDefinition, family: &str) -> Result<BTreeSet<i32>, Error> {
-    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let services = api.list(&ListParams::default()).await?;
+    let services = super::cache::list::<FargateService>(ctx, &obj.namespace().unwrap_or_default()).await?;
     Ok(services
-        .items
         .iter()
         .flat_map(|s| {
             let running = s.status.as_ref().and_then(|st| st.task_definition_arn.clone());
