@@ -73,7 +73,8 @@ e2e: build ## end-to-end tests in their own environment (.local-test), started a
 	ECS_ENV_DIR=$(TEST_ENV) hack/env-up.sh; \
 	source $(TEST_ENV)/env; \
 	hack/install-crds.sh; \
-	ECS_ENV_DIR=$(TEST_ENV) ECS_CONTROLLER_BIN=$(BIN) cargo test -p ecs-controller-e2e -- --test-threads=4
+	ECS_ENV_DIR=$(TEST_ENV) ECS_CONTROLLER_BIN=$(BIN) FAULTPROXY_MOTO_URL=$$MOTO_URL \
+	  cargo test -p ecs-controller-e2e -- --test-threads=4 --include-ignored
 
 BENCH_ENV   := $(ROOT)/.local-bench
 
