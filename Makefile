@@ -77,18 +77,25 @@ e2e: build ## end-to-end tests in their own environment (.local-test), started a
 	  cargo test -p ecs-controller-e2e -- --test-threads=4 --include-ignored
 
 BENCH_ENV   := $(ROOT)/.local-bench
+# Each N runs in a fresh environment (etcd, kube-apiserver and moto started anew), one after the other.
+BENCH_N     ?= 100 500 2000
+BENCH_OUT   ?= $(ROOT)/bench/results
 
 .PHONY: bench
-bench: ## benchmark (release build): convergence time, AWS calls per object, CPU and memory; BENCH_OBJECTS=30
+bench: ## benchmark, not a test (release build): per N in BENCH_N="100 500 2000", results in bench/results/
 	hack/ensure-packages.sh
 	hack/build-tools.sh k8s etcd moto
-	cargo build --release -p ecs-controller
-	cargo build --release -p ecs-controller-e2e --example bench
+	cargo build --release -p ecs-controller --bin ecs-controller -p ecs-controller-e2e --example bench
 	trap 'ECS_ENV_DIR=$(BENCH_ENV) hack/env-down.sh' EXIT; \
-	ECS_ENV_DIR=$(BENCH_ENV) hack/env-up.sh; \
-	source $(BENCH_ENV)/env; \
-	hack/install-crds.sh; \
-	ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller $(ROOT)/target/release/examples/bench
+	rc=0; \
+	for n in $(BENCH_N); do \
+	  ECS_ENV_DIR=$(BENCH_ENV) hack/env-down.sh; \
+	  ECS_ENV_DIR=$(BENCH_ENV) hack/env-up.sh; \
+	  ( source $(BENCH_ENV)/env && hack/install-crds.sh && \
+	    BENCH_OUT=$(BENCH_OUT) ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller \
+	    $(ROOT)/target/release/examples/bench $$n ) || rc=1; \
+	done; \
+	exit $$rc
 
 .PHONY: test
 test: fmt-check clippy unit e2e ## everything CI runs

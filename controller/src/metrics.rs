@@ -1,6 +1,6 @@
 //! Prometheus metrics (prometheus-client), process-wide: reconciles by kind and outcome, reconcile
-//! duration, AWS calls by service, operation and outcome, requeues, managed objects per kind and Ready
-//! state, and leader status.
+//! duration, AWS calls by service, operation and outcome, Kubernetes API writes by kind and operation,
+//! requeues, managed objects per kind and Ready state, and leader status.
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +29,24 @@ pub struct AwsCallLabels {
     pub outcome: AwsOutcome,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KubeWriteLabels {
+    pub kind: String,
+    pub operation: KubeWrite,
+}
+
+/// A write the controller makes to the Kubernetes API about one of its objects.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum KubeWrite {
+    /// A server-side apply of `status`.
+    status_patch,
+    /// The JSON patch that adds the finalizer.
+    finalizer_add,
+    /// The JSON patch that removes the finalizer.
+    finalizer_remove,
+}
+
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
 pub enum AwsOutcome {
@@ -51,6 +69,8 @@ pub struct Metrics {
     pub reconciles: Family<KindOutcome, Counter>,
     pub reconcile_duration: Family<KindLabel, Histogram>,
     pub aws_calls: Family<AwsCallLabels, Counter>,
+    /// Write requests sent to the Kubernetes API (whatever their answer), by kind and operation.
+    pub kube_writes: Family<KubeWriteLabels, Counter>,
     pub requeues: Family<KindOutcome, Counter>,
     managed: Family<ManagedLabels, Gauge>,
     pub leader: Gauge,
@@ -69,6 +89,7 @@ impl Metrics {
                 Histogram::new(exponential_buckets(0.005, 2.0, 14))
             }),
             aws_calls: Family::default(),
+            kube_writes: Family::default(),
             requeues: Family::default(),
             managed: Family::default(),
             leader: Gauge::default(),
@@ -90,6 +111,11 @@ impl Metrics {
                 "aws_calls",
                 "AWS API calls by service, operation and outcome",
                 m.aws_calls.clone(),
+            );
+            r.register(
+                "kube_writes",
+                "Kubernetes API write requests (status patches, finalizer patches) by kind and operation",
+                m.kube_writes.clone(),
             );
             r.register("requeues", "Requeues by kind and reason", m.requeues.clone());
             r.register(
@@ -137,6 +163,15 @@ impl Metrics {
             .inc();
     }
 
+    pub fn kube_write(&self, kind: &str, operation: KubeWrite) {
+        self.kube_writes
+            .get_or_create(&KubeWriteLabels {
+                kind: kind.into(),
+                operation,
+            })
+            .inc();
+    }
+
     /// Records an object's Ready status (`None`: the object is gone).
     pub fn object_state(&self, kind: &str, uid: &str, ready: Option<&str>) {
         let mut objects = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
@@ -180,6 +215,9 @@ mod tests {
         m.aws_call("ECS", "CreateCluster", AwsOutcome::success);
         m.aws_call("ECS", "CreateCluster", AwsOutcome::throttled);
         m.reconciled("EcsCluster", "ready", 0.02);
+        m.kube_write("EcsCluster", KubeWrite::status_patch);
+        m.kube_write("EcsCluster", KubeWrite::status_patch);
+        m.kube_write("EcsCluster", KubeWrite::finalizer_add);
         m.object_state("EcsCluster", "u1", Some("True"));
         m.object_state("EcsCluster", "u2", Some("True"));
         m.object_state("EcsCluster", "u3", Some("False"));
@@ -189,6 +227,18 @@ mod tests {
         assert!(text.contains(r#"outcome="throttled"} 1"#), "{text}");
         assert!(
             text.contains(r#"ecs_controller_reconciles_total{kind="EcsCluster",outcome="ready"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"ecs_controller_kube_writes_total{kind="EcsCluster",operation="status_patch"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"ecs_controller_kube_writes_total{kind="EcsCluster",operation="finalizer_add"} 1"#
+            ),
             "{text}"
         );
         assert!(

@@ -3,6 +3,7 @@
 //! retry) instead of clobbering another controller's finalizer.
 
 use crate::api::FINALIZER;
+use crate::metrics::{KubeWrite, METRICS};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -16,7 +17,7 @@ pub fn has<K: Resource>(obj: &K) -> bool {
 
 pub async fn add<K>(api: &Api<K>, obj: &K) -> Result<(), kube::Error>
 where
-    K: Resource + Clone + DeserializeOwned + Serialize + Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {
     let patch = if obj.meta().finalizers.is_none() {
         json!([
@@ -29,12 +30,13 @@ where
             {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
         ])
     };
+    METRICS.kube_write(&K::kind(&()), KubeWrite::finalizer_add);
     json_patch(api, obj, patch).await
 }
 
 pub async fn remove<K>(api: &Api<K>, obj: &K) -> Result<(), kube::Error>
 where
-    K: Resource + Clone + DeserializeOwned + Serialize + Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {
     let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else {
         return Ok(());
@@ -43,6 +45,7 @@ where
         {"op": "test", "path": format!("/metadata/finalizers/{index}"), "value": FINALIZER},
         {"op": "remove", "path": format!("/metadata/finalizers/{index}")},
     ]);
+    METRICS.kube_write(&K::kind(&()), KubeWrite::finalizer_remove);
     match json_patch(api, obj, patch).await {
         // Already gone: the object was removed as soon as the last finalizer went.
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),

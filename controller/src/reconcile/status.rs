@@ -4,6 +4,7 @@
 use super::FIELD_MANAGER;
 use crate::api::Condition;
 use crate::api::conditions::merge;
+use crate::metrics::{KubeWrite, METRICS};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -69,6 +70,7 @@ where
         "kind": K::kind(&()),
         "status": new,
     });
+    METRICS.kube_write(&K::kind(&()), KubeWrite::status_patch);
     api.patch_status(
         &obj.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),

@@ -1,0 +1,239 @@
+//! The floor: the fewest AWS calls each phase of the scenario needs, and the least time moto needs to
+//! answer them (its cost per call measured in the same run), so the report shows how close to the
+//! floor the controller gets. Every count is stated with its reason in `README.md` and the report.
+
+use crate::moto::Costs;
+use std::collections::BTreeMap;
+
+const AAS_OPS: &[&str] = &[
+    "RegisterScalableTarget",
+    "DeregisterScalableTarget",
+    "DescribeScalableTargets",
+    "PutScalingPolicy",
+    "DeleteScalingPolicy",
+    "DescribeScalingPolicies",
+    "PutScheduledAction",
+    "DeleteScheduledAction",
+    "DescribeScheduledActions",
+];
+
+/// The AWS service label the controller's metric gives an operation.
+pub fn service_of(op: &str) -> &'static str {
+    if AAS_OPS.contains(&op) {
+        "ApplicationAutoScaling"
+    } else {
+        "ECS"
+    }
+}
+
+/// A call that only reads.
+pub fn read_only(op: &str) -> bool {
+    op.starts_with("Describe") || op.starts_with("List") || op.starts_with("Get")
+}
+
+/// What the scenario holds: one cluster, `n` task definitions and services, `policies` ScalingPolicies
+/// (one target-tracking policy each, no scheduled actions) on the first `policies` services.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub n: usize,
+    pub policies: usize,
+}
+
+fn per(items: usize, batch: usize) -> f64 {
+    items.div_ceil(batch) as f64
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Floor {
+    /// Calls by operation.
+    pub calls: BTreeMap<String, f64>,
+    /// Operations that must follow each other (each waits for the previous one's answer).
+    pub chain: Vec<String>,
+}
+
+impl Floor {
+    fn new(calls: &[(&str, f64)], chain: &[&str]) -> Self {
+        Floor {
+            calls: calls
+                .iter()
+                .filter(|(_, n)| *n > 0.0)
+                .map(|(op, n)| (op.to_string(), *n))
+                .collect(),
+            chain: chain.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Both floors' calls (chains one after the other).
+    pub fn plus(&self, other: &Floor) -> Floor {
+        let mut f = self.clone();
+        for (op, n) in &other.calls {
+            *f.calls.entry(op.clone()).or_default() += n;
+        }
+        f.chain.extend(other.chain.iter().cloned());
+        f
+    }
+
+    pub fn total(&self) -> f64 {
+        self.calls.values().sum()
+    }
+
+    pub fn of_service(&self, service: &str) -> f64 {
+        self.calls
+            .iter()
+            .filter(|(op, _)| service_of(op) == service)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The least time moto needs for these calls: their summed cost spread over moto's effective
+    /// parallelism, no less than the chain of calls that must follow each other, nor than the calls
+    /// at the controller's AWS rate limit (`max_rps`, when it has one).
+    pub fn seconds(&self, costs: &Costs, max_rps: Option<f64>) -> f64 {
+        let work: f64 = self.calls.iter().map(|(op, n)| n * costs.mean(op)).sum();
+        let chain: f64 = self.chain.iter().map(|op| costs.mean(op)).sum();
+        let paced = max_rps.filter(|r| *r > 0.0).map_or(0.0, |r| self.total() / r);
+        (work / costs.parallelism.max(1.0)).max(chain).max(paced)
+    }
+}
+
+/// Applying everything at once: CreateCluster 1; RegisterTaskDefinition 1 per task definition (its
+/// answer is the revision); CreateService 1 per service and one DescribeServices per 10 services to see
+/// the rollout complete (CreateService answers while ECS still starts the tasks); RegisterScalableTarget
+/// and PutScalingPolicy 1 each per ScalingPolicy. Look-ups before creating (for idempotency) are not
+/// in the floor: they are the price of crash safety, and the report shows them beside it.
+pub fn converge(s: Shape) -> Floor {
+    Floor::new(
+        &[
+            ("CreateCluster", 1.0),
+            ("RegisterTaskDefinition", s.n as f64),
+            ("CreateService", s.n as f64),
+            ("DescribeServices", per(s.n, 10)),
+            ("RegisterScalableTarget", s.policies as f64),
+            ("PutScalingPolicy", s.policies as f64),
+        ],
+        &[
+            "CreateCluster",
+            "CreateService",
+            "DescribeServices",
+            "RegisterScalableTarget",
+            "PutScalingPolicy",
+        ],
+    )
+}
+
+/// One resync of one kind with nothing changed: drift detection needs reads, at each API's largest
+/// batch: DescribeClusters (100 names), DescribeServices (10 names per cluster), ListTaskDefinitions (100
+/// ARNs a page; a registered revision is immutable, so deregistration is the drift that matters),
+/// DescribeScalableTargets (50 resource ids), DescribeScalingPolicies and DescribeScheduledActions (50
+/// a page for the namespace).
+pub fn resync(s: Shape, kind: &str) -> Floor {
+    let aas = |items: usize| {
+        if s.policies == 0 {
+            0.0
+        } else {
+            per(items.max(1), 50)
+        }
+    };
+    match kind {
+        "EcsCluster" => Floor::new(&[("DescribeClusters", 1.0)], &[]),
+        "FargateService" => Floor::new(&[("DescribeServices", per(s.n, 10))], &[]),
+        "TaskDefinition" => Floor::new(&[("ListTaskDefinitions", per(s.n, 100))], &[]),
+        "ScalingPolicy" => Floor::new(
+            &[
+                ("DescribeScalableTargets", aas(s.policies)),
+                ("DescribeScalingPolicies", aas(s.policies)),
+                ("DescribeScheduledActions", aas(0)),
+            ],
+            &[],
+        ),
+        _ => Floor::default(),
+    }
+}
+
+/// Resyncs by kind: `resyncs` of each kind.
+pub fn resyncs(s: Shape, resyncs: &BTreeMap<String, u32>) -> Floor {
+    resyncs.iter().fold(Floor::default(), |acc, (kind, n)| {
+        let mut one = resync(s, kind);
+        for v in one.calls.values_mut() {
+            *v *= f64::from(*n);
+        }
+        one.calls.retain(|_, v| *v > 0.0);
+        acc.plus(&one)
+    })
+}
+
+/// One resync of every kind (what a restart re-verifies).
+pub fn resync_all(s: Shape) -> Floor {
+    ["EcsCluster", "TaskDefinition", "FargateService", "ScalingPolicy"]
+        .iter()
+        .fold(Floor::default(), |acc, k| acc.plus(&resync(s, k)))
+}
+
+/// `drifted` services changed behind the controller's back: the resyncs that happen meanwhile (among
+/// them the one that sees the drift) and one UpdateService each.
+pub fn drift(s: Shape, during: &BTreeMap<String, u32>, drifted: usize) -> Floor {
+    let mut f = resyncs(s, during);
+    f.calls.insert("UpdateService".into(), drifted as f64);
+    f.chain = vec!["DescribeServices".into(), "UpdateService".into()];
+    f
+}
+
+/// The part of [`drift`] after the resync that sees the drift: the UpdateService calls.
+pub fn drift_fix(drifted: usize) -> Floor {
+    Floor::new(&[("UpdateService", drifted as f64)], &["UpdateService"])
+}
+
+/// Deleting everything at once: DeregisterScalableTarget 1 per ScalingPolicy (AWS deletes the target's
+/// policies with it); DeleteService 1 per service (force: no scale to 0 first) and one DescribeServices
+/// per 10 to see them INACTIVE; DeregisterTaskDefinition 1 per revision and DeleteTaskDefinitions per 10;
+/// DeleteCluster 1.
+pub fn delete(s: Shape) -> Floor {
+    Floor::new(
+        &[
+            ("DeregisterScalableTarget", s.policies as f64),
+            ("DeleteService", s.n as f64),
+            ("DescribeServices", per(s.n, 10)),
+            ("DeregisterTaskDefinition", s.n as f64),
+            ("DeleteTaskDefinitions", per(s.n, 10)),
+            ("DeleteCluster", 1.0),
+        ],
+        &[
+            "DeregisterScalableTarget",
+            "DeleteService",
+            "DescribeServices",
+            "DeleteCluster",
+        ],
+    )
+}
+
+/// One service with its cluster and task definition, created: CreateCluster and RegisterTaskDefinition
+/// (at the same time), CreateService, DescribeServices.
+pub fn latency_create() -> Floor {
+    Floor::new(
+        &[
+            ("CreateCluster", 1.0),
+            ("RegisterTaskDefinition", 1.0),
+            ("CreateService", 1.0),
+            ("DescribeServices", 1.0),
+        ],
+        &["CreateCluster", "CreateService", "DescribeServices"],
+    )
+}
+
+/// The same three deleted: DeleteService, DescribeServices (INACTIVE), DeleteCluster; the task
+/// definition's DeregisterTaskDefinition and DeleteTaskDefinitions meanwhile.
+pub fn latency_delete() -> Floor {
+    Floor::new(
+        &[
+            ("DeleteService", 1.0),
+            ("DescribeServices", 1.0),
+            ("DeregisterTaskDefinition", 1.0),
+            ("DeleteTaskDefinitions", 1.0),
+            ("DeleteCluster", 1.0),
+        ],
+        &["DeleteService", "DescribeServices", "DeleteCluster"],
+    )
+}
+
+/// Kubernetes writes an object needs to converge: its finalizer, and one status write saying Ready.
+pub const KUBE_WRITES_PER_OBJECT: f64 = 2.0;

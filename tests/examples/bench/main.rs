@@ -1,0 +1,1004 @@
+//! `make bench`: how fast the controller converges, how many AWS calls and Kubernetes writes it spends,
+//! and how much memory and CPU it needs, at scale, on the real kube-apiserver and moto, beside the floor
+//! (the fewest calls the scenario needs, timed with moto's measured cost per call). Not a test: a missed
+//! goal is reported, only a broken invariant fails the run.
+//!
+//! Phases (one namespace, the release build of the controller; see README "Benchmark"):
+//! 1. moto's cost per call, timed directly with the AWS SDK;
+//! 2. latency: one FargateService with its EcsCluster and TaskDefinition, applied until Ready and deleted
+//!    until gone, repeated;
+//! 3. convergence: one EcsCluster, N TaskDefinitions, N FargateServices and N/2 ScalingPolicies applied
+//!    at once, until all are Ready and the controller is quiet;
+//! 4. restart: a new controller process with a short resync re-verifies everything;
+//! 5. steady state: several resync periods with nothing changed;
+//! 6. drift: 10% of the services changed in AWS, until the controller has put every one back;
+//! 7. deletion: everything deleted at once, until gone.
+//!
+//! Usage: `bench [N]` with the environment of `make env-up` (`source .local-bench/env`) and the CRDs
+//! installed; settings in `BENCH_*` variables (see [`Config`]). Writes `<BENCH_OUT>/<date>-N<n>.json`
+//! and `.md` and prints the Markdown.
+
+#[path = "../../tests/e2e/common.rs"]
+#[allow(dead_code)]
+mod common;
+mod floor;
+mod moto;
+mod procfs;
+mod prom;
+mod report;
+mod track;
+
+use anyhow::{Context as _, Result, bail};
+use common::{ControllerProcess, TEST_MANAGER, TestNamespace, env, http_get, kube, scrape, unique};
+use ecs_controller::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use floor::Shape;
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::{Client, Resource};
+use report::{FloorOut, Percentiles, Phase, Results, Snapshot};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use track::{Key, Tracker};
+
+const CLUSTER: &str = "EcsCluster";
+const TASK_DEFINITION: &str = "TaskDefinition";
+const SERVICE: &str = "FargateService";
+const POLICY: &str = "ScalingPolicy";
+
+/// Objects to apply, each with its manifest.
+type Manifests = Vec<(Key, serde_json::Value)>;
+
+/// Settings, from `BENCH_*` environment variables (the first argument overrides `BENCH_N`).
+struct Config {
+    /// `BENCH_N` (100): task definitions and services; half as many ScalingPolicies.
+    n: usize,
+    /// `BENCH_RESYNC` (30s): the resync period of the restart, steady-state, drift and deletion phases.
+    resync: Duration,
+    /// `BENCH_CONVERGE_RESYNC` (30m): the resync period while converging (long, so that no periodic
+    /// resync mixes into the convergence figures).
+    converge_resync: String,
+    /// `BENCH_STEADY_PERIODS` (4): resync periods in the steady-state window.
+    steady_periods: u32,
+    /// `BENCH_LATENCY_RUNS` (20).
+    latency_runs: usize,
+    /// `BENCH_DRIFT_PERCENT` (10): services changed in AWS, of N (taken among those without a policy).
+    drift_percent: f64,
+    /// `BENCH_PROBE_READS` (200) and `BENCH_PROBE_WRITES` (20): calls timed per operation in moto;
+    /// `BENCH_PROBE_IN_FLIGHT` (8): concurrency of the parallelism measurement.
+    probe_reads: usize,
+    probe_writes: usize,
+    probe_in_flight: usize,
+    /// `BENCH_APPLY_CONCURRENCY` (16): applies (and deletes) in flight at once.
+    apply_concurrency: usize,
+    /// `BENCH_CONTROLLER_ARGS` ("--aws-max-rps 0"): extra flags for `ecs-controller run`.
+    controller_args: Vec<String>,
+    /// `BENCH_RUST_LOG` (info): the controller's log level.
+    rust_log: String,
+    /// `BENCH_OUT` (bench/results).
+    out_dir: PathBuf,
+    /// `BENCH_TIMEOUT` (300 + N/2 seconds): the longest any phase may take to converge.
+    timeout: Duration,
+}
+
+fn var<T: std::str::FromStr>(name: &str, default: T) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e| anyhow::anyhow!("{name}={v}: {e}")),
+        _ => Ok(default),
+    }
+}
+
+/// `30s`, `5m`, `1h`.
+fn duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = number.parse().with_context(|| format!("duration {s:?}"))?;
+    Ok(Duration::from_secs(match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("duration {s:?}: use s, m or h"),
+    }))
+}
+
+impl Config {
+    fn from_env() -> Result<Self> {
+        let n = match std::env::args().nth(1) {
+            Some(a) => a.parse().with_context(|| format!("N = {a:?}"))?,
+            None => var("BENCH_N", 100usize)?,
+        };
+        anyhow::ensure!(n >= 2, "N must be at least 2");
+        let resync = duration(&var("BENCH_RESYNC", "30s".to_string())?)?;
+        let converge_resync = var("BENCH_CONVERGE_RESYNC", "30m".to_string())?;
+        duration(&converge_resync)?;
+        Ok(Config {
+            n,
+            resync,
+            converge_resync,
+            steady_periods: var("BENCH_STEADY_PERIODS", 4u32)?.max(1),
+            latency_runs: var("BENCH_LATENCY_RUNS", 20usize)?,
+            drift_percent: var("BENCH_DRIFT_PERCENT", 10.0f64)?,
+            probe_reads: var("BENCH_PROBE_READS", 200usize)?.max(1),
+            probe_writes: var("BENCH_PROBE_WRITES", 20usize)?.max(2),
+            probe_in_flight: var("BENCH_PROBE_IN_FLIGHT", 8usize)?.max(1),
+            apply_concurrency: var("BENCH_APPLY_CONCURRENCY", 16usize)?.max(1),
+            controller_args: var("BENCH_CONTROLLER_ARGS", "--aws-max-rps 0".to_string())?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            rust_log: var("BENCH_RUST_LOG", "info".to_string())?,
+            out_dir: PathBuf::from(var("BENCH_OUT", "bench/results".to_string())?),
+            timeout: Duration::from_secs(var("BENCH_TIMEOUT", 300 + n as u64 / 2)?),
+        })
+    }
+
+    fn policies(&self) -> usize {
+        self.n / 2
+    }
+
+    fn shape(&self) -> Shape {
+        Shape {
+            n: self.n,
+            policies: self.policies(),
+        }
+    }
+
+    /// `--aws-max-rps` among the controller flags (the controller's default, 20, when absent).
+    fn max_rps(&self) -> Option<f64> {
+        let value = self
+            .controller_args
+            .iter()
+            .position(|a| a == "--aws-max-rps")
+            .and_then(|i| self.controller_args.get(i + 1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .or_else(|| {
+                self.controller_args
+                    .iter()
+                    .find_map(|a| a.strip_prefix("--aws-max-rps=")?.parse().ok())
+            })
+            .unwrap_or(20.0);
+        (value > 0.0).then_some(value)
+    }
+}
+
+/// What every phase shares.
+struct Bench {
+    cfg: Config,
+    client: Client,
+    namespace: String,
+    apis: HashMap<&'static str, Api<DynamicObject>>,
+    tracker: Tracker,
+    ecs: aws_sdk_ecs::Client,
+    costs: moto::Costs,
+    run_id: String,
+}
+
+fn kinds() -> Vec<(&'static str, ApiResource)> {
+    vec![
+        (CLUSTER, ApiResource::erase::<EcsCluster>(&())),
+        (TASK_DEFINITION, ApiResource::erase::<TaskDefinition>(&())),
+        (SERVICE, ApiResource::erase::<FargateService>(&())),
+        (POLICY, ApiResource::erase::<ScalingPolicy>(&())),
+    ]
+}
+
+fn api_version() -> String {
+    EcsCluster::api_version(&()).to_string()
+}
+
+fn cluster_manifest(name: &str, cluster_name: &str) -> serde_json::Value {
+    json!({"apiVersion": api_version(), "kind": CLUSTER, "metadata": {"name": name},
+           "spec": {"clusterName": cluster_name, "capacityProviders": ["FARGATE"],
+                    "tags": [{"key": "bench", "value": "yes"}]}})
+}
+
+fn task_definition_manifest(name: &str, family: &str) -> serde_json::Value {
+    json!({"apiVersion": api_version(), "kind": TASK_DEFINITION, "metadata": {"name": name},
+           "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                    "requiresCompatibilities": ["FARGATE"],
+                    "containerDefinitions": [{"name": "app", "image": "nginx:1",
+                                              "portMappings": [{"containerPort": 80}]}]}})
+}
+
+fn service_manifest(name: &str, cluster: &str, td: &str) -> Result<serde_json::Value> {
+    let list = |v: &str| -> Result<Vec<String>> {
+        Ok(env(v)?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect())
+    };
+    Ok(
+        json!({"apiVersion": api_version(), "kind": SERVICE, "metadata": {"name": name},
+           "spec": {"clusterRef": {"name": cluster}, "taskDefinitionRef": {"name": td}, "desiredCount": 1,
+                    "networkConfiguration": {"awsvpcConfiguration": {
+                        "subnets": list("ECS_TEST_SUBNETS")?, "securityGroups": list("ECS_TEST_SECURITY_GROUPS")?}}}}),
+    )
+}
+
+fn policy_manifest(name: &str, service: &str) -> serde_json::Value {
+    json!({"apiVersion": api_version(), "kind": POLICY, "metadata": {"name": name},
+           "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 4,
+                    "targetTracking": [{"name": "cpu", "targetValue": 60,
+                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}]}})
+}
+
+fn key(kind: &'static str, name: impl Into<String>) -> Key {
+    (kind, name.into())
+}
+
+fn since(t0: Instant, t: Option<Instant>) -> Option<f64> {
+    t.map(|t| t.saturating_duration_since(t0).as_secs_f64())
+}
+
+fn describe(keys: &[Key]) -> String {
+    let shown: Vec<String> = keys.iter().take(8).map(|(k, n)| format!("{k}/{n}")).collect();
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if keys.len() > 8 {
+            format!(" and {} more", keys.len() - 8)
+        } else {
+            String::new()
+        }
+    )
+}
+
+impl Bench {
+    fn start_controller(&self, resync: &str) -> Result<ControllerProcess> {
+        let mut args: Vec<&str> = vec!["--resync-period", resync];
+        args.extend(self.cfg.controller_args.iter().map(String::as_str));
+        let ctl =
+            ControllerProcess::start_with_env(&self.namespace, &args, &[("RUST_LOG", &self.cfg.rust_log)])?;
+        eprintln!("bench: controller pid {}, log {}", ctl.pid(), ctl.log.display());
+        Ok(ctl)
+    }
+
+    /// Waits until the controller's caches are synced (`/readyz`).
+    async fn wait_controller_ready(&self, ctl: &ControllerProcess) -> Result<()> {
+        let base = ctl.http_base().await?;
+        common::eventually("the controller's /readyz", Duration::from_secs(60), || async {
+            let (code, _) = http_get(&base, "/readyz").await?;
+            Ok((code == 200).then_some(()))
+        })
+        .await
+    }
+
+    /// Event writes by the controller in the namespace: one per Event, plus its series' repeats.
+    async fn event_writes(&self) -> Result<f64> {
+        let api: Api<k8s_openapi::api::events::v1::Event> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        let list = api.list(&ListParams::default()).await.context("listing events")?;
+        Ok(list
+            .items
+            .iter()
+            .filter(|e| e.reporting_controller.as_deref() == Some("ecs-controller"))
+            .map(|e| e.series.as_ref().map_or(1.0, |s| f64::from(s.count.max(1))))
+            .sum())
+    }
+
+    async fn snapshot(&self, ctl: &ControllerProcess) -> Result<Snapshot> {
+        let text = scrape(ctl).await.context("scraping the controller's /metrics")?;
+        Ok(Snapshot {
+            counters: prom::Counters::from_text(&text),
+            footprint: procfs::footprint(ctl.pid()).context("the controller process is gone")?,
+            events: self.event_writes().await?,
+            changes: self.tracker.changes(),
+        })
+    }
+
+    /// Waits until the controller makes no AWS call, Kubernetes write or reconcile for `quiet`
+    /// (at most `limit`); returns when it last did something.
+    async fn settle(&self, ctl: &ControllerProcess, quiet: Duration, limit: Duration) -> Result<Instant> {
+        let start = Instant::now();
+        let activity = |c: &prom::Counters| c.aws_total() + c.writes_total() + c.reconciles_total();
+        let mut last = activity(&prom::Counters::from_text(&scrape(ctl).await?));
+        let mut last_change = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = activity(&prom::Counters::from_text(&scrape(ctl).await?));
+            if now != last {
+                last = now;
+                last_change = Instant::now();
+            }
+            if last_change.elapsed() >= quiet || start.elapsed() >= limit {
+                return Ok(last_change);
+            }
+        }
+    }
+
+    async fn apply_all(&self, manifests: Manifests) -> Result<()> {
+        let pp = PatchParams::apply(TEST_MANAGER).force();
+        futures::stream::iter(manifests)
+            .map(|(k, manifest)| {
+                let pp = pp.clone();
+                async move {
+                    let api = self.apis.get(k.0).context("unknown kind")?;
+                    self.tracker.applied(&k, Instant::now());
+                    api.patch(&k.1, &pp, &Patch::Apply(manifest))
+                        .await
+                        .with_context(|| format!("applying {}/{}", k.0, k.1))?;
+                    anyhow::Ok(())
+                }
+            })
+            .buffer_unordered(self.cfg.apply_concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_all(&self, keys: &[Key]) -> Result<()> {
+        futures::stream::iter(keys.iter().cloned())
+            .map(|k| async move {
+                let api = self.apis.get(k.0).context("unknown kind")?;
+                self.tracker.delete_sent(&k, Instant::now());
+                api.delete(&k.1, &DeleteParams::default())
+                    .await
+                    .with_context(|| format!("deleting {}/{}", k.0, k.1))?;
+                anyhow::Ok(())
+            })
+            .buffer_unordered(self.cfg.apply_concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    fn floor(&self, f: &floor::Floor) -> FloorOut {
+        FloorOut::of(f, &self.costs, self.cfg.max_rps())
+    }
+
+    /// Phase 2: one service with its dependencies, apply to Ready and delete to gone, `runs` times.
+    async fn latency(&self, ctl: &ControllerProcess) -> Result<report::Latency> {
+        let runs = self.cfg.latency_runs;
+        let s0 = self.snapshot(ctl).await?;
+        let start = Instant::now();
+        let (mut create, mut delete) = (Vec::new(), Vec::new());
+        for r in 0..runs {
+            let (c, t, s) = (format!("lat{r}-c"), format!("lat{r}-t"), format!("lat{r}-s"));
+            let keys = vec![key(CLUSTER, &c), key(TASK_DEFINITION, &t), key(SERVICE, &s)];
+            let manifests = vec![
+                (
+                    keys[0].clone(),
+                    cluster_manifest(&c, &format!("{}-lat{r}", self.run_id)),
+                ),
+                (
+                    keys[1].clone(),
+                    task_definition_manifest(&t, &format!("{}-lat{r}", self.run_id)),
+                ),
+                (keys[2].clone(), service_manifest(&s, &c, &t)?),
+            ];
+            let t0 = Instant::now();
+            self.apply_all(manifests).await?;
+            let limit = Duration::from_secs(120);
+            if let Err(missing) = self.tracker.wait_ready(&keys, limit).await {
+                bail!(
+                    "latency run {r}: not Ready within {limit:?}: {}",
+                    describe(&missing)
+                );
+            }
+            let ready = since(t0, self.tracker.get(&keys[2]).ready_at).unwrap_or(0.0);
+            create.push(ready);
+            let t1 = Instant::now();
+            self.delete_all(&keys).await?;
+            if let Err(missing) = self.tracker.wait_gone(&keys, limit).await {
+                bail!(
+                    "latency run {r}: not gone within {limit:?}: {}",
+                    describe(&missing)
+                );
+            }
+            let gone = self
+                .tracker
+                .objects(&keys)
+                .iter()
+                .filter_map(|(_, o)| since(t1, o.gone_at))
+                .fold(0.0, f64::max);
+            delete.push(gone);
+        }
+        self.settle(ctl, Duration::from_secs(2), Duration::from_secs(30))
+            .await?;
+        let s1 = self.snapshot(ctl).await?;
+        let create_floor = self.floor(&floor::latency_create());
+        let delete_floor = self.floor(&floor::latency_delete());
+        let mut phase = Phase::between(&s0, &s1, start.elapsed().as_secs_f64());
+        phase.floor = Some(self.floor(&floor::latency_create().plus(&floor::latency_delete())));
+        Ok(report::Latency {
+            runs,
+            create: Percentiles::of(create),
+            delete: Percentiles::of(delete),
+            phase,
+            floor_create_seconds: create_floor.seconds,
+            floor_delete_seconds: delete_floor.seconds,
+            floor_calls_per_run: create_floor.total + delete_floor.total,
+        })
+    }
+
+    fn scenario(&self) -> Result<(Vec<Key>, Manifests)> {
+        let n = self.cfg.n;
+        let mut manifests = vec![(
+            key(CLUSTER, "c0"),
+            cluster_manifest("c0", &format!("{}-c0", self.run_id)),
+        )];
+        for i in 0..n {
+            let (t, s) = (format!("t{i}"), format!("s{i}"));
+            manifests.push((
+                key(TASK_DEFINITION, &t),
+                task_definition_manifest(&t, &format!("{}-t{i}", self.run_id)),
+            ));
+            manifests.push((key(SERVICE, &s), service_manifest(&s, "c0", &t)?));
+            if i < self.cfg.policies() {
+                manifests.push((
+                    key(POLICY, format!("p{i}")),
+                    policy_manifest(&format!("p{i}"), &s),
+                ));
+            }
+        }
+        Ok((manifests.iter().map(|(k, _)| k.clone()).collect(), manifests))
+    }
+
+    /// Phase 3: everything applied at once, until all Ready and the controller is quiet.
+    async fn converge(
+        &self,
+        ctl: &ControllerProcess,
+        keys: &[Key],
+        manifests: Manifests,
+    ) -> Result<report::Converge> {
+        let s0 = self.snapshot(ctl).await?;
+        let start = Instant::now();
+        self.apply_all(manifests).await?;
+        let apply_seconds = start.elapsed().as_secs_f64();
+        if let Err(missing) = self.tracker.wait_ready(keys, self.cfg.timeout).await {
+            bail!(
+                "{} of {} objects not Ready within {:?}: {}",
+                missing.len(),
+                keys.len(),
+                self.cfg.timeout,
+                describe(&missing)
+            );
+        }
+        let objects = self.tracker.objects(keys);
+        let all_ready = objects
+            .iter()
+            .filter_map(|(_, o)| since(start, o.ready_at))
+            .fold(0.0, f64::max);
+        let at_ready = prom::Counters::from_text(&scrape(ctl).await?);
+        let last = self
+            .settle(ctl, Duration::from_secs(3), Duration::from_secs(120))
+            .await?;
+        let s1 = self.snapshot(ctl).await?;
+        let mut per_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut all = Vec::new();
+        for ((kind, _), o) in &objects {
+            if let (Some(a), Some(r)) = (o.applied, o.ready_at) {
+                let s = r.saturating_duration_since(a).as_secs_f64();
+                per_kind.entry(kind.to_string()).or_default().push(s);
+                all.push(s);
+            }
+        }
+        let mut phase = Phase::between(&s0, &s1, last.saturating_duration_since(start).as_secs_f64());
+        let floor = self.floor(&floor::converge(self.cfg.shape()));
+        let aws_floor_seconds = floor.seconds;
+        let floor_seconds = aws_floor_seconds.max(apply_seconds);
+        phase.floor = Some(floor);
+        Ok(report::Converge {
+            apply_seconds,
+            all_ready_seconds: all_ready,
+            per_object: Percentiles::of(all),
+            per_kind: per_kind
+                .into_iter()
+                .map(|(k, v)| (k, Percentiles::of(v)))
+                .collect(),
+            calls_after_ready: s1.counters.aws_total() - at_ready.aws_total(),
+            phase,
+            floor_seconds,
+            aws_floor_seconds,
+        })
+    }
+
+    /// Phase 4: a new process re-verifies every object once.
+    async fn restart(
+        &self,
+        ctl: &ControllerProcess,
+        before: &Snapshot,
+        started: Instant,
+        keys: &[Key],
+    ) -> Result<report::Restart> {
+        let objects = keys.len() as f64;
+        common::eventually(
+            "the restarted controller to reconcile every object",
+            self.cfg.timeout,
+            || async {
+                let c = prom::Counters::from_text(&scrape(ctl).await?);
+                Ok((c.reconciles_total() >= objects).then_some(()))
+            },
+        )
+        .await?;
+        let last = self
+            .settle(ctl, Duration::from_secs(3), Duration::from_secs(120))
+            .await?;
+        let s1 = self.snapshot(ctl).await?;
+        let base = Snapshot {
+            counters: prom::Counters {
+                kube_writes: s1.counters.kube_writes.as_ref().map(|_| BTreeMap::new()),
+                ..Default::default()
+            },
+            footprint: Default::default(),
+            events: before.events,
+            changes: before.changes.clone(),
+        };
+        let mut phase = Phase::between(&base, &s1, last.saturating_duration_since(started).as_secs_f64());
+        phase.floor = Some(self.floor(&floor::resync_all(self.cfg.shape())));
+        Ok(report::Restart { phase })
+    }
+
+    /// Phase 5: `steady_periods` resync periods, aligned to the controller's resync ticks (every period
+    /// from its start): the window starts and ends half a period between two ticks.
+    async fn steady(
+        &self,
+        ctl: &ControllerProcess,
+        started: Instant,
+        keys: &[Key],
+    ) -> Result<report::Steady> {
+        let base = self.cfg.resync;
+        let periods = resync_periods(ctl, base);
+        // A whole number of every kind's period, at least `steady_periods` base periods.
+        let lcm = periods
+            .values()
+            .map(|p| p.as_secs().max(1))
+            .fold(1, |a, b| a / gcd(a, b) * b);
+        let least = base * self.cfg.steady_periods;
+        let window = match Duration::from_secs(lcm) {
+            l if l > Duration::from_secs(3600) => least,
+            l => l * least.as_secs().div_ceil(l.as_secs()).max(1) as u32,
+        };
+        // Half a base period off the ticks (which fall every period from the controller's start).
+        let elapsed = started.elapsed().as_secs_f64() / base.as_secs_f64();
+        let next = (elapsed - 0.5).ceil().max(0.0) + 0.5;
+        let window_start = started + base.mul_f64(next);
+        tokio::time::sleep_until(window_start.into()).await;
+        let s0 = self.snapshot(ctl).await?;
+        let from = Instant::now();
+        tokio::time::sleep_until((window_start + window).into()).await;
+        let s1 = self.snapshot(ctl).await?;
+        let to = Instant::now();
+        let seconds = to.saturating_duration_since(from).as_secs_f64();
+        let lost = self.tracker.lost_ready_between(keys, from, to);
+        let resyncs = resyncs_between(&periods, started, from, to);
+        let mut phase = Phase::between(&s0, &s1, seconds);
+        let floor = self.floor(&floor::resyncs(self.cfg.shape(), &resyncs));
+        let objects = keys.len().max(1) as f64;
+        let minutes = seconds / 60.0;
+        // Every kind's default period scales with --resync-period (default 5m).
+        let scale = base.as_secs_f64() / 300.0;
+        let rate = phase.aws_total / objects / minutes;
+        let floor_rate = floor.total / objects / minutes;
+        phase.floor = Some(floor);
+        Ok(report::Steady {
+            window_seconds: seconds,
+            resync_periods: periods
+                .iter()
+                .map(|(k, p)| (k.clone(), p.as_secs_f64()))
+                .collect(),
+            resyncs,
+            calls_per_object_per_minute: rate,
+            calls_per_object_per_minute_at_5m: rate * scale,
+            floor_per_object_per_minute_at_5m: floor_rate * scale,
+            lost_ready: lost.len(),
+            phase,
+        })
+    }
+
+    /// Phase 6: `drift_percent` of the services (among those no ScalingPolicy scales) get another desired
+    /// count in AWS; until DescribeServices shows every one back at the spec's.
+    async fn drift(&self, ctl: &ControllerProcess, started: Instant, cluster: &str) -> Result<report::Drift> {
+        let n = self.cfg.n;
+        let policies = self.cfg.policies();
+        let drifted = ((n as f64 * self.cfg.drift_percent / 100.0).round() as usize).clamp(1, n - policies);
+        let names: Vec<String> = (policies..policies + drifted).map(|i| format!("s{i}")).collect();
+        let s0 = self.snapshot(ctl).await?;
+        let from = Instant::now();
+        let describes = |c: &prom::Counters| -> f64 {
+            c.aws
+                .iter()
+                .filter(|((_, op, _), _)| op == "DescribeServices")
+                .map(|(_, v)| v)
+                .sum()
+        };
+        let before = describes(&s0.counters);
+        for name in &names {
+            self.ecs
+                .update_service()
+                .cluster(cluster)
+                .service(name)
+                .desired_count(3)
+                .send()
+                .await
+                .with_context(|| format!("changing {name} in moto"))?;
+        }
+        let injected = Instant::now();
+        let mut detected: Option<Instant> = None;
+        let mut back: BTreeMap<String, Instant> = BTreeMap::new();
+        let limit = self.cfg.resync * 2 + Duration::from_secs(120);
+        while back.len() < names.len() && injected.elapsed() < limit {
+            if detected.is_none() {
+                let c = prom::Counters::from_text(&scrape(ctl).await?);
+                if describes(&c) > before {
+                    detected = Some(Instant::now());
+                }
+            }
+            let pending: Vec<String> = names.iter().filter(|n| !back.contains_key(*n)).cloned().collect();
+            for chunk in pending.chunks(10) {
+                let out = self
+                    .ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .context("describing the drifted services")?;
+                let now = Instant::now();
+                for s in out.services() {
+                    if s.desired_count() == 1
+                        && let Some(name) = s.service_name()
+                    {
+                        back.entry(name.to_string()).or_insert(now);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let last_back = back.values().max().copied();
+        self.settle(ctl, Duration::from_secs(3), Duration::from_secs(60))
+            .await?;
+        let s1 = self.snapshot(ctl).await?;
+        let mut phase = Phase::between(&s0, &s1, injected.elapsed().as_secs_f64());
+        let during = resyncs_between(
+            &resync_periods(ctl, self.cfg.resync),
+            started,
+            from,
+            Instant::now(),
+        );
+        phase.floor = Some(self.floor(&floor::drift(self.cfg.shape(), &during, drifted)));
+        Ok(report::Drift {
+            drifted,
+            all_back_seconds: since(injected, last_back).unwrap_or(f64::NAN),
+            after_detection_seconds: detected
+                .zip(last_back)
+                .map(|(d, b)| b.saturating_duration_since(d).as_secs_f64()),
+            restored: back.len(),
+            floor_fix_seconds: self.floor(&floor::drift_fix(drifted)).seconds,
+            phase,
+        })
+    }
+
+    /// Phase 7: everything deleted at once, until gone.
+    async fn delete(&self, ctl: &ControllerProcess, keys: &[Key]) -> Result<report::Delete> {
+        let s0 = self.snapshot(ctl).await?;
+        let start = Instant::now();
+        self.delete_all(keys).await?;
+        if let Err(missing) = self.tracker.wait_gone(keys, self.cfg.timeout).await {
+            bail!(
+                "{} of {} objects not gone within {:?}: {}",
+                missing.len(),
+                keys.len(),
+                self.cfg.timeout,
+                describe(&missing)
+            );
+        }
+        let objects = self.tracker.objects(keys);
+        let all_gone = objects
+            .iter()
+            .filter_map(|(_, o)| since(start, o.gone_at))
+            .fold(0.0, f64::max);
+        self.settle(ctl, Duration::from_secs(3), Duration::from_secs(60))
+            .await?;
+        let s1 = self.snapshot(ctl).await?;
+        let mut per_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut all = Vec::new();
+        for ((kind, _), o) in &objects {
+            if let (Some(d), Some(g)) = (o.delete_sent, o.gone_at) {
+                let s = g.saturating_duration_since(d).as_secs_f64();
+                per_kind.entry(kind.to_string()).or_default().push(s);
+                all.push(s);
+            }
+        }
+        let mut phase = Phase::between(&s0, &s1, all_gone);
+        phase.floor = Some(self.floor(&floor::delete(self.cfg.shape())));
+        Ok(report::Delete {
+            all_gone_seconds: all_gone,
+            per_object: Percentiles::of(all),
+            per_kind: per_kind
+                .into_iter()
+                .map(|(k, v)| (k, Percentiles::of(v)))
+                .collect(),
+            phase,
+        })
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Each kind's resync period, from the controller's start-up log line (`resync=Resync { cluster: 30s,
+/// task_definition: 180s, service: 30s, scaling_policy: 30s }`); `base` for a kind it does not name.
+fn resync_periods(ctl: &ControllerProcess, base: Duration) -> BTreeMap<String, Duration> {
+    let mut periods: BTreeMap<String, Duration> = [CLUSTER, TASK_DEFINITION, SERVICE, POLICY]
+        .iter()
+        .map(|k| (k.to_string(), base))
+        .collect();
+    let log = ctl.log_text();
+    let Some(fields) = log
+        .split_once("resync=Resync {")
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(fields, _)| fields.to_string())
+    else {
+        eprintln!("bench: no resync periods in the controller's log; assuming {base:?} for every kind");
+        return periods;
+    };
+    for field in fields.split(',') {
+        let Some((name, value)) = field.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let period = if let Some(ms) = value.strip_suffix("ms") {
+            ms.parse::<f64>().ok().map(|v| v / 1000.0)
+        } else {
+            value.strip_suffix('s').and_then(|s| s.parse::<f64>().ok())
+        };
+        let kind = match name.trim() {
+            "cluster" => CLUSTER,
+            "task_definition" => TASK_DEFINITION,
+            "service" => SERVICE,
+            "scaling_policy" => POLICY,
+            _ => continue,
+        };
+        if let Some(p) = period.filter(|p| *p > 0.0) {
+            periods.insert(kind.to_string(), Duration::from_secs_f64(p));
+        }
+    }
+    periods
+}
+
+/// Resync ticks per kind in `(from, to]`, each kind's ticks falling every period from `started`.
+fn resyncs_between(
+    periods: &BTreeMap<String, Duration>,
+    started: Instant,
+    from: Instant,
+    to: Instant,
+) -> BTreeMap<String, u32> {
+    periods
+        .iter()
+        .map(|(kind, p)| {
+            let at =
+                |t: Instant| (t.saturating_duration_since(started).as_secs_f64() / p.as_secs_f64()).floor();
+            (kind.clone(), (at(to) - at(from)).max(0.0) as u32)
+        })
+        .collect()
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+async fn meta(client: &Client, cfg: &Config) -> report::Meta {
+    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|s| !s.is_empty());
+    let commit = command_output("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let moto_version = std::env::var("ECS_TEST_PYTHON")
+        .ok()
+        .and_then(|py| command_output(&py, &["-c", "import moto; print(moto.__version__)"]))
+        .unwrap_or_else(|| "unknown".into());
+    let apiserver_version = client
+        .apiserver_version()
+        .await
+        .map(|v| v.git_version)
+        .unwrap_or_else(|_| "unknown".into());
+    report::Meta {
+        date: k8s_openapi::jiff::Timestamp::now()
+            .strftime("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        commit: if dirty { format!("{commit}+dirty") } else { commit },
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model,
+        moto_version,
+        apiserver_version,
+        controller_binary: common::controller_binary().display().to_string(),
+        controller_flags: cfg.controller_args.clone(),
+    }
+}
+
+/// Runs the phases after the moto probe, filling `results`; an error is a broken invariant.
+async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
+    let cfg = &bench.cfg;
+    let violations = &mut results.violations;
+    let ctl = bench.start_controller(&cfg.converge_resync)?;
+    bench.wait_controller_ready(&ctl).await?;
+    results.idle = procfs::footprint(ctl.pid());
+
+    if cfg.latency_runs > 0 {
+        eprintln!("bench: latency, {} runs", cfg.latency_runs);
+        results.latency = Some(bench.latency(&ctl).await?);
+    }
+
+    let (keys, manifests) = bench.scenario()?;
+    eprintln!("bench: convergence, {} objects", keys.len());
+    let converge = bench.converge(&ctl, &keys, manifests).await?;
+    results.peak_rss_mib = procfs::mib(converge.phase.footprint.hwm_kib);
+    results.converge = Some(converge);
+
+    eprintln!("bench: restart with --resync-period {}s", cfg.resync.as_secs());
+    let before = Snapshot {
+        events: bench.event_writes().await?,
+        changes: bench.tracker.changes(),
+        ..Default::default()
+    };
+    ctl.terminate()?;
+    let mut ctl = ctl;
+    ctl.wait_exit(Duration::from_secs(60)).await?;
+    let started = Instant::now();
+    let ctl = bench.start_controller(&format!("{}s", cfg.resync.as_secs()))?;
+    let restart = bench.restart(&ctl, &before, started, &keys).await?;
+    let lost = bench.tracker.lost_ready_between(&keys, started, Instant::now());
+    if !lost.is_empty() {
+        violations.push(format!(
+            "restart: {} objects lost Ready: {}",
+            lost.len(),
+            describe(&lost.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())
+        ));
+    }
+    let changed: Vec<String> = restart
+        .phase
+        .aws_calls
+        .iter()
+        .filter(|(op, _)| !floor::read_only(op.split_once('/').map_or(op, |(_, o)| o)))
+        .map(|(op, v)| format!("{op} {v}"))
+        .collect();
+    if !changed.is_empty() {
+        violations.push(format!(
+            "restart: a restart changed something in AWS: {}",
+            changed.join(", ")
+        ));
+    }
+    results.restart = Some(restart);
+
+    eprintln!(
+        "bench: steady state, at least {} x {}s and a whole number of every kind's resync period",
+        cfg.steady_periods,
+        cfg.resync.as_secs()
+    );
+    let steady = bench.steady(&ctl, started, &keys).await?;
+    let changed: Vec<String> = steady
+        .phase
+        .aws_calls
+        .iter()
+        .filter(|(op, _)| !floor::read_only(op.split_once('/').map_or(op, |(_, o)| o)))
+        .map(|(op, v)| format!("{op} {v}"))
+        .collect();
+    if !changed.is_empty() {
+        violations.push(format!(
+            "steady state: a resync changed something in AWS: {}",
+            changed.join(", ")
+        ));
+    }
+    if steady.lost_ready > 0 {
+        violations.push(format!(
+            "steady state: objects lost Ready {} times",
+            steady.lost_ready
+        ));
+    }
+    results.steady = Some(steady);
+
+    let cluster = format!("{}-c0", bench.run_id);
+    eprintln!("bench: drift");
+    let drift = bench.drift(&ctl, started, &cluster).await?;
+    if drift.restored < drift.drifted {
+        violations.push(format!(
+            "drift: {} of {} services not put back within two resync periods and 2 minutes",
+            drift.drifted - drift.restored,
+            drift.drifted
+        ));
+    }
+    results.drift = Some(drift);
+
+    eprintln!("bench: deletion");
+    let delete = bench.delete(&ctl, &keys).await?;
+    results.peak_rss_mib = results
+        .peak_rss_mib
+        .max(procfs::mib(delete.phase.footprint.hwm_kib));
+    results.delete = Some(delete);
+    ctl.terminate()?;
+    let mut ctl = ctl;
+    ctl.wait_exit(Duration::from_secs(60)).await?;
+    Ok(())
+}
+
+fn write_results(results: &Results, dir: &std::path::Path) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let day = results.meta.date.split_whitespace().next().unwrap_or("undated");
+    let base = dir.join(format!("{day}-N{}", results.settings.n));
+    let json_path = base.with_extension("json");
+    let md_path = base.with_extension("md");
+    std::fs::write(&json_path, serde_json::to_string_pretty(results)? + "\n")
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    std::fs::write(&md_path, results.markdown()).with_context(|| format!("writing {}", md_path.display()))?;
+    Ok((json_path, md_path))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cfg = Config::from_env()?;
+    let client = kube().await?;
+    let meta = meta(&client, &cfg).await;
+    let policies = cfg.policies();
+    let mut results = Results {
+        meta,
+        settings: report::Settings {
+            n: cfg.n,
+            resync_seconds: cfg.resync.as_secs_f64(),
+            converge_resync: cfg.converge_resync.clone(),
+            steady_periods: cfg.steady_periods,
+            latency_runs: cfg.latency_runs,
+            drift_percent: cfg.drift_percent,
+            apply_concurrency: cfg.apply_concurrency,
+            aws_max_rps: cfg.max_rps(),
+        },
+        objects: report::Objects {
+            clusters: 1,
+            task_definitions: cfg.n,
+            services: cfg.n,
+            scaling_policies: policies,
+            total: 1 + 2 * cfg.n + policies,
+        },
+        ..Default::default()
+    };
+    eprintln!("bench: N = {}, timing moto", cfg.n);
+    let costs = moto::probe(cfg.probe_reads, cfg.probe_writes, cfg.probe_in_flight)
+        .await
+        .context("measuring moto's cost per call")?;
+    results.moto = costs.clone();
+
+    let ns = TestNamespace::create(&client, "bench").await?;
+    let kinds = kinds();
+    let tracker = Tracker::start(&client, &ns.name, &kinds).await?;
+    let bench = Bench {
+        apis: kinds
+            .iter()
+            .map(|(k, ar)| (*k, Api::namespaced_with(client.clone(), &ns.name, ar)))
+            .collect(),
+        client,
+        namespace: ns.name.clone(),
+        tracker,
+        ecs: common::ecs().await?,
+        costs,
+        run_id: unique("b"),
+        cfg,
+    };
+    if let Err(e) = run(&bench, &mut results).await {
+        results.violations.push(format!("{e:#}"));
+    }
+    results.compute_goals();
+    let (json_path, md_path) = write_results(&results, &bench.cfg.out_dir)?;
+    println!("{}", results.markdown());
+    eprintln!("bench: wrote {} and {}", json_path.display(), md_path.display());
+    if !results.violations.is_empty() {
+        bail!("invariants broken:\n{}", results.violations.join("\n"));
+    }
+    Ok(())
+}

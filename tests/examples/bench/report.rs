@@ -1,0 +1,759 @@
+//! The results: one JSON document and a Markdown rendering of it.
+
+use crate::floor::{Floor, service_of};
+use crate::moto::Costs;
+use crate::procfs::{Footprint, mib};
+use crate::prom::{Counters, delta};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Meta {
+    pub date: String,
+    pub commit: String,
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub moto_version: String,
+    pub apiserver_version: String,
+    pub controller_binary: String,
+    pub controller_flags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Settings {
+    pub n: usize,
+    pub resync_seconds: f64,
+    pub converge_resync: String,
+    pub steady_periods: u32,
+    pub latency_runs: usize,
+    pub drift_percent: f64,
+    pub apply_concurrency: usize,
+    pub aws_max_rps: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Objects {
+    pub clusters: usize,
+    pub task_definitions: usize,
+    pub services: usize,
+    pub scaling_policies: usize,
+    pub total: usize,
+}
+
+/// p50 / p99 / max in seconds, nearest rank.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Percentiles {
+    pub count: usize,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    pub fn of(mut v: Vec<f64>) -> Self {
+        v.sort_by(f64::total_cmp);
+        let at = |p: f64| -> f64 {
+            if v.is_empty() {
+                return 0.0;
+            }
+            let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+            v[rank - 1]
+        };
+        Percentiles {
+            count: v.len(),
+            p50: at(0.50),
+            p99: at(0.99),
+            max: v.last().copied().unwrap_or(0.0),
+        }
+    }
+
+    fn md(&self) -> String {
+        format!("{} / {}", secs(self.p50), secs(self.p99))
+    }
+}
+
+/// What the controller spent in one phase, and the floor beside it.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Phase {
+    pub seconds: f64,
+    /// AWS calls by `Service/Operation` (every outcome).
+    pub aws_calls: BTreeMap<String, f64>,
+    /// Calls that did not succeed, by `Service/Operation/outcome`.
+    pub aws_failures: BTreeMap<String, f64>,
+    pub aws_total: f64,
+    pub ecs_calls: f64,
+    pub autoscaling_calls: f64,
+    /// The controller's status and finalizer writes by `Kind/operation`; absent when the controller does
+    /// not expose `ecs_controller_kube_writes_total`.
+    pub kube_writes: Option<BTreeMap<String, f64>>,
+    pub kube_writes_total: Option<f64>,
+    /// Event writes (creates and series updates) by the controller.
+    pub events: f64,
+    /// Versions of the benchmark's objects the watches saw, by kind (writes that changed something,
+    /// whoever made them).
+    pub object_changes: BTreeMap<String, u64>,
+    pub reconciles: f64,
+    pub cpu_seconds: f64,
+    /// The controller at the end of the phase (high-water mark since the process started).
+    pub footprint: Footprint,
+    pub floor: Option<FloorOut>,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct FloorOut {
+    pub calls: BTreeMap<String, f64>,
+    pub total: f64,
+    pub ecs_calls: f64,
+    pub seconds: f64,
+}
+
+impl FloorOut {
+    pub fn of(f: &Floor, costs: &Costs, max_rps: Option<f64>) -> Self {
+        FloorOut {
+            calls: f.calls.clone(),
+            total: f.total(),
+            ecs_calls: f.of_service("ECS"),
+            seconds: f.seconds(costs, max_rps),
+        }
+    }
+}
+
+/// A point in time: the controller's counters and footprint, and what the harness saw.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub counters: Counters,
+    pub footprint: Footprint,
+    pub events: f64,
+    pub changes: BTreeMap<String, u64>,
+}
+
+impl Phase {
+    pub fn between(a: &Snapshot, b: &Snapshot, seconds: f64) -> Self {
+        let aws = delta(&a.counters.aws, &b.counters.aws);
+        let mut aws_calls: BTreeMap<String, f64> = BTreeMap::new();
+        let mut aws_failures = BTreeMap::new();
+        for ((service, op, outcome), v) in &aws {
+            *aws_calls.entry(format!("{service}/{op}")).or_default() += v;
+            if outcome != "success" {
+                aws_failures.insert(format!("{service}/{op}/{outcome}"), *v);
+            }
+        }
+        let of = |svc: &str| -> f64 { aws.iter().filter(|((s, _, _), _)| s == svc).map(|(_, v)| v).sum() };
+        let kube_writes = match (&a.counters.kube_writes, &b.counters.kube_writes) {
+            (Some(x), Some(y)) => Some(
+                delta(x, y)
+                    .into_iter()
+                    .map(|((k, op), v)| (format!("{k}/{op}"), v))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            _ => None,
+        };
+        let object_changes = b
+            .changes
+            .iter()
+            .map(|(k, v)| (k.clone(), v - a.changes.get(k).copied().unwrap_or(0)))
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        // `+ 0.0`: an empty sum is -0.0.
+        Phase {
+            seconds,
+            aws_total: aws.values().sum::<f64>() + 0.0,
+            ecs_calls: of("ECS"),
+            autoscaling_calls: of("ApplicationAutoScaling"),
+            aws_calls,
+            aws_failures,
+            kube_writes_total: kube_writes.as_ref().map(|w| w.values().sum::<f64>() + 0.0),
+            kube_writes,
+            events: b.events - a.events,
+            object_changes,
+            reconciles: b.counters.reconciles_total() - a.counters.reconciles_total(),
+            cpu_seconds: b.footprint.cpu_seconds - a.footprint.cpu_seconds,
+            footprint: b.footprint,
+            floor: None,
+        }
+    }
+
+    /// Calls of an operation (any service).
+    pub fn calls(&self, op: &str) -> f64 {
+        self.aws_calls
+            .get(&format!("{}/{op}", service_of(op)))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Writes of one operation summed over the kinds (`None`: metric not exposed).
+    pub fn writes(&self, operation: &str) -> Option<f64> {
+        self.kube_writes.as_ref().map(|w| {
+            w.iter()
+                .filter(|(k, _)| k.ends_with(&format!("/{operation}")))
+                .map(|(_, v)| v)
+                .sum()
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Latency {
+    pub runs: usize,
+    /// Apply of cluster, task definition and service to the service Ready.
+    pub create: Percentiles,
+    /// Delete of the three to all gone.
+    pub delete: Percentiles,
+    pub phase: Phase,
+    pub floor_create_seconds: f64,
+    pub floor_delete_seconds: f64,
+    pub floor_calls_per_run: f64,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Converge {
+    pub apply_seconds: f64,
+    /// First apply sent to the last object Ready (as the watches saw it).
+    pub all_ready_seconds: f64,
+    /// Per object, its apply sent to a watch seeing Ready=True for its generation.
+    pub per_object: Percentiles,
+    pub per_kind: BTreeMap<String, Percentiles>,
+    /// Until the controller went quiet (no AWS call, write or reconcile for a few seconds).
+    pub phase: Phase,
+    /// Calls made after every object was Ready, before it went quiet (included in `phase`).
+    pub calls_after_ready: f64,
+    /// The time floor: the AWS floor's time, and no less than applying took.
+    pub floor_seconds: f64,
+    /// The AWS floor's time alone.
+    pub aws_floor_seconds: f64,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Restart {
+    /// Start of the new process to its last AWS call, write or reconcile of the re-verification.
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Steady {
+    pub window_seconds: f64,
+    /// Each kind's resync period in seconds (from the controller's start-up log), and its resyncs in
+    /// the window (a multiple of every period, so each kind resyncs a whole number of times).
+    pub resync_periods: BTreeMap<String, f64>,
+    pub resyncs: BTreeMap<String, u32>,
+    pub calls_per_object_per_minute: f64,
+    /// Scaled to the default `--resync-period 5m` (every kind's period scales with it).
+    pub calls_per_object_per_minute_at_5m: f64,
+    pub floor_per_object_per_minute_at_5m: f64,
+    pub lost_ready: usize,
+    /// AWS calls and writes over the whole window; its floor is the window's resyncs.
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Drift {
+    pub drifted: usize,
+    /// End of the injection to the last drifted service back, as DescribeServices shows it.
+    pub all_back_seconds: f64,
+    /// The controller's first DescribeServices after the injection to the last service back.
+    pub after_detection_seconds: Option<f64>,
+    pub restored: usize,
+    pub floor_fix_seconds: f64,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Delete {
+    pub all_gone_seconds: f64,
+    pub per_object: Percentiles,
+    pub per_kind: BTreeMap<String, Percentiles>,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Goal {
+    pub goal: String,
+    pub target: String,
+    pub measured: String,
+    pub floor: String,
+    pub pass: bool,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Results {
+    pub meta: Meta,
+    pub settings: Settings,
+    pub objects: Objects,
+    pub moto: Costs,
+    pub idle: Option<Footprint>,
+    pub latency: Option<Latency>,
+    pub converge: Option<Converge>,
+    pub restart: Option<Restart>,
+    pub steady: Option<Steady>,
+    pub drift: Option<Drift>,
+    pub delete: Option<Delete>,
+    pub peak_rss_mib: f64,
+    pub goals: Vec<Goal>,
+    /// Broken invariants: the run failed.
+    pub violations: Vec<String>,
+}
+
+fn secs(s: f64) -> String {
+    if s < 0.1 {
+        format!("{:.0} ms", s * 1000.0)
+    } else if s < 10.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+fn num(v: f64) -> String {
+    // No "-0" for a counter that did not move.
+    let v = if v == 0.0 { 0.0 } else { v };
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), num)
+}
+
+impl Results {
+    pub fn compute_goals(&mut self) {
+        let objects = self.objects.total.max(1) as f64;
+        let mut goals = Vec::new();
+        if let Some(c) = &self.converge {
+            let ratio = c.all_ready_seconds / c.floor_seconds.max(1e-9);
+            goals.push(Goal {
+                goal: "converge within 1.5x of the floor".into(),
+                target: "<= 1.5x".into(),
+                measured: format!("{} ({ratio:.2}x)", secs(c.all_ready_seconds)),
+                floor: secs(c.floor_seconds),
+                pass: ratio <= 1.5,
+            });
+            let per_object = c.phase.ecs_calls / objects;
+            let floor = c.phase.floor.as_ref().map_or(0.0, |f| f.ecs_calls / objects);
+            goals.push(Goal {
+                goal: "ECS calls per object to converge".into(),
+                target: "<= 3".into(),
+                measured: format!("{per_object:.2}"),
+                floor: format!("{floor:.2}"),
+                pass: per_object <= 3.0,
+            });
+        }
+        if let Some(s) = &self.steady {
+            let floor = s.floor_per_object_per_minute_at_5m;
+            goals.push(Goal {
+                goal: "AWS calls per object per minute at steady state (default 5 m resync)".into(),
+                target: "<= 0.2".into(),
+                measured: format!("{:.3}", s.calls_per_object_per_minute_at_5m),
+                floor: format!("{floor:.3}"),
+                pass: s.calls_per_object_per_minute_at_5m <= 0.2,
+            });
+            let writes = s.phase.kube_writes_total;
+            goals.push(Goal {
+                goal: "Kubernetes writes at steady state (status, finalizers, events)".into(),
+                target: "0".into(),
+                measured: format!("{} + {} events", opt(writes), num(s.phase.events)),
+                floor: "0".into(),
+                pass: writes.unwrap_or(0.0) == 0.0 && s.phase.events == 0.0,
+            });
+        }
+        goals.push(Goal {
+            goal: "controller peak RSS (goal set for N = 2000)".into(),
+            target: "< 64 MiB".into(),
+            measured: format!("{:.1} MiB", self.peak_rss_mib),
+            floor: "-".into(),
+            pass: self.peak_rss_mib < 64.0,
+        });
+        self.goals = goals;
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let m = &self.meta;
+        let o = &self.objects;
+        let _ = writeln!(md, "# ecs-controller benchmark, N = {}\n", self.settings.n);
+        let _ = writeln!(
+            md,
+            "{} · commit `{}` · {} x {} · moto {} · kube-apiserver {}\n",
+            m.date, m.commit, m.cpus, m.cpu_model, m.moto_version, m.apiserver_version
+        );
+        let _ = writeln!(
+            md,
+            "{} objects applied at once: {} EcsCluster, {} TaskDefinitions, {} FargateServices, {} ScalingPolicies \
+             (one target-tracking policy each). Controller (release build) flags: `{}`; convergence and latency \
+             with `--resync-period {}`, restart, steady state, drift and deletion with `--resync-period {}s`.\n",
+            o.total,
+            o.clusters,
+            o.task_definitions,
+            o.services,
+            o.scaling_policies,
+            m.controller_flags.join(" "),
+            self.settings.converge_resync,
+            self.settings.resync_seconds
+        );
+        if self.violations.is_empty() {
+            let _ = writeln!(md, "Invariants: all held.\n");
+        } else {
+            let _ = writeln!(md, "**Invariants broken (the run failed):**\n");
+            for v in &self.violations {
+                let _ = writeln!(md, "- {v}");
+            }
+            md.push('\n');
+        }
+
+        let _ = writeln!(md, "## Goals\n");
+        let _ = writeln!(md, "| goal | target | measured | floor | |");
+        let _ = writeln!(md, "|---|---|---|---|---|");
+        for g in &self.goals {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                g.goal,
+                g.target,
+                g.measured,
+                g.floor,
+                if g.pass { "pass" } else { "**miss**" }
+            );
+        }
+        md.push('\n');
+
+        if let Some(c) = &self.converge {
+            let _ = writeln!(md, "## Convergence: everything applied at once\n");
+            let _ = writeln!(md, "| measure | value | floor |");
+            let _ = writeln!(md, "|---|---|---|");
+            let _ = writeln!(
+                md,
+                "| applied in ({} at a time) | {} | |",
+                self.settings.apply_concurrency,
+                secs(c.apply_seconds)
+            );
+            let _ = writeln!(
+                md,
+                "| all Ready after | {} | {} (AWS alone {}) |",
+                secs(c.all_ready_seconds),
+                secs(c.floor_seconds),
+                secs(c.aws_floor_seconds)
+            );
+            let _ = writeln!(
+                md,
+                "| last object Ready after the last apply | {} | |",
+                secs((c.all_ready_seconds - c.apply_seconds).max(0.0))
+            );
+            let _ = writeln!(
+                md,
+                "| per object, apply to Ready, p50 / p99 | {} | |",
+                c.per_object.md()
+            );
+            for (kind, p) in &c.per_kind {
+                let _ = writeln!(md, "| {kind}, p50 / p99 | {} | |", p.md());
+            }
+            self.phase_rows(&mut md, &c.phase);
+            let _ = writeln!(
+                md,
+                "| AWS calls after all Ready (included above) | {} | |",
+                num(c.calls_after_ready)
+            );
+            let objects = o.total.max(1) as f64;
+            if let Some(w) = c.phase.kube_writes_total {
+                let _ = writeln!(
+                    md,
+                    "| Kubernetes writes per object (status + finalizer) | {:.2} (status {}, finalizer {}) | {} |",
+                    w / objects,
+                    opt(c.phase.writes("status_patch")),
+                    opt(c.phase.writes("finalizer_add")),
+                    num(crate::floor::KUBE_WRITES_PER_OBJECT)
+                );
+            }
+            let _ = writeln!(md, "| events per object | {:.2} | 0 |", c.phase.events / objects);
+            md.push('\n');
+        }
+
+        let _ = writeln!(md, "## AWS calls by operation\n");
+        let _ = writeln!(
+            md,
+            "Floors in parentheses. Steady state: the whole window (see below); latency: per run.\n"
+        );
+        let _ = writeln!(
+            md,
+            "| operation | converge | restart | steady state | drift | delete | latency / run |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        let mut ops: Vec<String> = Vec::new();
+        let phases: Vec<(Option<&Phase>, f64)> = vec![
+            (self.converge.as_ref().map(|c| &c.phase), 1.0),
+            (self.restart.as_ref().map(|r| &r.phase), 1.0),
+            (self.steady.as_ref().map(|s| &s.phase), 1.0),
+            (self.drift.as_ref().map(|d| &d.phase), 1.0),
+            (self.delete.as_ref().map(|d| &d.phase), 1.0),
+            (
+                self.latency.as_ref().map(|l| &l.phase),
+                self.latency.as_ref().map_or(1.0, |l| l.runs.max(1) as f64),
+            ),
+        ];
+        for (p, _) in &phases {
+            if let Some(p) = p {
+                for k in p.aws_calls.keys() {
+                    if !ops.contains(k) {
+                        ops.push(k.clone());
+                    }
+                }
+                for k in p.floor.iter().flat_map(|f| f.calls.keys()) {
+                    let k = format!("{}/{k}", service_of(k));
+                    if !ops.contains(&k) {
+                        ops.push(k);
+                    }
+                }
+            }
+        }
+        ops.sort();
+        let cell = |p: Option<&Phase>, div: f64, floor: Option<&FloorOut>, op: &str| -> String {
+            let Some(p) = p else { return "-".into() };
+            let v = p.aws_calls.get(op).copied().unwrap_or(0.0) / div;
+            let short = op.split_once('/').map_or(op, |(_, o)| o);
+            let f = floor.and_then(|f| f.calls.get(short)).copied().unwrap_or(0.0);
+            if v == 0.0 && f == 0.0 {
+                String::new()
+            } else {
+                format!("{} ({})", num(v), num(f))
+            }
+        };
+        for op in &ops {
+            let mut row = format!("| {op} ");
+            for (p, div) in &phases {
+                let _ = write!(row, "| {} ", cell(*p, *div, p.and_then(|p| p.floor.as_ref()), op));
+            }
+            row.push('|');
+            let _ = writeln!(md, "{row}");
+        }
+        let mut total = "| **total** ".to_string();
+        for (p, div) in &phases {
+            match p {
+                Some(p) => {
+                    // Floors are per run already where measurements are divided (latency).
+                    let floor = p.floor.as_ref().map(|f| f.total);
+                    let _ = write!(total, "| **{}** ({}) ", num(p.aws_total / div), opt(floor));
+                }
+                None => total.push_str("| - "),
+            }
+        }
+        total.push('|');
+        let _ = writeln!(md, "{total}\n");
+        let failures: BTreeMap<String, f64> = phases
+            .iter()
+            .filter_map(|(p, _)| *p)
+            .flat_map(|p| p.aws_failures.clone())
+            .fold(BTreeMap::new(), |mut acc, (k, v)| {
+                *acc.entry(k).or_default() += v;
+                acc
+            });
+        if !failures.is_empty() {
+            let _ = writeln!(
+                md,
+                "Calls that failed (included above): {}\n",
+                failures
+                    .iter()
+                    .map(|(k, v)| format!("{k} {}", num(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+
+        if let Some(r) = &self.restart {
+            let _ = writeln!(
+                md,
+                "## Restart: a new controller process re-verifies everything\n"
+            );
+            let _ = writeln!(md, "| measure | value | floor |");
+            let _ = writeln!(md, "|---|---|---|");
+            let _ = writeln!(md, "| re-verified in | {} | |", secs(r.phase.seconds));
+            self.phase_rows(&mut md, &r.phase);
+            md.push('\n');
+        }
+
+        if let Some(s) = &self.steady {
+            let _ = writeln!(md, "## Steady state\n");
+            let _ = writeln!(md, "| measure | value | floor |");
+            let _ = writeln!(md, "|---|---|---|");
+            let mut by_period: BTreeMap<u64, (Vec<&str>, u32)> = BTreeMap::new();
+            for (kind, period) in &s.resync_periods {
+                let e = by_period.entry(period.round() as u64).or_default();
+                e.0.push(kind);
+                e.1 = s.resyncs.get(kind).copied().unwrap_or(0);
+            }
+            let resyncs = by_period
+                .iter()
+                .map(|(period, (kinds, n))| format!("{n} of {} (every {period} s)", kinds.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let _ = writeln!(
+                md,
+                "| window, resyncs in it | {}: {resyncs} | |",
+                secs(s.window_seconds)
+            );
+            let floor = s.phase.floor.as_ref().map_or(0.0, |f| f.total);
+            let objects = o.total.max(1) as f64;
+            let minutes = s.window_seconds / 60.0;
+            let scale = self.settings.resync_seconds / 300.0;
+            let _ = writeln!(
+                md,
+                "| AWS calls per object per minute, at these periods / scaled to the default 5 m | {:.3} / {:.3} | {:.3} / {:.3} |",
+                s.calls_per_object_per_minute,
+                s.calls_per_object_per_minute_at_5m,
+                floor / objects / minutes,
+                floor / objects / minutes * scale
+            );
+            let _ = writeln!(md, "| objects that lost Ready | {} | 0 |", s.lost_ready);
+            self.phase_rows(&mut md, &s.phase);
+            md.push('\n');
+        }
+
+        if let Some(d) = &self.drift {
+            let _ = writeln!(
+                md,
+                "## Drift: {} services changed in AWS behind the controller's back\n",
+                d.drifted
+            );
+            let _ = writeln!(md, "| measure | value | floor |");
+            let _ = writeln!(md, "|---|---|---|");
+            let _ = writeln!(
+                md,
+                "| all back after (waits for the next resync) | {} | |",
+                secs(d.all_back_seconds)
+            );
+            let _ = writeln!(
+                md,
+                "| from the resync that saw them | {} | {} |",
+                d.after_detection_seconds.map_or_else(|| "n/a".into(), secs),
+                secs(d.floor_fix_seconds)
+            );
+            let _ = writeln!(md, "| services restored | {} / {} | |", d.restored, d.drifted);
+            let _ = writeln!(
+                md,
+                "| UpdateService calls | {} | {} |",
+                num(d.phase.calls("UpdateService")),
+                d.drifted
+            );
+            self.phase_rows(&mut md, &d.phase);
+            md.push('\n');
+        }
+
+        if let Some(d) = &self.delete {
+            let _ = writeln!(md, "## Deletion: everything deleted at once\n");
+            let _ = writeln!(md, "| measure | value | floor |");
+            let _ = writeln!(md, "|---|---|---|");
+            let floor = d.phase.floor.as_ref().map_or(0.0, |f| f.seconds);
+            let _ = writeln!(
+                md,
+                "| all gone after | {} | {} |",
+                secs(d.all_gone_seconds),
+                secs(floor)
+            );
+            let _ = writeln!(
+                md,
+                "| per object, delete to gone, p50 / p99 | {} | |",
+                d.per_object.md()
+            );
+            for (kind, p) in &d.per_kind {
+                let _ = writeln!(md, "| {kind}, p50 / p99 | {} | |", p.md());
+            }
+            self.phase_rows(&mut md, &d.phase);
+            md.push('\n');
+        }
+
+        if let Some(l) = &self.latency {
+            let _ = writeln!(
+                md,
+                "## Latency: one FargateService with its EcsCluster and TaskDefinition, {} runs\n",
+                l.runs
+            );
+            let _ = writeln!(md, "| measure | value | floor |");
+            let _ = writeln!(md, "|---|---|---|");
+            let _ = writeln!(
+                md,
+                "| apply to service Ready, p50 / p99 | {} | {} |",
+                l.create.md(),
+                secs(l.floor_create_seconds)
+            );
+            let _ = writeln!(
+                md,
+                "| delete to all gone, p50 / p99 | {} | {} |",
+                l.delete.md(),
+                secs(l.floor_delete_seconds)
+            );
+            let _ = writeln!(
+                md,
+                "| AWS calls per run (create + delete) | {} | {} |",
+                num(l.phase.aws_total / l.runs.max(1) as f64),
+                num(l.floor_calls_per_run)
+            );
+            md.push('\n');
+        }
+
+        let _ = writeln!(
+            md,
+            "## moto's cost per call (measured in this run, one call at a time)\n"
+        );
+        let _ = writeln!(
+            md,
+            "Effective parallelism: {:.2} (DescribeClusters per second with {} in flight over one at a time). \
+             A floor's time is the sum of its calls' costs divided by that, and no less than the calls that \
+             must follow each other{}.\n",
+            self.moto.parallelism,
+            self.moto.in_flight,
+            self.settings.aws_max_rps.map_or(String::new(), |r| format!(
+                ", nor than the calls at --aws-max-rps {r}"
+            ))
+        );
+        let _ = writeln!(md, "| operation | calls timed | mean |");
+        let _ = writeln!(md, "|---|---|---|");
+        for (op, c) in &self.moto.ops {
+            let _ = writeln!(md, "| {op} | {} | {:.1} ms |", c.calls, c.mean() * 1000.0);
+        }
+        md.push('\n');
+        if let Some(idle) = &self.idle {
+            let _ = writeln!(
+                md,
+                "Controller idle at start: {:.1} MiB resident. Peak over the run: {:.1} MiB.",
+                mib(idle.rss_kib),
+                self.peak_rss_mib
+            );
+        }
+        md
+    }
+
+    fn phase_rows(&self, md: &mut String, p: &Phase) {
+        let objects = self.objects.total.max(1) as f64;
+        let floor_total = p.floor.as_ref().map(|f| num(f.total)).unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "| AWS calls (per object) | {} ({:.2}; ECS {}, Auto Scaling {}) | {floor_total} |",
+            num(p.aws_total),
+            p.aws_total / objects,
+            num(p.ecs_calls),
+            num(p.autoscaling_calls)
+        );
+        let _ = writeln!(
+            md,
+            "| Kubernetes writes: status / finalizer / events | {} / {} / {} |  |",
+            opt(p.writes("status_patch")),
+            opt(match (p.writes("finalizer_add"), p.writes("finalizer_remove")) {
+                (Some(a), Some(r)) => Some(a + r),
+                _ => None,
+            }),
+            num(p.events)
+        );
+        let changes: u64 = p.object_changes.values().sum();
+        let _ = writeln!(md, "| object versions the watches saw | {changes} | |");
+        let _ = writeln!(md, "| reconciles | {} | |", num(p.reconciles));
+        let _ = writeln!(
+            md,
+            "| controller CPU / RSS at end / peak RSS | {:.2} s / {:.1} MiB / {:.1} MiB | |",
+            p.cpu_seconds,
+            mib(p.footprint.rss_kib),
+            mib(p.footprint.hwm_kib)
+        );
+    }
+}
