@@ -501,19 +501,7 @@ impl Managed for FargateService {
             return Ok(Cleanup::Done);
         }
         if service.status() == Some("ACTIVE") {
-            if service.desired_count() > 0 {
-                tracing::info!(service = %name, "scaling ECS service to 0 before deletion");
-                ecs_api::update_service(
-                    ecs,
-                    &cluster,
-                    &name,
-                    ServiceUpdate {
-                        desired_count: Some(0),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
+            // A forced delete stops the tasks itself: no UpdateService to 0 first.
             tracing::info!(service = %name, "deleting ECS service");
             if let Some(s) = ecs_api::delete_service(ecs, &cluster, &name, true).await?
                 && s.status() == Some("INACTIVE")

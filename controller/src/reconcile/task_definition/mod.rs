@@ -245,6 +245,23 @@ impl Managed for TaskDefinition {
         let ecs = &aws
             .region(status.region.as_deref().or(self.spec.region.as_deref()))
             .ecs;
+        // While FargateServices still run every revision this object recorded, there is nothing to
+        // remove yet: wait without asking AWS anything (their deletion wakes this object).
+        let in_use = revisions_in_use(ctx, self, &family).await?;
+        let recorded: BTreeSet<i32> = status
+            .active_revisions
+            .iter()
+            .chain(status.revision.iter())
+            .copied()
+            .collect();
+        let busy: Vec<i32> = recorded.iter().filter(|r| in_use.contains(r)).copied().collect();
+        if !busy.is_empty() && busy.len() == recorded.len() {
+            return Ok(Cleanup::Wait {
+                reason: reasons::HAS_DEPENDENTS,
+                message: format!("revisions of {family} still used by a FargateService: {busy:?}"),
+                recheck: RECHECK_IN_USE,
+            });
+        }
         // Every ACTIVE revision of the family that carries this object's uid: those in status and any a
         // crash kept out of it. Revisions of other owners are left alone.
         let mut mine = Vec::new();
@@ -255,7 +272,6 @@ impl Managed for TaskDefinition {
                 mine.push(arn);
             }
         }
-        let in_use = revisions_in_use(ctx, self, &family).await?;
         let (blocked, free): (Vec<String>, Vec<String>) = mine
             .into_iter()
             .partition(|a| revision_of(a).is_some_and(|r| in_use.contains(&r)));
