@@ -177,6 +177,11 @@ pub fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
+/// The value of tag `key`, if the resource has it.
+pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+}
+
 fn empty(operation: &'static str) -> AwsError {
     AwsError {
         service: ECS,

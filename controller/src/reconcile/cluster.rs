@@ -300,10 +300,7 @@ pub(crate) fn ownership_tags<K: kube::Resource>(obj: &K) -> Vec<Tag> {
 
 /// The owner the cluster's tags name.
 fn owner(obj: &EcsCluster, cluster: &Cluster) -> Owner {
-    ownership::owner_of(
-        obj,
-        cluster.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))),
-    )
+    ownership::owner_of_ecs(obj, cluster.tags())
 }
 
 /// Brings an existing cluster to the spec with the fewest calls: one UpdateCluster for settings,

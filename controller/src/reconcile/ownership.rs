@@ -43,6 +43,11 @@ pub fn owner_of<'a, K: Resource>(obj: &K, tags: impl IntoIterator<Item = (&'a st
     }
 }
 
+/// [`owner_of`] an ECS resource's tags.
+pub fn owner_of_ecs<K: Resource>(obj: &K, tags: &[aws_sdk_ecs::types::Tag]) -> Owner {
+    owner_of(obj, tags.iter().filter_map(|t| Some((t.key()?, t.value()?))))
+}
+
 /// What a reconcile may do with an existing resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {

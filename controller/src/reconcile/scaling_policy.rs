@@ -107,12 +107,7 @@ async fn claim_external(
             recheck: RECHECK_DEPENDENCY,
         }));
     };
-    let tag = |key: &str| {
-        svc.tags()
-            .iter()
-            .find(|t| t.key() == Some(key))
-            .and_then(|t| t.value())
-    };
+    let tag = |key: &str| crate::aws::ecs::tag_value(svc.tags(), key);
     let ns = obj.namespace().unwrap_or_default();
     let what = format!("ECS service {service} in cluster {cluster}");
     match (

@@ -110,12 +110,7 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
         let Some(c) = aws.describe_cluster(Some(&region), name).await? else {
             return Ok(Err(NotReady(format!("ECS cluster {cluster} does not exist"))));
         };
-        let tag = |key: &str| {
-            c.tags()
-                .iter()
-                .find(|t| t.key() == Some(key))
-                .and_then(|t| t.value())
-        };
+        let tag = |key: &str| crate::aws::ecs::tag_value(c.tags(), key);
         if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
             && owner_ns != ns
         {
@@ -313,8 +308,7 @@ impl Managed for FargateService {
         let existing = match existing {
             Some(s) if !owned(self, &s) => {
                 let what = format!("ECS service {name} in {}", resolved.cluster);
-                let owner =
-                    ownership::owner_of(self, s.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
+                let owner = ownership::owner_of_ecs(self, s.tags());
                 ownership::claim::<Self>(&self.spec.policies, &owner, &what)?;
                 tracing::info!(service = %name, "adopting ECS service");
                 notes.push(Note::new("Adopted", format!("adopted {what} (spec.adoption)")));

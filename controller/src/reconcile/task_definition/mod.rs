@@ -12,7 +12,7 @@ use super::ownership::{self, Claim, Owner};
 use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
 use crate::api::{FargateService, OWNER_UID_TAG, TaskDefinition, TaskDefinitionStatus};
-use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag};
+use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag, tag_value};
 use aws_sdk_ecs::types::Tag;
 use kube::{Resource, ResourceExt};
 use std::collections::BTreeSet;
@@ -36,10 +36,6 @@ impl TaskDefinition {
         let uid = self.meta().uid.as_deref().unwrap_or_default();
         tag_value(tags, OWNER_UID_TAG) == Some(uid)
     }
-}
-
-fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
 impl Managed for TaskDefinition {
@@ -307,7 +303,7 @@ impl Managed for TaskDefinition {
 
 /// The owner the tags of a revision name.
 fn owner(obj: &TaskDefinition, tags: &[Tag]) -> Owner {
-    ownership::owner_of(obj, tags.iter().filter_map(|t| Some((t.key()?, t.value()?))))
+    ownership::owner_of_ecs(obj, tags)
 }
 
 fn not_found(family: &str) -> State {
