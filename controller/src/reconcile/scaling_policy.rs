@@ -86,13 +86,12 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
 /// `adoption: Adopt` and no scalable target yet).
 async fn claim_external(
     obj: &ScalingPolicy,
-    ctx: &Context,
+    aws: &crate::aws::Account<'_>,
     region: &str,
     resource_id: &str,
     target_exists: bool,
     status: &ScalingPolicyStatus,
 ) -> Result<Result<bool, State>, Error> {
-    let aws = super::aws_for(ctx, obj)?;
     let mut parts = resource_id.splitn(3, '/').skip(1);
     let (Some(cluster), Some(service)) = (parts.next(), parts.next()) else {
         return Err(Error::Terminal {
@@ -152,6 +151,20 @@ fn not_found(resource_id: &str) -> State {
     }
 }
 
+/// What status says of the target's policies, sorted by name.
+fn policy_statuses(policies: &[sdk::ScalingPolicy]) -> Vec<PolicyStatus> {
+    let mut out: Vec<PolicyStatus> = policies
+        .iter()
+        .map(|p| PolicyStatus {
+            name: p.policy_name().to_string(),
+            arn: p.policy_arn().to_string(),
+            alarm_names: p.alarms().iter().map(|a| a.alarm_name().to_string()).collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
 /// `managementPolicy: ObserveOnly`: report the scalable target and its policies, write nothing.
 async fn observe(
     aas: &aws_sdk_applicationautoscaling::Client,
@@ -167,15 +180,7 @@ async fn observe(
     status.resource_id = Some(id.to_string());
     status.scalable_target_arn = target.scalable_target_arn().map(str::to_string);
     status.region = Some(region.to_string());
-    status.policies = policies
-        .iter()
-        .map(|p| PolicyStatus {
-            name: p.policy_name().to_string(),
-            arn: p.policy_arn().to_string(),
-            alarm_names: p.alarms().iter().map(|a| a.alarm_name().to_string()).collect(),
-        })
-        .collect();
-    status.policies.sort_by(|a, b| a.name.cmp(&b.name));
+    status.policies = policy_statuses(&policies);
     let message = format!(
         "{id} scales between {} and {} tasks with {} policies (managementPolicy ObserveOnly: observed, never changed)",
         target.min_capacity(),
@@ -288,7 +293,7 @@ impl Managed for ScalingPolicy {
             return observe(aas, status, id, &clients.region, current.as_ref()).await;
         }
         if spec.resource_id.is_some() {
-            match claim_external(self, ctx, &clients.region, id, current.is_some(), &status).await? {
+            match claim_external(self, &aws, &clients.region, id, current.is_some(), &status).await? {
                 Ok(true) => {
                     tracing::info!(resource_id = id, "adopting scalable target");
                     notes.push(Note::new(
@@ -437,15 +442,7 @@ impl Managed for ScalingPolicy {
         status.resource_id = Some(id.to_string());
         status.scalable_target_arn = target_arn;
         status.region = Some(clients.region.clone());
-        status.policies = policies
-            .iter()
-            .map(|p| PolicyStatus {
-                name: p.policy_name().to_string(),
-                arn: p.policy_arn().to_string(),
-                alarm_names: p.alarms().iter().map(|a| a.alarm_name().to_string()).collect(),
-            })
-            .collect();
-        status.policies.sort_by(|a, b| a.name.cmp(&b.name));
+        status.policies = policy_statuses(&policies);
         status.scheduled_actions = actions
             .iter()
             .map(|a| ScheduledActionStatus {

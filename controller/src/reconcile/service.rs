@@ -10,8 +10,8 @@ use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
 use crate::api::conditions::{self as cond, PROGRESSING};
 use crate::api::service::{DeploymentConfiguration as SpecDeployment, FargateServiceSpec};
 use crate::api::{
-    Condition, ConditionStatus, EcsCluster, FargateService, FargateServiceStatus, OWNER_UID_TAG,
-    ScalingPolicy, TaskDefinition,
+    Condition, ConditionStatus, EcsCluster, FargateService, FargateServiceStatus, ScalingPolicy,
+    TaskDefinition,
 };
 use crate::aws::ecs::{self as ecs_api, NewService, ServiceUpdate, tag};
 use aws_sdk_ecs::types as sdk;
@@ -52,6 +52,16 @@ fn ready(conditions: &[Condition]) -> bool {
     cond::find(conditions, cond::READY).is_some_and(|c| c.status == ConditionStatus::True)
 }
 
+/// A referenced object whose status is Ready, has an ARN and speaks of its current generation.
+fn settled(
+    arn: Option<&String>,
+    conditions: &[Condition],
+    observed: Option<i64>,
+    generation: Option<i64>,
+) -> bool {
+    arn.is_some() && ready(conditions) && observed == generation
+}
+
 async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved, NotReady>, Error> {
     let aws = super::aws_for(ctx, obj)?;
     let ns = obj.namespace().unwrap_or_default();
@@ -59,9 +69,13 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
         (_, Some(arn)) => (arn.clone(), arn.split(':').nth(3).map(str::to_string)),
         (Some(r), None) => {
             let current = |c: &EcsCluster| {
-                let st = c.status.as_ref();
-                st.is_some_and(|s| {
-                    s.arn.is_some() && ready(&s.conditions) && s.observed_generation == c.metadata.generation
+                c.status.as_ref().is_some_and(|s| {
+                    settled(
+                        s.arn.as_ref(),
+                        &s.conditions,
+                        s.observed_generation,
+                        c.metadata.generation,
+                    )
                 }) && c.metadata.deletion_timestamp.is_none()
             };
             let Some(c) = super::cache::get::<EcsCluster>(ctx, &ns, &r.name, current).await? else {
@@ -83,7 +97,12 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
             // From the cache only when it holds the revision of the current spec.
             let current = |t: &TaskDefinition| {
                 t.status.as_ref().is_some_and(|s| {
-                    s.arn.is_some() && ready(&s.conditions) && s.observed_generation == t.metadata.generation
+                    settled(
+                        s.arn.as_ref(),
+                        &s.conditions,
+                        s.observed_generation,
+                        t.metadata.generation,
+                    )
                 })
             };
             let Some(td) = super::cache::get::<TaskDefinition>(ctx, &ns, &r.name, current).await? else {
@@ -212,11 +231,7 @@ fn client_token(obj: &FargateService) -> String {
 }
 
 fn owned(obj: &FargateService, service: &sdk::Service) -> bool {
-    let uid = obj.meta().uid.as_deref().unwrap_or_default();
-    service
-        .tags()
-        .iter()
-        .any(|t| t.key() == Some(OWNER_UID_TAG) && t.value() == Some(uid))
+    ownership::owner_of_ecs(obj, service.tags()) == ownership::Owner::This
 }
 
 fn not_found(name: &str, cluster: &str) -> State {

@@ -11,10 +11,10 @@ use super::conditions::reasons;
 use super::ownership::{self, Claim, Owner};
 use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
-use crate::api::{FargateService, OWNER_UID_TAG, TaskDefinition, TaskDefinitionStatus};
+use crate::api::{FargateService, TaskDefinition, TaskDefinitionStatus};
 use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag, tag_value};
 use aws_sdk_ecs::types::Tag;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -33,8 +33,7 @@ impl TaskDefinition {
     }
 
     fn owned(&self, tags: &[Tag]) -> bool {
-        let uid = self.meta().uid.as_deref().unwrap_or_default();
-        tag_value(tags, OWNER_UID_TAG) == Some(uid)
+        owner(self, tags) == Owner::This
     }
 }
 
