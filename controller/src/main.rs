@@ -4,7 +4,6 @@ use ecs_controller::leader;
 use ecs_controller::reconcile::{self, Context, runner};
 use ecs_controller::server::{self, Readiness};
 use futures::FutureExt;
-use kube::runtime::events::{Recorder, Reporter};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -114,13 +113,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.metrics_bind_address))?;
     tokio::spawn(server::serve(listener, readiness.clone()));
 
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "ecs-controller".into(),
-            instance: Some(identity.clone()),
-        },
-    );
+    let events = reconcile::events::Events::new(client.clone(), "ecs-controller", identity.clone());
     let ctx = Arc::new(Context {
         client: client.clone(),
         aws,
@@ -129,7 +122,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             concurrency: args.concurrency,
         },
         backoff: Default::default(),
-        recorder,
+        events,
         stores: Default::default(),
     });
     let scope = runner::Scope {

@@ -175,7 +175,7 @@ impl Managed for EcsCluster {
                 reason: reasons::HAS_DEPENDENTS,
                 message: format!(
                     "waiting for FargateServices to be deleted first: {}",
-                    dependents.join(", ")
+                    some_of(&dependents)
                 ),
                 recheck: RECHECK_DEPENDENTS,
             });
@@ -209,24 +209,51 @@ impl Managed for EcsCluster {
 }
 
 /// Names of the FargateServices in the namespace that run on this cluster (by reference or ARN).
+/// The cache may say "some" (waiting longer is safe, and costs no API read of every service); only
+/// "none", which lets the cluster go, is confirmed with the API server.
 async fn dependent_services(
     obj: &EcsCluster,
     ctx: &Context,
     arn: Option<&str>,
 ) -> Result<Vec<String>, Error> {
-    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let ns = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
+    let runs_here = |s: &FargateService| {
+        s.spec.cluster_ref.as_ref().is_some_and(|r| r.name == name)
+            || (arn.is_some() && s.spec.cluster_arn.as_deref() == arn)
+    };
+    if let Some(store) = ctx.stores.get::<FargateService>() {
+        let cached: Vec<String> = store
+            .state()
+            .iter()
+            .filter(|s| s.namespace().as_deref() == Some(ns.as_str()) && runs_here(s))
+            .map(|s| s.name_any())
+            .collect();
+        if !cached.is_empty() {
+            return Ok(cached);
+        }
+    }
+    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &ns);
     Ok(api
         .list(&ListParams::default())
         .await?
         .items
         .into_iter()
-        .filter(|s| {
-            s.spec.cluster_ref.as_ref().is_some_and(|r| r.name == name)
-                || (arn.is_some() && s.spec.cluster_arn.as_deref() == arn)
-        })
+        .filter(|s| runs_here(s))
         .map(|s| s.name_any())
         .collect())
+}
+
+/// A few names of a list, for a message that stays short however long the list: `a, b, c and 7 more`.
+fn some_of(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let shown = sorted.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+    match sorted.len().saturating_sub(SHOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 /// What AWS reports of the cluster, into status.
@@ -501,6 +528,16 @@ mod tests {
     use crate::api::cluster::{
         CapacityProvider, ClusterSettingName as Name, ExecuteCommandConfiguration as SpecExec,
     };
+
+    #[test]
+    fn a_long_list_of_dependents_is_summarised() {
+        let names = |n: usize| (0..n).map(|i| format!("svc-{i:04}")).collect::<Vec<_>>();
+        assert_eq!(some_of(&names(2)), "svc-0000, svc-0001");
+        assert_eq!(
+            some_of(&names(2000)),
+            "svc-0000, svc-0001, svc-0002, svc-0003, svc-0004 and 1995 more"
+        );
+    }
 
     #[test]
     fn settings_compare_only_what_the_user_set() {

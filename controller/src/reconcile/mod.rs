@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod cluster;
 pub mod conditions;
+pub mod events;
 pub mod finalizers;
 pub mod ownership;
 pub mod requeue;
@@ -20,9 +21,9 @@ pub mod task_definition;
 use crate::api::{DELETION_POLICY_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::aws::{AwsClients, AwsError};
 use crate::metrics::METRICS;
+use events::{EventType, Events};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -44,8 +45,8 @@ pub struct Context {
     pub aws: AwsClients,
     pub config: Config,
     pub backoff: requeue::Backoff,
-    /// Publishes Kubernetes Events on the objects (aggregated by the recorder: a repeat is a count).
-    pub recorder: Recorder,
+    /// Publishes Kubernetes Events on the objects (a repeat is a count on the first).
+    pub events: Events,
     /// The controllers' caches, for reads of related objects.
     pub stores: cache::Stores,
 }
@@ -411,15 +412,11 @@ async fn finish<K: Managed>(
 
 /// Publishes one Event; a failure to publish is logged, never fatal.
 async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, message: &str) {
-    let note: String = message.chars().take(1000).collect();
-    let event = Event {
-        type_,
-        reason: reason.chars().take(128).collect(),
-        note: Some(note),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+    if let Err(e) = ctx
+        .events
+        .publish(&obj.object_ref(&()), type_, reason, message)
+        .await
+    {
         tracing::warn!("could not publish event {reason}: {e}");
     }
 }
