@@ -124,6 +124,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         backoff: Default::default(),
         events,
         stores: Default::default(),
+        feeds: Default::default(),
     });
     let scope = runner::Scope {
         namespaces: args.watch_namespace.clone(),

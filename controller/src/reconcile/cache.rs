@@ -5,8 +5,12 @@
 //! A cache can lag the API server by a watch event. Reads that decide to wait (a dependency not Ready
 //! yet) confirm with the API server before waiting; deletion paths, where a stale answer could leak or
 //! remove something, always ask the API server.
+//!
+//! [`Feeds`] pass each kind's watch events on to the other kinds' controllers, so that nothing is
+//! watched twice.
 
 use super::{Context, Error};
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use kube::api::{Api, ListParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
@@ -14,7 +18,7 @@ use serde::de::DeserializeOwned;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// The store of each kind, registered by the runner as it builds the controllers.
 #[derive(Default)]
@@ -49,6 +53,68 @@ impl Stores {
 impl Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Stores")
+    }
+}
+
+/// Each kind's watch events, passed on to the controllers of other kinds that react to them (a
+/// cluster waiting for its services to go, say). Every kind is then listed, watched, decoded and
+/// cached once, however many controllers look at it: with its own watches, each of those would
+/// list and decode every object again.
+#[derive(Default)]
+pub struct Feeds {
+    by_kind: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+}
+
+type Subscribers<K> = Arc<Mutex<Vec<UnboundedSender<Arc<K>>>>>;
+
+impl Feeds {
+    fn subscribers<K: Send + Sync + 'static>(&self) -> Subscribers<K> {
+        self.by_kind
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(TypeId::of::<K>())
+            .or_insert_with(|| Box::new(Subscribers::<K>::default()))
+            .downcast_ref::<Subscribers<K>>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every object of kind `K` the watch sees from now on: created, changed, and deleted (the
+    /// object as it was last seen).
+    pub fn subscribe<K: Send + Sync + 'static>(&self) -> UnboundedReceiver<Arc<K>> {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        self.subscribers::<K>()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tx);
+        rx
+    }
+
+    /// The sending side of kind `K`'s feed, for its watch.
+    pub fn publisher<K: Send + Sync + 'static>(&self) -> Publisher<K> {
+        Publisher(self.subscribers::<K>())
+    }
+}
+
+impl Debug for Feeds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Feeds")
+    }
+}
+
+/// Passes one kind's objects to its subscribers.
+pub struct Publisher<K>(Subscribers<K>);
+
+impl<K> Publisher<K> {
+    /// Whether anyone listens (so the watch need not look the object up).
+    pub fn is_wanted(&self) -> bool {
+        !self.0.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
+    }
+
+    pub fn publish(&self, obj: &Arc<K>) {
+        let mut subscribers = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // A subscriber that has stopped (its controller shut down) is dropped.
+        subscribers.retain(|tx| tx.unbounded_send(obj.clone()).is_ok());
     }
 }
 
@@ -110,4 +176,36 @@ pub async fn list<K: Cached>(ctx: &Context, namespace: &str) -> Result<Vec<Arc<K
         .into_iter()
         .map(Arc::new)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn a_feed_reaches_every_subscriber_and_forgets_those_that_stopped() {
+        let feeds = Feeds::default();
+        let publisher = feeds.publisher::<String>();
+        assert!(!publisher.is_wanted(), "nobody listens yet");
+        let mut a = feeds.subscribe::<String>();
+        let b = feeds.subscribe::<String>();
+        // Another kind's feed is separate.
+        let mut other = feeds.subscribe::<u32>();
+        assert!(publisher.is_wanted());
+        publisher.publish(&Arc::new("one".to_string()));
+        drop(b);
+        publisher.publish(&Arc::new("two".to_string()));
+        assert_eq!(a.next().await.as_deref().map(String::as_str), Some("one"));
+        assert_eq!(a.next().await.as_deref().map(String::as_str), Some("two"));
+        assert_eq!(
+            publisher.0.lock().map(|s| s.len()).unwrap_or_default(),
+            1,
+            "b was dropped"
+        );
+        drop(feeds);
+        drop(publisher);
+        assert_eq!(a.next().await, None, "the feed ends with its publisher");
+        assert_eq!(other.next().await, None);
+    }
 }

@@ -144,25 +144,18 @@ impl Managed for EcsCluster {
         Ok(Applied::new(status, state).with_notes(notes))
     }
 
-    fn watches(
-        controller: Controller<Self>,
-        ctx: &Arc<Context>,
-        scope: &super::runner::Scope,
-    ) -> Controller<Self> {
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // A service that goes away may be the last one a deleting cluster waits for.
-        controller.watches(
-            super::runner::namespaced_api::<FargateService>(ctx, scope),
-            Default::default(),
-            |s: FargateService| {
-                let ns = s.namespace().unwrap_or_default();
-                // Only a deletion matters here; status changes of services would only cost AWS calls.
-                let deleting = s.metadata.deletion_timestamp.is_some();
-                s.spec
-                    .cluster_ref
-                    .filter(|_| deleting)
-                    .map(|r| ObjectRef::<EcsCluster>::new(&r.name).within(&ns))
-            },
-        )
+        controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
+            let ns = s.namespace().unwrap_or_default();
+            // Only a deletion matters here; status changes of services would only cost AWS calls.
+            let deleting = s.metadata.deletion_timestamp.is_some();
+            s.spec
+                .cluster_ref
+                .as_ref()
+                .filter(|_| deleting)
+                .map(|r| ObjectRef::<EcsCluster>::new(&r.name).within(&ns))
+        })
     }
 
     async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {

@@ -49,6 +49,8 @@ pub struct Context {
     pub events: Events,
     /// The controllers' caches, for reads of related objects.
     pub stores: cache::Stores,
+    /// Each kind's watch events, for the controllers of the kinds that react to them.
+    pub feeds: cache::Feeds,
 }
 
 #[derive(Clone, Debug)]
@@ -202,13 +204,10 @@ pub trait Managed:
         status: &Self::Status,
     ) -> impl Future<Output = Result<Cleanup, Error>> + Send;
 
-    /// Adds watches on related kinds, so that a change there (a dependency turning Ready, a dependent
-    /// going away) wakes this kind's objects at once instead of at the next resync.
-    fn watches(
-        controller: Controller<Self>,
-        _ctx: &Arc<Context>,
-        _scope: &runner::Scope,
-    ) -> Controller<Self> {
+    /// Adds triggers from related kinds (their feeds in [`cache::Feeds`]), so that a change there (a
+    /// dependency turning Ready, a dependent going away) wakes this kind's objects at once instead of
+    /// at the next resync.
+    fn watches(controller: Controller<Self>, _ctx: &Arc<Context>) -> Controller<Self> {
         controller
     }
 }

@@ -1,4 +1,5 @@
-//! Wires the reconcilers into kube-runtime controllers: one watch per kind, filtered so that only
+//! Wires the reconcilers into kube-runtime controllers: one watch per kind (its events also feed the
+//! other kinds' controllers that react to it, see [`super::cache::Feeds`]), filtered so that only
 //! changes the controller must act on (spec, deletion, finalizers, the reconcile-request annotation)
 //! start a reconcile (its own status writes do not), a periodic resync per kind that reconciles every
 //! object at once (so their Describe calls batch), and a shutdown that lets in-flight reconciles finish.
@@ -65,6 +66,45 @@ pub fn change_key<K: Resource>(obj: &K) -> Option<u64> {
     Some(h.finish())
 }
 
+/// Passes a watch event's object on to the kind's subscribers (other kinds' controllers): the cached
+/// object itself when it was created or changed, the last state seen when it was deleted.
+fn feed<K: Managed>(
+    publisher: &super::cache::Publisher<K>,
+    cached: &reflector::Store<K>,
+    event: &Result<watcher::Event<K>, watcher::Error>,
+) {
+    if !publisher.is_wanted() {
+        return;
+    }
+    match event {
+        Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+            let obj = cached
+                .get(&reflector::ObjectRef::from_obj(o))
+                .unwrap_or_else(|| Arc::new(o.clone()));
+            publisher.publish(&obj);
+        }
+        Ok(watcher::Event::Delete(o)) => publisher.publish(&Arc::new(o.clone())),
+        _ => {}
+    }
+}
+
+/// Drops from a watched object what no reconcile reads and most of its size is: managedFields, and
+/// the copy of the whole object `kubectl apply` keeps in an annotation. The caches hold every object
+/// of every kind, so this is most of the controller's memory at scale.
+fn lean<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED_ANNOTATION);
+    }
+}
+
+/// Objects per page of the watches' lists.
+const LIST_PAGE_SIZE: u32 = 100;
+
+/// Where client-side `kubectl apply` keeps the last applied configuration.
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// An `Api` over the namespaces this instance manages: the namespace itself when there is one, all
 /// namespaces otherwise (several namespaces are filtered on the client side).
 pub fn namespaced_api<K>(ctx: &Context, scope: &Scope) -> Api<K>
@@ -94,12 +134,16 @@ fn controller<K: Managed>(
     impl Future<Output = ()> + use<K>,
 ) {
     let kind = K::kind(&());
-    let mut wc = watcher::Config::default().any_semantic();
+    // Lists in pages, consistent (the API server serves them from its watch cache): a list at
+    // `resourceVersion=0` ("any") would come as one body of every object, the controller's largest
+    // allocation at start.
+    let mut wc = watcher::Config::default().page_size(LIST_PAGE_SIZE);
     if let Some(selector) = &scope.label_selector {
         wc = wc.labels(selector);
     }
     let (reader, writer) = reflector::store();
     ctx.stores.set::<K>(reader.clone());
+    let (publisher, cached) = (ctx.feeds.publisher::<K>(), reader.clone());
     let in_scope = scope.clone();
     // The first complete list (InitDone) means the cache is synced. (The store's own
     // `wait_until_ready` serves one waiter at a time, and the controller already waits on it.)
@@ -122,9 +166,9 @@ fn controller<K: Managed>(
             };
             futures::future::ready(keep)
         })
-        // managedFields are most of an object's size and nothing here reads them: keep the caches lean.
-        .modify(|o| o.managed_fields_mut().clear())
+        .modify(lean)
         .reflect(writer)
+        .inspect(move |event| feed(&publisher, &cached, event))
         .applied_objects()
         .predicate_filter(change_key::<K>, Default::default());
     let synced_kind = kind.clone();
@@ -134,7 +178,7 @@ fn controller<K: Managed>(
     };
     let period = ctx.config.resync.of(&kind);
     let config = controller::Config::default().concurrency(ctx.config.concurrency);
-    let run = K::watches(Controller::for_stream(stream, reader), &ctx, scope)
+    let run = K::watches(Controller::for_stream(stream, reader), &ctx)
         .with_config(config)
         .reconcile_all_on(ticks(period))
         .graceful_shutdown_on(shutdown)
@@ -160,4 +204,42 @@ fn controller<K: Managed>(
             }
         });
     (run, synced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+
+    #[test]
+    fn cached_objects_lose_managed_fields_and_the_last_applied_copy_only() {
+        let mut cm = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("a".into()),
+                annotations: Some(
+                    [
+                        (LAST_APPLIED_ANNOTATION.to_string(), "{\"big\": true}".to_string()),
+                        (RECONCILE_REQUESTED_ANNOTATION.to_string(), "1".to_string()),
+                    ]
+                    .into(),
+                ),
+                managed_fields: Some(vec![ManagedFieldsEntry::default(); 3]),
+                finalizers: Some(vec!["f".into()]),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        };
+        lean(&mut cm);
+        assert_eq!(cm.metadata.managed_fields, None);
+        let annotations = cm.metadata.annotations.unwrap_or_default();
+        assert_eq!(annotations.len(), 1);
+        assert_eq!(
+            annotations
+                .get(RECONCILE_REQUESTED_ANNOTATION)
+                .map(String::as_str),
+            Some("1")
+        );
+        assert_eq!(cm.metadata.finalizers, Some(vec!["f".to_string()]));
+    }
 }

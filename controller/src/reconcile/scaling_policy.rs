@@ -4,7 +4,6 @@
 
 use super::conditions::reasons;
 use super::ownership;
-use super::runner::{Scope, namespaced_api};
 use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::scaling_policy::{
     PolicyStatus, ScheduledAction as SpecAction, ScheduledActionStatus, StepScalingPolicy,
@@ -501,24 +500,20 @@ impl Managed for ScalingPolicy {
         Ok(Cleanup::Done)
     }
 
-    fn watches(controller: Controller<Self>, ctx: &Arc<Context>, scope: &Scope) -> Controller<Self> {
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // The service being created (or changing) wakes the policies that name it.
         let policies = controller.store();
-        controller.watches(
-            namespaced_api::<FargateService>(ctx, scope),
-            Default::default(),
-            move |s: FargateService| {
-                let (ns, name) = (s.namespace(), s.name_any());
-                policies
-                    .state()
-                    .iter()
-                    .filter(|p| {
-                        p.namespace() == ns && p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
-                    })
-                    .map(|p| ObjectRef::from_obj(p.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+        controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), move |s| {
+            let (ns, name) = (s.namespace(), s.name_any());
+            policies
+                .state()
+                .iter()
+                .filter(|p| {
+                    p.namespace() == ns && p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
+                })
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect::<Vec<_>>()
+        })
     }
 }
 

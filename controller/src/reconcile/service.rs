@@ -4,7 +4,6 @@
 
 use super::conditions::reasons;
 use super::ownership;
-use super::runner::{Scope, namespaced_api};
 use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
 use crate::api::conditions::{self as cond, PROGRESSING};
@@ -525,40 +524,29 @@ impl Managed for FargateService {
         })
     }
 
-    fn watches(controller: Controller<Self>, ctx: &Arc<Context>, scope: &Scope) -> Controller<Self> {
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // A referenced cluster, task definition or scaling policy changed: wake the services that name it.
         let services = controller.store();
         let by_cluster = services.clone();
         let by_td = services.clone();
         controller
-            .watches(
-                namespaced_api::<EcsCluster>(ctx, scope),
-                Default::default(),
-                move |c: EcsCluster| {
-                    dependents(&by_cluster, &c, |s| {
-                        s.spec.cluster_ref.as_ref().map(|r| r.name.as_str())
-                    })
-                },
-            )
-            .watches(
-                namespaced_api::<TaskDefinition>(ctx, scope),
-                Default::default(),
-                move |t: TaskDefinition| {
-                    dependents(&by_td, &t, |s| {
-                        s.spec.task_definition_ref.as_ref().map(|r| r.name.as_str())
-                    })
-                },
-            )
-            .watches(
-                namespaced_api::<ScalingPolicy>(ctx, scope),
-                Default::default(),
-                |p: ScalingPolicy| {
-                    let ns = p.namespace().unwrap_or_default();
-                    p.spec
-                        .service_ref
-                        .map(|r| ObjectRef::<FargateService>::new(&r.name).within(&ns))
-                },
-            )
+            .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c| {
+                dependents(&by_cluster, c.as_ref(), |s| {
+                    s.spec.cluster_ref.as_ref().map(|r| r.name.as_str())
+                })
+            })
+            .watches_shared_stream(ctx.feeds.subscribe::<TaskDefinition>(), move |t| {
+                dependents(&by_td, t.as_ref(), |s| {
+                    s.spec.task_definition_ref.as_ref().map(|r| r.name.as_str())
+                })
+            })
+            .watches_shared_stream(ctx.feeds.subscribe::<ScalingPolicy>(), |p| {
+                let ns = p.namespace().unwrap_or_default();
+                p.spec
+                    .service_ref
+                    .as_ref()
+                    .map(|r| ObjectRef::<FargateService>::new(&r.name).within(&ns))
+            })
     }
 }
 

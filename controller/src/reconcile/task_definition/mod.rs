@@ -217,21 +217,17 @@ impl Managed for TaskDefinition {
     fn watches(
         controller: kube::runtime::controller::Controller<Self>,
         ctx: &std::sync::Arc<Context>,
-        scope: &super::runner::Scope,
     ) -> kube::runtime::controller::Controller<Self> {
         // A service moving off a revision (or going away) may free revisions to prune or delete.
-        controller.watches(
-            super::runner::namespaced_api::<FargateService>(ctx, scope),
-            Default::default(),
-            |s: FargateService| {
-                let ns = s.namespace().unwrap_or_default();
-                let deleting = s.metadata.deletion_timestamp.is_some();
-                s.spec
-                    .task_definition_ref
-                    .filter(|_| deleting)
-                    .map(|r| kube::runtime::reflector::ObjectRef::<TaskDefinition>::new(&r.name).within(&ns))
-            },
-        )
+        controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
+            let ns = s.namespace().unwrap_or_default();
+            let deleting = s.metadata.deletion_timestamp.is_some();
+            s.spec
+                .task_definition_ref
+                .as_ref()
+                .filter(|_| deleting)
+                .map(|r| kube::runtime::reflector::ObjectRef::<TaskDefinition>::new(&r.name).within(&ns))
+        })
     }
 
     async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {
