@@ -215,16 +215,14 @@ async fn dependent_services(
         s.spec.cluster_ref.as_ref().is_some_and(|r| r.name == name)
             || (arn.is_some() && s.spec.cluster_arn.as_deref() == arn)
     };
-    if let Some(store) = ctx.stores.get::<FargateService>() {
-        let cached: Vec<String> = store
-            .state()
-            .iter()
-            .filter(|s| s.namespace().as_deref() == Some(ns.as_str()) && runs_here(s))
-            .map(|s| s.name_any())
-            .collect();
-        if !cached.is_empty() {
-            return Ok(cached);
-        }
+    let cached: Vec<String> = super::cache::list::<FargateService>(ctx, &ns)
+        .await?
+        .iter()
+        .filter(|s| runs_here(s))
+        .map(|s| s.name_any())
+        .collect();
+    if !cached.is_empty() {
+        return Ok(cached);
     }
     let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &ns);
     Ok(api
