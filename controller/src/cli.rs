@@ -2,6 +2,7 @@
 
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -46,19 +47,9 @@ pub struct RunArgs {
     /// How often a Ready object is compared with AWS again (drift detection), e.g. 30s, 5m.
     #[arg(long, default_value = "5m", value_parser = positive_duration)]
     pub resync_period: Duration,
-    /// Resync period for EcsClusters (default: --resync-period).
-    #[arg(long, value_parser = positive_duration)]
-    pub cluster_resync_period: Option<Duration>,
-    /// Resync period for TaskDefinitions (default: 6 x --resync-period: revisions are immutable in ECS,
-    /// so only a deregistration behind the controller's back can drift).
-    #[arg(long, value_parser = positive_duration)]
-    pub task_definition_resync_period: Option<Duration>,
-    /// Resync period for FargateServices (default: --resync-period).
-    #[arg(long, value_parser = positive_duration)]
-    pub service_resync_period: Option<Duration>,
-    /// Resync period for ScalingPolicies (default: --resync-period).
-    #[arg(long, value_parser = positive_duration)]
-    pub scaling_policy_resync_period: Option<Duration>,
+    /// One `--<kind>-resync-period` flag per kind (from the registry of kinds).
+    #[command(flatten)]
+    pub kind_resync: KindResync,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -104,6 +95,59 @@ pub struct RunArgs {
     pub leader_election_identity: Option<String>,
 }
 
+/// The resync period of each kind, when its flag is given, by flag name. The flags are generated from
+/// the registry of kinds ([`crate::runtime::kinds`]), so a new kind gets one without an edit here.
+#[derive(Clone, Debug, Default)]
+pub struct KindResync {
+    pub given: BTreeMap<&'static str, Duration>,
+}
+
+impl clap::FromArgMatches for KindResync {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut this = Self::default();
+        this.update_from_arg_matches(matches)?;
+        Ok(this)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for k in crate::runtime::kinds::all() {
+            if let Some(period) = matches
+                .try_get_one::<Duration>(k.resync_flag)
+                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, e))?
+            {
+                self.given.insert(k.resync_flag, *period);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for KindResync {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for k in crate::runtime::kinds::all() {
+            let default = match k.resync_factor {
+                1 => "--resync-period".to_string(),
+                n => format!("{n} x --resync-period"),
+            };
+            cmd = cmd.arg(
+                clap::Arg::new(k.resync_flag)
+                    .long(k.resync_flag)
+                    .value_name("DURATION")
+                    .value_parser(positive_duration)
+                    .help(format!(
+                        "Resync period for {} objects (default: {default})",
+                        k.kind
+                    )),
+            );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum DefaultIdentity {
     Allow,
@@ -127,4 +171,49 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
         return Err("must be at least 1s".into());
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let mut argv = vec!["ecs-controller", "run"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(Command::Run(args)) => *args,
+            other => panic!("not a run command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_kind_has_its_resync_flag_and_a_given_one_wins() {
+        let args = run_args(&["--resync-period", "1m", "--task-definition-resync-period", "7s"]);
+        let resync = crate::runtime::Resync::new(args.resync_period, &args.kind_resync.given);
+        assert_eq!(resync.of::<crate::api::TaskDefinition>(), Duration::from_secs(7));
+        assert_eq!(resync.of::<crate::api::EcsCluster>(), Duration::from_secs(60));
+        for flag in [
+            "--cluster-resync-period",
+            "--service-resync-period",
+            "--scaling-policy-resync-period",
+        ] {
+            let args = run_args(&[flag, "3s"]);
+            assert_eq!(
+                args.kind_resync.given.values().copied().collect::<Vec<_>>(),
+                [Duration::from_secs(3)]
+            );
+        }
+        assert!(Cli::try_parse_from(["ecs-controller", "run", "--service-resync-period", "0s"]).is_err());
+    }
+
+    #[test]
+    fn a_kinds_default_resync_is_its_factor_of_the_base_period() {
+        let args = run_args(&["--resync-period", "30s"]);
+        let resync = crate::runtime::Resync::new(args.resync_period, &args.kind_resync.given);
+        assert_eq!(
+            resync.of::<crate::api::TaskDefinition>(),
+            Duration::from_secs(180)
+        );
+        assert_eq!(resync.of::<crate::api::FargateService>(), Duration::from_secs(30));
+    }
 }

@@ -4,7 +4,7 @@
 //! leader lets in-flight reconciles finish and releases the Lease so a follower takes over at once.
 
 use crate::metrics::METRICS;
-use crate::reconcile::runner::Shutdown;
+use crate::runtime::runner::Shutdown;
 use crate::server::Readiness;
 use anyhow::Context as _;
 use kube_lease_manager::LeaseManagerBuilder;

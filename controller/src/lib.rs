@@ -2,15 +2,17 @@
 //!
 //! - [`api`]: the custom resources (spec, status, admission validation).
 //! - [`aws`]: thin clients over the AWS SDKs and the classification of their errors.
-//! - [`reconcile`]: one reconciler per kind plus the shared machinery (finalizers, conditions, requeue).
+//! - [`kinds`]: one folder per kind: how its objects are converged in AWS.
+//! - [`runtime`]: what every kind shares (the engine, caches, conditions, requeue, the controllers).
 //! - [`cli`] and [`telemetry`]: the binary's flags and logging.
 
 pub mod api;
 pub mod aws;
 pub mod cli;
 pub mod import;
+pub mod kinds;
 pub mod leader;
 pub mod metrics;
-pub mod reconcile;
+pub mod runtime;
 pub mod server;
 pub mod telemetry;

@@ -1,7 +1,7 @@
 use clap::Parser;
 use ecs_controller::cli::{Cli, Command, Import, RunArgs};
 use ecs_controller::leader;
-use ecs_controller::reconcile::{self, Context, runner};
+use ecs_controller::runtime::{self, Context, runner};
 use ecs_controller::server::{self, Readiness};
 use futures::FutureExt;
 use std::process::ExitCode;
@@ -91,14 +91,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .leader_election_identity
         .clone()
         .unwrap_or_else(default_identity);
-    let resync = reconcile::Resync {
-        cluster: args.cluster_resync_period.unwrap_or(args.resync_period),
-        task_definition: args
-            .task_definition_resync_period
-            .unwrap_or(args.resync_period.saturating_mul(6)),
-        service: args.service_resync_period.unwrap_or(args.resync_period),
-        scaling_policy: args.scaling_policy_resync_period.unwrap_or(args.resync_period),
-    };
+    let resync = runtime::Resync::new(args.resync_period, &args.kind_resync.given);
     tracing::info!(
         region = aws.default_region(),
         resync = ?resync,
@@ -114,11 +107,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.metrics_bind_address))?;
     tokio::spawn(server::serve(listener, readiness.clone()));
 
-    let events = reconcile::events::Events::new(client.clone(), "ecs-controller", identity.clone());
+    let events = runtime::events::Events::new(client.clone(), "ecs-controller", identity.clone());
     let ctx = Arc::new(Context {
         client: client.clone(),
         aws,
-        config: reconcile::Config {
+        config: runtime::Config {
             resync,
             concurrency: args.concurrency,
         },

@@ -69,6 +69,8 @@ pub struct Metrics {
     pub reconciles: Family<KindOutcome, Counter>,
     pub reconcile_duration: Family<KindLabel, Histogram>,
     pub aws_calls: Family<AwsCallLabels, Counter>,
+    /// AWS calls a reconcile made that its kind does not declare (a defect of the declarations).
+    pub undeclared_aws_calls: Family<AwsCallLabels, Counter>,
     /// Write requests sent to the Kubernetes API (whatever their answer), by kind and operation.
     pub kube_writes: Family<KubeWriteLabels, Counter>,
     pub requeues: Family<KindOutcome, Counter>,
@@ -89,6 +91,7 @@ impl Metrics {
                 Histogram::new(exponential_buckets(0.005, 2.0, 14))
             }),
             aws_calls: Family::default(),
+            undeclared_aws_calls: Family::default(),
             kube_writes: Family::default(),
             requeues: Family::default(),
             managed: Family::default(),
@@ -111,6 +114,11 @@ impl Metrics {
                 "aws_calls",
                 "AWS API calls by service, operation and outcome",
                 m.aws_calls.clone(),
+            );
+            r.register(
+                "undeclared_aws_calls",
+                "AWS API calls made by a reconcile whose kind does not declare the operation (should stay 0)",
+                m.undeclared_aws_calls.clone(),
             );
             r.register(
                 "kube_writes",
@@ -159,6 +167,16 @@ impl Metrics {
                 service: service.into(),
                 operation: operation.into(),
                 outcome,
+            })
+            .inc();
+    }
+
+    pub fn undeclared_aws_call(&self, service: &str, operation: &str) {
+        self.undeclared_aws_calls
+            .get_or_create(&AwsCallLabels {
+                service: service.into(),
+                operation: operation.into(),
+                outcome: AwsOutcome::client_error,
             })
             .inc();
     }

@@ -21,12 +21,9 @@ pub use service::{FargateService, FargateServiceSpec, FargateServiceStatus};
 pub use task_definition::{TaskDefinition, TaskDefinitionSpec, TaskDefinitionStatus};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The API group of every kind.
-pub const GROUP: &str = "ecs.kubefargate.dev";
 /// The finalizer the controller puts on every object it manages in AWS.
 pub const FINALIZER: &str = "ecs.kubefargate.dev/finalizer";
 /// Annotation: `retain` keeps the AWS resource when the Kubernetes object is deleted (the older spelling of
@@ -114,12 +111,7 @@ pub(crate) const TAGS_MESSAGE_RESERVED: &str =
 
 /// Every CRD this controller serves, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
-        EcsCluster::crd(),
-        TaskDefinition::crd(),
-        FargateService::crd(),
-        ScalingPolicy::crd(),
-    ]
+    crate::runtime::kinds::all().iter().map(|k| (k.crd)()).collect()
 }
 
 /// The CRDs as one multi-document YAML stream, exactly as checked in under `crds/`.

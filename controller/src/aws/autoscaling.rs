@@ -1,6 +1,7 @@
 //! Application Auto Scaling calls for ECS services (namespace `ecs`, dimension
 //! `ecs:service:DesiredCount`). Inputs and outputs are the SDK's own types.
 
+use super::operations as op;
 use super::{AwsError, ErrorKind, call};
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
@@ -8,8 +9,6 @@ use aws_sdk_applicationautoscaling::types::{
     ServiceNamespace, StepScalingPolicyConfiguration, SuspendedState,
     TargetTrackingScalingPolicyConfiguration,
 };
-
-const AAS: &str = "ApplicationAutoScaling";
 
 fn ns() -> ServiceNamespace {
     ServiceNamespace::Ecs
@@ -25,8 +24,7 @@ pub async fn describe_scalable_target(
     resource_id: &str,
 ) -> Result<Option<ScalableTarget>, AwsError> {
     let out = call(
-        AAS,
-        "DescribeScalableTargets",
+        op::DESCRIBE_SCALABLE_TARGETS,
         aas.describe_scalable_targets()
             .service_namespace(ns())
             .resource_ids(resource_id)
@@ -50,8 +48,7 @@ pub async fn describe_scalable_targets(
     let mut token = None;
     loop {
         let out = call(
-            AAS,
-            "DescribeScalableTargets",
+            op::DESCRIBE_SCALABLE_TARGETS,
             aas.describe_scalable_targets()
                 .service_namespace(ns())
                 .set_resource_ids(Some(resource_ids.to_vec()))
@@ -83,8 +80,7 @@ pub async fn register_scalable_target(
     suspended: Option<SuspendedState>,
 ) -> Result<Option<String>, AwsError> {
     let out = call(
-        AAS,
-        "RegisterScalableTarget",
+        op::REGISTER_SCALABLE_TARGET,
         aas.register_scalable_target()
             .service_namespace(ns())
             .resource_id(resource_id)
@@ -101,8 +97,7 @@ pub async fn register_scalable_target(
 /// Deregisters the scalable target; one that is already gone counts as done.
 pub async fn deregister_scalable_target(aas: &Client, resource_id: &str) -> Result<(), AwsError> {
     let result = call(
-        AAS,
-        "DeregisterScalableTarget",
+        op::DEREGISTER_SCALABLE_TARGET,
         aas.deregister_scalable_target()
             .service_namespace(ns())
             .resource_id(resource_id)
@@ -129,8 +124,7 @@ pub async fn describe_policies(aas: &Client, resource_id: &str) -> Result<Vec<Sc
     let mut token = None;
     loop {
         let out = call(
-            AAS,
-            "DescribeScalingPolicies",
+            op::DESCRIBE_SCALING_POLICIES,
             aas.describe_scaling_policies()
                 .service_namespace(ns())
                 .resource_id(resource_id)
@@ -182,14 +176,13 @@ pub async fn put_scaling_policy(
             .policy_type(PolicyType::StepScaling)
             .step_scaling_policy_configuration(c),
     };
-    let out = call(AAS, "PutScalingPolicy", req.send()).await?;
+    let out = call(op::PUT_SCALING_POLICY, req.send()).await?;
     Ok(out.policy_arn)
 }
 
 pub async fn delete_scaling_policy(aas: &Client, resource_id: &str, name: &str) -> Result<(), AwsError> {
     let result = call(
-        AAS,
-        "DeleteScalingPolicy",
+        op::DELETE_SCALING_POLICY,
         aas.delete_scaling_policy()
             .policy_name(name)
             .service_namespace(ns())
@@ -214,8 +207,7 @@ pub async fn describe_scheduled_actions(
     let mut token = None;
     loop {
         let out = call(
-            AAS,
-            "DescribeScheduledActions",
+            op::DESCRIBE_SCHEDULED_ACTIONS,
             aas.describe_scheduled_actions()
                 .service_namespace(ns())
                 .resource_id(resource_id)
@@ -255,8 +247,7 @@ pub async fn put_scheduled_action(
     a: NewScheduledAction,
 ) -> Result<(), AwsError> {
     call(
-        AAS,
-        "PutScheduledAction",
+        op::PUT_SCHEDULED_ACTION,
         aas.put_scheduled_action()
             .service_namespace(ns())
             .resource_id(resource_id)
@@ -275,8 +266,7 @@ pub async fn put_scheduled_action(
 
 pub async fn delete_scheduled_action(aas: &Client, resource_id: &str, name: &str) -> Result<(), AwsError> {
     let result = call(
-        AAS,
-        "DeleteScheduledAction",
+        op::DELETE_SCHEDULED_ACTION,
         aas.delete_scheduled_action()
             .service_namespace(ns())
             .resource_id(resource_id)

@@ -1,5 +1,6 @@
 //! ECS calls. Inputs and outputs are the SDK's own types; the reconcilers map their specs onto them.
 
+use super::operations::{self as op, Service as Api};
 use super::{AwsError, ErrorKind, call};
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
@@ -9,14 +10,11 @@ use aws_sdk_ecs::types::{
     TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 
-const ECS: &str = "ECS";
-
 /// Describes clusters by name or ARN (up to 100) with their settings, configuration and tags. Clusters
 /// that do not exist are left out; INACTIVE ones are returned (the caller decides what they mean).
 pub async fn describe_clusters(ecs: &Client, names: &[String]) -> Result<Vec<Cluster>, AwsError> {
     let out = call(
-        ECS,
-        "DescribeClusters",
+        op::DESCRIBE_CLUSTERS,
         ecs.describe_clusters()
             .set_clusters(Some(names.to_vec()))
             .include(ClusterField::Settings)
@@ -43,8 +41,7 @@ pub struct NewCluster {
 /// Creates a cluster. ECS's CreateCluster is idempotent on the name: a retry returns the same cluster.
 pub async fn create_cluster(ecs: &Client, c: NewCluster) -> Result<Cluster, AwsError> {
     let out = call(
-        ECS,
-        "CreateCluster",
+        op::CREATE_CLUSTER,
         ecs.create_cluster()
             .cluster_name(c.name)
             .set_settings(c.settings)
@@ -77,8 +74,7 @@ pub async fn update_cluster(
     service_connect_namespace: Option<String>,
 ) -> Result<(), AwsError> {
     call(
-        ECS,
-        "UpdateCluster",
+        op::UPDATE_CLUSTER,
         ecs.update_cluster()
             .cluster(name)
             .set_settings(settings)
@@ -106,8 +102,7 @@ pub async fn put_cluster_capacity_providers(
     strategy: Vec<CapacityProviderStrategyItem>,
 ) -> Result<(), AwsError> {
     call(
-        ECS,
-        "PutClusterCapacityProviders",
+        op::PUT_CLUSTER_CAPACITY_PROVIDERS,
         ecs.put_cluster_capacity_providers()
             .cluster(name)
             .set_capacity_providers(Some(providers))
@@ -120,7 +115,7 @@ pub async fn put_cluster_capacity_providers(
 
 /// Deletes a cluster; returns the cluster as ECS reports it afterwards (normally INACTIVE).
 pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>, AwsError> {
-    match call(ECS, "DeleteCluster", ecs.delete_cluster().cluster(name).send()).await {
+    match call(op::DELETE_CLUSTER, ecs.delete_cluster().cluster(name).send()).await {
         Ok(out) => Ok(out.cluster),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -134,16 +129,14 @@ pub async fn sync_tags(ecs: &Client, arn: &str, current: &[Tag], desired: &[Tag]
     let changed = !to_set.is_empty() || !to_remove.is_empty();
     if !to_set.is_empty() {
         call(
-            ECS,
-            "TagResource",
+            op::TAG_RESOURCE,
             ecs.tag_resource().resource_arn(arn).set_tags(Some(to_set)).send(),
         )
         .await?;
     }
     if !to_remove.is_empty() {
         call(
-            ECS,
-            "UntagResource",
+            op::UNTAG_RESOURCE,
             ecs.untag_resource()
                 .resource_arn(arn)
                 .set_tag_keys(Some(to_remove))
@@ -184,7 +177,7 @@ pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
 
 fn empty(operation: &'static str) -> AwsError {
     AwsError {
-        service: ECS,
+        service: Api::Ecs.name(),
         operation,
         kind: ErrorKind::Retryable,
         code: None,
@@ -195,7 +188,7 @@ fn empty(operation: &'static str) -> AwsError {
 
 fn invalid(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
     AwsError {
-        service: ECS,
+        service: Api::Ecs.name(),
         operation,
         kind: ErrorKind::Terminal,
         code: None,
@@ -258,8 +251,7 @@ pub async fn register_task_definition(
     t: NewTaskDefinition,
 ) -> Result<TaskDefinition, AwsError> {
     let out = call(
-        ECS,
-        "RegisterTaskDefinition",
+        op::REGISTER_TASK_DEFINITION,
         ecs.register_task_definition()
             .family(t.family)
             .set_cpu(t.cpu)
@@ -305,8 +297,7 @@ pub async fn describe_any_task_definition(
     arn: &str,
 ) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
     let result = call(
-        ECS,
-        "DescribeTaskDefinition",
+        op::DESCRIBE_TASK_DEFINITION,
         ecs.describe_task_definition()
             .task_definition(arn)
             .include(TaskDefinitionField::Tags)
@@ -340,8 +331,7 @@ pub async fn list_revisions(
     let mut token = None;
     loop {
         let out = call(
-            ECS,
-            "ListTaskDefinitions",
+            op::LIST_TASK_DEFINITIONS,
             ecs.list_task_definitions()
                 .family_prefix(family)
                 .status(status.clone())
@@ -380,8 +370,7 @@ pub fn revision_of(arn: &str) -> Option<i32> {
 /// Deregisters one revision (already INACTIVE or unknown counts as done).
 pub async fn deregister_task_definition(ecs: &Client, arn: &str) -> Result<(), AwsError> {
     match call(
-        ECS,
-        "DeregisterTaskDefinition",
+        op::DEREGISTER_TASK_DEFINITION,
         ecs.deregister_task_definition().task_definition(arn).send(),
     )
     .await
@@ -397,8 +386,7 @@ pub async fn deregister_task_definition(ecs: &Client, arn: &str) -> Result<(), A
 pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<(), AwsError> {
     for chunk in arns.chunks(10) {
         let out = call(
-            ECS,
-            "DeleteTaskDefinitions",
+            op::DELETE_TASK_DEFINITIONS,
             ecs.delete_task_definitions()
                 .set_task_definitions(Some(chunk.to_vec()))
                 .send(),
@@ -412,7 +400,7 @@ pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<()
         };
         if let Some(f) = out.failures().iter().find(|f| !gone(f)) {
             return Err(AwsError {
-                service: ECS,
+                service: Api::Ecs.name(),
                 operation: "DeleteTaskDefinitions",
                 kind: ErrorKind::Retryable,
                 code: f.reason().map(str::to_string),
@@ -438,8 +426,7 @@ pub async fn describe_services(
     let mut out = Vec::with_capacity(names.len());
     for chunk in names.chunks(10) {
         let page = call(
-            ECS,
-            "DescribeServices",
+            op::DESCRIBE_SERVICES,
             ecs.describe_services()
                 .cluster(cluster)
                 .set_services(Some(chunk.to_vec()))
@@ -482,8 +469,7 @@ pub struct NewService {
 
 pub async fn create_service(ecs: &Client, s: NewService) -> Result<Service, AwsError> {
     let out = call(
-        ECS,
-        "CreateService",
+        op::CREATE_SERVICE,
         ecs.create_service()
             .cluster(s.cluster)
             .service_name(s.name)
@@ -567,8 +553,7 @@ pub async fn update_service(
     u: ServiceUpdate,
 ) -> Result<Service, AwsError> {
     let out = call(
-        ECS,
-        "UpdateService",
+        op::UPDATE_SERVICE,
         ecs.update_service()
             .cluster(cluster)
             .service(name)
@@ -599,8 +584,7 @@ pub async fn delete_service(
     force: bool,
 ) -> Result<Option<Service>, AwsError> {
     match call(
-        ECS,
-        "DeleteService",
+        op::DELETE_SERVICE,
         ecs.delete_service()
             .cluster(cluster)
             .service(name)

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod autoscaling;
 pub mod batch;
 pub mod ecs;
+pub mod operations;
 
 use crate::metrics::{AwsOutcome, METRICS};
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -119,16 +120,28 @@ pub fn classify(code: Option<&str>, http_status: Option<u16>) -> ErrorKind {
 }
 
 /// Runs one AWS call: every call of the controller goes through here, so calls are paced (see
-/// [`set_rate_limit`]), counted in the metrics and classified when they fail in one place.
+/// [`set_rate_limit`]), counted in the metrics and classified when they fail in one place. A call the
+/// running reconcile's kind did not declare (see [`operations`]) is logged and counted as an error
+/// of the declarations, so the tests find it.
 pub async fn call<T, E>(
-    service: &'static str,
-    operation: &'static str,
+    op: operations::Operation,
     request: impl std::future::Future<Output = Result<T, SdkError<E>>>,
 ) -> Result<T, AwsError>
 where
     T: aws_sdk_ecs::operation::RequestId,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    let (service, operation) = (op.service.name(), op.name);
+    if let Some(declared) = operations::current()
+        && !declared.contains(&op)
+    {
+        tracing::error!(
+            service,
+            operation,
+            "AWS operation not declared by the kind being reconciled"
+        );
+        METRICS.undeclared_aws_call(service, operation);
+    }
     pace().await;
     let result = request.await;
     match result {

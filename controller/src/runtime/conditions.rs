@@ -6,7 +6,8 @@ use super::State;
 use crate::api::conditions::{READY, RECONCILING, STALLED};
 use crate::api::{Condition, ConditionStatus};
 
-/// Reasons shared by every kind.
+/// Every condition and Event reason the controller writes, in one place: they are an API (the REASON
+/// column, alerts, `kubectl get events --field-selector reason=...`).
 pub mod reasons {
     pub const RECONCILING: &str = "Reconciling";
     pub const AWS_ERROR: &str = "AwsError";
@@ -27,6 +28,28 @@ pub mod reasons {
     pub const ROLLOUT_FAILED: &str = "RolloutFailed";
     pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
     pub const ROLLOUT_COMPLETE: &str = "RolloutComplete";
+    /// The AWS resource matches the spec.
+    pub const ACTIVE: &str = "Active";
+    /// AWS is creating or changing the resource.
+    pub const PROVISIONING: &str = "Provisioning";
+    pub const CLUSTER_FAILED: &str = "ClusterFailed";
+    /// A service is being scaled down and deleted.
+    pub const DRAINING: &str = "Draining";
+    /// Another object already manages the same AWS resource.
+    pub const CONFLICT: &str = "Conflict";
+    /// A task-definition revision for the current spec is registered.
+    pub const REGISTERED: &str = "Registered";
+
+    // Events: what a reconcile changed in AWS.
+    pub const ADOPTED: &str = "Adopted";
+    pub const CREATED: &str = "Created";
+    pub const UPDATED: &str = "Updated";
+    pub const DEREGISTERED: &str = "Deregistered";
+    pub const ROLLOUT_STARTED: &str = "RolloutStarted";
+    /// Deletion released the object and kept the AWS resource (Retain, ObserveOnly).
+    pub const RETAINED: &str = "Retained";
+    /// Deletion removed the AWS resource.
+    pub const DELETED: &str = "Deleted";
 }
 
 /// Before the first AWS call: `Ready=Unknown`, `Reconciling=True`.

@@ -94,6 +94,18 @@ pub fn may_create(policies: &Policies) -> bool {
     policies.adoption != Some(Adoption::Adopt)
 }
 
+/// The ownership tags of `obj`, written on every AWS resource it creates.
+pub fn ownership_tags<K: Resource>(obj: &K) -> Vec<aws_sdk_ecs::types::Tag> {
+    vec![
+        crate::aws::ecs::tag(OWNER_UID_TAG, obj.meta().uid.as_deref().unwrap_or_default()),
+        crate::aws::ecs::tag(
+            OWNER_NAMESPACE_TAG,
+            obj.meta().namespace.as_deref().unwrap_or_default(),
+        ),
+        crate::aws::ecs::tag(OWNER_NAME_TAG, obj.meta().name.as_deref().unwrap_or_default()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

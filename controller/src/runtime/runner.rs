@@ -4,9 +4,10 @@
 //! start a reconcile (its own status writes do not), a periodic resync per kind that reconciles every
 //! object at once (so their Describe calls batch), and a shutdown that lets in-flight reconciles finish.
 
+use super::kinds::{self, Controllers};
 use super::{Context, Managed, error_policy, reconcile};
-use crate::api::{EcsCluster, FargateService, RECONCILE_REQUESTED_ANNOTATION, ScalingPolicy, TaskDefinition};
-use futures::future::{BoxFuture, Shared};
+use crate::api::RECONCILE_REQUESTED_ANNOTATION;
+use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::{Future, StreamExt};
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
@@ -44,15 +45,18 @@ pub async fn run(
     shutdown: Shutdown,
     synced: impl FnOnce() + Send + 'static,
 ) {
-    let (c, c_ready) = controller::<EcsCluster>(ctx.clone(), &scope, shutdown.clone());
-    let (t, t_ready) = controller::<TaskDefinition>(ctx.clone(), &scope, shutdown.clone());
-    let (s, s_ready) = controller::<FargateService>(ctx.clone(), &scope, shutdown.clone());
-    let (p, p_ready) = controller::<ScalingPolicy>(ctx.clone(), &scope, shutdown);
+    let (runs, synced_all): (Vec<_>, Vec<_>) = kinds::all()
+        .iter()
+        .map(|k| {
+            let c = k.controller(ctx.clone(), &scope, shutdown.clone());
+            (c.run, c.synced)
+        })
+        .unzip();
     tokio::spawn(async move {
-        futures::join!(c_ready, t_ready, s_ready, p_ready);
+        futures::future::join_all(synced_all).await;
         synced();
     });
-    futures::join!(c, t, s, p);
+    futures::future::join_all(runs).await;
 }
 
 /// The hash of what a reconcile depends on; events that leave it unchanged (status writes) are dropped.
@@ -125,6 +129,19 @@ fn ticks(period: Duration) -> impl futures::Stream<Item = ()> + Send + 'static {
     })
 }
 
+/// [`controller`] with its futures boxed, for the registry of kinds.
+pub(super) fn boxed_controller<K: Managed>(
+    ctx: Arc<Context>,
+    scope: &Scope,
+    shutdown: Shutdown,
+) -> Controllers {
+    let (run, synced) = controller::<K>(ctx, scope, shutdown);
+    Controllers {
+        run: run.boxed(),
+        synced: synced.boxed(),
+    }
+}
+
 fn controller<K: Managed>(
     ctx: Arc<Context>,
     scope: &Scope,
@@ -176,7 +193,7 @@ fn controller<K: Managed>(
         let _ = synced_rx.await;
         tracing::debug!(kind = %synced_kind, "cache synced");
     };
-    let period = ctx.config.resync.of(&kind);
+    let period = ctx.config.resync.of::<K>();
     let config = controller::Config::default().concurrency(ctx.config.concurrency);
     let run = K::watches(Controller::for_stream(stream, reader), &ctx)
         .with_config(config)

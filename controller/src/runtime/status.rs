@@ -23,7 +23,7 @@ pub trait ManagedStatus: Serialize + Clone + Default + PartialEq + Debug + Send 
 #[macro_export]
 macro_rules! managed_status {
     ($($t:ty),+ $(,)?) => {$(
-        impl $crate::reconcile::status::ManagedStatus for $t {
+        impl $crate::runtime::status::ManagedStatus for $t {
             fn conditions(&self) -> &[$crate::api::Condition] {
                 &self.conditions
             }

@@ -7,12 +7,13 @@
 
 pub mod input;
 
-use super::conditions::reasons;
-use super::ownership::{self, Claim, Owner};
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
 use crate::api::{FargateService, TaskDefinition, TaskDefinitionStatus};
-use crate::aws::ecs::{self as ecs_api, family_of, revision_of, tag, tag_value};
+use crate::aws::ecs::{self as ecs_api, revision_of, tag, tag_value};
+use crate::aws::operations::{self as op, Operation};
+use crate::runtime::conditions::reasons;
+use crate::runtime::ownership::{self, Claim, Owner};
+use crate::runtime::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use aws_sdk_ecs::types::Tag;
 use kube::ResourceExt;
 use std::collections::BTreeSet;
@@ -39,6 +40,18 @@ impl TaskDefinition {
 
 impl Managed for TaskDefinition {
     type Status = TaskDefinitionStatus;
+    const RESYNC_FLAG: &'static str = "task-definition-resync-period";
+    /// Revisions are immutable in ECS: only a deregistration behind the controller's back can drift.
+    const RESYNC_FACTOR: u32 = 6;
+    const OPERATIONS: &'static [Operation] = &[
+        op::REGISTER_TASK_DEFINITION,
+        op::DESCRIBE_TASK_DEFINITION,
+        op::LIST_TASK_DEFINITIONS,
+        op::DEREGISTER_TASK_DEFINITION,
+        op::DELETE_TASK_DEFINITIONS,
+        op::TAG_RESOURCE,
+        op::UNTAG_RESOURCE,
+    ];
 
     fn status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
@@ -53,7 +66,7 @@ impl Managed for TaskDefinition {
         ctx: &Context,
         mut status: TaskDefinitionStatus,
     ) -> Result<Applied<TaskDefinitionStatus>, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         let family = self.family();
         let hash = input::spec_hash(&self.spec);
         // Once registered, the family stays in its region even if the controller's default changes.
@@ -63,7 +76,7 @@ impl Managed for TaskDefinition {
             return observe(ecs, status, &family, &clients.region).await;
         }
         let mut desired_tags: Vec<Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
-        desired_tags.extend(super::cluster::ownership_tags(self));
+        desired_tags.extend(crate::runtime::ownership::ownership_tags(self));
         desired_tags.push(tag(SPEC_HASH_TAG, &hash));
 
         let mut known: BTreeSet<i32> = status.active_revisions.iter().copied().collect();
@@ -100,7 +113,7 @@ impl Managed for TaskDefinition {
                     {
                         known.insert(td.revision());
                         notes_early.push(Note::new(
-                            "Adopted",
+                            reasons::ADOPTED,
                             format!("adopted {arn} (spec.adoption), registered from this same spec"),
                         ));
                         status.adopted = Some(true);
@@ -126,7 +139,7 @@ impl Managed for TaskDefinition {
                 if ownership::claim::<Self>(&self.spec.policies, owner, &what)? == Claim::Adopt {
                     tracing::info!(%family, "adopting the task definition family");
                     notes.push(Note::new(
-                        "Adopted",
+                        reasons::ADOPTED,
                         format!(
                             "adopted {what} (spec.adoption): new revisions are registered into it; its \
                              existing revisions are left as they are"
@@ -157,7 +170,7 @@ impl Managed for TaskDefinition {
                         "registered a new revision"
                     );
                     notes.push(Note::new(
-                        "Registered",
+                        reasons::REGISTERED,
                         format!("registered {}", td.task_definition_arn().unwrap_or_default()),
                     ));
                     (td, desired_tags.clone())
@@ -190,7 +203,7 @@ impl Managed for TaskDefinition {
                 tracing::info!(arn = %old_arn, "deregistering a revision beyond revisionHistoryLimit");
                 ecs_api::deregister_task_definition(ecs, &old_arn).await?;
                 notes.push(Note::new(
-                    "Deregistered",
+                    reasons::DEREGISTERED,
                     format!("deregistered {old_arn} (revisionHistoryLimit)"),
                 ));
                 known.remove(&revision);
@@ -207,7 +220,7 @@ impl Managed for TaskDefinition {
         Ok(Applied::new(
             status,
             State::Ready {
-                reason: "Registered",
+                reason: reasons::REGISTERED,
                 message,
             },
         )
@@ -220,18 +233,12 @@ impl Managed for TaskDefinition {
     ) -> kube::runtime::controller::Controller<Self> {
         // A service moving off a revision (or going away) may free revisions to prune or delete.
         controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
-            let ns = s.namespace().unwrap_or_default();
-            let deleting = s.metadata.deletion_timestamp.is_some();
-            s.spec
-                .task_definition_ref
-                .as_ref()
-                .filter(|_| deleting)
-                .map(|r| kube::runtime::reflector::ObjectRef::<TaskDefinition>::new(&r.name).within(&ns))
+            crate::runtime::relations::task_definition_freed_by(&s)
         })
     }
 
     async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         let family = status.family.clone().unwrap_or_else(|| self.family());
         let ecs = &aws
             .region(status.region.as_deref().or(self.spec.region.as_deref()))
@@ -307,7 +314,7 @@ fn not_found(family: &str) -> State {
         message: format!(
             "task definition family {family} has no ACTIVE revision; none is registered (adoption Adopt or ObserveOnly)"
         ),
-        recheck: super::RECHECK_NOT_FOUND,
+        recheck: crate::runtime::RECHECK_NOT_FOUND,
     }
 }
 
@@ -345,15 +352,10 @@ async fn observe(
 /// Revisions of `family` that FargateServices in the namespace run or pin, from the services' cache
 /// (an API list per TaskDefinition made deleting N of them cost N lists of N services).
 async fn revisions_in_use(ctx: &Context, obj: &TaskDefinition, family: &str) -> Result<BTreeSet<i32>, Error> {
-    let services = super::cache::list::<FargateService>(ctx, &obj.namespace().unwrap_or_default()).await?;
-    Ok(services
-        .iter()
-        .flat_map(|s| {
-            let running = s.status.as_ref().and_then(|st| st.task_definition_arn.clone());
-            [running, s.spec.task_definition_arn.clone()]
-        })
-        .flatten()
-        .filter(|arn| family_of(arn) == Some(family))
-        .filter_map(|arn| revision_of(&arn))
-        .collect())
+    let services =
+        crate::runtime::cache::list::<FargateService>(ctx, &obj.namespace().unwrap_or_default()).await?;
+    Ok(crate::runtime::relations::revisions_in_use(
+        services.iter().map(AsRef::as_ref),
+        family,
+    ))
 }

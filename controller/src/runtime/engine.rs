@@ -1,216 +1,21 @@
-//! The reconcilers: one file per kind, plus the machinery every kind shares.
-//!
-//! Every kind implements [`Managed`]: `apply` converges AWS to the spec and reports what it saw,
-//! `cleanup` removes the AWS resource. The shared [`reconcile`] owns the rest: the finalizer, turning
-//! outcomes and errors into conditions, writing status (server-side apply, only when it changed) and the
-//! requeue policy.
+//! The engine every kind shares: the finalizer, the first visit, deletion (with `Retain` and
+//! `ObserveOnly`), the per-object backoff hold, turning a kind's outcome or error into conditions, the
+//! status write (only when it changed) and the Events (on changes in AWS and on `Ready` transitions).
+//! A kind only says what AWS should look like ([`Managed::apply`]) and how to remove it
+//! ([`Managed::cleanup`]).
 
-pub mod cache;
-pub mod cluster;
-pub mod conditions;
-pub mod events;
-pub mod finalizers;
-pub mod ownership;
-pub mod requeue;
-pub mod runner;
-pub mod scaling_policy;
-pub mod service;
-pub mod status;
-pub mod task_definition;
-
+use super::events::EventType;
+use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
+use super::{conditions, finalizers, requeue, runner, status};
 use crate::api::{DELETION_POLICY_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
-use crate::aws::{AwsClients, AwsError};
 use crate::metrics::METRICS;
-use events::{EventType, Events};
+use crate::runtime::conditions::reasons;
+use kube::ResourceExt;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
-use kube::{Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use kube::runtime::controller::Action;
 use status::ManagedStatus;
-use std::fmt::Debug;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How often a resource that must exist but does not (adoption `Adopt`, `ObserveOnly`) is looked for.
-pub const RECHECK_NOT_FOUND: Duration = Duration::from_secs(30);
-
-/// The field manager of every write the controller makes.
-pub const FIELD_MANAGER: &str = "ecs-controller";
-
-/// What the reconcilers share: clients, settings and per-object backoff state.
-pub struct Context {
-    pub client: kube::Client,
-    pub aws: AwsClients,
-    pub config: Config,
-    pub backoff: requeue::Backoff,
-    /// Publishes Kubernetes Events on the objects (a repeat is a count on the first).
-    pub events: Events,
-    /// The controllers' caches, for reads of related objects.
-    pub stores: cache::Stores,
-    /// Each kind's watch events, for the controllers of the kinds that react to them.
-    pub feeds: cache::Feeds,
-}
-
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// How often Ready objects of each kind are compared with AWS again (drift detection).
-    pub resync: Resync,
-    /// Reconciles running at once, per kind.
-    pub concurrency: u16,
-}
-
-/// Resync periods per kind.
-#[derive(Clone, Debug)]
-pub struct Resync {
-    pub cluster: Duration,
-    pub task_definition: Duration,
-    pub service: Duration,
-    pub scaling_policy: Duration,
-}
-
-impl Resync {
-    /// The period of `kind`.
-    pub fn of(&self, kind: &str) -> Duration {
-        match kind {
-            "EcsCluster" => self.cluster,
-            "TaskDefinition" => self.task_definition,
-            "FargateService" => self.service,
-            _ => self.scaling_policy,
-        }
-    }
-}
-
-/// Why a reconcile could not finish.
-#[derive(thiserror::Error, Debug)]
-pub enum Error {
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    /// The spec cannot work as written (or the AWS resource belongs to someone else): needs the user.
-    #[error("{message}")]
-    Terminal { reason: &'static str, message: String },
-}
-
-/// Where `apply` left the object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    /// AWS matches the spec.
-    Ready { reason: &'static str, message: String },
-    /// AWS is converging (creating, provisioning, rolling out): look again soon.
-    InProgress {
-        reason: &'static str,
-        message: String,
-        recheck: Duration,
-    },
-    /// Waiting for another object (a reference not Ready yet): woken by its watch, or after `recheck`.
-    Waiting {
-        reason: &'static str,
-        message: String,
-        recheck: Duration,
-    },
-    /// AWS settled in a state that needs a change from the user (a rollout the circuit breaker rolled
-    /// back, say): looked at again at the resync period, or when the spec changes.
-    Failed { reason: &'static str, message: String },
-}
-
-/// The result of a successful `apply`: the new status facts, the state, and any conditions of the
-/// kind's own (a service's `Progressing`) to write beside `Ready`.
-pub struct Applied<S> {
-    pub status: S,
-    pub state: State,
-    pub extra_conditions: Vec<crate::api::Condition>,
-    /// What the reconcile changed in AWS, published as Events.
-    pub notes: Vec<Note>,
-}
-
-impl<S> Applied<S> {
-    pub fn new(status: S, state: State) -> Self {
-        Self {
-            status,
-            state,
-            extra_conditions: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
-    pub fn with_notes(mut self, notes: Vec<Note>) -> Self {
-        self.notes = notes;
-        self
-    }
-}
-
-/// A change made in AWS, told to the user as a Kubernetes Event (`Normal`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    /// CamelCase, e.g. `Created`, `Updated`, `RolloutStarted`.
-    pub reason: &'static str,
-    pub message: String,
-}
-
-impl Note {
-    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-        }
-    }
-}
-
-/// The result of a successful `cleanup`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// Nothing is left in AWS: the finalizer may go.
-    Done,
-    /// Deletion is under way or blocked (dependents): look again after `recheck`.
-    Wait {
-        reason: &'static str,
-        message: String,
-        recheck: Duration,
-    },
-}
-
-/// One kind the controller manages in AWS.
-pub trait Managed:
-    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-    + Clone
-    + Debug
-    + Serialize
-    + DeserializeOwned
-    + Send
-    + Sync
-    + 'static
-{
-    type Status: ManagedStatus;
-
-    fn status(&self) -> Option<&Self::Status>;
-
-    /// The object's adoption, deletion and management policies.
-    fn policies(&self) -> &crate::api::Policies;
-
-    /// Converges AWS to the spec. `status` is the previous status, to be updated with what AWS reports.
-    fn apply(
-        &self,
-        ctx: &Context,
-        status: Self::Status,
-    ) -> impl Future<Output = Result<Applied<Self::Status>, Error>> + Send;
-
-    /// Removes what the object owns in AWS.
-    fn cleanup(
-        &self,
-        ctx: &Context,
-        status: &Self::Status,
-    ) -> impl Future<Output = Result<Cleanup, Error>> + Send;
-
-    /// Adds triggers from related kinds (their feeds in [`cache::Feeds`]), so that a change there (a
-    /// dependency turning Ready, a dependent going away) wakes this kind's objects at once instead of
-    /// at the next resync.
-    fn watches(controller: Controller<Self>, _ctx: &Arc<Context>) -> Controller<Self> {
-        controller
-    }
-}
 
 /// Why the AWS resource stays when the object is deleted, if it does: `deletionPolicy: Retain` (or the
 /// older annotation), or `managementPolicy: ObserveOnly` (which never writes to AWS).
@@ -232,22 +37,12 @@ pub fn kept_on_delete<K: Managed>(obj: &K) -> Option<&'static str> {
     }
 }
 
-/// The AWS account of an object, from its namespace's mapping; `NoAwsAccount` (stalled until the
-/// mapping changes) when the namespace may not use AWS.
-pub fn aws_for<'a, K: Resource>(ctx: &'a Context, obj: &K) -> Result<crate::aws::Account<'a>, Error> {
-    ctx.aws
-        .for_namespace(obj.meta().namespace.as_deref().unwrap_or_default())
-        .map_err(|message| Error::Terminal {
-            reason: conditions::reasons::NO_AWS_ACCOUNT,
-            message,
-        })
-}
-
 /// The shared reconcile of every kind, timed and counted in the metrics.
 pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let kind = K::kind(&());
     let start = std::time::Instant::now();
-    let result = reconcile_inner(obj.as_ref(), &ctx).await;
+    let result =
+        crate::aws::operations::declared_by(K::OPERATIONS, reconcile_inner(obj.as_ref(), &ctx)).await;
     let outcome = match &result {
         Ok((outcome, _)) => *outcome,
         Err(_) => "error",
@@ -287,10 +82,13 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
                 METRICS.object_state(&kind, &uid, None);
                 let (reason, message) = match kept {
                     Some(why) => (
-                        "Retained",
+                        reasons::RETAINED,
                         format!("{why}: the AWS resource is left in AWS; the object can go"),
                     ),
-                    None => ("Deleted", "removed from AWS; the object can go".to_string()),
+                    None => (
+                        reasons::DELETED,
+                        "removed from AWS; the object can go".to_string(),
+                    ),
                 };
                 tracing::info!("{message}; finalizer removed");
                 publish(ctx, obj, EventType::Normal, reason, &message).await;

@@ -1,17 +1,17 @@
 //! EcsCluster: observe the cluster by name, create it when missing, update only what differs from the
 //! fields the user set, delete it (once it has no services) when the object goes.
 
-use super::conditions::reasons;
-use super::ownership::{self, Claim, Owner};
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::cluster::{
     CapacityProviderStrategyItem as SpecStrategyItem, ClusterConfiguration as SpecConfiguration,
     ClusterSetting as SpecSetting,
 };
-use crate::api::{
-    EcsCluster, EcsClusterStatus, FargateService, OWNER_NAME_TAG, OWNER_NAMESPACE_TAG, OWNER_UID_TAG,
-};
+use crate::api::{EcsCluster, EcsClusterStatus, FargateService};
 use crate::aws::ecs::{self as ecs_api, NewCluster, tag};
+use crate::aws::operations::{self as op, Operation};
+use crate::runtime::conditions::reasons;
+use crate::runtime::ownership::{self, Claim, Owner};
+use crate::runtime::relations;
+use crate::runtime::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterSetting, ClusterSettingName,
     ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
@@ -19,7 +19,6 @@ use aws_sdk_ecs::types::{
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::ObjectRef;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +37,16 @@ impl EcsCluster {
 
 impl Managed for EcsCluster {
     type Status = EcsClusterStatus;
+    const RESYNC_FLAG: &'static str = "cluster-resync-period";
+    const OPERATIONS: &'static [Operation] = &[
+        op::DESCRIBE_CLUSTERS,
+        op::CREATE_CLUSTER,
+        op::UPDATE_CLUSTER,
+        op::PUT_CLUSTER_CAPACITY_PROVIDERS,
+        op::DELETE_CLUSTER,
+        op::TAG_RESOURCE,
+        op::UNTAG_RESOURCE,
+    ];
 
     fn status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
@@ -52,7 +61,7 @@ impl Managed for EcsCluster {
         ctx: &Context,
         mut status: EcsClusterStatus,
     ) -> Result<Applied<EcsClusterStatus>, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         let name = self.cluster_name();
         // Once created, an object stays in its region even if the controller's default changes.
         let clients = aws.region(self.spec.region.as_deref().or(status.region.as_deref()));
@@ -70,7 +79,7 @@ impl Managed for EcsCluster {
             }
             None => {
                 tracing::info!(cluster = %name, "creating ECS cluster");
-                notes.push(Note::new("Created", format!("created ECS cluster {name}")));
+                notes.push(Note::new(reasons::CREATED, format!("created ECS cluster {name}")));
                 ecs_api::create_cluster(
                     ecs,
                     NewCluster {
@@ -103,13 +112,16 @@ impl Managed for EcsCluster {
                     == Claim::Adopt
                 {
                     tracing::info!(cluster = %name, "adopting ECS cluster");
-                    notes.push(Note::new("Adopted", format!("adopted {what} (spec.adoption)")));
+                    notes.push(Note::new(
+                        reasons::ADOPTED,
+                        format!("adopted {what} (spec.adoption)"),
+                    ));
                     status.adopted = Some(true);
                 }
                 let changed = converge(self, ecs, &cluster, &desired_tags).await?;
                 if !changed.is_empty() {
                     notes.push(Note::new(
-                        "Updated",
+                        reasons::UPDATED,
                         format!("updated {} of ECS cluster {name}", changed.join(", ")),
                     ));
                 }
@@ -121,22 +133,22 @@ impl Managed for EcsCluster {
 
         let state = match cluster.status() {
             Some("ACTIVE") => State::Ready {
-                reason: "Active",
+                reason: reasons::ACTIVE,
                 message: format!("ECS cluster {name} is ACTIVE"),
             },
             Some("FAILED") => {
                 return Err(Error::Terminal {
-                    reason: "ClusterFailed",
+                    reason: reasons::CLUSTER_FAILED,
                     message: format!("ECS cluster {name} is FAILED; delete and recreate the EcsCluster"),
                 });
             }
             Some(other) => State::InProgress {
-                reason: "Provisioning",
+                reason: reasons::PROVISIONING,
                 message: format!("ECS cluster {name} is {other}"),
                 recheck: RECHECK_PROVISIONING,
             },
             None => State::InProgress {
-                reason: "Provisioning",
+                reason: reasons::PROVISIONING,
                 message: format!("ECS cluster {name} reports no status yet"),
                 recheck: RECHECK_PROVISIONING,
             },
@@ -146,20 +158,14 @@ impl Managed for EcsCluster {
 
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // A service that goes away may be the last one a deleting cluster waits for.
+        // Only a deletion matters here; status changes of services would only cost AWS calls.
         controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
-            let ns = s.namespace().unwrap_or_default();
-            // Only a deletion matters here; status changes of services would only cost AWS calls.
-            let deleting = s.metadata.deletion_timestamp.is_some();
-            s.spec
-                .cluster_ref
-                .as_ref()
-                .filter(|_| deleting)
-                .map(|r| ObjectRef::<EcsCluster>::new(&r.name).within(&ns))
+            relations::cluster_freed_by(&s)
         })
     }
 
     async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         // Services first: ECS refuses to delete a cluster with services (moto does not, so this check
         // is ours), and their objects must release their finalizers while the cluster still exists.
         let dependents = dependent_services(self, ctx, status.arn.as_deref()).await?;
@@ -210,29 +216,14 @@ async fn dependent_services(
     arn: Option<&str>,
 ) -> Result<Vec<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let name = obj.name_any();
-    let runs_here = |s: &FargateService| {
-        s.spec.cluster_ref.as_ref().is_some_and(|r| r.name == name)
-            || (arn.is_some() && s.spec.cluster_arn.as_deref() == arn)
-    };
-    let cached: Vec<String> = super::cache::list::<FargateService>(ctx, &ns)
-        .await?
-        .iter()
-        .filter(|s| runs_here(s))
-        .map(|s| s.name_any())
-        .collect();
+    let cached = crate::runtime::cache::list::<FargateService>(ctx, &ns).await?;
+    let cached = relations::services_on_cluster(cached.iter().map(AsRef::as_ref), obj, arn);
     if !cached.is_empty() {
         return Ok(cached);
     }
     let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &ns);
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|s| runs_here(s))
-        .map(|s| s.name_any())
-        .collect())
+    let listed = api.list(&ListParams::default()).await?.items;
+    Ok(relations::services_on_cluster(&listed, obj, arn))
 }
 
 /// A few names of a list, for a message that stays short however long the list: `a, b, c and 7 more`.
@@ -286,7 +277,7 @@ fn not_found(name: &str) -> State {
         message: format!(
             "ECS cluster {name} does not exist; it is not created (adoption Adopt or ObserveOnly)"
         ),
-        recheck: super::RECHECK_NOT_FOUND,
+        recheck: crate::runtime::RECHECK_NOT_FOUND,
     }
 }
 
@@ -301,19 +292,8 @@ fn wait_deleting(name: &str) -> Cleanup {
 /// The user's tags plus the ownership tags.
 fn desired_tags(obj: &EcsCluster) -> Vec<Tag> {
     let mut tags: Vec<Tag> = obj.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
-    tags.extend(ownership_tags(obj));
+    tags.extend(ownership::ownership_tags(obj));
     tags
-}
-
-pub(crate) fn ownership_tags<K: kube::Resource>(obj: &K) -> Vec<Tag> {
-    vec![
-        tag(OWNER_UID_TAG, obj.meta().uid.as_deref().unwrap_or_default()),
-        tag(
-            OWNER_NAMESPACE_TAG,
-            obj.meta().namespace.as_deref().unwrap_or_default(),
-        ),
-        tag(OWNER_NAME_TAG, obj.meta().name.as_deref().unwrap_or_default()),
-    ]
 }
 
 /// The owner the cluster's tags name.

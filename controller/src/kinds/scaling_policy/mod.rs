@@ -2,21 +2,22 @@
 //! exactly the spec's (put what is missing or differs, in place by name; delete what the spec dropped).
 //! The object owns the service's scaling setup: on deletion everything goes, target last.
 
-use super::conditions::reasons;
-use super::ownership;
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::scaling_policy::{
     PolicyStatus, ScheduledAction as SpecAction, ScheduledActionStatus, StepScalingPolicy,
     TargetTrackingPolicy,
 };
 use crate::api::{FargateService, ScalingPolicy, ScalingPolicyStatus};
 use crate::aws::autoscaling::{self as aas_api, NewScheduledAction, PolicyConfig};
+use crate::aws::operations::{self as op, Operation};
+use crate::runtime::conditions::reasons;
+use crate::runtime::ownership;
+use crate::runtime::relations;
+use crate::runtime::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use aws_sdk_applicationautoscaling::types as sdk;
 use aws_smithy_types::date_time::Format;
 
+use kube::ResourceExt;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::ObjectRef;
-use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
             .is_some_and(|st| st.arn.is_some() && st.cluster_arn.is_some() && st.service_name.is_some())
     };
     let ns = obj.namespace().unwrap_or_default();
-    let Some(svc) = super::cache::get::<FargateService>(ctx, &ns, &r.name, created).await? else {
+    let Some(svc) = crate::runtime::cache::get::<FargateService>(ctx, &ns, &r.name, created).await? else {
         return Ok(Err(format!("FargateService {} does not exist", r.name)));
     };
     let status = svc.status.unwrap_or_default();
@@ -63,12 +64,8 @@ async fn resolve(obj: &ScalingPolicy, ctx: &Context) -> Result<Result<Target, St
                     ),
                 });
             }
-            let cluster = cluster_arn
-                .rsplit_once('/')
-                .map_or(cluster_arn.as_str(), |(_, c)| c)
-                .to_string();
             Ok(Ok(Target {
-                resource_id: format!("service/{cluster}/{service}"),
+                resource_id: relations::scaling_resource_id(&cluster_arn, &service),
                 region: status.region,
             }))
         }
@@ -146,7 +143,7 @@ fn not_found(resource_id: &str) -> State {
         message: format!(
             "{resource_id} has no scalable target; none is registered (adoption Adopt or ObserveOnly)"
         ),
-        recheck: super::RECHECK_NOT_FOUND,
+        recheck: crate::runtime::RECHECK_NOT_FOUND,
     }
 }
 
@@ -198,46 +195,30 @@ async fn observe(
 /// Another ScalingPolicy (created earlier) that already targets the same service.
 async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    // The resource id a policy targets, whether named by reference or by id, so a `serviceRef` policy
-    // and a `resourceId` policy on the same service are seen as the same target.
-    let service_ids: std::collections::HashMap<String, String> =
-        super::cache::list::<FargateService>(ctx, &ns)
-            .await?
-            .iter()
-            .filter_map(|s| {
-                let st = s.status.as_ref()?;
-                let cluster = st.cluster_arn.as_deref()?.rsplit_once('/')?.1;
-                Some((
-                    s.name_any(),
-                    format!("service/{cluster}/{}", st.service_name.as_deref()?),
-                ))
-            })
-            .collect();
-    let target = |p: &ScalingPolicy| match (&p.spec.service_ref, &p.spec.resource_id) {
-        (_, Some(id)) => Some(id.clone()),
-        (Some(r), None) => service_ids
-            .get(&r.name)
-            .cloned()
-            .or_else(|| Some(format!("ref:{}", r.name))),
-        (None, None) => None,
-    };
-    let mine = target(obj);
-    let key = |p: &ScalingPolicy| (p.meta().creation_timestamp.clone(), p.name_any());
-    Ok(super::cache::list::<ScalingPolicy>(ctx, &ns)
-        .await?
-        .iter()
-        .filter(|p| {
-            p.name_any() != obj.name_any()
-                && p.meta().deletion_timestamp.is_none()
-                && mine.is_some()
-                && target(p) == mine
-        })
-        .find(|p| key(p) < key(obj))
-        .map(|p| p.name_any()))
+    let services = crate::runtime::cache::list::<FargateService>(ctx, &ns).await?;
+    let policies = crate::runtime::cache::list::<ScalingPolicy>(ctx, &ns).await?;
+    Ok(relations::conflicting_policy(
+        obj,
+        policies.iter().map(AsRef::as_ref),
+        services.iter().map(AsRef::as_ref),
+    ))
 }
 
 impl Managed for ScalingPolicy {
     type Status = ScalingPolicyStatus;
+    const RESYNC_FLAG: &'static str = "scaling-policy-resync-period";
+    const OPERATIONS: &'static [Operation] = &[
+        op::DESCRIBE_SERVICES,
+        op::DESCRIBE_SCALABLE_TARGETS,
+        op::REGISTER_SCALABLE_TARGET,
+        op::DEREGISTER_SCALABLE_TARGET,
+        op::DESCRIBE_SCALING_POLICIES,
+        op::PUT_SCALING_POLICY,
+        op::DELETE_SCALING_POLICY,
+        op::DESCRIBE_SCHEDULED_ACTIONS,
+        op::PUT_SCHEDULED_ACTION,
+        op::DELETE_SCHEDULED_ACTION,
+    ];
 
     fn status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
@@ -252,7 +233,7 @@ impl Managed for ScalingPolicy {
         ctx: &Context,
         mut status: ScalingPolicyStatus,
     ) -> Result<Applied<ScalingPolicyStatus>, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         let target = match resolve(self, ctx).await? {
             Ok(t) => t,
             Err(message) => {
@@ -266,7 +247,7 @@ impl Managed for ScalingPolicy {
         };
         if let Some(other) = conflicting(self, ctx).await? {
             return Err(Error::Terminal {
-                reason: "Conflict",
+                reason: reasons::CONFLICT,
                 message: format!(
                     "ScalingPolicy {other} already scales {}: one ScalingPolicy per service",
                     target.resource_id
@@ -296,7 +277,7 @@ impl Managed for ScalingPolicy {
                 Ok(true) => {
                     tracing::info!(resource_id = id, "adopting scalable target");
                     notes.push(Note::new(
-                        "Adopted",
+                        reasons::ADOPTED,
                         format!("adopted the scalable target of {id} (spec.adoption)"),
                     ));
                     status.adopted = Some(true);
@@ -324,7 +305,7 @@ impl Managed for ScalingPolicy {
                     "registering scalable target"
                 );
                 notes.push(Note::new(
-                    "Updated",
+                    reasons::UPDATED,
                     format!(
                         "registered scalable target {id} ({}-{} tasks)",
                         spec.min_capacity, spec.max_capacity
@@ -356,7 +337,7 @@ impl Managed for ScalingPolicy {
                 .await?;
                 changed = true;
                 notes.push(Note::new(
-                    "Updated",
+                    reasons::UPDATED,
                     format!("put target-tracking policy {}", tt.name),
                 ));
             }
@@ -368,7 +349,7 @@ impl Managed for ScalingPolicy {
                 aas_api::put_scaling_policy(aas, id, &st.name, PolicyConfig::Step(step(st)?)).await?;
                 changed = true;
                 notes.push(Note::new(
-                    "Updated",
+                    reasons::UPDATED,
                     format!("put step-scaling policy {}", st.name),
                 ));
             }
@@ -383,7 +364,7 @@ impl Managed for ScalingPolicy {
                 aas_api::delete_scaling_policy(aas, id, p.policy_name()).await?;
                 changed = true;
                 notes.push(Note::new(
-                    "Updated",
+                    reasons::UPDATED,
                     format!(
                         "deleted scaling policy {} (dropped from the spec)",
                         p.policy_name()
@@ -406,7 +387,10 @@ impl Managed for ScalingPolicy {
                 tracing::info!(resource_id = id, action = %a.name, "putting scheduled action");
                 aas_api::put_scheduled_action(aas, id, scheduled_action(a)?).await?;
                 changed = true;
-                notes.push(Note::new("Updated", format!("put scheduled action {}", a.name)));
+                notes.push(Note::new(
+                    reasons::UPDATED,
+                    format!("put scheduled action {}", a.name),
+                ));
             }
         }
         for e in &existing {
@@ -424,7 +408,7 @@ impl Managed for ScalingPolicy {
                 aas_api::delete_scheduled_action(aas, id, e.scheduled_action_name()).await?;
                 changed = true;
                 notes.push(Note::new(
-                    "Updated",
+                    reasons::UPDATED,
                     format!(
                         "deleted scheduled action {} (dropped from the spec)",
                         e.scheduled_action_name()
@@ -460,7 +444,7 @@ impl Managed for ScalingPolicy {
         Ok(Applied::new(
             status,
             State::Ready {
-                reason: "Active",
+                reason: reasons::ACTIVE,
                 message,
             },
         )
@@ -468,7 +452,7 @@ impl Managed for ScalingPolicy {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &ScalingPolicyStatus) -> Result<Cleanup, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         let (id, region) = match &status.resource_id {
             Some(id) => (id.clone(), status.region.clone()),
             // Nothing recorded: never applied, or a crash right after registering. A policy that lost
@@ -504,15 +488,7 @@ impl Managed for ScalingPolicy {
         // The service being created (or changing) wakes the policies that name it.
         let policies = controller.store();
         controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), move |s| {
-            let (ns, name) = (s.namespace(), s.name_any());
-            policies
-                .state()
-                .iter()
-                .filter(|p| {
-                    p.namespace() == ns && p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
-                })
-                .map(|p| ObjectRef::from_obj(p.as_ref()))
-                .collect::<Vec<_>>()
+            relations::policies_naming_service(policies.state().iter().map(AsRef::as_ref), &s)
         })
     }
 }

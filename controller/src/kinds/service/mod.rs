@@ -2,9 +2,6 @@
 //! (client token + look-up before create), update only the fields that differ, follow the rollout, and
 //! on deletion scale to zero, delete, and wait for INACTIVE.
 
-use super::conditions::reasons;
-use super::ownership;
-use super::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
 use crate::api::conditions::{self as cond, PROGRESSING};
 use crate::api::service::{DeploymentConfiguration as SpecDeployment, FargateServiceSpec};
@@ -13,10 +10,14 @@ use crate::api::{
     TaskDefinition,
 };
 use crate::aws::ecs::{self as ecs_api, NewService, ServiceUpdate, tag};
+use crate::aws::operations::{self as op, Operation};
+use crate::runtime::conditions::reasons;
+use crate::runtime::ownership;
+use crate::runtime::relations;
+use crate::runtime::{Applied, Cleanup, Context, Error, Managed, Note, State};
 use aws_sdk_ecs::types as sdk;
 use kube::api::Api;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -62,7 +63,7 @@ fn settled(
 }
 
 async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved, NotReady>, Error> {
-    let aws = super::aws_for(ctx, obj)?;
+    let aws = crate::runtime::aws_for(ctx, obj)?;
     let ns = obj.namespace().unwrap_or_default();
     let (cluster, region) = match (&obj.spec.cluster_ref, &obj.spec.cluster_arn) {
         (_, Some(arn)) => (arn.clone(), arn.split(':').nth(3).map(str::to_string)),
@@ -77,7 +78,7 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
                     )
                 }) && c.metadata.deletion_timestamp.is_none()
             };
-            let Some(c) = super::cache::get::<EcsCluster>(ctx, &ns, &r.name, current).await? else {
+            let Some(c) = crate::runtime::cache::get::<EcsCluster>(ctx, &ns, &r.name, current).await? else {
                 return Ok(Err(NotReady(format!("EcsCluster {} does not exist", r.name))));
             };
             let status = c.status.unwrap_or_default();
@@ -104,7 +105,8 @@ async fn resolve(obj: &FargateService, ctx: &Context) -> Result<Result<Resolved,
                     )
                 })
             };
-            let Some(td) = super::cache::get::<TaskDefinition>(ctx, &ns, &r.name, current).await? else {
+            let Some(td) = crate::runtime::cache::get::<TaskDefinition>(ctx, &ns, &r.name, current).await?
+            else {
                 return Ok(Err(NotReady(format!("TaskDefinition {} does not exist", r.name))));
             };
             // The newest registered revision, even while a later spec is being registered: the service
@@ -197,21 +199,9 @@ async fn cluster_for_cleanup(
 /// The ScalingPolicy (if any) that targets this service, by reference or by its resource id
 /// (`service/<cluster>/<service>`), and so owns its desired count.
 async fn scaling_policy_for(obj: &FargateService, ctx: &Context) -> Result<Option<String>, Error> {
-    let name = obj.name_any();
-    let resource_id = obj.status.as_ref().and_then(|s| {
-        let cluster = s.cluster_arn.as_deref()?.rsplit_once('/')?.1;
-        Some(format!("service/{cluster}/{}", s.service_name.as_deref()?))
-    });
-    Ok(
-        super::cache::list::<ScalingPolicy>(ctx, &obj.namespace().unwrap_or_default())
-            .await?
-            .iter()
-            .find(|p| {
-                p.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
-                    || (resource_id.is_some() && p.spec.resource_id == resource_id)
-            })
-            .map(|p| p.name_any()),
-    )
+    let policies =
+        crate::runtime::cache::list::<ScalingPolicy>(ctx, &obj.namespace().unwrap_or_default()).await?;
+    Ok(relations::scaler_of(obj, policies.iter().map(AsRef::as_ref)))
 }
 
 /// ECS client tokens are up to 36 characters: a hash of the object's uid and generation, so a retry of
@@ -239,7 +229,7 @@ fn not_found(name: &str, cluster: &str) -> State {
         message: format!(
             "ECS service {name} does not exist in {cluster}; it is not created (adoption Adopt or ObserveOnly)"
         ),
-        recheck: super::RECHECK_NOT_FOUND,
+        recheck: crate::runtime::RECHECK_NOT_FOUND,
     }
 }
 
@@ -278,6 +268,16 @@ fn observe(
 
 impl Managed for FargateService {
     type Status = FargateServiceStatus;
+    const RESYNC_FLAG: &'static str = "service-resync-period";
+    const OPERATIONS: &'static [Operation] = &[
+        op::DESCRIBE_CLUSTERS,
+        op::DESCRIBE_SERVICES,
+        op::CREATE_SERVICE,
+        op::UPDATE_SERVICE,
+        op::DELETE_SERVICE,
+        op::TAG_RESOURCE,
+        op::UNTAG_RESOURCE,
+    ];
 
     fn status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
@@ -292,7 +292,7 @@ impl Managed for FargateService {
         ctx: &Context,
         mut status: FargateServiceStatus,
     ) -> Result<Applied<FargateServiceStatus>, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         let resolved = match resolve(self, ctx).await? {
             Ok(r) => r,
             Err(NotReady(message)) => {
@@ -309,7 +309,7 @@ impl Managed for FargateService {
         let ecs = &clients.ecs;
         let scaled_by = scaling_policy_for(self, ctx).await?;
         let mut desired_tags: Vec<sdk::Tag> = self.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
-        desired_tags.extend(super::cluster::ownership_tags(self));
+        desired_tags.extend(crate::runtime::ownership::ownership_tags(self));
 
         let existing = aws
             .describe_service(Some(&clients.region), &resolved.cluster, &name)
@@ -325,7 +325,10 @@ impl Managed for FargateService {
                 let owner = ownership::owner_of_ecs(self, s.tags());
                 ownership::claim::<Self>(&self.spec.policies, &owner, &what)?;
                 tracing::info!(service = %name, "adopting ECS service");
-                notes.push(Note::new("Adopted", format!("adopted {what} (spec.adoption)")));
+                notes.push(Note::new(
+                    reasons::ADOPTED,
+                    format!("adopted {what} (spec.adoption)"),
+                ));
                 status.adopted = Some(true);
                 Some(s)
             }
@@ -339,7 +342,7 @@ impl Managed for FargateService {
                 tracing::info!(service = %name, cluster = %resolved.cluster, "creating ECS service");
                 acted = true;
                 notes.push(Note::new(
-                    "Created",
+                    reasons::CREATED,
                     format!(
                         "created ECS service {name} running {}",
                         short_td(&resolved.task_definition)
@@ -349,7 +352,7 @@ impl Managed for FargateService {
             }
             Some(s) if s.status() == Some("DRAINING") => {
                 let state = State::InProgress {
-                    reason: "Draining",
+                    reason: reasons::DRAINING,
                     message: format!(
                         "ECS service {name} is DRAINING after a deletion; it is recreated once INACTIVE"
                     ),
@@ -372,7 +375,7 @@ impl Managed for FargateService {
                     acted = true;
                     if let Some(td) = &update.task_definition {
                         notes.push(Note::new(
-                            "RolloutStarted",
+                            reasons::ROLLOUT_STARTED,
                             format!("rolling out {}", short_td(td)),
                         ));
                     }
@@ -382,7 +385,10 @@ impl Managed for FargateService {
                         .filter(|f| *f != "taskDefinition")
                         .collect();
                     if !others.is_empty() {
-                        notes.push(Note::new("Updated", format!("updated {}", others.join(", "))));
+                        notes.push(Note::new(
+                            reasons::UPDATED,
+                            format!("updated {}", others.join(", ")),
+                        ));
                     }
                     let tags = s.tags().to_vec();
                     let mut updated = ecs_api::update_service(ecs, &resolved.cluster, &name, update).await?;
@@ -482,7 +488,7 @@ impl Managed for FargateService {
     }
 
     async fn cleanup(&self, ctx: &Context, status: &FargateServiceStatus) -> Result<Cleanup, Error> {
-        let aws = super::aws_for(ctx, self)?;
+        let aws = crate::runtime::aws_for(ctx, self)?;
         if let Some(policy) = scaling_policy_for(self, ctx).await? {
             return Ok(Cleanup::Wait {
                 reason: reasons::HAS_DEPENDENTS,
@@ -531,41 +537,15 @@ impl Managed for FargateService {
         let by_td = services.clone();
         controller
             .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c| {
-                dependents(&by_cluster, c.as_ref(), |s| {
-                    s.spec.cluster_ref.as_ref().map(|r| r.name.as_str())
-                })
+                relations::services_naming_cluster(by_cluster.state().iter().map(AsRef::as_ref), &c)
             })
             .watches_shared_stream(ctx.feeds.subscribe::<TaskDefinition>(), move |t| {
-                dependents(&by_td, t.as_ref(), |s| {
-                    s.spec.task_definition_ref.as_ref().map(|r| r.name.as_str())
-                })
+                relations::services_naming_task_definition(by_td.state().iter().map(AsRef::as_ref), &t)
             })
             .watches_shared_stream(ctx.feeds.subscribe::<ScalingPolicy>(), |p| {
-                let ns = p.namespace().unwrap_or_default();
-                p.spec
-                    .service_ref
-                    .as_ref()
-                    .map(|r| ObjectRef::<FargateService>::new(&r.name).within(&ns))
+                relations::service_of(&p)
             })
     }
-}
-
-/// The services in `other`'s namespace whose reference (`field`) names it.
-fn dependents<K: Resource>(
-    store: &kube::runtime::reflector::Store<FargateService>,
-    other: &K,
-    field: impl Fn(&FargateService) -> Option<&str>,
-) -> Vec<ObjectRef<FargateService>> {
-    let (ns, name) = (
-        other.meta().namespace.clone(),
-        other.meta().name.clone().unwrap_or_default(),
-    );
-    store
-        .state()
-        .iter()
-        .filter(|s| s.namespace() == ns && field(s) == Some(name.as_str()))
-        .map(|s| ObjectRef::from_obj(s.as_ref()))
-        .collect()
 }
 
 /// `family:revision` of a task-definition ARN, for messages.

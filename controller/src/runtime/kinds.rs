@@ -1,0 +1,109 @@
+//! THE list of kinds. Everything that enumerates kinds is derived from [`all`]: the controllers the
+//! runner starts, the resync flags (`--<kind>-resync-period`), the CRDs (`ecs-controller crd`), the
+//! declared AWS operations (metrics, IAM policy check), and the kind lists of the tests. Adding a kind
+//! is one line here (plus its `api/` file, its `kinds/` folder, its relations and its operations).
+
+use super::runner::{self, Scope, Shutdown};
+use super::{Context, Managed};
+use crate::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use crate::aws::operations::Operation;
+use futures::future::BoxFuture;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every kind the controller manages, in a stable order (the order of `crds/`).
+pub fn all() -> Vec<KindInfo> {
+    vec![
+        KindInfo::of::<EcsCluster>(),
+        KindInfo::of::<TaskDefinition>(),
+        KindInfo::of::<FargateService>(),
+        KindInfo::of::<ScalingPolicy>(),
+    ]
+}
+
+/// What the rest of the program needs to know of one kind.
+#[derive(Clone)]
+pub struct KindInfo {
+    /// `EcsCluster`.
+    pub kind: String,
+    /// `ecsclusters`.
+    pub plural: String,
+    /// `cluster-resync-period`.
+    pub resync_flag: &'static str,
+    /// Default resync period as a multiple of `--resync-period`.
+    pub resync_factor: u32,
+    /// The AWS operations its reconciles may call.
+    pub operations: &'static [Operation],
+    /// Its CustomResourceDefinition.
+    pub crd: fn() -> CustomResourceDefinition,
+    controller: fn(Arc<Context>, &Scope, Shutdown) -> Controllers,
+}
+
+/// A kind's controller: the future that runs it, and one that resolves when its cache is synced.
+pub struct Controllers {
+    pub run: BoxFuture<'static, ()>,
+    pub synced: BoxFuture<'static, ()>,
+}
+
+impl KindInfo {
+    fn of<K: Managed + CustomResourceExt>() -> Self {
+        Self {
+            kind: K::kind(&()).into_owned(),
+            plural: K::plural(&()).into_owned(),
+            resync_flag: K::RESYNC_FLAG,
+            resync_factor: K::RESYNC_FACTOR,
+            operations: K::OPERATIONS,
+            crd: K::crd,
+            controller: runner::boxed_controller::<K>,
+        }
+    }
+
+    /// Builds the kind's controller.
+    pub fn controller(&self, ctx: Arc<Context>, scope: &Scope, shutdown: Shutdown) -> Controllers {
+        (self.controller)(ctx, scope, shutdown)
+    }
+
+    /// The resync period when its flag is not given.
+    pub fn default_resync(&self, base: Duration) -> Duration {
+        base.saturating_mul(self.resync_factor)
+    }
+}
+
+impl std::fmt::Debug for KindInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindInfo")
+            .field("kind", &self.kind)
+            .field("resync_flag", &self.resync_flag)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::operations::ALL;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn kinds_have_distinct_names_flags_and_plurals() {
+        let kinds = all();
+        let distinct = |f: fn(&KindInfo) -> String| kinds.iter().map(f).collect::<BTreeSet<_>>().len();
+        assert_eq!(distinct(|k| k.kind.clone()), kinds.len());
+        assert_eq!(distinct(|k| k.plural.clone()), kinds.len());
+        assert_eq!(distinct(|k| k.resync_flag.to_string()), kinds.len());
+        for k in &kinds {
+            assert!(k.resync_flag.ends_with("-resync-period"), "{k:?}");
+            assert!(k.resync_factor >= 1, "{k:?}");
+            assert_eq!((k.crd)().spec.names.kind, k.kind);
+        }
+    }
+
+    #[test]
+    fn every_operation_is_declared_by_some_kind_and_every_declaration_is_an_operation() {
+        let declared: BTreeSet<_> = all().iter().flat_map(|k| k.operations.iter().copied()).collect();
+        let known: BTreeSet<_> = ALL.iter().copied().collect();
+        assert_eq!(declared, known);
+    }
+}

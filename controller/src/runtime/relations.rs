@@ -1,0 +1,440 @@
+//! Every edge between kinds, declared once: which cluster and task definition a service names, which
+//! service a scaling policy targets (and so who owns a service's `desiredCount`), which services keep
+//! a cluster from being deleted, which task-definition revisions are in use, and which objects a
+//! change of another kind must wake. Pure functions over objects (from the caches or the API server):
+//! the kinds' dereference and deletion steps and the watches all ask here, and the unit tests below
+//! feed them objects built by small helpers and check the answers.
+
+use crate::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use crate::aws::ecs::{family_of, revision_of};
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+use std::collections::{BTreeSet, HashMap};
+
+/// The last segment of an ARN or path (`arn:...:cluster/main` -> `main`), or the whole string.
+pub fn last_segment(arn_or_name: &str) -> &str {
+    arn_or_name.rsplit_once('/').map_or(arn_or_name, |(_, n)| n)
+}
+
+/// The Application Auto Scaling resource id of an ECS service: `service/<cluster>/<service>`; the
+/// cluster may be given by name or ARN.
+pub fn scaling_resource_id(cluster: &str, service: &str) -> String {
+    format!("service/{}/{service}", last_segment(cluster))
+}
+
+/// A service's scaling resource id, once it exists in AWS (from its status).
+pub fn service_resource_id(service: &FargateService) -> Option<String> {
+    let status = service.status.as_ref()?;
+    Some(scaling_resource_id(
+        status.cluster_arn.as_deref()?,
+        status.service_name.as_deref()?,
+    ))
+}
+
+// ---- FargateService -> EcsCluster ---------------------------------------------------------------
+
+/// Whether `service` runs on the cluster of EcsCluster `cluster` (by reference, or by the cluster's
+/// ARN when it has one).
+pub fn service_on_cluster(service: &FargateService, cluster: &EcsCluster, arn: Option<&str>) -> bool {
+    same_namespace(service, cluster)
+        && (service
+            .spec
+            .cluster_ref
+            .as_ref()
+            .is_some_and(|r| r.name == cluster.name_any())
+            || (arn.is_some() && service.spec.cluster_arn.as_deref() == arn))
+}
+
+/// The names of the services that keep EcsCluster `cluster` from being deleted.
+pub fn services_on_cluster<'a>(
+    services: impl IntoIterator<Item = &'a FargateService>,
+    cluster: &EcsCluster,
+    arn: Option<&str>,
+) -> Vec<String> {
+    services
+        .into_iter()
+        .filter(|s| service_on_cluster(s, cluster, arn))
+        .map(ResourceExt::name_any)
+        .collect()
+}
+
+/// The EcsCluster a service names by reference.
+pub fn cluster_of(service: &FargateService) -> Option<ObjectRef<EcsCluster>> {
+    let r = service.spec.cluster_ref.as_ref()?;
+    Some(ObjectRef::new(&r.name).within(&service.namespace().unwrap_or_default()))
+}
+
+// ---- FargateService -> TaskDefinition -----------------------------------------------------------
+
+/// The TaskDefinition a service names by reference.
+pub fn task_definition_of(service: &FargateService) -> Option<ObjectRef<TaskDefinition>> {
+    let r = service.spec.task_definition_ref.as_ref()?;
+    Some(ObjectRef::new(&r.name).within(&service.namespace().unwrap_or_default()))
+}
+
+/// The revisions of `family` that services run (status) or pin (`taskDefinitionArn`): never
+/// deregistered while so.
+pub fn revisions_in_use<'a>(
+    services: impl IntoIterator<Item = &'a FargateService>,
+    family: &str,
+) -> BTreeSet<i32> {
+    services
+        .into_iter()
+        .flat_map(|s| {
+            let running = s.status.as_ref().and_then(|st| st.task_definition_arn.as_deref());
+            [running, s.spec.task_definition_arn.as_deref()]
+        })
+        .flatten()
+        .filter(|arn| family_of(arn) == Some(family))
+        .filter_map(revision_of)
+        .collect()
+}
+
+// ---- ScalingPolicy -> FargateService ------------------------------------------------------------
+
+/// The FargateService a policy names by reference.
+pub fn service_of(policy: &ScalingPolicy) -> Option<ObjectRef<FargateService>> {
+    let r = policy.spec.service_ref.as_ref()?;
+    Some(ObjectRef::new(&r.name).within(&policy.namespace().unwrap_or_default()))
+}
+
+/// Whether `policy` targets `service`: by reference, or by the service's resource id.
+pub fn policy_targets(policy: &ScalingPolicy, service: &FargateService) -> bool {
+    if !same_namespace(policy, service) {
+        return false;
+    }
+    if policy
+        .spec
+        .service_ref
+        .as_ref()
+        .is_some_and(|r| r.name == service.name_any())
+    {
+        return true;
+    }
+    policy.spec.resource_id.is_some() && policy.spec.resource_id == service_resource_id(service)
+}
+
+/// The ScalingPolicy that owns `service`'s desired count, if any.
+pub fn scaler_of<'a>(
+    service: &FargateService,
+    policies: impl IntoIterator<Item = &'a ScalingPolicy>,
+) -> Option<String> {
+    policies
+        .into_iter()
+        .find(|p| policy_targets(p, service))
+        .map(ResourceExt::name_any)
+}
+
+/// The older policy (by creation time, then name) that targets the same service as `policy`, if
+/// any: only one policy may own a service's scaling; the younger one waits. A target is compared as a
+/// resource id, so a `serviceRef` policy and a `resourceId` policy on one service are one conflict.
+pub fn conflicting_policy<'a, 'b>(
+    policy: &ScalingPolicy,
+    policies: impl IntoIterator<Item = &'a ScalingPolicy>,
+    services: impl IntoIterator<Item = &'b FargateService>,
+) -> Option<String> {
+    let ids: HashMap<String, String> = services
+        .into_iter()
+        .filter(|s| same_namespace(*s, policy))
+        .filter_map(|s| Some((s.name_any(), service_resource_id(s)?)))
+        .collect();
+    let target = |p: &ScalingPolicy| match (&p.spec.service_ref, &p.spec.resource_id) {
+        (_, Some(id)) => Some(id.clone()),
+        (Some(r), None) => ids
+            .get(&r.name)
+            .cloned()
+            .or_else(|| Some(format!("ref:{}", r.name))),
+        (None, None) => None,
+    };
+    let mine = target(policy)?;
+    let key = |p: &ScalingPolicy| (p.metadata.creation_timestamp.clone(), p.name_any());
+    policies
+        .into_iter()
+        .filter(|p| {
+            same_namespace(*p, policy)
+                && p.name_any() != policy.name_any()
+                && p.metadata.deletion_timestamp.is_none()
+                && target(p).as_ref() == Some(&mine)
+        })
+        .find(|p| key(p) < key(policy))
+        .map(ResourceExt::name_any)
+}
+
+// ---- Wake-ups: a change of one kind that another kind's objects must see at once -----------------
+
+/// The services a change of EcsCluster `cluster` wakes (those naming it).
+pub fn services_naming_cluster<'a>(
+    services: impl IntoIterator<Item = &'a FargateService>,
+    cluster: &EcsCluster,
+) -> Vec<ObjectRef<FargateService>> {
+    let key = ObjectRef::from_obj(cluster);
+    services
+        .into_iter()
+        .filter(|s| cluster_of(s).as_ref() == Some(&key))
+        .map(ObjectRef::from_obj)
+        .collect()
+}
+
+/// The services a change of TaskDefinition `td` wakes (those naming it).
+pub fn services_naming_task_definition<'a>(
+    services: impl IntoIterator<Item = &'a FargateService>,
+    td: &TaskDefinition,
+) -> Vec<ObjectRef<FargateService>> {
+    let key = ObjectRef::from_obj(td);
+    services
+        .into_iter()
+        .filter(|s| task_definition_of(s).as_ref() == Some(&key))
+        .map(ObjectRef::from_obj)
+        .collect()
+}
+
+/// The policies a change of FargateService `service` wakes (those naming it).
+pub fn policies_naming_service<'a>(
+    policies: impl IntoIterator<Item = &'a ScalingPolicy>,
+    service: &FargateService,
+) -> Vec<ObjectRef<ScalingPolicy>> {
+    let key = ObjectRef::from_obj(service);
+    policies
+        .into_iter()
+        .filter(|p| service_of(p).as_ref() == Some(&key))
+        .map(ObjectRef::from_obj)
+        .collect()
+}
+
+/// The cluster a deleting service may have kept from deletion (only a deletion matters to it).
+pub fn cluster_freed_by(service: &FargateService) -> Option<ObjectRef<EcsCluster>> {
+    cluster_of(service).filter(|_| service.metadata.deletion_timestamp.is_some())
+}
+
+/// The task definition whose revisions a deleting service may have kept in use.
+pub fn task_definition_freed_by(service: &FargateService) -> Option<ObjectRef<TaskDefinition>> {
+    task_definition_of(service).filter(|_| service.metadata.deletion_timestamp.is_some())
+}
+
+fn same_namespace(a: &impl ResourceExt, b: &impl ResourceExt) -> bool {
+    a.namespace() == b.namespace()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::service::LocalRef;
+    use crate::api::{EcsClusterSpec, FargateServiceSpec, FargateServiceStatus, ScalingPolicySpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    const NS: &str = "shop";
+
+    fn local(name: &str) -> Option<LocalRef> {
+        Some(LocalRef { name: name.into() })
+    }
+
+    fn mk_cluster(name: &str) -> EcsCluster {
+        let mut c = EcsCluster::new(name, EcsClusterSpec::default());
+        c.metadata.namespace = Some(NS.into());
+        c
+    }
+
+    fn mk_td(name: &str) -> TaskDefinition {
+        let mut t: TaskDefinition = serde_json::from_value(serde_json::json!({
+            "apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"family": name, "containerDefinitions": [{"name": "app", "image": "nginx"}]}
+        }))
+        .unwrap_or_else(|e| panic!("task definition fixture: {e}"));
+        t.metadata.namespace = Some(NS.into());
+        t
+    }
+
+    fn mk_service(name: &str, cluster: &str, td: &str) -> FargateService {
+        let mut s = FargateService::new(
+            name,
+            FargateServiceSpec {
+                cluster_ref: local(cluster),
+                task_definition_ref: local(td),
+                ..FargateServiceSpec::default()
+            },
+        );
+        s.metadata.namespace = Some(NS.into());
+        s
+    }
+
+    fn created(mut s: FargateService, cluster_arn: &str, running_td: &str) -> FargateService {
+        s.status = Some(FargateServiceStatus {
+            arn: Some(format!("arn:aws:ecs:us-east-1:1:service/{}", s.name_any())),
+            cluster_arn: Some(cluster_arn.into()),
+            service_name: Some(s.name_any()),
+            task_definition_arn: Some(running_td.into()),
+            ..FargateServiceStatus::default()
+        });
+        s
+    }
+
+    fn mk_policy(
+        name: &str,
+        service: Option<&str>,
+        resource_id: Option<&str>,
+        created_at: i64,
+    ) -> ScalingPolicy {
+        let mut p = ScalingPolicy::new(
+            name,
+            ScalingPolicySpec {
+                service_ref: service.and_then(local),
+                resource_id: resource_id.map(str::to_string),
+                ..ScalingPolicySpec::default()
+            },
+        );
+        p.metadata.namespace = Some(NS.into());
+        p.metadata.creation_timestamp = chrono_time(created_at);
+        p
+    }
+
+    fn chrono_time(secs: i64) -> Option<Time> {
+        serde_json::from_value(serde_json::json!(format!("2026-01-01T00:00:{:02}Z", secs))).ok()
+    }
+
+    fn in_namespace<T: ResourceExt>(mut obj: T, ns: &str) -> T {
+        obj.meta_mut().namespace = Some(ns.into());
+        obj
+    }
+
+    #[test]
+    fn the_scaling_resource_id_is_built_from_a_cluster_name_or_arn() {
+        assert_eq!(scaling_resource_id("main", "web"), "service/main/web");
+        assert_eq!(
+            scaling_resource_id("arn:aws:ecs:us-east-1:1:cluster/main", "web"),
+            "service/main/web"
+        );
+        let s = created(
+            mk_service("web", "main", "td"),
+            "arn:aws:ecs:us-east-1:1:cluster/main",
+            "x",
+        );
+        assert_eq!(service_resource_id(&s).as_deref(), Some("service/main/web"));
+        assert_eq!(service_resource_id(&mk_service("new", "main", "td")), None);
+    }
+
+    #[test]
+    fn a_cluster_is_held_by_the_services_of_its_namespace_that_name_it_or_its_arn() {
+        let cluster = mk_cluster("main");
+        let arn = "arn:aws:ecs:us-east-1:1:cluster/main";
+        let mut by_arn = mk_service("by-arn", "other", "td");
+        by_arn.spec.cluster_ref = None;
+        by_arn.spec.cluster_arn = Some(arn.into());
+        let services = [
+            mk_service("a", "main", "td"),
+            mk_service("b", "other", "td"),
+            by_arn,
+            in_namespace(mk_service("elsewhere", "main", "td"), "other-ns"),
+        ];
+        assert_eq!(
+            services_on_cluster(&services, &cluster, Some(arn)),
+            ["a", "by-arn"]
+        );
+        assert_eq!(services_on_cluster(&services, &cluster, None), ["a"]);
+        assert_eq!(
+            services_naming_cluster(&services, &cluster),
+            [ObjectRef::from_obj(&services[0])]
+        );
+    }
+
+    #[test]
+    fn revisions_in_use_are_those_run_or_pinned_in_the_family() {
+        let running = created(
+            mk_service("a", "main", "web"),
+            "arn:c",
+            "arn:aws:ecs:us-east-1:1:task-definition/web:3",
+        );
+        let mut pinned = mk_service("b", "main", "web");
+        pinned.spec.task_definition_arn = Some("arn:aws:ecs:us-east-1:1:task-definition/web:1".into());
+        let other_family = created(
+            mk_service("c", "main", "api"),
+            "arn:c",
+            "arn:aws:ecs:us-east-1:1:task-definition/api:7",
+        );
+        let services = [running, pinned, other_family];
+        assert_eq!(revisions_in_use(&services, "web"), BTreeSet::from([1, 3]));
+        assert_eq!(revisions_in_use(&services, "api"), BTreeSet::from([7]));
+        assert!(revisions_in_use(&services, "none").is_empty());
+    }
+
+    #[test]
+    fn a_policy_targets_its_service_by_reference_or_by_resource_id() {
+        let svc = created(
+            mk_service("web", "main", "td"),
+            "arn:aws:ecs:r:1:cluster/main",
+            "x",
+        );
+        let by_ref = mk_policy("p1", Some("web"), None, 1);
+        let by_id = mk_policy("p2", None, Some("service/main/web"), 2);
+        let other = mk_policy("p3", Some("api"), None, 3);
+        let foreign = in_namespace(mk_policy("p4", Some("web"), None, 0), "other-ns");
+        assert!(policy_targets(&by_ref, &svc));
+        assert!(policy_targets(&by_id, &svc));
+        assert!(!policy_targets(&other, &svc));
+        assert!(!policy_targets(&foreign, &svc));
+        assert_eq!(scaler_of(&svc, [&foreign, &other, &by_id]).as_deref(), Some("p2"));
+        assert_eq!(scaler_of(&svc, [&foreign, &other]), None);
+        // Before the service exists in AWS, only a reference can name it.
+        let new = mk_service("web", "main", "td");
+        assert!(policy_targets(&by_ref, &new) && !policy_targets(&by_id, &new));
+    }
+
+    #[test]
+    fn the_older_policy_on_a_service_wins_whether_it_names_it_by_reference_or_id() {
+        let svc = created(
+            mk_service("web", "main", "td"),
+            "arn:aws:ecs:r:1:cluster/main",
+            "x",
+        );
+        let older = mk_policy("b-older", None, Some("service/main/web"), 1);
+        let younger = mk_policy("a-younger", Some("web"), None, 2);
+        let unrelated = mk_policy("c", Some("api"), None, 0);
+        let policies = [older.clone(), younger.clone(), unrelated.clone()];
+        assert_eq!(
+            conflicting_policy(&younger, &policies, [&svc]).as_deref(),
+            Some("b-older")
+        );
+        assert_eq!(conflicting_policy(&older, &policies, [&svc]), None);
+        assert_eq!(conflicting_policy(&unrelated, &policies, [&svc]), None);
+        // A deleting older policy no longer holds the service.
+        let mut deleting = older.clone();
+        deleting.metadata.deletion_timestamp = chrono_time(5);
+        assert_eq!(conflicting_policy(&younger, [&deleting, &younger], [&svc]), None);
+        // Same creation time: the name decides.
+        let twin = mk_policy("a-twin", Some("web"), None, 1);
+        assert_eq!(
+            conflicting_policy(&older, [&twin, &older], [&svc]).as_deref(),
+            Some("a-twin")
+        );
+    }
+
+    #[test]
+    fn changes_wake_the_objects_that_name_them_and_deletions_free_what_they_held() {
+        let td = mk_td("web");
+        let services = [mk_service("a", "main", "web"), mk_service("b", "main", "api")];
+        assert_eq!(
+            services_naming_task_definition(&services, &td),
+            [ObjectRef::from_obj(&services[0])]
+        );
+        let policies = [
+            mk_policy("p", Some("a"), None, 0),
+            mk_policy("q", None, Some("service/main/a"), 0),
+        ];
+        assert_eq!(
+            policies_naming_service(&policies, &services[0]),
+            [ObjectRef::from_obj(&policies[0])]
+        );
+        assert_eq!(cluster_freed_by(&services[0]), None);
+        assert_eq!(task_definition_freed_by(&services[0]), None);
+        let mut deleting = services[0].clone();
+        deleting.metadata.deletion_timestamp = chrono_time(9);
+        assert_eq!(
+            cluster_freed_by(&deleting),
+            Some(ObjectRef::new("main").within(NS))
+        );
+        assert_eq!(
+            task_definition_freed_by(&deleting),
+            Some(ObjectRef::new("web").within(NS))
+        );
+    }
+}
