@@ -19,25 +19,36 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
-/// The store of each kind, registered by the runner as it builds the controllers.
+/// The store of each kind, registered by the runner as it builds the controllers, with whether it
+/// holds its first complete list yet. kube-runtime holds a controller only until its own store is
+/// ready; a read of another kind's store must wait for that one too, or a reconcile right after a
+/// start or a leader change sees an empty list (no scaling policy, no services) and acts on it.
 #[derive(Default)]
 pub struct Stores {
     by_kind: RwLock<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
 
+/// A kind's store and its synced flag.
+struct Entry<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static> {
+    store: Store<K>,
+    synced: tokio::sync::watch::Receiver<bool>,
+}
+
 impl Stores {
-    pub fn set<K>(&self, store: Store<K>)
+    /// Registers kind `K`'s store; `synced` turns true once it holds its first complete list.
+    pub fn set<K>(&self, store: Store<K>, synced: tokio::sync::watch::Receiver<bool>)
     where
         K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     {
         self.by_kind
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(TypeId::of::<K>(), Box::new(store));
+            .insert(TypeId::of::<K>(), Box::new(Entry { store, synced }));
     }
 
-    pub fn get<K>(&self) -> Option<Store<K>>
+    fn entry<K>(&self) -> Option<(Store<K>, tokio::sync::watch::Receiver<bool>)>
     where
         K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     {
@@ -45,10 +56,29 @@ impl Stores {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&TypeId::of::<K>())
-            .and_then(|s| s.downcast_ref::<Store<K>>())
-            .cloned()
+            .and_then(|s| s.downcast_ref::<Entry<K>>())
+            .map(|e| (e.store.clone(), e.synced.clone()))
+    }
+
+    /// Kind `K`'s store once it is synced: waits up to `wait` for the first complete list; `None`
+    /// when there is no store or it is still not synced (the caller asks the API server instead).
+    pub async fn synced<K>(&self, wait: Duration) -> Option<Store<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    {
+        let (store, mut synced) = self.entry::<K>()?;
+        if *synced.borrow() {
+            return Some(store);
+        }
+        match tokio::time::timeout(wait, synced.wait_for(|s| *s)).await {
+            Ok(Ok(_)) => Some(store),
+            _ => None,
+        }
     }
 }
+
+/// How long a read of another kind waits for that kind's cache to sync before asking the API server.
+const SYNC_WAIT: Duration = Duration::from_secs(10);
 
 impl Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,7 +178,7 @@ pub async fn get<K: Cached>(
     name: &str,
     usable: impl Fn(&K) -> bool,
 ) -> Result<Option<K>, Error> {
-    if let Some(store) = ctx.stores.get::<K>()
+    if let Some(store) = ctx.stores.synced::<K>(SYNC_WAIT).await
         && let Some(obj) = store.get(&ObjectRef::new(name).within(namespace))
         && usable(&obj)
     {
@@ -158,16 +188,23 @@ pub async fn get<K: Cached>(
     Ok(api.get_opt(name).await?)
 }
 
-/// Every object of the kind in `namespace`, from the cache (from the API server before the cache
-/// exists).
+/// Every object of the kind in `namespace`, from the cache once it is synced (from the API server
+/// before: an unsynced cache would answer "none"). A destructive decision taken on an empty answer
+/// confirms it with [`list_from_api`].
 pub async fn list<K: Cached>(ctx: &Context, namespace: &str) -> Result<Vec<Arc<K>>, Error> {
-    if let Some(store) = ctx.stores.get::<K>() {
+    if let Some(store) = ctx.stores.synced::<K>(SYNC_WAIT).await {
         return Ok(store
             .state()
             .into_iter()
             .filter(|o| o.namespace().as_deref() == Some(namespace))
             .collect());
     }
+    list_from_api(ctx, namespace).await
+}
+
+/// Every object of the kind in `namespace`, from the API server: for the empty answers a deletion
+/// or a reset would act on.
+pub async fn list_from_api<K: Cached>(ctx: &Context, namespace: &str) -> Result<Vec<Arc<K>>, Error> {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
     Ok(api
         .list(&ListParams::default())
@@ -182,6 +219,33 @@ pub async fn list<K: Cached>(ctx: &Context, namespace: &str) -> Result<Vec<Arc<K
 mod tests {
     use super::*;
     use futures::StreamExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn another_kinds_store_is_read_only_once_synced() {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let stores = Stores::default();
+        let wait = Duration::from_secs(10);
+        assert!(stores.synced::<ConfigMap>(wait).await.is_none(), "no store yet");
+        let (reader, _writer) = kube::runtime::reflector::store::<ConfigMap>();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        stores.set::<ConfigMap>(reader, rx);
+        let started = tokio::time::Instant::now();
+        assert!(
+            stores.synced::<ConfigMap>(wait).await.is_none(),
+            "an unsynced store is not read"
+        );
+        assert_eq!(started.elapsed(), wait, "it waited for the sync first");
+        // A reader waiting when the first list completes gets the store at once.
+        let waiting = stores.synced::<ConfigMap>(wait);
+        let sync = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            tx.send_replace(true);
+        };
+        let started = tokio::time::Instant::now();
+        let (store, ()) = futures::join!(waiting, sync);
+        assert!(store.is_some());
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+    }
 
     #[tokio::test]
     async fn a_feed_reaches_every_subscriber_and_forgets_those_that_stopped() {

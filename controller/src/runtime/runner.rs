@@ -159,22 +159,17 @@ fn controller<K: Managed>(
         wc = wc.labels(selector);
     }
     let (reader, writer) = reflector::store();
-    ctx.stores.set::<K>(reader.clone());
+    // The first complete list (InitDone) means the cache is synced: other kinds' reads wait for it.
+    // (The store's own `wait_until_ready` serves one waiter at a time, and the controller already
+    // waits on it.)
+    let (synced_tx, mut synced_rx) = tokio::sync::watch::channel(false);
+    ctx.stores.set::<K>(reader.clone(), synced_rx.clone());
     let (publisher, cached) = (ctx.feeds.publisher::<K>(), reader.clone());
     let in_scope = scope.clone();
-    // The first complete list (InitDone) means the cache is synced. (The store's own
-    // `wait_until_ready` serves one waiter at a time, and the controller already waits on it.)
-    let (synced_tx, synced_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut synced_tx = Some(synced_tx);
     let stream = watcher(namespaced_api::<K>(&ctx, scope), wc)
         .default_backoff()
         .filter(move |event| {
             // With several namespaces the watch covers all of them: drop what is out of scope.
-            if matches!(event, Ok(watcher::Event::InitDone))
-                && let Some(tx) = synced_tx.take()
-            {
-                let _ = tx.send(());
-            }
             let keep = match event {
                 Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o) | watcher::Event::Delete(o)) => {
                     in_scope.contains(o.namespace().as_deref())
@@ -185,12 +180,18 @@ fn controller<K: Managed>(
         })
         .modify(lean)
         .reflect(writer)
+        .inspect(move |event| {
+            // After the store took the event: on InitDone it holds the whole first list.
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                synced_tx.send_replace(true);
+            }
+        })
         .inspect(move |event| feed(&publisher, &cached, event))
         .applied_objects()
         .predicate_filter(change_key::<K>, Default::default());
     let synced_kind = kind.clone();
     let synced = async move {
-        let _ = synced_rx.await;
+        let _ = synced_rx.wait_for(|s| *s).await;
         tracing::debug!(kind = %synced_kind, "cache synced");
     };
     let period = ctx.config.resync.of::<K>();
