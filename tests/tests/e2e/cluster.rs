@@ -1,10 +1,10 @@
 //! EcsCluster end to end: create, observe in AWS, update, drift repair, errors, ownership, deletion.
 
-use crate::common::*;
 use anyhow::{Result, ensure};
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName, Tag};
 use ecs_controller::api::conditions::{READY, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, OWNER_UID_TAG};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -23,13 +23,13 @@
 //! namespace holds `victim-cluster`, `victim-td` and `victim-svc`, names the corpus may use to try to
 //! reach across namespaces.
 
-use crate::common::*;
 use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, bail, ensure};
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField, TaskDefinitionStatus};
 use ecs_controller::api::conditions::{READY, RECONCILING, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource};
 use serde::Deserialize;

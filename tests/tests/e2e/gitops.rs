@@ -3,11 +3,11 @@
 //! the controller's own writes touch only status and its finalizer.
 
 use crate::argocd::health_of;
-use crate::common::*;
 use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Tag;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -5,11 +5,11 @@
 //!
 //! Needs `helm` and `kubectl` on PATH (`source .local-test/env`; `hack/build-tools.sh helm` builds helm).
 
-use crate::common::*;
 use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde::Deserialize as _;
 use serde_json::{Value, json};

@@ -4,7 +4,6 @@
 
 pub mod argocd;
 mod cluster;
-mod common;
 mod corpus;
 mod crds;
 mod gitops;

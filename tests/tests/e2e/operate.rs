@@ -2,10 +2,10 @@
 //! are not repeated per resync, JSON logs, leader election with two processes, graceful shutdown,
 //! batched resyncs, the reconcile-request annotation, and namespace / label scoping.
 
-use crate::common::*;
 use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams};

@@ -1,7 +1,6 @@
 //! Ownership and safety end to end: adoption (`spec.adoption`), `deletionPolicy`, `managementPolicy:
 //! ObserveOnly`, refusals across namespaces, and the region of each resource.
 
-use crate::common::*;
 use crate::service::{Network, describe_service, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::{
@@ -12,6 +11,7 @@ use ecs_controller::api::{
     ConditionStatus, EcsCluster, FargateService, OWNER_NAMESPACE_TAG, OWNER_UID_TAG, ScalingPolicy,
     TaskDefinition,
 };
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;

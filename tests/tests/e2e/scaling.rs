@@ -1,7 +1,6 @@
 //! ScalingPolicy end to end: target tracking plus a schedule on a real (moto) service, in-place policy
 //! updates, removal of what the spec drops, no tug of war over desiredCount, clean deletion.
 
-use crate::common::*;
 use crate::service::{
     cluster_manifest, describe_service, network, service_manifest, task_definition_manifest,
 };
@@ -9,6 +8,7 @@ use anyhow::{Context as _, Result};
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Duration;

@@ -1,11 +1,11 @@
 //! FargateService end to end: one apply in any order, rollouts that follow the TaskDefinition, updates
 //! of only what changed, silence on resync, dependency wake-ups, and deletion in the right order.
 
-use crate::common::*;
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Service;
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;

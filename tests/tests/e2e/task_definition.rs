@@ -1,10 +1,10 @@
 //! TaskDefinition end to end: the seed example, revisions without duplicates, crash consistency,
 //! history pruning, deletion of only what this object registered, admission validation, import.
 
-use crate::common::*;
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
 use ecs_controller::api::{ConditionStatus, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Duration;

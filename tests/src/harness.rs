@@ -1,6 +1,7 @@
-//! The harness of the end-to-end tests: the real kube-apiserver and moto that `make env-up` started
-//! (read from the environment `.local/env` exports), and the real controller binary, one process per test,
-//! scoped to the test's own namespace.
+//! The harness of the end-to-end tests, shared by the `e2e` and `chaos` test binaries and the `bench`
+//! example: the real kube-apiserver and moto that `make env-up` started (read from the environment
+//! `.local/env` exports), and the real controller binary, one process per test, scoped to the test's own
+//! namespace.
 
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
