@@ -71,6 +71,17 @@ pub async fn ecs() -> Result<aws_sdk_ecs::Client> {
     Ok(aws_sdk_ecs::Client::new(&conf))
 }
 
+pub async fn aas() -> Result<aws_sdk_applicationautoscaling::Client> {
+    env("AWS_ENDPOINT_URL")?;
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(aws_sdk_applicationautoscaling::Client::new(&conf))
+}
+
+/// The repository's root directory (charts, docs, gitops files the tests check).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// A namespace of the test's own, deleted at the end.
 pub struct TestNamespace {
     pub name: String,

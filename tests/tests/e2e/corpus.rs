@@ -23,12 +23,12 @@
 //! namespace holds `victim-cluster`, `victim-td` and `victim-svc`, names the corpus may use to try to
 //! reach across namespaces.
 
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, bail, ensure};
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField, TaskDefinitionStatus};
 use ecs_controller::api::conditions::{READY, RECONCILING, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use ecs_controller_e2e::harness::*;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource};
@@ -596,10 +596,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
 -> Result<()> {
     let client = kube().await?;
     let ecs = ecs().await?;
-    let aas = {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        aws_sdk_applicationautoscaling::Client::new(&conf)
-    };
+    let aas = aas().await?;
     let net = network()?;
     let victim_ns = TestNamespace::create(&client, "corpus-victim").await?;
     let ns = TestNamespace::create(&client, "corpus").await?;

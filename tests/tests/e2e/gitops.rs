@@ -3,10 +3,12 @@
 //! the controller's own writes touch only status and its finalizer.
 
 use crate::argocd::health_of;
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Tag;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, manifests_file, network, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::{Value, json};
@@ -138,15 +140,7 @@ async fn a_server_side_reapply_changes_nothing_and_the_controller_writes_only_st
         task_definition_manifest("web", &unique("e2e-gitops"), "nginx:1"),
         service_manifest("web", "main", "web", &net, 1),
     ];
-    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
-    std::fs::write(
-        &file,
-        manifests
-            .iter()
-            .map(serde_yaml::to_string)
-            .collect::<Result<Vec<_>, _>>()?
-            .join("---\n"),
-    )?;
+    let file = manifests_file(&ns.name, &manifests)?;
     let path = file.to_str().context("path")?;
     let gitops = ["--server-side", "--field-manager=gitops"];
     let (ok, out) = kubectl(&[&["apply", "-n", &ns.name, "-f", path][..], &gitops].concat())?;

@@ -5,10 +5,12 @@
 //!
 //! Needs `helm` and `kubectl` on PATH (`source .local-test/env`; `hack/build-tools.sh helm` builds helm).
 
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, network, scaling_policy_manifest, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde::Deserialize as _;
@@ -28,10 +30,6 @@ const CRDS: &[&str] = &[
     "fargateservices.ecs.kubefargate.dev",
     "scalingpolicies.ecs.kubefargate.dev",
 ];
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn chart() -> String {
     repo_root().join("charts/ecs-controller").display().to_string()
@@ -754,15 +752,6 @@ fn token_kubeconfig(token: &str, path: &PathBuf) -> Result<()> {
     });
     std::fs::write(path, serde_json::to_vec_pretty(&config)?)?;
     Ok(())
-}
-
-fn scaling_policy_manifest(name: &str, service: &str, target: f64) -> Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": name},
-           "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 3,
-                    "targetTracking": [{"name": "cpu", "targetValue": target,
-                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
-                    "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)",
-                                          "minCapacity": 1, "maxCapacity": 1}]}})
 }
 
 /// The first line of a controller log where the API server refused a request.

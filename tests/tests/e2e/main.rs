@@ -2,7 +2,7 @@
 //! Run them with `make test` (which starts and stops the environment) or, after `make env-up`,
 //! `source .local/env && cargo test -p ecs-controller-e2e`.
 
-pub mod argocd;
+mod argocd;
 mod cluster;
 mod corpus;
 mod crds;
@@ -11,5 +11,5 @@ mod helm;
 mod operate;
 mod ownership;
 mod scaling;
-pub mod service;
+mod service;
 mod task_definition;

@@ -2,9 +2,11 @@
 //! are not repeated per resync, JSON logs, leader election with two processes, graceful shutdown,
 //! batched resyncs, the reconcile-request annotation, and namespace / label scoping.
 
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, cluster_manifest_with, network, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
@@ -13,11 +15,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(60);
-
-fn cluster(name: &str, cluster_name: &str, tags: serde_json::Value) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
-           "spec": {"clusterName": cluster_name, "tags": tags}})
-}
 
 async fn events_for(client: &kube::Client, ns: &str, name: &str) -> Result<Vec<(String, String, i32)>> {
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
@@ -50,7 +47,11 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
     let cluster_name = unique("e2e-ops");
     apply(
         &api,
-        cluster("ops", &cluster_name, json!([{"key": "a", "value": "1"}])),
+        cluster_manifest_with(
+            "ops",
+            &cluster_name,
+            json!({"tags": [{"key": "a", "value": "1"}]}),
+        ),
     )
     .await?;
     wait_ready(&api, "ops", ConditionStatus::True, T).await?;
@@ -130,7 +131,11 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
     // An update: one TagResource, one Updated event. A deletion: a Deleted event, the gauge drops.
     apply(
         &api,
-        cluster("ops", &cluster_name, json!([{"key": "a", "value": "2"}])),
+        cluster_manifest_with(
+            "ops",
+            &cluster_name,
+            json!({"tags": [{"key": "a", "value": "2"}]}),
+        ),
     )
     .await?;
     eventually("the Updated event", T, || async {
@@ -282,7 +287,11 @@ async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_le
     assert_eq!(metric(&scrape(leader).await?, "ecs_controller_leader"), 1.0);
     assert_eq!(metric(&scrape(follower).await?, "ecs_controller_leader"), 0.0);
     let api: Api<EcsCluster> = ns.api();
-    apply(&api, cluster("one", &unique("e2e-leader"), json!([]))).await?;
+    apply(
+        &api,
+        cluster_manifest_with("one", &unique("e2e-leader"), json!({"tags": []})),
+    )
+    .await?;
     wait_ready(&api, "one", ConditionStatus::True, T).await?;
     assert!(
         !follower.log_text().contains("reconcile started"),
@@ -298,7 +307,11 @@ async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_le
     .await?;
     let takeover = killed.elapsed();
     assert!(takeover < Duration::from_secs(15), "takeover took {takeover:?}");
-    apply(&api, cluster("two", &unique("e2e-leader"), json!([]))).await?;
+    apply(
+        &api,
+        cluster_manifest_with("two", &unique("e2e-leader"), json!({"tags": []})),
+    )
+    .await?;
     wait_ready(&api, "two", ConditionStatus::True, T).await?;
     eprintln!("leader {first} killed; {second} took over in {takeover:?}");
 
@@ -437,7 +450,11 @@ async fn the_reconcile_request_annotation_repairs_drift_now_and_is_acknowledged(
     let cluster_name = unique("e2e-annot");
     apply(
         &api,
-        cluster("annot", &cluster_name, json!([{"key": "keep", "value": "me"}])),
+        cluster_manifest_with(
+            "annot",
+            &cluster_name,
+            json!({"tags": [{"key": "keep", "value": "me"}]}),
+        ),
     )
     .await?;
     let obj = wait_ready(&api, "annot", ConditionStatus::True, T).await?;
@@ -494,7 +511,7 @@ async fn namespaces_and_a_label_selector_split_the_work() -> Result<()> {
         &["--watch-namespace", &watched, "--label-selector", "shard=a"],
     )?;
     let labelled = |name: &str, shard: &str| {
-        let mut m = cluster(name, &unique("e2e-shard"), json!([]));
+        let mut m = cluster_manifest_with(name, &unique("e2e-shard"), json!({"tags": []}));
         m["metadata"]["labels"] = json!({"shard": shard});
         m
     };
@@ -528,10 +545,10 @@ async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
     for i in 0..4 {
         apply(
             &api,
-            cluster(
+            cluster_manifest_with(
                 &format!("paced{i}"),
                 &unique("e2e-rps"),
-                json!([{"key": "k", "value": "v"}]),
+                json!({"tags": [{"key": "k", "value": "v"}]}),
             ),
         )
         .await?;

@@ -1,7 +1,6 @@
 //! Ownership and safety end to end: adoption (`spec.adoption`), `deletionPolicy`, `managementPolicy:
 //! ObserveOnly`, refusals across namespaces, and the region of each resource.
 
-use crate::service::{Network, describe_service, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, ClusterField, ContainerDefinition, NetworkConfiguration, Tag,
@@ -11,22 +10,17 @@ use ecs_controller::api::{
     ConditionStatus, EcsCluster, FargateService, OWNER_NAMESPACE_TAG, OWNER_UID_TAG, ScalingPolicy,
     TaskDefinition,
 };
+use ecs_controller_e2e::fixtures::{
+    Network, cluster_manifest_with, network, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-fn cluster(name: &str, cluster_name: &str, extra: serde_json::Value) -> serde_json::Value {
-    let mut spec = json!({"clusterName": cluster_name});
-    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
-        s.extend(e.clone());
-    }
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
-           "spec": spec})
-}
 
 async fn cluster_tags(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Option<BTreeMap<String, String>>> {
     let out = ecs
@@ -107,7 +101,7 @@ async fn an_unowned_cluster_is_left_alone_until_adopted() -> Result<()> {
     // No adoption asked: NotOwned, Stalled, and AWS untouched.
     apply(
         &api,
-        cluster(
+        cluster_manifest_with(
             "web",
             &cluster_name,
             json!({"settings": [{"name": "containerInsights", "value": "enabled"}]}),
@@ -128,7 +122,7 @@ async fn an_unowned_cluster_is_left_alone_until_adopted() -> Result<()> {
     // Adopt: the ownership tags are written, the spec applied, and the adoption recorded.
     apply(
         &api,
-        cluster(
+        cluster_manifest_with(
             "web",
             &cluster_name,
             json!({"adoption": "Adopt", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
@@ -169,7 +163,11 @@ async fn adopt_waits_for_a_missing_resource_and_adopt_or_create_creates_it() -> 
     let api: Api<EcsCluster> = ns.api();
     let cluster_name = unique("e2e-missing");
 
-    apply(&api, cluster("c", &cluster_name, json!({"adoption": "Adopt"}))).await?;
+    apply(
+        &api,
+        cluster_manifest_with("c", &cluster_name, json!({"adoption": "Adopt"})),
+    )
+    .await?;
     let obj = wait_reason(&api, "c", "NotFound").await?;
     let ready = condition(&obj, READY).context("Ready")?;
     assert!(ready.message.contains(&cluster_name), "{}", ready.message);
@@ -181,7 +179,7 @@ async fn adopt_waits_for_a_missing_resource_and_adopt_or_create_creates_it() -> 
 
     apply(
         &api,
-        cluster("c", &cluster_name, json!({"adoption": "AdoptOrCreate"})),
+        cluster_manifest_with("c", &cluster_name, json!({"adoption": "AdoptOrCreate"})),
     )
     .await?;
     let obj = wait_ready(&api, "c", ConditionStatus::True, T).await?;
@@ -210,7 +208,11 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
     let a_clusters: Api<EcsCluster> = owner.api();
     let a_tds: Api<TaskDefinition> = owner.api();
     let a_services: Api<FargateService> = owner.api();
-    apply(&a_clusters, cluster("main", &cluster_name, json!({}))).await?;
+    apply(
+        &a_clusters,
+        cluster_manifest_with("main", &cluster_name, json!({})),
+    )
+    .await?;
     apply(&a_tds, task_definition_manifest("app", &family, "nginx:1")).await?;
     let mut svc = service_manifest("web", "main", "app", &net, 1);
     svc["spec"]["serviceName"] = json!(service_name);
@@ -231,7 +233,7 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
     let b_policies: Api<ScalingPolicy> = intruder.api();
     apply(
         &b_clusters,
-        cluster("main", &cluster_name, json!({"adoption": "Adopt"})),
+        cluster_manifest_with("main", &cluster_name, json!({"adoption": "Adopt"})),
     )
     .await?;
     let mut td = task_definition_manifest("app", &family, "evil:1");
@@ -287,9 +289,7 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
     assert_eq!(service_after.desired_count(), service_before.desired_count());
     assert_eq!(service_after.task_definition(), service_before.task_definition());
     assert_eq!(service_after.tags(), service_before.tags());
-    let aas = aws_sdk_applicationautoscaling::Client::new(
-        &aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
-    );
+    let aas = aas().await?;
     let targets = aas
         .describe_scalable_targets()
         .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
@@ -339,7 +339,7 @@ async fn retain_then_adopt_again() -> Result<()> {
 
     apply(
         &clusters,
-        cluster("kept", &cluster_name, json!({"deletionPolicy": "Retain"})),
+        cluster_manifest_with("kept", &cluster_name, json!({"deletionPolicy": "Retain"})),
     )
     .await?;
     let mut td = task_definition_manifest("kept", &family, "nginx:1");
@@ -366,7 +366,7 @@ async fn retain_then_adopt_again() -> Result<()> {
     );
 
     // Re-created without adoption: the earlier object's tags are not this one's.
-    apply(&clusters, cluster("kept", &cluster_name, json!({}))).await?;
+    apply(&clusters, cluster_manifest_with("kept", &cluster_name, json!({}))).await?;
     let obj = wait_reason(&clusters, "kept", "NotOwned").await?;
     let message = condition(&obj, READY).context("Ready")?.message;
     assert!(
@@ -377,7 +377,7 @@ async fn retain_then_adopt_again() -> Result<()> {
     // new one).
     apply(
         &clusters,
-        cluster("kept", &cluster_name, json!({"adoption": "Adopt"})),
+        cluster_manifest_with("kept", &cluster_name, json!({"adoption": "Adopt"})),
     )
     .await?;
     td["spec"]["adoption"] = json!("Adopt");
@@ -458,7 +458,7 @@ async fn observe_only_reports_and_never_writes() -> Result<()> {
     let services: Api<FargateService> = ns.api();
     apply(
         &clusters,
-        cluster(
+        cluster_manifest_with(
             "seen",
             &cluster_name,
             json!({"managementPolicy": "ObserveOnly", "tags": [{"key": "would", "value": "change"}]}),
@@ -494,7 +494,7 @@ async fn observe_only_reports_and_never_writes() -> Result<()> {
     let missing = unique("e2e-missing");
     apply(
         &clusters,
-        cluster("missing", &missing, json!({"managementPolicy": "ObserveOnly"})),
+        cluster_manifest_with("missing", &missing, json!({"managementPolicy": "ObserveOnly"})),
     )
     .await?;
     wait_reason(&clusters, "missing", "NotFound").await?;
@@ -542,7 +542,7 @@ async fn resources_live_in_their_own_region() -> Result<()> {
 
     apply(
         &clusters,
-        cluster("west", &cluster_name, json!({"region": region})),
+        cluster_manifest_with("west", &cluster_name, json!({"region": region})),
     )
     .await?;
     let mut td = task_definition_manifest("west", &family, "nginx:1");
@@ -618,7 +618,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     let (a, b, c): (Api<EcsCluster>, Api<EcsCluster>, Api<EcsCluster>) =
         (team_a.api(), team_b.api(), team_c.api());
     for api in [&a, &b, &c] {
-        apply(api, cluster("main", &cluster_name, json!({}))).await?;
+        apply(api, cluster_manifest_with("main", &cluster_name, json!({}))).await?;
     }
     let in_a = wait_ready(&a, "main", ConditionStatus::True, T).await?;
     let in_b = wait_ready(&b, "main", ConditionStatus::True, T).await?;
@@ -642,7 +642,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     assert!(message.contains(&team_c.name), "{message}");
 
     // An object cannot pick a role: the schema has no such field.
-    let mut sneaky = cluster("sneaky", &unique("e2e-acct"), json!({}));
+    let mut sneaky = cluster_manifest_with("sneaky", &unique("e2e-acct"), json!({}));
     sneaky["spec"]["roleArn"] = json!(role_a);
     let err = apply(&c, sneaky)
         .await

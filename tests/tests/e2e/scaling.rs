@@ -1,25 +1,18 @@
 //! ScalingPolicy end to end: target tracking plus a schedule on a real (moto) service, in-place policy
 //! updates, removal of what the spec drops, no tug of war over desiredCount, clean deletion.
 
-use crate::service::{
-    cluster_manifest, describe_service, network, service_manifest, task_definition_manifest,
-};
 use anyhow::{Context as _, Result};
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-async fn aas() -> Result<aws_sdk_applicationautoscaling::Client> {
-    env("AWS_ENDPOINT_URL")?;
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(aws_sdk_applicationautoscaling::Client::new(&conf))
-}
 
 fn policy_manifest(service: &str, target: f64, schedules: serde_json::Value) -> serde_json::Value {
     json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": "web-scaling"},

@@ -5,73 +5,17 @@ use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Service;
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller_e2e::fixtures::{
+    Network, cluster_manifest, manifests_file, network, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-pub struct Network {
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-}
-
-pub fn network() -> Result<Network> {
-    let split = |v: String| {
-        v.split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    Ok(Network {
-        subnets: split(env("ECS_TEST_SUBNETS")?),
-        security_groups: split(env("ECS_TEST_SECURITY_GROUPS")?),
-    })
-}
-
-pub fn cluster_manifest(name: &str, cluster_name: &str) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
-           "spec": {"clusterName": cluster_name, "capacityProviders": ["FARGATE", "FARGATE_SPOT"]}})
-}
-
-pub fn task_definition_manifest(name: &str, family: &str, image: &str) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": name},
-           "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
-                    "requiresCompatibilities": ["FARGATE"],
-                    "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 8080}]}]}})
-}
-
-pub fn service_manifest(
-    name: &str,
-    cluster: &str,
-    td: &str,
-    net: &Network,
-    desired: i32,
-) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService", "metadata": {"name": name},
-           "spec": {"clusterRef": {"name": cluster}, "taskDefinitionRef": {"name": td}, "desiredCount": desired,
-                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": net.subnets, "securityGroups": net.security_groups}},
-                    "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
-                                                "deploymentCircuitBreaker": {"enable": true, "rollback": true}},
-                    "tags": [{"key": "app", "value": name}]}})
-}
-
-pub async fn describe_service(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<Service>> {
-    let out = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .include(aws_sdk_ecs::types::ServiceField::Tags)
-        .send()
-        .await?;
-    Ok(out.services().first().cloned())
-}
 
 fn tags(s: &Service) -> BTreeMap<String, String> {
     s.tags()
@@ -102,15 +46,7 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
         task_definition_manifest("web", &family, "nginx:1.27"),
         cluster_manifest("main", &cluster_name),
     ];
-    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
-    std::fs::write(
-        &file,
-        manifests
-            .iter()
-            .map(serde_yaml::to_string)
-            .collect::<Result<Vec<_>, _>>()?
-            .join("---\n"),
-    )?;
+    let file = manifests_file(&ns.name, &manifests)?;
     let path = file.to_str().context("path")?;
     let (ok, out) = kubectl(&["apply", "-n", &ns.name, "-f", path])?;
     ensure!(ok, "kubectl apply: {out}");

@@ -559,8 +559,8 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
 
 #[tokio::test]
 async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()> {
-    use crate::service::{cluster_manifest, network, service_manifest};
     use ecs_controller::api::{EcsCluster, FargateService};
+    use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest};
     let client = kube().await?;
     let ecs = ecs().await?;
     let ns = TestNamespace::create(&client, "e2e-tdinuse").await?;
