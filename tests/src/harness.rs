@@ -3,6 +3,7 @@
 //! `.local/env` exports), and the real controller binary, one process per test, scoped to the test's own
 //! namespace.
 
+use crate::kinds::MUTATING_AWS_OPERATIONS;
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
 use ecs_controller::api::{Condition, ConditionStatus};
@@ -15,28 +16,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Every AWS operation the controller may call that changes something.
-pub const MUTATING: &[&str] = &[
-    "CreateCluster",
-    "UpdateCluster",
-    "PutClusterCapacityProviders",
-    "DeleteCluster",
-    "RegisterTaskDefinition",
-    "DeregisterTaskDefinition",
-    "DeleteTaskDefinitions",
-    "CreateService",
-    "UpdateService",
-    "DeleteService",
-    "TagResource",
-    "UntagResource",
-    "RegisterScalableTarget",
-    "DeregisterScalableTarget",
-    "PutScalingPolicy",
-    "DeleteScalingPolicy",
-    "PutScheduledAction",
-    "DeleteScheduledAction",
-];
 
 /// Field manager the tests apply manifests with (as a user would with `kubectl apply --server-side`).
 pub const TEST_MANAGER: &str = "e2e-user";
@@ -233,7 +212,7 @@ impl ControllerProcess {
 
     /// Successful AWS calls that change something, by operation.
     pub fn mutating_calls(&self) -> Vec<(String, usize)> {
-        MUTATING
+        MUTATING_AWS_OPERATIONS
             .iter()
             .map(|op| (op.to_string(), self.calls(op)))
             .filter(|(_, n)| *n > 0)

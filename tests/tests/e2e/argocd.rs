@@ -6,15 +6,13 @@
 
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller_e2e::harness::repo_root;
+use ecs_controller_e2e::kinds::{GROUP, KINDS};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-const GROUP: &str = "ecs.kubefargate.dev";
-const KINDS: [&str; 4] = ["EcsCluster", "TaskDefinition", "FargateService", "ScalingPolicy"];
 
 /// Argo CD's `health_test.yaml`.
 #[derive(Deserialize)]
