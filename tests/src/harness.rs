@@ -6,7 +6,9 @@
 use crate::kinds::MUTATING_AWS_OPERATIONS;
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
-use ecs_controller::api::{Condition, ConditionStatus};
+use ecs_controller::api::{
+    Condition, ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition,
+};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
@@ -264,6 +266,69 @@ impl Drop for ControllerProcess {
                 self.log_text()
             );
         }
+    }
+}
+
+/// What most end-to-end tests start with: a namespace of their own, one controller watching it (the
+/// defaults of [`ControllerProcess::start`] plus any [`SetupBuilder::args`]), and the typed [`Api`]s of
+/// the four kinds in that namespace.
+///
+/// Bind it whole (`let s = Setup::new("e2e-x").await?;`) and borrow from it: a destructuring
+/// `let Setup { ns, .. } = ...` would drop the fields it leaves out, the controller among them, at once.
+/// Fields drop in declaration order, so the controller stops before its namespace is deleted.
+pub struct Setup {
+    pub controller: ControllerProcess,
+    pub ns: TestNamespace,
+    pub client: Client,
+    pub clusters: Api<EcsCluster>,
+    pub tds: Api<TaskDefinition>,
+    pub services: Api<FargateService>,
+    pub policies: Api<ScalingPolicy>,
+}
+
+impl Setup {
+    /// A namespace named after `prefix` (made unique) and a controller with the test defaults.
+    pub async fn new(prefix: &str) -> Result<Self> {
+        Self::builder(prefix).start().await
+    }
+
+    /// Like [`new`](Self::new), for a controller that needs flags of its own.
+    pub fn builder(prefix: &str) -> SetupBuilder {
+        SetupBuilder {
+            prefix: prefix.to_string(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// A [`Setup`] still to be started; see [`Setup::builder`].
+pub struct SetupBuilder {
+    prefix: String,
+    args: Vec<String>,
+}
+
+impl SetupBuilder {
+    /// Extra flags for `ecs-controller run` (as [`ControllerProcess::start`] takes them).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Creates the namespace, then starts the controller in it.
+    pub async fn start(self) -> Result<Setup> {
+        let client = kube().await?;
+        let ns = TestNamespace::create(&client, &self.prefix).await?;
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let controller = ControllerProcess::start(&ns.name, &args)?;
+        Ok(Setup {
+            controller,
+            clusters: ns.api(),
+            tds: ns.api(),
+            services: ns.api(),
+            policies: ns.api(),
+            ns,
+            client,
+        })
     }
 }
 
