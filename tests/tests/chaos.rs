@@ -7,16 +7,12 @@
 //! Its own test binary (not part of `e2e`) because it restarts the shared apiserver: cargo runs test
 //! binaries one after another. Seed: `CHAOS_SEED` (default 7), printed, so a failure can be replayed.
 
-#[path = "e2e/common.rs"]
-#[allow(dead_code)]
-mod common;
-
 use anyhow::{Context as _, Result, bail, ensure};
-use common::*;
 use ecs_controller::api::{
     ConditionStatus, EcsCluster, FargateService, OWNER_UID_TAG, ScalingPolicy, TaskDefinition,
 };
 use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
+use ecs_controller_e2e::harness::*;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams};
 use serde_json::json;

@@ -18,9 +18,6 @@
 //! installed; settings in `BENCH_*` variables (see [`Config`]). Writes `<BENCH_OUT>/<date>-N<n>.json`
 //! and `.md` and prints the Markdown.
 
-#[path = "../../tests/e2e/common.rs"]
-#[allow(dead_code)]
-mod common;
 mod floor;
 mod moto;
 mod procfs;
@@ -29,8 +26,10 @@ mod report;
 mod track;
 
 use anyhow::{Context as _, Result, bail};
-use common::{ControllerProcess, TEST_MANAGER, TestNamespace, env, http_get, kube, scrape, unique};
 use ecs_controller::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::harness::{
+    self, ControllerProcess, TEST_MANAGER, TestNamespace, env, http_get, kube, scrape, unique,
+};
 use floor::Shape;
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
@@ -262,7 +261,7 @@ impl Bench {
     /// Waits until the controller's caches are synced (`/readyz`).
     async fn wait_controller_ready(&self, ctl: &ControllerProcess) -> Result<()> {
         let base = ctl.http_base().await?;
-        common::eventually("the controller's /readyz", Duration::from_secs(60), || async {
+        harness::eventually("the controller's /readyz", Duration::from_secs(60), || async {
             let (code, _) = http_get(&base, "/readyz").await?;
             Ok((code == 200).then_some(()))
         })
@@ -508,7 +507,7 @@ impl Bench {
         keys: &[Key],
     ) -> Result<report::Restart> {
         let objects = keys.len() as f64;
-        common::eventually(
+        harness::eventually(
             "the restarted controller to reconcile every object",
             self.cfg.timeout,
             || async {
@@ -819,7 +818,7 @@ async fn meta(client: &Client, cfg: &Config) -> report::Meta {
         cpu_model,
         moto_version,
         apiserver_version,
-        controller_binary: common::controller_binary().display().to_string(),
+        controller_binary: harness::controller_binary().display().to_string(),
         controller_flags: cfg.controller_args.clone(),
     }
 }
@@ -985,7 +984,7 @@ async fn main() -> Result<()> {
         client,
         namespace: ns.name.clone(),
         tracker,
-        ecs: common::ecs().await?,
+        ecs: harness::ecs().await?,
         costs,
         run_id: unique("b"),
         cfg,

@@ -2,7 +2,6 @@
 //! the AWS SDK (sequentially, on a throwaway cluster it creates and deletes), and how much faster moto
 //! answers with several calls in flight (its effective parallelism). The floors turn these into time.
 
-use crate::common::{env, unique};
 use anyhow::{Context as _, Result};
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
@@ -11,6 +10,7 @@ use aws_sdk_applicationautoscaling::types::{
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode,
 };
+use ecs_controller_e2e::harness::{env, unique};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -94,7 +94,7 @@ pub fn network() -> Result<NetworkConfiguration> {
 /// Times `reads` DescribeClusters one at a time and again `in_flight` at a time, and `writes` calls of
 /// each operation the scenario's floors count, on resources of its own that it deletes again.
 pub async fn probe(reads: usize, writes: usize, in_flight: usize) -> Result<Costs> {
-    let ecs = crate::common::ecs().await?;
+    let ecs = ecs_controller_e2e::harness::ecs().await?;
     let aas = aas().await?;
     let mut c = Costs {
         in_flight,

@@ -5,15 +5,14 @@
 //! Needs no cluster and no AWS.
 
 use anyhow::{Context as _, Result, bail, ensure};
+use ecs_controller_e2e::harness::repo_root;
+use ecs_controller_e2e::kinds::{GROUP, KINDS};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-const GROUP: &str = "ecs.kubefargate.dev";
-const KINDS: [&str; 4] = ["EcsCluster", "TaskDefinition", "FargateService", "ScalingPolicy"];
 
 /// Argo CD's `health_test.yaml`.
 #[derive(Deserialize)]
@@ -36,13 +35,9 @@ struct HealthStatus {
     message: String,
 }
 
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 #[test]
 fn argocd_health_checks_match_their_fixtures() -> Result<()> {
-    let root = repo().join("gitops/argocd");
+    let root = repo_root().join("gitops/argocd");
     for kind in KINDS {
         let dir = root.join(GROUP).join(kind);
         for file in ["health.lua", "health_test.yaml"] {
@@ -245,7 +240,7 @@ fn lua_literals_are_escaped() {
 /// docs/gitops.md shows the output of hack/argocd-cm.sh, which must still be what the scripts are.
 #[test]
 fn argocd_cm_in_the_docs_is_current() -> Result<()> {
-    let root = repo();
+    let root = repo_root();
     let out = Command::new("bash")
         .arg(root.join("hack/argocd-cm.sh"))
         .env_remove("ARGOCD_NAMESPACE")
@@ -268,8 +263,9 @@ fn argocd_cm_in_the_docs_is_current() -> Result<()> {
 /// Argo CD's verdict on a live object: (health status, message), from the kind's health.lua.
 pub fn health_of(obj: &Value) -> Result<(String, String)> {
     let kind = obj["kind"].as_str().context("object without kind")?;
-    let script =
-        std::fs::read_to_string(repo().join(format!("gitops/argocd/ecs.kubefargate.dev/{kind}/health.lua")))?;
+    let script = std::fs::read_to_string(
+        repo_root().join(format!("gitops/argocd/ecs.kubefargate.dev/{kind}/health.lua")),
+    )?;
     let lua = std::env::var("LUA").unwrap_or_else(|_| "lua5.1".into());
     run(&lua, &script, obj)
 }

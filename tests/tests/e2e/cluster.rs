@@ -1,10 +1,10 @@
 //! EcsCluster end to end: create, observe in AWS, update, drift repair, errors, ownership, deletion.
 
-use crate::common::*;
 use anyhow::{Result, ensure};
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName, Tag};
 use ecs_controller::api::conditions::{READY, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, OWNER_UID_TAG};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -65,17 +65,15 @@ fn manifest(name: &str, cluster_name: &str, insights: &str, tags: serde_json::Va
 
 #[tokio::test]
 async fn cluster_create_update_drift_and_delete() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-cluster").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::new("e2e-cluster").await?;
+    let api = &setup.clusters;
     let name = "main";
     let cluster_name = unique("e2e-main");
 
     // Create: kubectl wait sees Ready, AWS has exactly the spec, status.arn matches.
     apply(
-        &api,
+        api,
         manifest(
             name,
             &cluster_name,
@@ -87,13 +85,13 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
     let (ok, out) = kubectl(&[
         "wait",
         "-n",
-        &ns.name,
+        &setup.ns.name,
         "--for=condition=Ready",
         &format!("ecscluster/{name}"),
         "--timeout=60s",
     ])?;
     ensure!(ok, "kubectl wait failed: {out}");
-    let obj = wait_ready(&api, name, ConditionStatus::True, T).await?;
+    let obj = wait_ready(api, name, ConditionStatus::True, T).await?;
     let c = describe(&ecs, &cluster_name)
         .await?
         .expect("cluster exists in AWS");
@@ -139,7 +137,7 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
 
     // Update in the CR: AWS follows.
     apply(
-        &api,
+        api,
         manifest(
             name,
             &cluster_name,
@@ -148,7 +146,7 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
         ),
     )
     .await?;
-    wait_ready(&api, name, ConditionStatus::True, T).await?;
+    wait_ready(api, name, ConditionStatus::True, T).await?;
     eventually("AWS to follow the spec change", T, || async {
         let c = describe(&ecs, &cluster_name).await?.expect("cluster exists");
         let t = tags(&c);
@@ -192,7 +190,7 @@ async fn cluster_create_update_drift_and_delete() -> Result<()> {
     .await?;
 
     // Delete: the cluster is INACTIVE in AWS and the object is gone.
-    delete_and_wait_gone(&api, name, T).await?;
+    delete_and_wait_gone(api, name, T).await?;
     let c = describe(&ecs, &cluster_name).await?;
     assert_eq!(
         c.as_ref().and_then(|c| c.status()),
@@ -253,18 +251,16 @@ async fn invalid_manifests_are_rejected_with_a_message() -> Result<()> {
 
 #[tokio::test]
 async fn aws_error_becomes_a_condition_without_a_hot_loop() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-awserr").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::new("e2e-awserr").await?;
+    let api = &setup.clusters;
     // moto serves no region by this name: every ECS call there fails with an HTTP 500 from the endpoint.
     apply(
-        &api,
+        api,
         json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": "nowhere"},
                "spec": {"region": "xx-nowhere-1"}}),
     )
     .await?;
-    let obj = wait_ready(&api, "nowhere", ConditionStatus::False, T).await?;
+    let obj = wait_ready(api, "nowhere", ConditionStatus::False, T).await?;
     let ready = condition(&obj, READY).expect("Ready is set");
     assert_eq!(ready.reason, "AwsError");
     assert!(
@@ -279,9 +275,9 @@ async fn aws_error_becomes_a_condition_without_a_hot_loop() -> Result<()> {
     );
 
     // Backoff, not a hot loop: over 12 s the delays 2+4+8 s allow at most 4 attempts.
-    let before = controller.log_text().matches("AWS call failed").count();
+    let before = setup.controller.log_text().matches("AWS call failed").count();
     tokio::time::sleep(Duration::from_secs(12)).await;
-    let after = controller.log_text().matches("AWS call failed").count();
+    let after = setup.controller.log_text().matches("AWS call failed").count();
     assert!(
         after - before <= 4,
         "{} failed calls in 12 s is a hot loop",
@@ -307,7 +303,7 @@ async fn aws_error_becomes_a_condition_without_a_hot_loop() -> Result<()> {
         api.get_opt("nowhere").await?.is_some(),
         "the finalizer holds the object while AWS cannot be reached"
     );
-    release_finalizers(&ns.name, "ecscluster/nowhere")?;
+    release_finalizers(&setup.ns.name, "ecscluster/nowhere")?;
     eventually("the object to go", T, || async {
         Ok(api.get_opt("nowhere").await?.is_none().then_some(()))
     })
@@ -317,11 +313,9 @@ async fn aws_error_becomes_a_condition_without_a_hot_loop() -> Result<()> {
 
 #[tokio::test]
 async fn a_cluster_owned_by_someone_else_is_left_alone() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-owner").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::new("e2e-owner").await?;
+    let api = &setup.clusters;
     let cluster_name = unique("e2e-foreign");
     ecs.create_cluster()
         .cluster_name(&cluster_name)
@@ -330,12 +324,12 @@ async fn a_cluster_owned_by_someone_else_is_left_alone() -> Result<()> {
         .await?;
 
     apply(
-        &api,
+        api,
         json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": "foreign"},
                "spec": {"clusterName": cluster_name, "tags": [{"key": "owner", "value": "me"}]}}),
     )
     .await?;
-    let obj = wait_ready(&api, "foreign", ConditionStatus::False, T).await?;
+    let obj = wait_ready(api, "foreign", ConditionStatus::False, T).await?;
     let ready = condition(&obj, READY).expect("Ready is set");
     assert_eq!(ready.reason, "NotOwned", "{ready:?}");
     assert_eq!(
@@ -343,7 +337,7 @@ async fn a_cluster_owned_by_someone_else_is_left_alone() -> Result<()> {
         Some(ConditionStatus::True)
     );
 
-    delete_and_wait_gone(&api, "foreign", T).await?;
+    delete_and_wait_gone(api, "foreign", T).await?;
     let c = describe(&ecs, &cluster_name).await?.expect("still there");
     assert_eq!(
         c.status(),
@@ -360,21 +354,19 @@ async fn a_cluster_owned_by_someone_else_is_left_alone() -> Result<()> {
 
 #[tokio::test]
 async fn retain_policy_keeps_the_cluster() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-retain").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::new("e2e-retain").await?;
+    let api = &setup.clusters;
     let cluster_name = unique("e2e-retain");
     apply(
-        &api,
+        api,
         json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster",
                "metadata": {"name": "kept", "annotations": {"ecs.kubefargate.dev/deletion-policy": "retain"}},
                "spec": {"clusterName": cluster_name}}),
     )
     .await?;
-    wait_ready(&api, "kept", ConditionStatus::True, T).await?;
-    delete_and_wait_gone(&api, "kept", T).await?;
+    wait_ready(api, "kept", ConditionStatus::True, T).await?;
+    delete_and_wait_gone(api, "kept", T).await?;
     let c = describe(&ecs, &cluster_name).await?.expect("still there");
     assert_eq!(c.status(), Some("ACTIVE"));
     Ok(())

@@ -23,13 +23,14 @@
 //! namespace holds `victim-cluster`, `victim-td` and `victim-svc`, names the corpus may use to try to
 //! reach across namespaces.
 
-use crate::common::*;
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, bail, ensure};
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField, TaskDefinitionStatus};
 use ecs_controller::api::conditions::{READY, RECONCILING, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
+use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::kinds::CORPUS_DIRS;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource};
 use serde::Deserialize;
@@ -46,14 +47,6 @@ const MIN_CASES: usize = 55;
 const RESYNC: &str = "10m";
 /// The quiet window in which the settled corpus must not make the controller busy.
 const WINDOW: Duration = Duration::from_secs(10);
-
-/// One corpus directory per kind.
-const KINDS: &[(&str, &str)] = &[
-    ("cluster", "EcsCluster"),
-    ("task-definition", "TaskDefinition"),
-    ("service", "FargateService"),
-    ("scaling-policy", "ScalingPolicy"),
-];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Expect {
@@ -176,7 +169,7 @@ fn parse_case(dir: &str, kind: &str, path: &Path, vars: &BTreeMap<&str, String>)
 fn load_corpus(vars: &BTreeMap<&str, String>) -> Result<Vec<Case>> {
     let mut cases = Vec::new();
     let mut problems = Vec::new();
-    for (dir, kind) in KINDS {
+    for (dir, kind) in CORPUS_DIRS {
         let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir().join(dir))
             .with_context(|| format!("reading tests/corpus/{dir}"))?
             .map(|e| e.map(|e| e.path()))
@@ -208,7 +201,7 @@ fn load_corpus(vars: &BTreeMap<&str, String>) -> Result<Vec<Case>> {
         "only {} corpus cases (at least {MIN_CASES})",
         cases.len()
     );
-    for (dir, kind) in KINDS {
+    for (dir, kind) in CORPUS_DIRS {
         ensure!(
             cases.iter().any(|c| c.kind == *kind),
             "no corpus case for {kind} (tests/corpus/{dir})"
@@ -596,10 +589,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
 -> Result<()> {
     let client = kube().await?;
     let ecs = ecs().await?;
-    let aas = {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        aws_sdk_applicationautoscaling::Client::new(&conf)
-    };
+    let aas = aas().await?;
     let net = network()?;
     let victim_ns = TestNamespace::create(&client, "corpus-victim").await?;
     let ns = TestNamespace::create(&client, "corpus").await?;

@@ -3,11 +3,13 @@
 //! the controller's own writes touch only status and its finalizer.
 
 use crate::argocd::health_of;
-use crate::common::*;
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Tag;
-use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller::api::{ConditionStatus, EcsCluster};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, manifests_file, network, service_manifest, task_definition_manifest,
+};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -129,32 +131,22 @@ async fn kstatus_argo_cd_and_kubectl_wait_agree_on_what_the_controller_wrote() -
 #[tokio::test]
 async fn a_server_side_reapply_changes_nothing_and_the_controller_writes_only_status_and_its_finalizer()
 -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-gitops").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let setup = Setup::new("e2e-gitops").await?;
     let net = network()?;
     let manifests = [
         cluster_manifest("main", &unique("e2e-gitops")),
         task_definition_manifest("web", &unique("e2e-gitops"), "nginx:1"),
         service_manifest("web", "main", "web", &net, 1),
     ];
-    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
-    std::fs::write(
-        &file,
-        manifests
-            .iter()
-            .map(serde_yaml::to_string)
-            .collect::<Result<Vec<_>, _>>()?
-            .join("---\n"),
-    )?;
+    let file = manifests_file(&setup.ns.name, &manifests)?;
     let path = file.to_str().context("path")?;
     let gitops = ["--server-side", "--field-manager=gitops"];
-    let (ok, out) = kubectl(&[&["apply", "-n", &ns.name, "-f", path][..], &gitops].concat())?;
+    let (ok, out) = kubectl(&[&["apply", "-n", &setup.ns.name, "-f", path][..], &gitops].concat())?;
     ensure!(ok, "{out}");
     let (ok, out) = kubectl(&[
         "wait",
         "-n",
-        &ns.name,
+        &setup.ns.name,
         "--for=condition=Ready",
         "-f",
         path,
@@ -163,9 +155,9 @@ async fn a_server_side_reapply_changes_nothing_and_the_controller_writes_only_st
     ensure!(ok, "{out}");
     tokio::time::sleep(Duration::from_secs(4)).await;
 
-    let clusters: Api<EcsCluster> = ns.api();
-    let tds: Api<TaskDefinition> = ns.api();
-    let services: Api<FargateService> = ns.api();
+    let clusters = &setup.clusters;
+    let tds = &setup.tds;
+    let services = &setup.services;
     let generations = || async {
         Ok::<_, anyhow::Error>((
             clusters.get("main").await?.metadata.generation,
@@ -176,10 +168,10 @@ async fn a_server_side_reapply_changes_nothing_and_the_controller_writes_only_st
     let before = generations().await?;
 
     // `kubectl diff` against the live objects: nothing to change.
-    let (ok, out) = kubectl(&[&["diff", "-n", &ns.name, "-f", path][..], &gitops].concat())?;
+    let (ok, out) = kubectl(&[&["diff", "-n", &setup.ns.name, "-f", path][..], &gitops].concat())?;
     ensure!(ok && out.trim().is_empty(), "kubectl diff found changes: {out}");
     // And a re-apply bumps no generation.
-    let (ok, out) = kubectl(&[&["apply", "-n", &ns.name, "-f", path][..], &gitops].concat())?;
+    let (ok, out) = kubectl(&[&["apply", "-n", &setup.ns.name, "-f", path][..], &gitops].concat())?;
     ensure!(ok, "{out}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(generations().await?, before, "a no-op apply changed a spec");
@@ -193,7 +185,7 @@ async fn a_server_side_reapply_changes_nothing_and_the_controller_writes_only_st
         let (ok, out) = kubectl(&[
             "get",
             "-n",
-            &ns.name,
+            &setup.ns.name,
             &format!("{kind}/{name}"),
             "-o",
             "json",
@@ -251,7 +243,7 @@ async fn a_server_side_reapply_changes_nothing_and_the_controller_writes_only_st
         Ok(services.get_opt("web").await?.is_none().then_some(()))
     })
     .await?;
-    delete_and_wait_gone(&tds, "web", T).await?;
-    delete_and_wait_gone(&clusters, "main", T).await?;
+    delete_and_wait_gone(tds, "web", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())
 }

@@ -5,11 +5,14 @@
 //!
 //! Needs `helm` and `kubectl` on PATH (`source .local-test/env`; `hack/build-tools.sh helm` builds helm).
 
-use crate::common::*;
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, network, scaling_policy_manifest, service_manifest, task_definition_manifest,
+};
+use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::kinds::{CRD_NAMES, GROUP, PLURALS};
 use kube::api::Api;
 use serde::Deserialize as _;
 use serde_json::{Value, json};
@@ -20,18 +23,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(90);
-
-/// The four CRDs, which `make e2e` installs once (hack/install-crds.sh) and every test shares.
-const CRDS: &[&str] = &[
-    "ecsclusters.ecs.kubefargate.dev",
-    "taskdefinitions.ecs.kubefargate.dev",
-    "fargateservices.ecs.kubefargate.dev",
-    "scalingpolicies.ecs.kubefargate.dev",
-];
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn chart() -> String {
     repo_root().join("charts/ecs-controller").display().to_string()
@@ -264,7 +255,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
         format!("Service {}/{full}-metrics", ns.name),
         format!("ServiceAccount {}/{full}", ns.name),
     ];
-    want.extend(CRDS.iter().map(|c| format!("CustomResourceDefinition {c}")));
+    want.extend(CRD_NAMES.iter().map(|c| format!("CustomResourceDefinition {c}")));
     want.sort();
     assert_eq!(
         inventory(&yaml_docs(&rendered)?),
@@ -477,11 +468,11 @@ async fn install_upgrade_and_uninstall_a_release() -> Result<()> {
     )
     .await?;
     let mut args = vec!["get", "crd", "-o", "name"];
-    args.extend_from_slice(CRDS);
+    args.extend_from_slice(CRD_NAMES);
     let left = kubectl_ok(&args, None)?;
     assert_eq!(
         left.lines().count(),
-        CRDS.len(),
+        CRD_NAMES.len(),
         "the CRDs survive the uninstall: {left}"
     );
     Ok(())
@@ -535,7 +526,7 @@ fn chart_crds_equal_crds_dir() -> Result<()> {
     let path = repo_root().join("crds/ecs.kubefargate.dev.yaml");
     let want = yaml_docs(&std::fs::read_to_string(&path)?)?;
     ensure!(
-        want.len() == CRDS.len(),
+        want.len() == CRD_NAMES.len(),
         "{} holds {} documents",
         path.display(),
         want.len()
@@ -618,13 +609,8 @@ fn rule_table(rules: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
 fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
     let mut controller_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let verbs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    for plural in [
-        "ecsclusters",
-        "taskdefinitions",
-        "fargateservices",
-        "scalingpolicies",
-    ] {
-        let g = "ecs.kubefargate.dev";
+    for plural in PLURALS {
+        let g = GROUP;
         controller_rules.insert(
             format!("{g}/{plural}"),
             verbs(&["get", "list", "watch", "patch", "update"]),
@@ -754,15 +740,6 @@ fn token_kubeconfig(token: &str, path: &PathBuf) -> Result<()> {
     });
     std::fs::write(path, serde_json::to_vec_pretty(&config)?)?;
     Ok(())
-}
-
-fn scaling_policy_manifest(name: &str, service: &str, target: f64) -> Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": name},
-           "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 3,
-                    "targetTracking": [{"name": "cpu", "targetValue": target,
-                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
-                    "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)",
-                                          "minCapacity": 1, "maxCapacity": 1}]}})
 }
 
 /// The first line of a controller log where the API server refused a request.

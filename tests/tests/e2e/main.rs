@@ -1,10 +1,10 @@
 //! End-to-end tests against a real kube-apiserver + etcd and moto, driving the real controller binary.
 //! Run them with `make test` (which starts and stops the environment) or, after `make env-up`,
-//! `source .local/env && cargo test -p ecs-controller-e2e`.
+//! `source .local/env && cargo test -p ecs-controller-e2e`. What they share (the harness, manifests,
+//! reads of AWS state, the kind lists) is this crate's library, `tests/src/`.
 
-pub mod argocd;
+mod argocd;
 mod cluster;
-mod common;
 mod corpus;
 mod crds;
 mod gitops;
@@ -12,5 +12,5 @@ mod helm;
 mod operate;
 mod ownership;
 mod scaling;
-pub mod service;
+mod service;
 mod task_definition;

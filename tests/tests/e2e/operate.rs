@@ -2,10 +2,12 @@
 //! are not repeated per resync, JSON logs, leader election with two processes, graceful shutdown,
 //! batched resyncs, the reconcile-request annotation, and namespace / label scoping.
 
-use crate::common::*;
-use crate::service::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
-use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller::api::{ConditionStatus, EcsCluster};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, cluster_manifest_with, network, service_manifest, task_definition_manifest,
+};
+use ecs_controller_e2e::harness::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -13,11 +15,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(60);
-
-fn cluster(name: &str, cluster_name: &str, tags: serde_json::Value) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
-           "spec": {"clusterName": cluster_name, "tags": tags}})
-}
 
 async fn events_for(client: &kube::Client, ns: &str, name: &str) -> Result<Vec<(String, String, i32)>> {
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
@@ -36,25 +33,30 @@ async fn events_for(client: &kube::Client, ns: &str, name: &str) -> Result<Vec<(
 
 #[tokio::test]
 async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-ops").await?;
-    let controller = ControllerProcess::start(&ns.name, &["--log-format", "json"])?;
-    let base = controller.http_base().await?;
+    let setup = Setup::builder("e2e-ops")
+        .args(&["--log-format", "json"])
+        .start()
+        .await?;
+    let base = setup.controller.http_base().await?;
     assert_eq!(http_get(&base, "/healthz").await?.0, 200);
     eventually("/readyz", T, || async {
         Ok((http_get(&base, "/readyz").await?.0 == 200).then_some(()))
     })
     .await?;
 
-    let api: Api<EcsCluster> = ns.api();
+    let api = &setup.clusters;
     let cluster_name = unique("e2e-ops");
     apply(
-        &api,
-        cluster("ops", &cluster_name, json!([{"key": "a", "value": "1"}])),
+        api,
+        cluster_manifest_with(
+            "ops",
+            &cluster_name,
+            json!({"tags": [{"key": "a", "value": "1"}]}),
+        ),
     )
     .await?;
-    wait_ready(&api, "ops", ConditionStatus::True, T).await?;
-    let text = scrape(&controller).await?;
+    wait_ready(api, "ops", ConditionStatus::True, T).await?;
+    let text = scrape(&setup.controller).await?;
     assert_eq!(
         metric(
             &text,
@@ -93,7 +95,7 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
         &text,
         r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeClusters",outcome="success"}"#,
     );
-    let events_before = events_for(&client, &ns.name, "ops").await?;
+    let events_before = events_for(&setup.client, &setup.ns.name, "ops").await?;
     assert!(
         events_before
             .iter()
@@ -105,7 +107,7 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
         "the Ready transition: {events_before:?}"
     );
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let text = scrape(&controller).await?;
+    let text = scrape(&setup.controller).await?;
     let describes_after = metric(
         &text,
         r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeClusters",outcome="success"}"#,
@@ -122,26 +124,30 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
         0.0
     );
     assert_eq!(
-        events_for(&client, &ns.name, "ops").await?,
+        events_for(&setup.client, &setup.ns.name, "ops").await?,
         events_before,
         "no event per resync"
     );
 
     // An update: one TagResource, one Updated event. A deletion: a Deleted event, the gauge drops.
     apply(
-        &api,
-        cluster("ops", &cluster_name, json!([{"key": "a", "value": "2"}])),
+        api,
+        cluster_manifest_with(
+            "ops",
+            &cluster_name,
+            json!({"tags": [{"key": "a", "value": "2"}]}),
+        ),
     )
     .await?;
     eventually("the Updated event", T, || async {
-        Ok(events_for(&client, &ns.name, "ops")
+        Ok(events_for(&setup.client, &setup.ns.name, "ops")
             .await?
             .iter()
             .any(|(r, _, _)| r == "Updated")
             .then_some(()))
     })
     .await?;
-    let text = scrape(&controller).await?;
+    let text = scrape(&setup.controller).await?;
     assert_eq!(
         metric(
             &text,
@@ -149,8 +155,8 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
         ),
         1.0
     );
-    delete_and_wait_gone(&api, "ops", T).await?;
-    let text = scrape(&controller).await?;
+    delete_and_wait_gone(api, "ops", T).await?;
+    let text = scrape(&setup.controller).await?;
     assert_eq!(
         metric(
             &text,
@@ -167,14 +173,14 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
         1.0
     );
     assert!(
-        events_for(&client, &ns.name, "ops")
+        events_for(&setup.client, &setup.ns.name, "ops")
             .await?
             .iter()
             .any(|(r, _, _)| r == "Deleted")
     );
 
     // JSON logs: every reconcile line names the kind and the object; AWS calls carry the request id.
-    let log = controller.log_text();
+    let log = setup.controller.log_text();
     let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     ensure!(lines.len() > 10, "the log is JSON lines: {log}");
     let creating = lines
@@ -184,7 +190,7 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
     assert_eq!(creating["span"]["kind"], "EcsCluster", "{creating}");
     assert_eq!(
         creating["span"]["object"],
-        format!("{}/ops", ns.name),
+        format!("{}/ops", setup.ns.name),
         "{creating}"
     );
     assert!(
@@ -197,16 +203,14 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
 
 #[tokio::test]
 async fn an_aws_error_is_one_warning_event_not_one_per_retry() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-opserr").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
-    apply(&api, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": "nowhere"},
+    let setup = Setup::new("e2e-opserr").await?;
+    let api = &setup.clusters;
+    apply(api, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": "nowhere"},
                        "spec": {"region": "xx-nowhere-1"}}))
     .await?;
-    wait_ready(&api, "nowhere", ConditionStatus::False, T).await?;
+    wait_ready(api, "nowhere", ConditionStatus::False, T).await?;
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let events = events_for(&client, &ns.name, "nowhere").await?;
+    let events = events_for(&setup.client, &setup.ns.name, "nowhere").await?;
     let warnings: Vec<_> = events
         .iter()
         .filter(|(r, t, _)| r == "AwsError" && t == "Warning")
@@ -216,7 +220,7 @@ async fn an_aws_error_is_one_warning_event_not_one_per_retry() -> Result<()> {
         1,
         "one Warning event for the error, however many retries: {events:?}"
     );
-    let text = scrape(&controller).await?;
+    let text = scrape(&setup.controller).await?;
     assert!(
         metric(
             &text,
@@ -231,7 +235,7 @@ async fn an_aws_error_is_one_warning_event_not_one_per_retry() -> Result<()> {
         ) >= 2.0,
         "{text}"
     );
-    release_finalizers(&ns.name, "ecscluster/nowhere")?;
+    release_finalizers(&setup.ns.name, "ecscluster/nowhere")?;
     api.delete("nowhere", &Default::default()).await.ok();
     Ok(())
 }
@@ -282,7 +286,11 @@ async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_le
     assert_eq!(metric(&scrape(leader).await?, "ecs_controller_leader"), 1.0);
     assert_eq!(metric(&scrape(follower).await?, "ecs_controller_leader"), 0.0);
     let api: Api<EcsCluster> = ns.api();
-    apply(&api, cluster("one", &unique("e2e-leader"), json!([]))).await?;
+    apply(
+        &api,
+        cluster_manifest_with("one", &unique("e2e-leader"), json!({"tags": []})),
+    )
+    .await?;
     wait_ready(&api, "one", ConditionStatus::True, T).await?;
     assert!(
         !follower.log_text().contains("reconcile started"),
@@ -298,7 +306,11 @@ async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_le
     .await?;
     let takeover = killed.elapsed();
     assert!(takeover < Duration::from_secs(15), "takeover took {takeover:?}");
-    apply(&api, cluster("two", &unique("e2e-leader"), json!([]))).await?;
+    apply(
+        &api,
+        cluster_manifest_with("two", &unique("e2e-leader"), json!({"tags": []})),
+    )
+    .await?;
     wait_ready(&api, "two", ConditionStatus::True, T).await?;
     eprintln!("leader {first} killed; {second} took over in {takeover:?}");
 
@@ -360,24 +372,21 @@ async fn sigterm_finishes_and_releases_the_lease_for_a_quick_handover() -> Resul
 
 #[tokio::test]
 async fn a_resync_of_many_services_is_batched() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-batch").await?;
-    let controller = ControllerProcess::start(
-        &ns.name,
-        &[
+    let setup = Setup::builder("e2e-batch")
+        .args(&[
             "--resync-period",
             "10m",
             "--service-resync-period",
             "4s",
             "--concurrency",
             "16",
-        ],
-    )?;
-    let (clusters, tds, services): (Api<EcsCluster>, Api<TaskDefinition>, Api<FargateService>) =
-        (ns.api(), ns.api(), ns.api());
-    apply(&clusters, cluster_manifest("main", &unique("e2e-batch"))).await?;
+        ])
+        .start()
+        .await?;
+    let (clusters, tds, services) = (&setup.clusters, &setup.tds, &setup.services);
+    apply(clusters, cluster_manifest("main", &unique("e2e-batch"))).await?;
     apply(
-        &tds,
+        tds,
         task_definition_manifest("web", &unique("e2e-batch"), "nginx:1"),
     )
     .await?;
@@ -385,21 +394,21 @@ async fn a_resync_of_many_services_is_batched() -> Result<()> {
     const N: usize = 12;
     for i in 0..N {
         apply(
-            &services,
+            services,
             service_manifest(&format!("svc{i}"), "main", "web", &net, 1),
         )
         .await?;
     }
     for i in 0..N {
-        wait_ready(&services, &format!("svc{i}"), ConditionStatus::True, T).await?;
+        wait_ready(services, &format!("svc{i}"), ConditionStatus::True, T).await?;
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     let series =
         r#"ecs_controller_aws_calls_total{service="ECS",operation="DescribeServices",outcome="success"}"#;
     let reconciles = r#"ecs_controller_reconciles_total{kind="FargateService",outcome="ready"}"#;
-    let before = scrape(&controller).await?;
+    let before = scrape(&setup.controller).await?;
     tokio::time::sleep(Duration::from_secs(9)).await;
-    let after = scrape(&controller).await?;
+    let after = scrape(&setup.controller).await?;
     let calls = metric(&after, series) - metric(&before, series);
     let resynced = metric(&after, reconciles) - metric(&before, reconciles);
     eprintln!("{resynced} service reconciles cost {calls} DescribeServices calls");
@@ -422,25 +431,30 @@ async fn a_resync_of_many_services_is_batched() -> Result<()> {
         })
         .await?;
     }
-    delete_and_wait_gone(&tds, "web", T).await?;
-    delete_and_wait_gone(&clusters, "main", T).await?;
+    delete_and_wait_gone(tds, "web", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn the_reconcile_request_annotation_repairs_drift_now_and_is_acknowledged() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-annot").await?;
-    let _controller = ControllerProcess::start(&ns.name, &["--resync-period", "10m"])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::builder("e2e-annot")
+        .args(&["--resync-period", "10m"])
+        .start()
+        .await?;
+    let api = &setup.clusters;
     let cluster_name = unique("e2e-annot");
     apply(
-        &api,
-        cluster("annot", &cluster_name, json!([{"key": "keep", "value": "me"}])),
+        api,
+        cluster_manifest_with(
+            "annot",
+            &cluster_name,
+            json!({"tags": [{"key": "keep", "value": "me"}]}),
+        ),
     )
     .await?;
-    let obj = wait_ready(&api, "annot", ConditionStatus::True, T).await?;
+    let obj = wait_ready(api, "annot", ConditionStatus::True, T).await?;
     let arn = obj
         .pointer("/status/arn")
         .and_then(|a| a.as_str())
@@ -478,7 +492,7 @@ async fn the_reconcile_request_annotation_repairs_drift_now_and_is_acknowledged(
             .any(|t| t.key() == Some("keep") && t.value() == Some("me")),
         "drift repaired on request"
     );
-    delete_and_wait_gone(&api, "annot", T).await?;
+    delete_and_wait_gone(api, "annot", T).await?;
     Ok(())
 }
 
@@ -494,7 +508,7 @@ async fn namespaces_and_a_label_selector_split_the_work() -> Result<()> {
         &["--watch-namespace", &watched, "--label-selector", "shard=a"],
     )?;
     let labelled = |name: &str, shard: &str| {
-        let mut m = cluster(name, &unique("e2e-shard"), json!([]));
+        let mut m = cluster_manifest_with(name, &unique("e2e-shard"), json!({"tags": []}));
         m["metadata"]["labels"] = json!({"shard": shard});
         m
     };
@@ -521,26 +535,28 @@ async fn namespaces_and_a_label_selector_split_the_work() -> Result<()> {
 
 #[tokio::test]
 async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-rps").await?;
-    let controller = ControllerProcess::start(&ns.name, &["--aws-max-rps", "4", "--resync-period", "10m"])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::builder("e2e-rps")
+        .args(&["--aws-max-rps", "4", "--resync-period", "10m"])
+        .start()
+        .await?;
+    let api = &setup.clusters;
     for i in 0..4 {
         apply(
-            &api,
-            cluster(
+            api,
+            cluster_manifest_with(
                 &format!("paced{i}"),
                 &unique("e2e-rps"),
-                json!([{"key": "k", "value": "v"}]),
+                json!({"tags": [{"key": "k", "value": "v"}]}),
             ),
         )
         .await?;
     }
     for i in 0..4 {
-        wait_ready(&api, &format!("paced{i}"), ConditionStatus::True, T).await?;
+        wait_ready(api, &format!("paced{i}"), ConditionStatus::True, T).await?;
     }
     // The successful calls' log timestamps: never closer than the limit allows (250 ms at 4/s).
-    let stamps: Vec<f64> = controller
+    let stamps: Vec<f64> = setup
+        .controller
         .log_text()
         .lines()
         .filter(|l| l.contains("AWS call succeeded"))
@@ -562,7 +578,7 @@ async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
         stamps.len()
     );
     for i in 0..4 {
-        delete_and_wait_gone(&api, &format!("paced{i}"), T).await?;
+        delete_and_wait_gone(api, &format!("paced{i}"), T).await?;
     }
     Ok(())
 }

@@ -1,8 +1,6 @@
 //! Ownership and safety end to end: adoption (`spec.adoption`), `deletionPolicy`, `managementPolicy:
 //! ObserveOnly`, refusals across namespaces, and the region of each resource.
 
-use crate::common::*;
-use crate::service::{Network, describe_service, network, service_manifest, task_definition_manifest};
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, ClusterField, ContainerDefinition, NetworkConfiguration, Tag,
@@ -12,21 +10,17 @@ use ecs_controller::api::{
     ConditionStatus, EcsCluster, FargateService, OWNER_NAMESPACE_TAG, OWNER_UID_TAG, ScalingPolicy,
     TaskDefinition,
 };
+use ecs_controller_e2e::fixtures::{
+    Network, cluster_manifest_with, network, service_manifest, task_definition_manifest,
+};
+use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-fn cluster(name: &str, cluster_name: &str, extra: serde_json::Value) -> serde_json::Value {
-    let mut spec = json!({"clusterName": cluster_name});
-    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
-        s.extend(e.clone());
-    }
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
-           "spec": spec})
-}
 
 async fn cluster_tags(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Option<BTreeMap<String, String>>> {
     let out = ecs
@@ -89,11 +83,9 @@ fn event_reasons(ns: &str) -> Result<Vec<String>> {
 
 #[tokio::test]
 async fn an_unowned_cluster_is_left_alone_until_adopted() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-adopt").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::new("e2e-adopt").await?;
+    let api = &setup.clusters;
     let cluster_name = unique("e2e-adopt");
 
     // Made outside ecs-controller, with a tag of its own.
@@ -106,45 +98,45 @@ async fn an_unowned_cluster_is_left_alone_until_adopted() -> Result<()> {
 
     // No adoption asked: NotOwned, Stalled, and AWS untouched.
     apply(
-        &api,
-        cluster(
+        api,
+        cluster_manifest_with(
             "web",
             &cluster_name,
             json!({"settings": [{"name": "containerInsights", "value": "enabled"}]}),
         ),
     )
     .await?;
-    let obj = wait_reason(&api, "web", "NotOwned").await?;
+    let obj = wait_reason(api, "web", "NotOwned").await?;
     let stalled = condition(&obj, STALLED).context("Stalled condition")?;
     assert_eq!(stalled.status, ConditionStatus::True);
     assert!(stalled.message.contains("spec.adoption"), "{}", stalled.message);
     assert_eq!(cluster_tags(&ecs, &cluster_name).await?.as_ref(), Some(&before));
     assert_eq!(
-        controller.mutating_calls(),
+        setup.controller.mutating_calls(),
         vec![],
         "nothing may be written to a cluster that is not ours"
     );
 
     // Adopt: the ownership tags are written, the spec applied, and the adoption recorded.
     apply(
-        &api,
-        cluster(
+        api,
+        cluster_manifest_with(
             "web",
             &cluster_name,
             json!({"adoption": "Adopt", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
         ),
     )
     .await?;
-    let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+    let obj = wait_ready(api, "web", ConditionStatus::True, T).await?;
     assert_eq!(obj.pointer("/status/adopted"), Some(&json!(true)));
     let tags = cluster_tags(&ecs, &cluster_name).await?.context("still there")?;
     let uid = obj.pointer("/metadata/uid").and_then(|u| u.as_str());
     assert_eq!(tags.get(OWNER_UID_TAG).map(String::as_str), uid);
-    assert_eq!(tags.get(OWNER_NAMESPACE_TAG), Some(&ns.name));
+    assert_eq!(tags.get(OWNER_NAMESPACE_TAG), Some(&setup.ns.name));
     // The user's spec owns the tag set: the hand-made tag is not in it, so it goes.
     assert!(!tags.contains_key("made-by"), "{tags:?}");
     eventually("an Adopted event", T, || async {
-        Ok(event_reasons(&ns.name)?
+        Ok(event_reasons(&setup.ns.name)?
             .iter()
             .any(|r| r == "Adopted")
             .then_some(()))
@@ -152,7 +144,7 @@ async fn an_unowned_cluster_is_left_alone_until_adopted() -> Result<()> {
     .await?;
 
     // From now on it is ours: deletion removes it.
-    delete_and_wait_gone(&api, "web", T).await?;
+    delete_and_wait_gone(api, "web", T).await?;
     ensure!(
         cluster_tags(&ecs, &cluster_name).await?.is_none(),
         "the adopted cluster was deleted"
@@ -162,32 +154,34 @@ async fn an_unowned_cluster_is_left_alone_until_adopted() -> Result<()> {
 
 #[tokio::test]
 async fn adopt_waits_for_a_missing_resource_and_adopt_or_create_creates_it() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-adopt-missing").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<EcsCluster> = ns.api();
+    let setup = Setup::new("e2e-adopt-missing").await?;
+    let api = &setup.clusters;
     let cluster_name = unique("e2e-missing");
 
-    apply(&api, cluster("c", &cluster_name, json!({"adoption": "Adopt"}))).await?;
-    let obj = wait_reason(&api, "c", "NotFound").await?;
+    apply(
+        api,
+        cluster_manifest_with("c", &cluster_name, json!({"adoption": "Adopt"})),
+    )
+    .await?;
+    let obj = wait_reason(api, "c", "NotFound").await?;
     let ready = condition(&obj, READY).context("Ready")?;
     assert!(ready.message.contains(&cluster_name), "{}", ready.message);
     ensure!(
         cluster_tags(&ecs, &cluster_name).await?.is_none(),
         "Adopt never creates"
     );
-    assert_eq!(controller.calls("CreateCluster"), 0);
+    assert_eq!(setup.controller.calls("CreateCluster"), 0);
 
     apply(
-        &api,
-        cluster("c", &cluster_name, json!({"adoption": "AdoptOrCreate"})),
+        api,
+        cluster_manifest_with("c", &cluster_name, json!({"adoption": "AdoptOrCreate"})),
     )
     .await?;
-    let obj = wait_ready(&api, "c", ConditionStatus::True, T).await?;
+    let obj = wait_ready(api, "c", ConditionStatus::True, T).await?;
     // Created, not adopted.
     assert_eq!(obj.pointer("/status/adopted"), None);
-    assert_eq!(controller.calls("CreateCluster"), 1);
+    assert_eq!(setup.controller.calls("CreateCluster"), 1);
     Ok(())
 }
 
@@ -210,7 +204,11 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
     let a_clusters: Api<EcsCluster> = owner.api();
     let a_tds: Api<TaskDefinition> = owner.api();
     let a_services: Api<FargateService> = owner.api();
-    apply(&a_clusters, cluster("main", &cluster_name, json!({}))).await?;
+    apply(
+        &a_clusters,
+        cluster_manifest_with("main", &cluster_name, json!({})),
+    )
+    .await?;
     apply(&a_tds, task_definition_manifest("app", &family, "nginx:1")).await?;
     let mut svc = service_manifest("web", "main", "app", &net, 1);
     svc["spec"]["serviceName"] = json!(service_name);
@@ -231,7 +229,7 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
     let b_policies: Api<ScalingPolicy> = intruder.api();
     apply(
         &b_clusters,
-        cluster("main", &cluster_name, json!({"adoption": "Adopt"})),
+        cluster_manifest_with("main", &cluster_name, json!({"adoption": "Adopt"})),
     )
     .await?;
     let mut td = task_definition_manifest("app", &family, "evil:1");
@@ -287,9 +285,7 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
     assert_eq!(service_after.desired_count(), service_before.desired_count());
     assert_eq!(service_after.task_definition(), service_before.task_definition());
     assert_eq!(service_after.tags(), service_before.tags());
-    let aas = aws_sdk_applicationautoscaling::Client::new(
-        &aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
-    );
+    let aas = aas().await?;
     let targets = aas
         .describe_scalable_targets()
         .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
@@ -328,29 +324,27 @@ async fn another_namespaces_resources_are_never_touched() -> Result<()> {
 
 #[tokio::test]
 async fn retain_then_adopt_again() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-retain-adopt").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let clusters: Api<EcsCluster> = ns.api();
-    let tds: Api<TaskDefinition> = ns.api();
+    let setup = Setup::new("e2e-retain-adopt").await?;
+    let clusters = &setup.clusters;
+    let tds = &setup.tds;
     let cluster_name = unique("e2e-kept");
     let family = unique("e2e-kept");
 
     apply(
-        &clusters,
-        cluster("kept", &cluster_name, json!({"deletionPolicy": "Retain"})),
+        clusters,
+        cluster_manifest_with("kept", &cluster_name, json!({"deletionPolicy": "Retain"})),
     )
     .await?;
     let mut td = task_definition_manifest("kept", &family, "nginx:1");
     td["spec"]["deletionPolicy"] = json!("Retain");
-    apply(&tds, td.clone()).await?;
-    let first = wait_ready(&clusters, "kept", ConditionStatus::True, T).await?;
-    let td_first = wait_ready(&tds, "kept", ConditionStatus::True, T).await?;
+    apply(tds, td.clone()).await?;
+    let first = wait_ready(clusters, "kept", ConditionStatus::True, T).await?;
+    let td_first = wait_ready(tds, "kept", ConditionStatus::True, T).await?;
     let td_arn = td_first["status"]["arn"].as_str().context("arn")?.to_string();
 
-    delete_and_wait_gone(&clusters, "kept", T).await?;
-    delete_and_wait_gone(&tds, "kept", T).await?;
+    delete_and_wait_gone(clusters, "kept", T).await?;
+    delete_and_wait_gone(tds, "kept", T).await?;
     ensure!(
         cluster_tags(&ecs, &cluster_name).await?.is_some(),
         "Retain leaves the cluster ACTIVE"
@@ -366,8 +360,8 @@ async fn retain_then_adopt_again() -> Result<()> {
     );
 
     // Re-created without adoption: the earlier object's tags are not this one's.
-    apply(&clusters, cluster("kept", &cluster_name, json!({}))).await?;
-    let obj = wait_reason(&clusters, "kept", "NotOwned").await?;
+    apply(clusters, cluster_manifest_with("kept", &cluster_name, json!({}))).await?;
+    let obj = wait_reason(clusters, "kept", "NotOwned").await?;
     let message = condition(&obj, READY).context("Ready")?.message;
     assert!(
         message.contains("earlier object"),
@@ -376,14 +370,14 @@ async fn retain_then_adopt_again() -> Result<()> {
     // With adoption it takes the cluster back, and the family too (its revision of the same spec, not a
     // new one).
     apply(
-        &clusters,
-        cluster("kept", &cluster_name, json!({"adoption": "Adopt"})),
+        clusters,
+        cluster_manifest_with("kept", &cluster_name, json!({"adoption": "Adopt"})),
     )
     .await?;
     td["spec"]["adoption"] = json!("Adopt");
     td["spec"]["deletionPolicy"] = json!("Delete");
-    apply(&tds, td).await?;
-    let second = wait_ready(&clusters, "kept", ConditionStatus::True, T).await?;
+    apply(tds, td).await?;
+    let second = wait_ready(clusters, "kept", ConditionStatus::True, T).await?;
     assert_eq!(second["status"]["arn"], first["status"]["arn"]);
     assert_eq!(second.pointer("/status/adopted"), Some(&json!(true)));
     let tags = cluster_tags(&ecs, &cluster_name).await?.context("cluster")?;
@@ -391,7 +385,7 @@ async fn retain_then_adopt_again() -> Result<()> {
         tags.get(OWNER_UID_TAG).map(String::as_str),
         second["metadata"]["uid"].as_str()
     );
-    let td_second = wait_ready(&tds, "kept", ConditionStatus::True, T).await?;
+    let td_second = wait_ready(tds, "kept", ConditionStatus::True, T).await?;
     assert_eq!(td_second.pointer("/status/adopted"), Some(&json!(true)));
     assert_eq!(td_second["status"]["arn"].as_str(), Some(td_arn.as_str()));
     let revisions = ecs
@@ -404,19 +398,17 @@ async fn retain_then_adopt_again() -> Result<()> {
     assert_eq!(revisions, 1, "adoption registered no second revision");
 
     // Delete (the default policy now): the adopted cluster goes.
-    delete_and_wait_gone(&clusters, "kept", T).await?;
+    delete_and_wait_gone(clusters, "kept", T).await?;
     ensure!(cluster_tags(&ecs, &cluster_name).await?.is_none(), "deleted");
-    delete_and_wait_gone(&tds, "kept", T).await?;
+    delete_and_wait_gone(tds, "kept", T).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn observe_only_reports_and_never_writes() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
     let net = network()?;
-    let ns = TestNamespace::create(&client, "e2e-observe").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let setup = Setup::new("e2e-observe").await?;
     let cluster_name = unique("e2e-observed");
     let family = unique("e2e-observed");
     let service_name = unique("e2e-observed");
@@ -453,12 +445,12 @@ async fn observe_only_reports_and_never_writes() -> Result<()> {
         .await?;
 
     // Specs that differ from AWS in every kind: ObserveOnly must report, not converge.
-    let clusters: Api<EcsCluster> = ns.api();
-    let tds: Api<TaskDefinition> = ns.api();
-    let services: Api<FargateService> = ns.api();
+    let clusters = &setup.clusters;
+    let tds = &setup.tds;
+    let services = &setup.services;
     apply(
-        &clusters,
-        cluster(
+        clusters,
+        cluster_manifest_with(
             "seen",
             &cluster_name,
             json!({"managementPolicy": "ObserveOnly", "tags": [{"key": "would", "value": "change"}]}),
@@ -467,15 +459,15 @@ async fn observe_only_reports_and_never_writes() -> Result<()> {
     .await?;
     let mut tdm = task_definition_manifest("seen", &family, "nginx:2");
     tdm["spec"]["managementPolicy"] = json!("ObserveOnly");
-    apply(&tds, tdm).await?;
+    apply(tds, tdm).await?;
     let mut svc = service_manifest("seen", "seen", "seen", &net, 5);
     svc["spec"]["serviceName"] = json!(service_name);
     svc["spec"]["managementPolicy"] = json!("ObserveOnly");
-    apply(&services, svc).await?;
+    apply(services, svc).await?;
 
-    let c = wait_ready(&clusters, "seen", ConditionStatus::True, T).await?;
-    let t = wait_ready(&tds, "seen", ConditionStatus::True, T).await?;
-    let s = wait_ready(&services, "seen", ConditionStatus::True, T).await?;
+    let c = wait_ready(clusters, "seen", ConditionStatus::True, T).await?;
+    let t = wait_ready(tds, "seen", ConditionStatus::True, T).await?;
+    let s = wait_ready(services, "seen", ConditionStatus::True, T).await?;
     for obj in [&c, &t, &s] {
         let ready = condition(obj, READY).context("Ready")?;
         assert_eq!(ready.reason, "Observed", "{ready:?}");
@@ -486,25 +478,33 @@ async fn observe_only_reports_and_never_writes() -> Result<()> {
         json!(2),
         "reports AWS's count, not the spec's"
     );
-    assert_eq!(controller.mutating_calls(), vec![], "ObserveOnly wrote to AWS");
+    assert_eq!(
+        setup.controller.mutating_calls(),
+        vec![],
+        "ObserveOnly wrote to AWS"
+    );
     let tags = cluster_tags(&ecs, &cluster_name).await?.context("cluster")?;
     assert!(tags.is_empty(), "no ownership or spec tags written: {tags:?}");
 
     // An object missing in AWS is reported NotFound, never created.
     let missing = unique("e2e-missing");
     apply(
-        &clusters,
-        cluster("missing", &missing, json!({"managementPolicy": "ObserveOnly"})),
+        clusters,
+        cluster_manifest_with("missing", &missing, json!({"managementPolicy": "ObserveOnly"})),
     )
     .await?;
-    wait_reason(&clusters, "missing", "NotFound").await?;
+    wait_reason(clusters, "missing", "NotFound").await?;
 
     // Deleting observed objects leaves AWS alone.
-    delete_and_wait_gone(&services, "seen", T).await?;
-    delete_and_wait_gone(&tds, "seen", T).await?;
-    delete_and_wait_gone(&clusters, "seen", T).await?;
-    delete_and_wait_gone(&clusters, "missing", T).await?;
-    assert_eq!(controller.mutating_calls(), vec![], "ObserveOnly wrote to AWS");
+    delete_and_wait_gone(services, "seen", T).await?;
+    delete_and_wait_gone(tds, "seen", T).await?;
+    delete_and_wait_gone(clusters, "seen", T).await?;
+    delete_and_wait_gone(clusters, "missing", T).await?;
+    assert_eq!(
+        setup.controller.mutating_calls(),
+        vec![],
+        "ObserveOnly wrote to AWS"
+    );
     ensure!(
         describe_service(&ecs, &cluster_name, &service_name)
             .await?
@@ -529,33 +529,31 @@ fn network_configuration(net: &Network) -> Result<NetworkConfiguration> {
 
 #[tokio::test]
 async fn resources_live_in_their_own_region() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-region").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let setup = Setup::new("e2e-region").await?;
     let net = network()?;
-    let clusters: Api<EcsCluster> = ns.api();
-    let tds: Api<TaskDefinition> = ns.api();
-    let services: Api<FargateService> = ns.api();
+    let clusters = &setup.clusters;
+    let tds = &setup.tds;
+    let services = &setup.services;
     let region = "eu-west-1";
     let cluster_name = unique("e2e-region");
     let family = unique("e2e-region");
 
     apply(
-        &clusters,
-        cluster("west", &cluster_name, json!({"region": region})),
+        clusters,
+        cluster_manifest_with("west", &cluster_name, json!({"region": region})),
     )
     .await?;
     let mut td = task_definition_manifest("west", &family, "nginx:1");
     td["spec"]["region"] = json!(region);
-    apply(&tds, td).await?;
+    apply(tds, td).await?;
     // This one is in the controller's default region.
     apply(
-        &tds,
+        tds,
         task_definition_manifest("home", &unique("e2e-home"), "nginx:1"),
     )
     .await?;
-    let c = wait_ready(&clusters, "west", ConditionStatus::True, T).await?;
-    let t = wait_ready(&tds, "west", ConditionStatus::True, T).await?;
+    let c = wait_ready(clusters, "west", ConditionStatus::True, T).await?;
+    let t = wait_ready(tds, "west", ConditionStatus::True, T).await?;
     for obj in [&c, &t] {
         let arn = obj["status"]["arn"].as_str().context("arn")?;
         assert_eq!(arn.split(':').nth(3), Some(region), "{arn}");
@@ -564,19 +562,19 @@ async fn resources_live_in_their_own_region() -> Result<()> {
 
     // A service on the eu-west-1 cluster with a default-region task definition: a clear refusal, not
     // an AWS error. And spec.region must agree with the cluster's.
-    apply(&services, service_manifest("mixed", "west", "home", &net, 1)).await?;
-    let obj = wait_reason(&services, "mixed", "RegionMismatch").await?;
+    apply(services, service_manifest("mixed", "west", "home", &net, 1)).await?;
+    let obj = wait_reason(services, "mixed", "RegionMismatch").await?;
     let message = condition(&obj, READY).context("Ready")?.message;
     assert!(message.contains(region), "{message}");
     let mut svc = service_manifest("wrong", "west", "west", &net, 1);
     svc["spec"]["region"] = json!("us-west-2");
-    apply(&services, svc).await?;
-    wait_reason(&services, "wrong", "RegionMismatch").await?;
+    apply(services, svc).await?;
+    wait_reason(services, "wrong", "RegionMismatch").await?;
 
     // Region is immutable on every kind.
     let mut moved = task_definition_manifest("west", &family, "nginx:1");
     moved["spec"]["region"] = json!("us-west-2");
-    let err = apply(&tds, moved).await.err().context("region change accepted")?;
+    let err = apply(tds, moved).await.err().context("region change accepted")?;
     assert!(format!("{err:#}").contains("region is immutable"), "{err:#}");
     Ok(())
 }
@@ -618,7 +616,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     let (a, b, c): (Api<EcsCluster>, Api<EcsCluster>, Api<EcsCluster>) =
         (team_a.api(), team_b.api(), team_c.api());
     for api in [&a, &b, &c] {
-        apply(api, cluster("main", &cluster_name, json!({}))).await?;
+        apply(api, cluster_manifest_with("main", &cluster_name, json!({}))).await?;
     }
     let in_a = wait_ready(&a, "main", ConditionStatus::True, T).await?;
     let in_b = wait_ready(&b, "main", ConditionStatus::True, T).await?;
@@ -642,7 +640,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     assert!(message.contains(&team_c.name), "{message}");
 
     // An object cannot pick a role: the schema has no such field.
-    let mut sneaky = cluster("sneaky", &unique("e2e-acct"), json!({}));
+    let mut sneaky = cluster_manifest_with("sneaky", &unique("e2e-acct"), json!({}));
     sneaky["spec"]["roleArn"] = json!(role_a);
     let err = apply(&c, sneaky)
         .await

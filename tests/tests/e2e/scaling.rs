@@ -1,25 +1,18 @@
 //! ScalingPolicy end to end: target tracking plus a schedule on a real (moto) service, in-place policy
 //! updates, removal of what the spec drops, no tug of war over desiredCount, clean deletion.
 
-use crate::common::*;
-use crate::service::{
-    cluster_manifest, describe_service, network, service_manifest, task_definition_manifest,
-};
 use anyhow::{Context as _, Result};
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
 use ecs_controller::api::conditions::READY;
-use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller::api::{ConditionStatus, ScalingPolicy};
+use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
+use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-async fn aas() -> Result<aws_sdk_applicationautoscaling::Client> {
-    env("AWS_ENDPOINT_URL")?;
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(aws_sdk_applicationautoscaling::Client::new(&conf))
-}
 
 fn policy_manifest(service: &str, target: f64, schedules: serde_json::Value) -> serde_json::Value {
     json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": "web-scaling"},
@@ -35,57 +28,36 @@ fn nightly() -> serde_json::Value {
            {"name": "morning-scale-up", "schedule": "cron(0 6 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 1, "maxCapacity": 4}])
 }
 
-/// The objects of one scaled service: a cluster named `main`, a task definition and a service named
-/// `web`, the service Ready.
-struct Fixture {
-    clusters: Api<EcsCluster>,
-    tds: Api<TaskDefinition>,
-    services: Api<FargateService>,
-    policies: Api<ScalingPolicy>,
-    cluster_name: String,
-}
-
-async fn fixture(ns: &TestNamespace, prefix: &str) -> Result<Fixture> {
-    let f = Fixture {
-        clusters: ns.api(),
-        tds: ns.api(),
-        services: ns.api(),
-        policies: ns.api(),
-        cluster_name: unique(prefix),
-    };
-    apply(&f.clusters, cluster_manifest("main", &f.cluster_name)).await?;
+/// The objects of one scaled service in the setup's namespace: a cluster named `main`, a task definition
+/// and a service named `web`, the service Ready. Returns the cluster's name in ECS.
+async fn fixture(setup: &Setup, prefix: &str) -> Result<String> {
+    let cluster_name = unique(prefix);
+    apply(&setup.clusters, cluster_manifest("main", &cluster_name)).await?;
     apply(
-        &f.tds,
+        &setup.tds,
         task_definition_manifest("web", &unique(prefix), "nginx:1"),
     )
     .await?;
     apply(
-        &f.services,
+        &setup.services,
         service_manifest("web", "main", "web", &network()?, 1),
     )
     .await?;
-    wait_ready(&f.services, "web", ConditionStatus::True, T).await?;
-    Ok(f)
+    wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    Ok(cluster_name)
 }
 
 #[tokio::test]
 async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
     let aas = aas().await?;
-    let ns = TestNamespace::create(&client, "e2e-scale").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
-    let Fixture {
-        clusters,
-        tds,
-        services,
-        policies,
-        cluster_name,
-    } = fixture(&ns, "e2e-scale").await?;
+    let setup = Setup::new("e2e-scale").await?;
+    let cluster_name = fixture(&setup, "e2e-scale").await?;
+    let (clusters, tds, services, policies) = (&setup.clusters, &setup.tds, &setup.services, &setup.policies);
     let resource_id = format!("service/{cluster_name}/web");
 
-    apply(&policies, policy_manifest("web", 60.0, nightly())).await?;
-    let obj = wait_ready(&policies, "web-scaling", ConditionStatus::True, T).await?;
+    apply(policies, policy_manifest("web", 60.0, nightly())).await?;
+    let obj = wait_ready(policies, "web-scaling", ConditionStatus::True, T).await?;
     assert_eq!(
         obj.pointer("/status/resourceId").and_then(|v| v.as_str()),
         Some(resource_id.as_str())
@@ -170,7 +142,7 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
     assert_eq!((act.min_capacity(), act.max_capacity()), (Some(0), Some(1)));
 
     // The service knows it is scaled.
-    let svc = wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let svc = wait_ready(services, "web", ConditionStatus::True, T).await?;
     assert_eq!(
         svc.pointer("/status/scaledBy").and_then(|v| v.as_str()),
         Some("web-scaling")
@@ -183,7 +155,7 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
         .status
         .and_then(|s| s.arn)
         .context("cluster arn")?;
-    let updates = controller.calls("UpdateService");
+    let updates = setup.controller.calls("UpdateService");
     ecs.update_service()
         .cluster(&cluster_arn)
         .service("web")
@@ -200,14 +172,14 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
         "the controller did not revert the scaler's desiredCount"
     );
     assert_eq!(
-        controller.calls("UpdateService"),
+        setup.controller.calls("UpdateService"),
         updates,
         "no UpdateService while the scaler owns the count"
     );
 
     // targetValue 75: the same policy, updated in place; dropping a schedule removes it in AWS.
     apply(
-        &policies,
+        policies,
         policy_manifest("web", 75.0, json!([nightly()[0].clone()])),
     )
     .await?;
@@ -244,7 +216,7 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
         .then_some(()))
     })
     .await?;
-    wait_ready(&policies, "web-scaling", ConditionStatus::True, T).await?;
+    wait_ready(policies, "web-scaling", ConditionStatus::True, T).await?;
 
     // Deleting the service first waits for its ScalingPolicy.
     services.delete("web", &Default::default()).await?;
@@ -257,7 +229,7 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
     .await?;
 
     // Deleting the ScalingPolicy leaves no scalable target, policy or scheduled action.
-    delete_and_wait_gone(&policies, "web-scaling", T).await?;
+    delete_and_wait_gone(policies, "web-scaling", T).await?;
     let t = aas
         .describe_scalable_targets()
         .service_namespace(ServiceNamespace::Ecs)
@@ -295,19 +267,17 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
         Ok(services.get_opt("web").await?.is_none().then_some(()))
     })
     .await?;
-    delete_and_wait_gone(&tds, "web", T).await?;
-    delete_and_wait_gone(&clusters, "main", T).await?;
+    delete_and_wait_gone(tds, "web", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn a_missing_service_is_a_dependency_not_ready() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-scalemissing").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let policies: Api<ScalingPolicy> = ns.api();
-    apply(&policies, policy_manifest("nowhere", 50.0, json!([]))).await?;
-    let obj = wait_ready(&policies, "web-scaling", ConditionStatus::False, T).await?;
+    let setup = Setup::new("e2e-scalemissing").await?;
+    let policies = &setup.policies;
+    apply(policies, policy_manifest("nowhere", 50.0, json!([]))).await?;
+    let obj = wait_ready(policies, "web-scaling", ConditionStatus::False, T).await?;
     let ready = condition(&obj, READY).context("Ready")?;
     assert_eq!(ready.reason, "DependencyNotReady");
     assert!(
@@ -315,7 +285,7 @@ async fn a_missing_service_is_a_dependency_not_ready() -> Result<()> {
         "{}",
         ready.message
     );
-    delete_and_wait_gone(&policies, "web-scaling", T).await?;
+    delete_and_wait_gone(policies, "web-scaling", T).await?;
     Ok(())
 }
 
@@ -408,24 +378,17 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
 
 #[tokio::test]
 async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-scaleid").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let Fixture {
-        clusters,
-        tds,
-        services,
-        policies,
-        cluster_name,
-    } = fixture(&ns, "e2e-scaleid").await?;
+    let setup = Setup::new("e2e-scaleid").await?;
+    let cluster_name = fixture(&setup, "e2e-scaleid").await?;
+    let (clusters, tds, services, policies) = (&setup.clusters, &setup.tds, &setup.services, &setup.policies);
     let mut policy = policy_manifest("web", 60.0, json!([]));
     policy["spec"]
         .as_object_mut()
         .context("spec")?
         .remove("serviceRef");
     policy["spec"]["resourceId"] = json!(format!("service/{cluster_name}/web"));
-    apply(&policies, policy).await?;
-    wait_ready(&policies, "web-scaling", ConditionStatus::True, T).await?;
+    apply(policies, policy).await?;
+    wait_ready(policies, "web-scaling", ConditionStatus::True, T).await?;
     eventually("the service to know its scaler", T, || async {
         let obj = serde_json::to_value(services.get("web").await?)?;
         Ok((obj.pointer("/status/scaledBy").and_then(|v| v.as_str()) == Some("web-scaling")).then_some(()))
@@ -436,14 +399,14 @@ async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Resul
     // leaves the first one's setup in AWS alone.
     let mut second = policy_manifest("web", 70.0, json!([]));
     second["metadata"]["name"] = json!("second");
-    apply(&policies, second).await?;
-    let obj = wait_ready(&policies, "second", ConditionStatus::False, T).await?;
+    apply(policies, second).await?;
+    let obj = wait_ready(policies, "second", ConditionStatus::False, T).await?;
     assert_eq!(
         condition(&obj, READY).map(|c| c.reason),
         Some("Conflict".to_string()),
         "{obj}"
     );
-    delete_and_wait_gone(&policies, "second", T).await?;
+    delete_and_wait_gone(policies, "second", T).await?;
     let resource_id = format!("service/{cluster_name}/web");
     let aas = aas().await?;
     let d = aas
@@ -465,9 +428,9 @@ async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Resul
         Some(60.0)
     );
 
-    delete_and_wait_gone(&policies, "web-scaling", T).await?;
-    delete_and_wait_gone(&services, "web", T).await?;
-    delete_and_wait_gone(&tds, "web", T).await?;
-    delete_and_wait_gone(&clusters, "main", T).await?;
+    delete_and_wait_gone(policies, "web-scaling", T).await?;
+    delete_and_wait_gone(services, "web", T).await?;
+    delete_and_wait_gone(tds, "web", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())
 }

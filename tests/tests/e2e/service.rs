@@ -1,77 +1,21 @@
 //! FargateService end to end: one apply in any order, rollouts that follow the TaskDefinition, updates
 //! of only what changed, silence on resync, dependency wake-ups, and deletion in the right order.
 
-use crate::common::*;
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Service;
 use ecs_controller::api::conditions::READY;
-use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, TaskDefinition};
+use ecs_controller::api::{ConditionStatus, FargateService};
+use ecs_controller_e2e::fixtures::{
+    Network, cluster_manifest, manifests_file, network, service_manifest, task_definition_manifest,
+};
+use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-pub struct Network {
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-}
-
-pub fn network() -> Result<Network> {
-    let split = |v: String| {
-        v.split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    Ok(Network {
-        subnets: split(env("ECS_TEST_SUBNETS")?),
-        security_groups: split(env("ECS_TEST_SECURITY_GROUPS")?),
-    })
-}
-
-pub fn cluster_manifest(name: &str, cluster_name: &str) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
-           "spec": {"clusterName": cluster_name, "capacityProviders": ["FARGATE", "FARGATE_SPOT"]}})
-}
-
-pub fn task_definition_manifest(name: &str, family: &str, image: &str) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": name},
-           "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
-                    "requiresCompatibilities": ["FARGATE"],
-                    "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 8080}]}]}})
-}
-
-pub fn service_manifest(
-    name: &str,
-    cluster: &str,
-    td: &str,
-    net: &Network,
-    desired: i32,
-) -> serde_json::Value {
-    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService", "metadata": {"name": name},
-           "spec": {"clusterRef": {"name": cluster}, "taskDefinitionRef": {"name": td}, "desiredCount": desired,
-                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": net.subnets, "securityGroups": net.security_groups}},
-                    "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
-                                                "deploymentCircuitBreaker": {"enable": true, "rollback": true}},
-                    "tags": [{"key": "app", "value": name}]}})
-}
-
-pub async fn describe_service(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<Service>> {
-    let out = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .include(aws_sdk_ecs::types::ServiceField::Tags)
-        .send()
-        .await?;
-    Ok(out.services().first().cloned())
-}
 
 fn tags(s: &Service) -> BTreeMap<String, String> {
     s.tags()
@@ -88,10 +32,8 @@ fn tags(s: &Service) -> BTreeMap<String, String> {
 #[tokio::test]
 async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_and_ordered_deletion()
 -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-svc").await?;
-    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let setup = Setup::new("e2e-svc").await?;
     let net = network()?;
     let cluster_name = unique("e2e-svc");
     let family = unique("e2e-svc-web");
@@ -102,22 +44,14 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
         task_definition_manifest("web", &family, "nginx:1.27"),
         cluster_manifest("main", &cluster_name),
     ];
-    let file = std::env::temp_dir().join(format!("{}.yaml", ns.name));
-    std::fs::write(
-        &file,
-        manifests
-            .iter()
-            .map(serde_yaml::to_string)
-            .collect::<Result<Vec<_>, _>>()?
-            .join("---\n"),
-    )?;
+    let file = manifests_file(&setup.ns.name, &manifests)?;
     let path = file.to_str().context("path")?;
-    let (ok, out) = kubectl(&["apply", "-n", &ns.name, "-f", path])?;
+    let (ok, out) = kubectl(&["apply", "-n", &setup.ns.name, "-f", path])?;
     ensure!(ok, "kubectl apply: {out}");
     let (ok, out) = kubectl(&[
         "wait",
         "-n",
-        &ns.name,
+        &setup.ns.name,
         "--for=condition=Ready",
         "-f",
         path,
@@ -125,10 +59,10 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
     ])?;
     ensure!(ok, "kubectl wait: {out}");
 
-    let services: Api<FargateService> = ns.api();
-    let tds: Api<TaskDefinition> = ns.api();
-    let clusters: Api<EcsCluster> = ns.api();
-    let obj = wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    let services = &setup.services;
+    let tds = &setup.tds;
+    let clusters = &setup.clusters;
+    let obj = wait_ready(services, "web", ConditionStatus::True, T).await?;
     let td1 = tds
         .get("web")
         .await?
@@ -185,17 +119,17 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
     // Let the first convergence settle (moto ignores some CreateService fields, so one UpdateService
     // stores them), then: resyncs (every 3 s here) make no changing call at all.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let before = controller.mutating_calls();
+    let before = setup.controller.mutating_calls();
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(
-        controller.mutating_calls(),
+        setup.controller.mutating_calls(),
         before,
         "resyncs of unchanged objects changed something"
     );
 
     // Image change: revision 2, exactly one UpdateService, status says so.
-    let updates = controller.calls("UpdateService");
-    apply(&tds, task_definition_manifest("web", &family, "nginx:1.28")).await?;
+    let updates = setup.controller.calls("UpdateService");
+    apply(tds, task_definition_manifest("web", &family, "nginx:1.28")).await?;
     let td2 = eventually("revision 2", T, || async {
         Ok(tds
             .get("web")
@@ -206,7 +140,7 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
     })
     .await?;
     eventually("the service to run revision 2", T, || async {
-        let obj = wait_ready(&services, "web", ConditionStatus::True, T).await?;
+        let obj = wait_ready(services, "web", ConditionStatus::True, T).await?;
         Ok(
             (obj.pointer("/status/taskDefinitionArn").and_then(|a| a.as_str()) == Some(td2.as_str()))
                 .then_some(()),
@@ -219,7 +153,7 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
     assert_eq!(svc.task_definition(), Some(td2.as_str()));
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(
-        controller.calls("UpdateService") - updates,
+        setup.controller.calls("UpdateService") - updates,
         1,
         "one rollout, one UpdateService"
     );
@@ -228,7 +162,7 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
     let mut changed = service_manifest("web", "main", "web", &net, 3);
     changed["spec"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = json!([net.subnets[0]]);
     changed["spec"]["tags"] = json!([{"key": "app", "value": "web"}, {"key": "tier", "value": "frontend"}]);
-    apply(&services, changed).await?;
+    apply(services, changed).await?;
     eventually("AWS to follow count, network and tags", T, || async {
         let s = describe_service(&ecs, &cluster_arn, "web")
             .await?
@@ -243,7 +177,7 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
         .then_some(()))
     })
     .await?;
-    wait_ready(&services, "web", ConditionStatus::True, T).await?;
+    wait_ready(services, "web", ConditionStatus::True, T).await?;
 
     // The cluster first: it waits for its service instead of failing in AWS.
     clusters.delete("main", &Default::default()).await?;
@@ -319,16 +253,17 @@ async fn cluster_task_definition_and_service_in_one_apply_then_rollouts_updates_
 
 #[tokio::test]
 async fn a_missing_dependency_is_reported_and_its_arrival_wakes_the_service() -> Result<()> {
-    let client = kube().await?;
-    let ns = TestNamespace::create(&client, "e2e-svcdep").await?;
     // A long resync period: only the watch on TaskDefinitions can wake the service in time.
-    let _controller = ControllerProcess::start(&ns.name, &["--resync-period", "10m"])?;
+    let setup = Setup::builder("e2e-svcdep")
+        .args(&["--resync-period", "10m"])
+        .start()
+        .await?;
     let net = network()?;
-    let clusters: Api<EcsCluster> = ns.api();
-    let services: Api<FargateService> = ns.api();
-    let tds: Api<TaskDefinition> = ns.api();
-    apply(&clusters, cluster_manifest("main", &unique("e2e-dep"))).await?;
-    apply(&services, service_manifest("web", "main", "later", &net, 1)).await?;
+    let clusters = &setup.clusters;
+    let services = &setup.services;
+    let tds = &setup.tds;
+    apply(clusters, cluster_manifest("main", &unique("e2e-dep"))).await?;
+    apply(services, service_manifest("web", "main", "later", &net, 1)).await?;
     let obj = eventually("DependencyNotReady", T, || async {
         let obj = serde_json::to_value(services.get("web").await?)?;
         Ok(condition(&obj, READY)
@@ -346,11 +281,11 @@ async fn a_missing_dependency_is_reported_and_its_arrival_wakes_the_service() ->
 
     let start = std::time::Instant::now();
     apply(
-        &tds,
+        tds,
         task_definition_manifest("later", &unique("e2e-later"), "nginx:1"),
     )
     .await?;
-    wait_ready(&services, "web", ConditionStatus::True, Duration::from_secs(30)).await?;
+    wait_ready(services, "web", ConditionStatus::True, Duration::from_secs(30)).await?;
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "woken by the watch, not by a resync"
@@ -358,10 +293,10 @@ async fn a_missing_dependency_is_reported_and_its_arrival_wakes_the_service() ->
 
     for (api_delete, name) in [("svc", "web")] {
         let _ = api_delete;
-        delete_and_wait_gone(&services, name, T).await?;
+        delete_and_wait_gone(services, name, T).await?;
     }
-    delete_and_wait_gone(&tds, "later", T).await?;
-    delete_and_wait_gone(&clusters, "main", T).await?;
+    delete_and_wait_gone(tds, "later", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())
 }
 

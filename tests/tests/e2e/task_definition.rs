@@ -1,10 +1,10 @@
 //! TaskDefinition end to end: the seed example, revisions without duplicates, crash consistency,
 //! history pruning, deletion of only what this object registered, admission validation, import.
 
-use crate::common::*;
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
 use ecs_controller::api::{ConditionStatus, TaskDefinition};
+use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Duration;
@@ -68,11 +68,9 @@ async fn revisions(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<(Vec<i32>,
 
 #[tokio::test]
 async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-td").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<TaskDefinition> = ns.api();
+    let setup = Setup::new("e2e-td").await?;
+    let api = &setup.tds;
     let family = unique("e2e-web");
 
     // A family with the same prefix registered outside the controller: never touched.
@@ -89,8 +87,8 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
         .send()
         .await?;
 
-    apply(&api, seed("web", &family, "public.ecr.aws/nginx/nginx:1.27")).await?;
-    let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+    apply(api, seed("web", &family, "public.ecr.aws/nginx/nginx:1.27")).await?;
+    let obj = wait_ready(api, "web", ConditionStatus::True, T).await?;
     assert_eq!(obj.pointer("/status/revision").and_then(|r| r.as_i64()), Some(1));
     assert_eq!(
         obj.pointer("/status/family").and_then(|r| r.as_str()),
@@ -166,9 +164,9 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
     );
 
     // Image change: exactly one new revision, then none across several resyncs (3 s each here).
-    apply(&api, seed("web", &family, "public.ecr.aws/nginx/nginx:1.28")).await?;
+    apply(api, seed("web", &family, "public.ecr.aws/nginx/nginx:1.28")).await?;
     let obj = eventually("revision 2 Ready", T, || async {
-        let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+        let obj = wait_ready(api, "web", ConditionStatus::True, T).await?;
         Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(2)).then_some(obj))
     })
     .await?;
@@ -202,7 +200,7 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
     // A tag change needs no new revision.
     let mut tagged = seed("web", &family, "public.ecr.aws/nginx/nginx:1.28");
     tagged["spec"]["tags"] = json!([{"key": "app", "value": "web"}, {"key": "cost-center", "value": "42"}]);
-    apply(&api, tagged).await?;
+    apply(api, tagged).await?;
     eventually("the tag on revision 2", T, || async {
         let out = ecs.list_tags_for_resource().resource_arn(&arn2).send().await?;
         Ok(out
@@ -216,7 +214,7 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
     assert_eq!(active.len() + inactive.len(), 2);
 
     // Deletion: no ACTIVE revision of the family is left; the other family is untouched.
-    delete_and_wait_gone(&api, "web", T).await?;
+    delete_and_wait_gone(api, "web", T).await?;
     let (active, _) = revisions(&ecs, &family).await?;
     assert!(active.is_empty(), "ACTIVE revisions left behind: {active:?}");
     let (outside_active, _) = revisions(&ecs, &outside).await?;
@@ -272,11 +270,9 @@ async fn a_crash_between_register_and_status_write_registers_nothing_twice() -> 
 
 #[tokio::test]
 async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-tdhist").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<TaskDefinition> = ns.api();
+    let setup = Setup::new("e2e-tdhist").await?;
+    let api = &setup.tds;
     let family = unique("e2e-hist");
     for (n, image) in ["nginx:1", "nginx:2", "nginx:3", "nginx:4"]
         .into_iter()
@@ -284,10 +280,10 @@ async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
     {
         let mut m = seed("web", &family, image);
         m["spec"]["revisionHistoryLimit"] = json!(1);
-        apply(&api, m).await?;
+        apply(api, m).await?;
         let want = i64::try_from(n + 1)?;
         eventually(&format!("revision {want}"), T, || async {
-            let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
+            let obj = wait_ready(api, "web", ConditionStatus::True, T).await?;
             Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(want)).then_some(()))
         })
         .await?;
@@ -301,7 +297,7 @@ async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
     assert_eq!(inactive, vec![1, 2]);
     let obj = serde_json::to_value(api.get("web").await?)?;
     assert_eq!(obj.pointer("/status/activeRevisions"), Some(&json!([3, 4])));
-    delete_and_wait_gone(&api, "web", T).await?;
+    delete_and_wait_gone(api, "web", T).await?;
     // Deletion removes every revision this object registered, the deregistered ones included.
     assert_eq!(
         revisions(&ecs, &family).await?,
@@ -451,11 +447,9 @@ async fn invalid_task_definitions_are_rejected_with_a_message() -> Result<()> {
 
 #[tokio::test]
 async fn import_turns_a_described_task_definition_into_a_working_manifest() -> Result<()> {
-    let client = kube().await?;
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-tdimport").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let api: Api<TaskDefinition> = ns.api();
+    let setup = Setup::new("e2e-tdimport").await?;
+    let api = &setup.tds;
     let family = unique("e2e-legacy");
     ecs.register_task_definition()
         .family(&family)
@@ -498,7 +492,7 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
             "task-definition",
             described.to_str().context("path")?,
             "-n",
-            &ns.name,
+            &setup.ns.name,
         ])
         .output()?;
     ensure!(
@@ -525,8 +519,8 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
         .and_then(|n| n.as_str())
         .context("name")?
         .to_string();
-    apply(&api, manifest).await?;
-    let obj = wait_ready(&api, &name, ConditionStatus::True, T).await?;
+    apply(api, manifest).await?;
+    let obj = wait_ready(api, &name, ConditionStatus::True, T).await?;
     // Same family, owned now: a new revision carries the controller's tags.
     assert_eq!(
         obj.pointer("/status/family").and_then(|f| f.as_str()),
@@ -551,7 +545,7 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
         Some(9000)
     );
     // Deleting the object removes its own revision only; revision 1 was registered outside.
-    delete_and_wait_gone(&api, &name, T).await?;
+    delete_and_wait_gone(api, &name, T).await?;
     let (active, _) = revisions(&ecs, &family).await?;
     assert_eq!(active, vec![1]);
     Ok(())
@@ -559,20 +553,17 @@ async fn import_turns_a_described_task_definition_into_a_working_manifest() -> R
 
 #[tokio::test]
 async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()> {
-    use crate::service::{cluster_manifest, network, service_manifest};
-    use ecs_controller::api::{EcsCluster, FargateService};
-    let client = kube().await?;
+    use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest};
     let ecs = ecs().await?;
-    let ns = TestNamespace::create(&client, "e2e-tdinuse").await?;
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
-    let tds: Api<TaskDefinition> = ns.api();
-    let clusters: Api<EcsCluster> = ns.api();
-    let services: Api<FargateService> = ns.api();
+    let setup = Setup::new("e2e-tdinuse").await?;
+    let tds = &setup.tds;
+    let clusters = &setup.clusters;
+    let services = &setup.services;
     let family = unique("e2e-inuse");
     let mut td = seed("web", &family, "nginx:1");
     td["spec"]["revisionHistoryLimit"] = json!(0);
-    apply(&tds, td.clone()).await?;
-    let rev1 = wait_ready(&tds, "web", ConditionStatus::True, T).await?;
+    apply(tds, td.clone()).await?;
+    let rev1 = wait_ready(tds, "web", ConditionStatus::True, T).await?;
     let rev1 = rev1
         .pointer("/status/arn")
         .and_then(|a| a.as_str())
@@ -580,21 +571,21 @@ async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()
         .to_string();
 
     // A service pinned to revision 1.
-    apply(&clusters, cluster_manifest("main", &unique("e2e-inuse"))).await?;
+    apply(clusters, cluster_manifest("main", &unique("e2e-inuse"))).await?;
     let mut svc = service_manifest("pinned", "main", "unused", &network()?, 1);
     svc["spec"]
         .as_object_mut()
         .context("spec")?
         .remove("taskDefinitionRef");
     svc["spec"]["taskDefinitionArn"] = json!(rev1);
-    apply(&services, svc).await?;
-    wait_ready(&services, "pinned", ConditionStatus::True, T).await?;
+    apply(services, svc).await?;
+    wait_ready(services, "pinned", ConditionStatus::True, T).await?;
 
     // Revision 2 with a history limit of 0: revision 1 stays, because the service runs it.
     td["spec"]["containerDefinitions"][0]["image"] = json!("nginx:2");
-    apply(&tds, td).await?;
+    apply(tds, td).await?;
     eventually("revision 2", T, || async {
-        let obj = wait_ready(&tds, "web", ConditionStatus::True, T).await?;
+        let obj = wait_ready(tds, "web", ConditionStatus::True, T).await?;
         Ok((obj.pointer("/status/revision").and_then(|r| r.as_i64()) == Some(2)).then_some(()))
     })
     .await?;
@@ -613,13 +604,13 @@ async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()
     .await?;
     let (active, _) = revisions(&ecs, &family).await?;
     assert_eq!(active, vec![1], "only the revision in use is left");
-    delete_and_wait_gone(&services, "pinned", T).await?;
+    delete_and_wait_gone(services, "pinned", T).await?;
     eventually("the TaskDefinition to go", T, || async {
         Ok(tds.get_opt("web").await?.is_none().then_some(()))
     })
     .await?;
     let (active, _) = revisions(&ecs, &family).await?;
     assert!(active.is_empty(), "{active:?}");
-    delete_and_wait_gone(&clusters, "main", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())
 }

@@ -1,10 +1,14 @@
-//! The harness of the end-to-end tests: the real kube-apiserver and moto that `make env-up` started
-//! (read from the environment `.local/env` exports), and the real controller binary, one process per test,
-//! scoped to the test's own namespace.
+//! The harness of the end-to-end tests, shared by the `e2e` and `chaos` test binaries and the `bench`
+//! example: the real kube-apiserver and moto that `make env-up` started (read from the environment
+//! `.local/env` exports), and the real controller binary, one process per test, scoped to the test's own
+//! namespace.
 
+use crate::kinds::MUTATING_AWS_OPERATIONS;
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
-use ecs_controller::api::{Condition, ConditionStatus};
+use ecs_controller::api::{
+    Condition, ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition,
+};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
@@ -14,28 +18,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Every AWS operation the controller may call that changes something.
-pub const MUTATING: &[&str] = &[
-    "CreateCluster",
-    "UpdateCluster",
-    "PutClusterCapacityProviders",
-    "DeleteCluster",
-    "RegisterTaskDefinition",
-    "DeregisterTaskDefinition",
-    "DeleteTaskDefinitions",
-    "CreateService",
-    "UpdateService",
-    "DeleteService",
-    "TagResource",
-    "UntagResource",
-    "RegisterScalableTarget",
-    "DeregisterScalableTarget",
-    "PutScalingPolicy",
-    "DeleteScalingPolicy",
-    "PutScheduledAction",
-    "DeleteScheduledAction",
-];
 
 /// Field manager the tests apply manifests with (as a user would with `kubectl apply --server-side`).
 pub const TEST_MANAGER: &str = "e2e-user";
@@ -68,6 +50,17 @@ pub async fn ecs() -> Result<aws_sdk_ecs::Client> {
     env("AWS_ENDPOINT_URL")?;
     let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(aws_sdk_ecs::Client::new(&conf))
+}
+
+pub async fn aas() -> Result<aws_sdk_applicationautoscaling::Client> {
+    env("AWS_ENDPOINT_URL")?;
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(aws_sdk_applicationautoscaling::Client::new(&conf))
+}
+
+/// The repository's root directory (charts, docs, gitops files the tests check).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// A namespace of the test's own, deleted at the end.
@@ -221,7 +214,7 @@ impl ControllerProcess {
 
     /// Successful AWS calls that change something, by operation.
     pub fn mutating_calls(&self) -> Vec<(String, usize)> {
-        MUTATING
+        MUTATING_AWS_OPERATIONS
             .iter()
             .map(|op| (op.to_string(), self.calls(op)))
             .filter(|(_, n)| *n > 0)
@@ -273,6 +266,69 @@ impl Drop for ControllerProcess {
                 self.log_text()
             );
         }
+    }
+}
+
+/// What most end-to-end tests start with: a namespace of their own, one controller watching it (the
+/// defaults of [`ControllerProcess::start`] plus any [`SetupBuilder::args`]), and the typed [`Api`]s of
+/// the four kinds in that namespace.
+///
+/// Bind it whole (`let s = Setup::new("e2e-x").await?;`) and borrow from it: a destructuring
+/// `let Setup { ns, .. } = ...` would drop the fields it leaves out, the controller among them, at once.
+/// Fields drop in declaration order, so the controller stops before its namespace is deleted.
+pub struct Setup {
+    pub controller: ControllerProcess,
+    pub ns: TestNamespace,
+    pub client: Client,
+    pub clusters: Api<EcsCluster>,
+    pub tds: Api<TaskDefinition>,
+    pub services: Api<FargateService>,
+    pub policies: Api<ScalingPolicy>,
+}
+
+impl Setup {
+    /// A namespace named after `prefix` (made unique) and a controller with the test defaults.
+    pub async fn new(prefix: &str) -> Result<Self> {
+        Self::builder(prefix).start().await
+    }
+
+    /// Like [`new`](Self::new), for a controller that needs flags of its own.
+    pub fn builder(prefix: &str) -> SetupBuilder {
+        SetupBuilder {
+            prefix: prefix.to_string(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// A [`Setup`] still to be started; see [`Setup::builder`].
+pub struct SetupBuilder {
+    prefix: String,
+    args: Vec<String>,
+}
+
+impl SetupBuilder {
+    /// Extra flags for `ecs-controller run` (as [`ControllerProcess::start`] takes them).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Creates the namespace, then starts the controller in it.
+    pub async fn start(self) -> Result<Setup> {
+        let client = kube().await?;
+        let ns = TestNamespace::create(&client, &self.prefix).await?;
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let controller = ControllerProcess::start(&ns.name, &args)?;
+        Ok(Setup {
+            controller,
+            clusters: ns.api(),
+            tds: ns.api(),
+            services: ns.api(),
+            policies: ns.api(),
+            ns,
+            client,
+        })
     }
 }
 

@@ -1,0 +1,94 @@
+//! Manifests the end-to-end tests apply, built in one place because most test files need the same valid
+//! EcsCluster, TaskDefinition, FargateService and ScalingPolicy (and the test network of moto) before
+//! they change one field of it.
+
+use crate::harness::env;
+use anyhow::Result;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// The subnets and security groups `make env-up` seeded in moto (`ECS_TEST_SUBNETS`,
+/// `ECS_TEST_SECURITY_GROUPS`).
+pub struct Network {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+}
+
+pub fn network() -> Result<Network> {
+    let split = |v: String| {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    Ok(Network {
+        subnets: split(env("ECS_TEST_SUBNETS")?),
+        security_groups: split(env("ECS_TEST_SECURITY_GROUPS")?),
+    })
+}
+
+/// An EcsCluster with both Fargate capacity providers.
+pub fn cluster_manifest(name: &str, cluster_name: &str) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
+           "spec": {"clusterName": cluster_name, "capacityProviders": ["FARGATE", "FARGATE_SPOT"]}})
+}
+
+/// An EcsCluster with `clusterName` and the fields of `spec` (an object; anything else adds nothing).
+pub fn cluster_manifest_with(name: &str, cluster_name: &str, spec: serde_json::Value) -> serde_json::Value {
+    let mut full = json!({"clusterName": cluster_name});
+    if let (Some(s), Some(e)) = (full.as_object_mut(), spec.as_object()) {
+        s.extend(e.clone());
+    }
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": name},
+           "spec": full})
+}
+
+/// The smallest Fargate TaskDefinition: one container `app` running `image` on port 8080.
+pub fn task_definition_manifest(name: &str, family: &str, image: &str) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": name},
+           "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                    "requiresCompatibilities": ["FARGATE"],
+                    "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 8080}]}]}})
+}
+
+/// A FargateService on the cluster and task definition objects named `cluster` and `td`, tagged
+/// `app=<name>`, with a circuit breaker.
+pub fn service_manifest(
+    name: &str,
+    cluster: &str,
+    td: &str,
+    net: &Network,
+    desired: i32,
+) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService", "metadata": {"name": name},
+           "spec": {"clusterRef": {"name": cluster}, "taskDefinitionRef": {"name": td}, "desiredCount": desired,
+                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": net.subnets, "securityGroups": net.security_groups}},
+                    "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                                                "deploymentCircuitBreaker": {"enable": true, "rollback": true}},
+                    "tags": [{"key": "app", "value": name}]}})
+}
+
+/// A ScalingPolicy on the service object `service`: CPU target tracking at `target` and one nightly
+/// scheduled action.
+pub fn scaling_policy_manifest(name: &str, service: &str, target: f64) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": name},
+           "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 3,
+                    "targetTracking": [{"name": "cpu", "targetValue": target,
+                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
+                    "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)",
+                                          "minCapacity": 1, "maxCapacity": 1}]}})
+}
+
+/// Writes `manifests` as one multi-document YAML file `<temp dir>/<stem>.yaml` (for `kubectl apply -f`).
+pub fn manifests_file(stem: &str, manifests: &[serde_json::Value]) -> Result<PathBuf> {
+    let file = std::env::temp_dir().join(format!("{stem}.yaml"));
+    std::fs::write(
+        &file,
+        manifests
+            .iter()
+            .map(serde_yaml::to_string)
+            .collect::<Result<Vec<_>, _>>()?
+            .join("---\n"),
+    )?;
+    Ok(file)
+}
