@@ -95,7 +95,7 @@ pub struct RunArgs {
     pub leader_election_identity: Option<String>,
 }
 
-/// The resync period of each kind, when its flag is given, by flag name. The flags are generated from
+/// The resync period of each kind, when its flag is given, by kind name. The flags are generated from
 /// the registry of kinds ([`crate::runtime::kinds`]), so a new kind gets one without an edit here.
 #[derive(Clone, Debug, Default)]
 pub struct KindResync {
@@ -112,10 +112,10 @@ impl clap::FromArgMatches for KindResync {
     fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
         for k in crate::runtime::kinds::all() {
             if let Some(period) = matches
-                .try_get_one::<Duration>(k.resync_flag)
+                .try_get_one::<Duration>(&k.resync_flag())
                 .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, e))?
             {
-                self.given.insert(k.resync_flag, *period);
+                self.given.insert(k.name, *period);
             }
         }
         Ok(())
@@ -130,8 +130,8 @@ impl Args for KindResync {
                 n => format!("{n} x --resync-period"),
             };
             cmd = cmd.arg(
-                clap::Arg::new(k.resync_flag)
-                    .long(k.resync_flag)
+                clap::Arg::new(k.resync_flag())
+                    .long(k.resync_flag())
                     .value_name("DURATION")
                     .value_parser(positive_duration)
                     .help(format!(

@@ -3,7 +3,7 @@
 //! `.local/env` exports), and the real controller binary, one process per test, scoped to the test's own
 //! namespace.
 
-use crate::kinds::MUTATING_AWS_OPERATIONS;
+use crate::kinds::mutating_aws_operations;
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
 use ecs_controller::api::{
@@ -214,8 +214,8 @@ impl ControllerProcess {
 
     /// Successful AWS calls that change something, by operation.
     pub fn mutating_calls(&self) -> Vec<(String, usize)> {
-        MUTATING_AWS_OPERATIONS
-            .iter()
+        mutating_aws_operations()
+            .into_iter()
             .map(|op| (op.to_string(), self.calls(op)))
             .filter(|(_, n)| *n > 0)
             .collect()

@@ -1,55 +1,70 @@
-//! The hand-written lists of what the controller serves and calls, gathered here so that the tests that
-//! check the CRDs, the chart's RBAC, the Argo CD health checks, the bad-input corpus and the AWS calls
-//! share one copy: when these lists come from a registry in the controller crate, only this file changes.
+//! What the controller serves and calls, as the tests need it, derived from the controller's own
+//! registry of kinds (`ecs_controller::runtime::kinds`) and its list of AWS operations
+//! (`ecs_controller::aws::operations`): the tests that check the CRDs, the chart's RBAC, the Argo CD
+//! health checks, the bad-input corpus and the AWS calls follow a new kind without an edit here.
+
+use ecs_controller::aws::operations;
+use ecs_controller::runtime::kinds;
 
 /// The API group of every kind.
-pub const GROUP: &str = "ecs.kubefargate.dev";
+pub fn group() -> String {
+    ecs_controller::api::crds()
+        .first()
+        .map(|crd| crd.spec.group.clone())
+        .unwrap_or_default()
+}
 
-/// The kinds, in dependency order.
-pub const KINDS: [&str; 4] = ["EcsCluster", "TaskDefinition", "FargateService", "ScalingPolicy"];
+/// The kinds, in the registry's (dependency) order.
+pub fn kinds() -> Vec<String> {
+    kinds::all().into_iter().map(|k| k.kind).collect()
+}
 
-/// The kinds' resource plurals, in the order of [`KINDS`] (RBAC rules name them).
-pub const PLURALS: [&str; 4] = [
-    "ecsclusters",
-    "taskdefinitions",
-    "fargateservices",
-    "scalingpolicies",
-];
+/// The kinds' resource plurals, in the order of [`kinds()`] (RBAC rules name them).
+pub fn plurals() -> Vec<String> {
+    kinds::all().into_iter().map(|k| k.plural).collect()
+}
 
-/// The four CRDs, which `make e2e` installs once (hack/install-crds.sh) and every test shares.
-pub const CRD_NAMES: &[&str] = &[
-    "ecsclusters.ecs.kubefargate.dev",
-    "taskdefinitions.ecs.kubefargate.dev",
-    "fargateservices.ecs.kubefargate.dev",
-    "scalingpolicies.ecs.kubefargate.dev",
-];
+/// The CRD names (`<plural>.<group>`), which `make e2e` installs once and every test shares.
+pub fn crd_names() -> Vec<String> {
+    let group = group();
+    plurals().into_iter().map(|p| format!("{p}.{group}")).collect()
+}
 
-/// The bad-input corpus directory of each kind: (`tests/corpus/<dir>`, kind).
-pub const CORPUS_DIRS: &[(&str, &str)] = &[
-    ("cluster", "EcsCluster"),
-    ("task-definition", "TaskDefinition"),
-    ("service", "FargateService"),
-    ("scaling-policy", "ScalingPolicy"),
-];
+/// The bad-input corpus directory of each kind: (`tests/corpus/<name>`, kind).
+pub fn corpus_dirs() -> Vec<(&'static str, String)> {
+    kinds::all().into_iter().map(|k| (k.name, k.kind)).collect()
+}
 
 /// Every AWS operation the controller may call that changes something.
-pub const MUTATING_AWS_OPERATIONS: &[&str] = &[
-    "CreateCluster",
-    "UpdateCluster",
-    "PutClusterCapacityProviders",
-    "DeleteCluster",
-    "RegisterTaskDefinition",
-    "DeregisterTaskDefinition",
-    "DeleteTaskDefinitions",
-    "CreateService",
-    "UpdateService",
-    "DeleteService",
-    "TagResource",
-    "UntagResource",
-    "RegisterScalableTarget",
-    "DeregisterScalableTarget",
-    "PutScalingPolicy",
-    "DeleteScalingPolicy",
-    "PutScheduledAction",
-    "DeleteScheduledAction",
-];
+pub fn mutating_aws_operations() -> Vec<&'static str> {
+    operations::ALL
+        .iter()
+        .filter(|o| o.mutating)
+        .map(|o| o.name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_agree_with_the_crds_the_controller_prints() {
+        let crds = ecs_controller::api::crds();
+        let names: Vec<String> = crds.iter().filter_map(|c| c.metadata.name.clone()).collect();
+        assert_eq!(crd_names(), names);
+        assert_eq!(
+            kinds(),
+            crds.iter().map(|c| c.spec.names.kind.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(group(), "ecs.kubefargate.dev");
+    }
+
+    #[test]
+    fn every_corpus_directory_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        for (dir, kind) in corpus_dirs() {
+            assert!(root.join(dir).is_dir(), "tests/corpus/{dir} for {kind}");
+        }
+    }
+}

@@ -30,8 +30,8 @@ pub struct KindInfo {
     pub kind: String,
     /// `ecsclusters`.
     pub plural: String,
-    /// `cluster-resync-period`.
-    pub resync_flag: &'static str,
+    /// `cluster`: the kind's short name in flags (`--cluster-resync-period`) and file names.
+    pub name: &'static str,
     /// Default resync period as a multiple of `--resync-period`.
     pub resync_factor: u32,
     /// The AWS operations its reconciles may call.
@@ -52,7 +52,7 @@ impl KindInfo {
         Self {
             kind: K::kind(&()).into_owned(),
             plural: K::plural(&()).into_owned(),
-            resync_flag: K::RESYNC_FLAG,
+            name: K::NAME,
             resync_factor: K::RESYNC_FACTOR,
             operations: K::OPERATIONS,
             crd: K::crd,
@@ -65,6 +65,11 @@ impl KindInfo {
         (self.controller)(ctx, scope, shutdown)
     }
 
+    /// The flag that overrides the kind's resync period.
+    pub fn resync_flag(&self) -> String {
+        format!("{}-resync-period", self.name)
+    }
+
     /// The resync period when its flag is not given.
     pub fn default_resync(&self, base: Duration) -> Duration {
         base.saturating_mul(self.resync_factor)
@@ -75,7 +80,7 @@ impl std::fmt::Debug for KindInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KindInfo")
             .field("kind", &self.kind)
-            .field("resync_flag", &self.resync_flag)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -92,9 +97,10 @@ mod tests {
         let distinct = |f: fn(&KindInfo) -> String| kinds.iter().map(f).collect::<BTreeSet<_>>().len();
         assert_eq!(distinct(|k| k.kind.clone()), kinds.len());
         assert_eq!(distinct(|k| k.plural.clone()), kinds.len());
-        assert_eq!(distinct(|k| k.resync_flag.to_string()), kinds.len());
+        assert_eq!(distinct(|k| k.name.to_string()), kinds.len());
         for k in &kinds {
-            assert!(k.resync_flag.ends_with("-resync-period"), "{k:?}");
+            let kebab = k.name.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+            assert!(kebab && !k.name.is_empty(), "{k:?}: a flag-safe name");
             assert!(k.resync_factor >= 1, "{k:?}");
             assert_eq!((k.crd)().spec.names.kind, k.kind);
         }

@@ -63,28 +63,25 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct Resync {
     base: Duration,
-    by_flag: std::collections::BTreeMap<&'static str, Duration>,
+    by_kind: std::collections::BTreeMap<&'static str, Duration>,
 }
 
 impl Resync {
-    /// The periods of every registered kind from the base period and the flags given (by flag name).
+    /// The periods of every registered kind from the base period and the flags given (by kind name).
     pub fn new(base: Duration, given: &std::collections::BTreeMap<&'static str, Duration>) -> Self {
-        let by_flag = kinds::all()
+        let by_kind = kinds::all()
             .iter()
             .map(|k| {
-                let period = given
-                    .get(k.resync_flag)
-                    .copied()
-                    .unwrap_or_else(|| k.default_resync(base));
-                (k.resync_flag, period)
+                let period = given.get(k.name).copied().unwrap_or_else(|| k.default_resync(base));
+                (k.name, period)
             })
             .collect();
-        Self { base, by_flag }
+        Self { base, by_kind }
     }
 
     /// The period of kind `K`.
     pub fn of<K: Managed>(&self) -> Duration {
-        self.by_flag.get(K::RESYNC_FLAG).copied().unwrap_or(self.base)
+        self.by_kind.get(K::NAME).copied().unwrap_or(self.base)
     }
 }
 
@@ -200,8 +197,8 @@ pub trait Managed:
 {
     type Status: ManagedStatus;
 
-    /// The flag that overrides this kind's resync period, e.g. `cluster-resync-period`.
-    const RESYNC_FLAG: &'static str;
+    /// The kind's short name in flags and file names, e.g. `cluster` (`--cluster-resync-period`).
+    const NAME: &'static str;
     /// The default resync period, as a multiple of `--resync-period`.
     const RESYNC_FACTOR: u32 = 1;
     /// Every AWS operation this kind's reconciles may call (see [`crate::aws::operations`]).

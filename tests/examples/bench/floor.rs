@@ -3,7 +3,7 @@
 //! floor the controller gets. Every count is stated with its reason in `README.md` and the report.
 
 use crate::moto::Costs;
-use ecs_controller_e2e::kinds::KINDS;
+use ecs_controller_e2e::kinds::kinds;
 use std::collections::BTreeMap;
 
 const AAS_OPS: &[&str] = &[
@@ -165,7 +165,7 @@ pub fn resyncs(s: Shape, resyncs: &BTreeMap<String, u32>) -> Floor {
 
 /// One resync of every kind (what a restart re-verifies).
 pub fn resync_all(s: Shape) -> Floor {
-    KINDS
+    kinds()
         .iter()
         .fold(Floor::default(), |acc, k| acc.plus(&resync(s, k)))
 }

@@ -6,7 +6,7 @@
 
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller_e2e::harness::repo_root;
-use ecs_controller_e2e::kinds::{GROUP, KINDS};
+use ecs_controller_e2e::kinds::{group, kinds};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -38,8 +38,8 @@ struct HealthStatus {
 #[test]
 fn argocd_health_checks_match_their_fixtures() -> Result<()> {
     let root = repo_root().join("gitops/argocd");
-    for kind in KINDS {
-        let dir = root.join(GROUP).join(kind);
+    for kind in kinds() {
+        let dir = root.join(group()).join(&kind);
         for file in ["health.lua", "health_test.yaml"] {
             ensure!(
                 dir.join(file).is_file(),

@@ -30,7 +30,7 @@ use ecs_controller::api::conditions::{READY, RECONCILING, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
 use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
 use ecs_controller_e2e::harness::*;
-use ecs_controller_e2e::kinds::CORPUS_DIRS;
+use ecs_controller_e2e::kinds::corpus_dirs;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource};
 use serde::Deserialize;
@@ -169,7 +169,7 @@ fn parse_case(dir: &str, kind: &str, path: &Path, vars: &BTreeMap<&str, String>)
 fn load_corpus(vars: &BTreeMap<&str, String>) -> Result<Vec<Case>> {
     let mut cases = Vec::new();
     let mut problems = Vec::new();
-    for (dir, kind) in CORPUS_DIRS {
+    for (dir, kind) in corpus_dirs() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir().join(dir))
             .with_context(|| format!("reading tests/corpus/{dir}"))?
             .map(|e| e.map(|e| e.path()))
@@ -177,7 +177,7 @@ fn load_corpus(vars: &BTreeMap<&str, String>) -> Result<Vec<Case>> {
         files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
         files.sort();
         for path in files {
-            match parse_case(dir, kind, &path, vars) {
+            match parse_case(dir, &kind, &path, vars) {
                 Ok(c) => cases.push(c),
                 Err(e) => problems.push(format!("{}: {e:#}", path.display())),
             }
@@ -201,9 +201,9 @@ fn load_corpus(vars: &BTreeMap<&str, String>) -> Result<Vec<Case>> {
         "only {} corpus cases (at least {MIN_CASES})",
         cases.len()
     );
-    for (dir, kind) in CORPUS_DIRS {
+    for (dir, kind) in corpus_dirs() {
         ensure!(
-            cases.iter().any(|c| c.kind == *kind),
+            cases.iter().any(|c| c.kind == kind),
             "no corpus case for {kind} (tests/corpus/{dir})"
         );
     }

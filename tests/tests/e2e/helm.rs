@@ -12,7 +12,7 @@ use ecs_controller_e2e::fixtures::{
     cluster_manifest, network, scaling_policy_manifest, service_manifest, task_definition_manifest,
 };
 use ecs_controller_e2e::harness::*;
-use ecs_controller_e2e::kinds::{CRD_NAMES, GROUP, PLURALS};
+use ecs_controller_e2e::kinds::{crd_names, group, plurals};
 use kube::api::Api;
 use serde::Deserialize as _;
 use serde_json::{Value, json};
@@ -255,7 +255,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
         format!("Service {}/{full}-metrics", ns.name),
         format!("ServiceAccount {}/{full}", ns.name),
     ];
-    want.extend(CRD_NAMES.iter().map(|c| format!("CustomResourceDefinition {c}")));
+    want.extend(crd_names().iter().map(|c| format!("CustomResourceDefinition {c}")));
     want.sort();
     assert_eq!(
         inventory(&yaml_docs(&rendered)?),
@@ -468,11 +468,12 @@ async fn install_upgrade_and_uninstall_a_release() -> Result<()> {
     )
     .await?;
     let mut args = vec!["get", "crd", "-o", "name"];
-    args.extend_from_slice(CRD_NAMES);
+    let crds = crd_names();
+    args.extend(crds.iter().map(String::as_str));
     let left = kubectl_ok(&args, None)?;
     assert_eq!(
         left.lines().count(),
-        CRD_NAMES.len(),
+        crds.len(),
         "the CRDs survive the uninstall: {left}"
     );
     Ok(())
@@ -526,7 +527,7 @@ fn chart_crds_equal_crds_dir() -> Result<()> {
     let path = repo_root().join("crds/ecs.kubefargate.dev.yaml");
     let want = yaml_docs(&std::fs::read_to_string(&path)?)?;
     ensure!(
-        want.len() == CRD_NAMES.len(),
+        want.len() == crd_names().len(),
         "{} holds {} documents",
         path.display(),
         want.len()
@@ -609,8 +610,8 @@ fn rule_table(rules: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
 fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
     let mut controller_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let verbs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    for plural in PLURALS {
-        let g = GROUP;
+    let g = group();
+    for plural in plurals() {
         controller_rules.insert(
             format!("{g}/{plural}"),
             verbs(&["get", "list", "watch", "patch", "update"]),
@@ -1032,139 +1033,18 @@ async fn controller_runs_with_only_the_charts_namespaced_roles() -> Result<()> {
 
 // --- g) the IAM policy lists exactly what the code calls ----------------------------------------
 
-/// `text` without the items marked `#[cfg(test)]` (a `mod tests { ... }` anywhere in the file, say).
-/// Braces inside string and char literals are skipped.
-fn strip_cfg_test(text: &str) -> String {
-    const ATTR: &str = "#[cfg(test)]";
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(ATTR) {
-        out.push_str(&rest[..at]);
-        let item = &rest[at + ATTR.len()..];
-        let bytes = item.as_bytes();
-        let (mut i, mut depth, mut end) = (0, 0usize, item.len());
-        while i < bytes.len() {
-            match bytes[i] {
-                b'"' => {
-                    i += 1;
-                    while i < bytes.len() && bytes[i] != b'"' {
-                        i += if bytes[i] == b'\\' { 2 } else { 1 };
-                    }
-                }
-                b'\'' if i + 2 < bytes.len() && bytes[i + 2] == b'\'' => i += 2,
-                b';' if depth == 0 => {
-                    end = i + 1;
-                    break;
-                }
-                b'{' => depth += 1,
-                b'}' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        end = i + 1;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        rest = &item[end.min(item.len())..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Every `call(SERVICE, "Operation", ...)` in controller/src/aws/*.rs, as IAM actions. SERVICE is a
-/// string literal or a `const NAME: &str = "..."` of the same file.
-fn iam_actions_called_by_the_code() -> Result<BTreeSet<String>> {
-    let dir = repo_root().join("controller/src/aws");
-    let mut actions = BTreeSet::new();
-    let mut files = 0;
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-            continue;
-        }
-        files += 1;
-        let text = std::fs::read_to_string(&path)?;
-        // Unit tests may call `call(` with made-up operations.
-        let code = strip_cfg_test(&text);
-        let code = code.as_str();
-        let consts: BTreeMap<String, String> = code
-            .lines()
-            .filter_map(|l| {
-                let l = l
-                    .trim()
-                    .trim_start_matches("pub ")
-                    .trim_start_matches("pub(crate) ");
-                let rest = l.strip_prefix("const ")?;
-                let (name, value) = rest.split_once(": &str = \"")?;
-                let value = value.strip_suffix("\";")?;
-                Some((name.trim().to_string(), value.to_string()))
-            })
-            .collect();
-        let bytes = code.as_bytes();
-        let mut from = 0;
-        while let Some(i) = code[from..].find("call(") {
-            let at = from + i;
-            from = at + "call(".len();
-            // A whole word `call(`, not `recall(` or `.call(`.
-            if at > 0 {
-                let before = bytes[at - 1] as char;
-                if before.is_alphanumeric() || before == '_' || before == '.' {
-                    continue;
-                }
-            }
-            // `fn call(` is the definition.
-            if code[..at].trim_end().ends_with("fn") {
-                continue;
-            }
-            let args = &code[from..];
-            let (service, rest) = args
-                .split_once(',')
-                .with_context(|| format!("{}: cannot parse call( at byte {at}", path.display()))?;
-            let service = service.trim();
-            let service = if let Some(lit) = service.strip_prefix('"') {
-                lit.trim_end_matches('"').to_string()
-            } else {
-                consts
-                    .get(service)
-                    .with_context(|| format!("{}: unknown service constant {service}", path.display()))?
-                    .clone()
-            };
-            let rest = rest.trim_start();
-            let operation = rest
-                .strip_prefix('"')
-                .and_then(|r| r.split_once('"'))
-                .map(|(op, _)| op.to_string())
-                .with_context(|| {
-                    format!(
-                        "{}: the operation of call( at byte {at} is not a string literal",
-                        path.display()
-                    )
-                })?;
-            let prefix = match service.as_str() {
-                "ECS" => "ecs",
-                "ApplicationAutoScaling" => "application-autoscaling",
-                other => bail!(
-                    "{}: calls to {other} are not mapped to an IAM prefix here: extend this test and docs/iam-policy.json",
-                    path.display()
-                ),
-            };
-            actions.insert(format!("{prefix}:{operation}"));
-        }
-    }
-    ensure!(
-        files > 0 && !actions.is_empty(),
-        "no call( sites found in {}",
-        dir.display()
-    );
-    Ok(actions)
+/// Every AWS operation the controller declares (`ecs_controller::aws::operations`), as IAM actions.
+/// Every call goes through `aws::call` with one of them, so this is every action the code can use.
+fn iam_actions_called_by_the_code() -> BTreeSet<String> {
+    ecs_controller::aws::operations::ALL
+        .iter()
+        .map(|o| o.iam_action())
+        .collect()
 }
 
 #[test]
 fn iam_policy_lists_exactly_the_operations_the_code_calls() -> Result<()> {
-    let called = iam_actions_called_by_the_code()?;
+    let called = iam_actions_called_by_the_code();
     let path = repo_root().join("docs/iam-policy.json");
     let policy: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
     let mut allowed = BTreeSet::new();
@@ -1211,7 +1091,7 @@ fn iam_policy_lists_exactly_the_operations_the_code_calls() -> Result<()> {
     let unused: Vec<_> = for_aws_apis.difference(&called).collect();
     ensure!(
         missing.is_empty() && unused.is_empty(),
-        "{} is out of date: add {missing:?}, remove {unused:?} (from the call( sites in controller/src/aws/)",
+        "{} is out of date: add {missing:?}, remove {unused:?} (from controller/src/aws/operations.rs)",
         path.display()
     );
     // Beyond the APIs the controller calls, only what AWS checks on its behalf (see docs/iam.md).

@@ -37,7 +37,7 @@ impl EcsCluster {
 
 impl Managed for EcsCluster {
     type Status = EcsClusterStatus;
-    const RESYNC_FLAG: &'static str = "cluster-resync-period";
+    const NAME: &'static str = "cluster";
     const OPERATIONS: &'static [Operation] = &[
         op::DESCRIBE_CLUSTERS,
         op::CREATE_CLUSTER,

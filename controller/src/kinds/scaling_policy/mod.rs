@@ -206,7 +206,7 @@ async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String
 
 impl Managed for ScalingPolicy {
     type Status = ScalingPolicyStatus;
-    const RESYNC_FLAG: &'static str = "scaling-policy-resync-period";
+    const NAME: &'static str = "scaling-policy";
     const OPERATIONS: &'static [Operation] = &[
         op::DESCRIBE_SERVICES,
         op::DESCRIBE_SCALABLE_TARGETS,

@@ -268,7 +268,7 @@ fn observe(
 
 impl Managed for FargateService {
     type Status = FargateServiceStatus;
-    const RESYNC_FLAG: &'static str = "service-resync-period";
+    const NAME: &'static str = "service";
     const OPERATIONS: &'static [Operation] = &[
         op::DESCRIBE_CLUSTERS,
         op::DESCRIBE_SERVICES,

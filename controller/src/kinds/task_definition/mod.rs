@@ -40,7 +40,7 @@ impl TaskDefinition {
 
 impl Managed for TaskDefinition {
     type Status = TaskDefinitionStatus;
-    const RESYNC_FLAG: &'static str = "task-definition-resync-period";
+    const NAME: &'static str = "task-definition";
     /// Revisions are immutable in ECS: only a deregistration behind the controller's back can drift.
     const RESYNC_FACTOR: u32 = 6;
     const OPERATIONS: &'static [Operation] = &[
