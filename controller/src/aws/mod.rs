@@ -434,6 +434,44 @@ impl AwsClients {
     }
 }
 
+#[cfg(test)]
+impl AwsClients {
+    /// Clients that never reach AWS, for unit tests of the code around the AWS calls (the engine): a
+    /// fixed region, no credentials, the controller's own identity for every namespace, and batchers
+    /// that refuse every lookup. Deterministic: reads no environment and no profile file.
+    pub(crate) fn offline(region: &str) -> Self {
+        fn refuse<G: Send + 'static, K: Send + 'static, V: Send + 'static>() -> batch::Fetch<G, K, V> {
+            Arc::new(
+                |_: G, _: Vec<K>| -> futures::future::BoxFuture<'static, Result<Vec<(K, V)>, AwsError>> {
+                    Box::pin(async {
+                        Err(AwsError {
+                            service: "none",
+                            operation: "offline",
+                            kind: ErrorKind::Terminal,
+                            code: None,
+                            message: "offline AWS clients make no call".into(),
+                            request_id: None,
+                        })
+                    })
+                },
+            )
+        }
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Self {
+            base,
+            default_region: region.to_string(),
+            accounts: accounts::Accounts::new(None, true),
+            by_place: Arc::default(),
+            clusters: batch::Batcher::spawn(100, refuse()),
+            services: batch::Batcher::spawn(10, refuse()),
+            scalable_targets: batch::Batcher::spawn(50, refuse()),
+        }
+    }
+}
+
 /// The clients of one identity (all regions).
 #[derive(Clone, Debug)]
 pub struct Account<'a> {

@@ -258,3 +258,8 @@ pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> 
             .next(&requeue::Backoff::key(obj.as_ref()), requeue::Pace::Retry),
     )
 }
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;
