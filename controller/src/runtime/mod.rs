@@ -72,7 +72,10 @@ impl Resync {
         let by_kind = kinds::all()
             .iter()
             .map(|k| {
-                let period = given.get(k.name).copied().unwrap_or_else(|| k.default_resync(base));
+                let period = given
+                    .get(k.name)
+                    .copied()
+                    .unwrap_or_else(|| k.default_resync(base));
                 (k.name, period)
             })
             .collect();

@@ -255,7 +255,11 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
         format!("Service {}/{full}-metrics", ns.name),
         format!("ServiceAccount {}/{full}", ns.name),
     ];
-    want.extend(crd_names().iter().map(|c| format!("CustomResourceDefinition {c}")));
+    want.extend(
+        crd_names()
+            .iter()
+            .map(|c| format!("CustomResourceDefinition {c}")),
+    );
     want.sort();
     assert_eq!(
         inventory(&yaml_docs(&rendered)?),

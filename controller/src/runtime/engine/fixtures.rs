@@ -106,7 +106,7 @@ fn script_of(w: &Widget) -> Arc<Script> {
 
 impl Managed for Widget {
     type Status = WidgetStatus;
-    const RESYNC_FLAG: &'static str = "widget-resync-period";
+    const NAME: &'static str = "widget";
     const OPERATIONS: &'static [Operation] = &[];
 
     fn status(&self) -> Option<&WidgetStatus> {
