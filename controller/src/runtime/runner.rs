@@ -121,6 +121,19 @@ where
     }
 }
 
+/// A failpoint for restart tests: with `ECS_CONTROLLER_DELAY_WATCH=<Kind>:<seconds>` the watch of that
+/// kind starts late, so its cache syncs after the other kinds' (as a slow first list would).
+fn watch_delay(kind: &str) -> Duration {
+    std::env::var("ECS_CONTROLLER_DELAY_WATCH")
+        .ok()
+        .and_then(|v| {
+            let (k, secs) = v.split_once(':')?;
+            (k == kind).then(|| secs.parse().ok()).flatten()
+        })
+        .map(Duration::from_secs)
+        .unwrap_or_default()
+}
+
 /// A stream that ticks every `period`, starting one period from now.
 fn ticks(period: Duration) -> impl futures::Stream<Item = ()> + Send + 'static {
     futures::stream::unfold((), move |()| async move {
@@ -166,7 +179,10 @@ fn controller<K: Managed>(
     ctx.stores.set::<K>(reader.clone(), synced_rx.clone());
     let (publisher, cached) = (ctx.feeds.publisher::<K>(), reader.clone());
     let in_scope = scope.clone();
-    let stream = watcher(namespaced_api::<K>(&ctx, scope), wc)
+    let api = namespaced_api::<K>(&ctx, scope);
+    let delay = watch_delay(&kind);
+    let stream = futures::stream::once(tokio::time::sleep(delay))
+        .flat_map(move |()| watcher(api.clone(), wc.clone()))
         .default_backoff()
         .filter(move |event| {
             // With several namespaces the watch covers all of them: drop what is out of scope.

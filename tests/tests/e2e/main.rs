@@ -11,6 +11,7 @@ mod gitops;
 mod helm;
 mod operate;
 mod ownership;
+mod restart;
 mod scaling;
 mod service;
 mod task_definition;
