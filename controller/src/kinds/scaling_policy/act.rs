@@ -1,0 +1,125 @@
+//! The AWS side of a ScalingPolicy reconcile and nothing else: describing what the target holds and
+//! making the changes [`super::plan`] decided, through [`crate::aws::autoscaling`]. No decision is
+//! taken here; each call is logged as it was before the kind was split in steps.
+
+use super::plan::{Action, Changes};
+use crate::aws::autoscaling as aas_api;
+use crate::aws::autoscaling::PolicyConfig;
+use crate::runtime::{Error, Note};
+use aws_sdk_applicationautoscaling::Client;
+use aws_sdk_applicationautoscaling::types as sdk;
+
+/// What the changes of a reconcile made: the Events telling them, and the ARN a registration answered.
+#[derive(Debug, Default)]
+pub(super) struct Done {
+    pub(super) notes: Vec<Note>,
+    pub(super) registered_arn: Option<String>,
+}
+
+/// Makes `changes` on target `id` in order, then stops with the spec error met while planning them,
+/// if any. Returns whether anything was changed.
+pub(super) async fn run(aas: &Client, id: &str, changes: Changes, done: &mut Done) -> Result<bool, Error> {
+    let changed = !changes.actions.is_empty();
+    for action in changes.actions {
+        make(aas, id, &action, done).await?;
+        done.notes.push(action.note(id));
+    }
+    match changes.invalid {
+        Some(e) => Err(e),
+        None => Ok(changed),
+    }
+}
+
+async fn make(aas: &Client, id: &str, action: &Action, done: &mut Done) -> Result<(), Error> {
+    match action {
+        Action::Adopt => {
+            tracing::info!(resource_id = id, "adopting scalable target");
+        }
+        Action::RegisterTarget { min, max, suspended } => {
+            tracing::info!(resource_id = id, min, max, "registering scalable target");
+            done.registered_arn =
+                aas_api::register_scalable_target(aas, id, *min, *max, suspended.clone()).await?;
+        }
+        Action::PutPolicy { name, config } => {
+            match config {
+                PolicyConfig::TargetTracking(_) => {
+                    tracing::info!(resource_id = id, policy = %name, "putting target-tracking policy");
+                }
+                PolicyConfig::Step(_) => {
+                    tracing::info!(resource_id = id, policy = %name, "putting step-scaling policy");
+                }
+            }
+            aas_api::put_scaling_policy(aas, id, name, config.clone()).await?;
+        }
+        Action::DeletePolicy { name } => {
+            tracing::info!(
+                resource_id = id,
+                policy = %name,
+                "deleting scaling policy dropped from the spec"
+            );
+            aas_api::delete_scaling_policy(aas, id, name).await?;
+        }
+        Action::PutScheduled(a) => {
+            tracing::info!(resource_id = id, action = %a.name, "putting scheduled action");
+            aas_api::put_scheduled_action(aas, id, a.clone()).await?;
+        }
+        Action::DeleteScheduled { name } => {
+            tracing::info!(
+                resource_id = id,
+                action = %name,
+                "deleting scheduled action dropped from the spec"
+            );
+            aas_api::delete_scheduled_action(aas, id, name).await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn describe_policies(aas: &Client, id: &str) -> Result<Vec<sdk::ScalingPolicy>, Error> {
+    Ok(aas_api::describe_policies(aas, id).await?)
+}
+
+/// The target's policies made the spec's: described, changed as `plan` decides, described again when
+/// anything changed.
+pub(super) async fn converge_policies(
+    aas: &Client,
+    id: &str,
+    plan: impl FnOnce(&[sdk::ScalingPolicy]) -> Changes,
+    done: &mut Done,
+) -> Result<Vec<sdk::ScalingPolicy>, Error> {
+    let existing = describe_policies(aas, id).await?;
+    if run(aas, id, plan(&existing), done).await? {
+        describe_policies(aas, id).await
+    } else {
+        Ok(existing)
+    }
+}
+
+/// The target's scheduled actions made the spec's, the same way.
+pub(super) async fn converge_scheduled_actions(
+    aas: &Client,
+    id: &str,
+    plan: impl FnOnce(&[sdk::ScheduledAction]) -> Changes,
+    done: &mut Done,
+) -> Result<Vec<sdk::ScheduledAction>, Error> {
+    let existing = aas_api::describe_scheduled_actions(aas, id).await?;
+    if run(aas, id, plan(&existing), done).await? {
+        Ok(aas_api::describe_scheduled_actions(aas, id).await?)
+    } else {
+        Ok(existing)
+    }
+}
+
+/// Removes the target's whole setup: AWS does not remove policies and scheduled actions with the
+/// target everywhere (moto keeps them), so they go first, then the target.
+pub(super) async fn teardown(aas: &Client, id: &str) -> Result<(), Error> {
+    for p in aas_api::describe_policies(aas, id).await? {
+        aas_api::delete_scaling_policy(aas, id, p.policy_name()).await?;
+    }
+    for a in aas_api::describe_scheduled_actions(aas, id).await? {
+        aas_api::delete_scheduled_action(aas, id, a.scheduled_action_name()).await?;
+    }
+    tracing::info!(resource_id = %id, "deregistering scalable target");
+    aas_api::deregister_scalable_target(aas, id).await?;
+    Ok(())
+}
