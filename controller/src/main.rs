@@ -140,8 +140,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "default".into()),
             name: args.leader_election_lease_name.clone(),
             identity,
-            duration_seconds: 10,
-            grace_seconds: 3,
+            // Renewed every 5 s (duration - grace); the leader stops when it saw no renewal for 13 s,
+            // a follower takes over after 15 s without one (client-go's defaults: 15 s / 10 s).
+            duration_seconds: 15,
+            grace_seconds: 10,
         };
         leader::run_as_leader(client, lease, readiness, shutdown, |shutdown| {
             runner::run(ctx, scope, shutdown, synced)
