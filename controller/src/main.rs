@@ -72,7 +72,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
-    ecs_controller::aws::set_rate_limit(args.aws_max_rps);
     let accounts = ecs_controller::aws::accounts::Accounts::new(
         args.account_map.as_ref().map(|(ns, name)| format!("{ns}/{name}")),
         args.default_identity == ecs_controller::cli::DefaultIdentity::Allow,
@@ -80,6 +79,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let aws = ecs_controller::aws::AwsClients::load(ecs_controller::aws::Options {
         region: args.region.clone(),
         attempt_timeout: args.aws_timeout,
+        max_rps: args.aws_max_rps,
         accounts,
     })
     .await

@@ -1,21 +1,70 @@
 //! The AWS clients the reconcilers use: one set per identity and region, created on first use and
-//! shared, plus the batchers that serve single Describe lookups in batches.
+//! shared, plus the batchers that serve single Describe lookups in batches. Everything they call goes
+//! through the one [`Gateway`] of their [`AwsClients`], so the rate limit is a property of the clients,
+//! not of the process.
 //!
 //! Credentials, region and endpoint come from aws-config's default chain, so `AWS_ENDPOINT_URL`
 //! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
 
 use super::error::AwsError;
+use super::gateway::Gateway;
+use super::operations::Operation;
 use super::{accounts, autoscaling, batch, ecs};
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use std::collections::HashMap;
+use std::future::Future;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// The SDK client of one AWS service with the gateway its calls go through. It derefs to the SDK
+/// client, so requests are built as usual (`ecs.describe_clusters()...send()`); [`Self::call`] sends
+/// them through the gateway.
+#[derive(Clone, Debug)]
+pub struct ServiceClient<C> {
+    sdk: C,
+    gateway: Gateway,
+}
+
+/// An ECS client whose calls are paced by the rate limit of the [`AwsClients`] that made it.
+pub type EcsClient = ServiceClient<aws_sdk_ecs::Client>;
+/// An Application Auto Scaling client whose calls are paced by the rate limit of the [`AwsClients`]
+/// that made it.
+pub type AutoScalingClient = ServiceClient<aws_sdk_applicationautoscaling::Client>;
+
+impl<C> ServiceClient<C> {
+    pub(crate) fn new(sdk: C, gateway: Gateway) -> Self {
+        Self { sdk, gateway }
+    }
+
+    /// Runs one call (`request`: a `send()` of this client, not polled yet) through the gateway.
+    pub async fn call<T, E>(
+        &self,
+        op: Operation,
+        request: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, AwsError>
+    where
+        T: aws_sdk_ecs::operation::RequestId,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.gateway.call(op, request).await
+    }
+}
+
+impl<C> Deref for ServiceClient<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.sdk
+    }
+}
 
 /// The clients of one region.
 #[derive(Clone, Debug)]
 pub struct RegionClients {
     pub region: String,
-    pub ecs: aws_sdk_ecs::Client,
-    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub ecs: EcsClient,
+    pub autoscaling: AutoScalingClient,
 }
 
 /// Where a call goes: the identity (`None`: the controller's own; `Some(role ARN)`: assumed with STS)
@@ -33,17 +82,21 @@ pub struct Options {
     pub region: Option<String>,
     /// Longest wait for one request attempt.
     pub attempt_timeout: std::time::Duration,
+    /// Most AWS calls per second, all kinds, accounts and regions together (0: no limit).
+    pub max_rps: u32,
     /// The namespace → account mapping.
     pub accounts: accounts::Accounts,
 }
 
 /// One client set per identity and region, created on first use and shared by all reconcilers, plus
-/// the batchers that serve single Describe lookups in batches.
+/// the batchers that serve single Describe lookups in batches. Clones share the clients and the rate
+/// limit.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     base: SdkConfig,
     default_region: String,
     accounts: accounts::Accounts,
+    gateway: Gateway,
     by_place: Arc<Mutex<HashMap<Place, RegionClients>>>,
     clusters: batch::Batcher<Place, String, aws_sdk_ecs::types::Cluster>,
     services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
@@ -60,18 +113,29 @@ impl AwsClients {
                 .operation_attempt_timeout(options.attempt_timeout)
                 .build(),
         );
-        if let Some(r) = options.region {
-            loader = loader.region(aws_config::Region::new(r));
+        if let Some(r) = &options.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
         }
-        let base = loader.load().await;
+        Self::with_config(loader.load().await, options)
+    }
+
+    /// The clients over `base` (the controller's own identity). Starts the batching tasks, so it must
+    /// run inside the Tokio runtime.
+    pub(crate) fn with_config(base: SdkConfig, options: Options) -> Result<Self, String> {
         let default_region = base
             .region()
             .map(|r| r.to_string())
             .ok_or("no AWS region: set --region or AWS_REGION")?;
+        let gateway = Gateway::new(options.max_rps);
         let by_place: Arc<Mutex<HashMap<Place, RegionClients>>> = Arc::default();
         let make = {
-            let (base, accounts, by_place) = (base.clone(), options.accounts.clone(), by_place.clone());
-            move |place: &Place| clients_at(&base, &accounts, &by_place, place)
+            let (base, accounts, gateway, by_place) = (
+                base.clone(),
+                options.accounts.clone(),
+                gateway.clone(),
+                by_place.clone(),
+            );
+            move |place: &Place| clients_at(&base, &accounts, &gateway, &by_place, place)
         };
         let for_clusters = make.clone();
         let clusters = batch::Batcher::spawn(
@@ -119,6 +183,7 @@ impl AwsClients {
             base,
             default_region,
             accounts: options.accounts,
+            gateway,
             by_place,
             clusters,
             services,
@@ -177,7 +242,7 @@ impl Account<'_> {
     /// The clients for `region` (the default region when `None`).
     pub fn region(&self, region: Option<&str>) -> RegionClients {
         let c = self.clients;
-        clients_at(&c.base, &c.accounts, &c.by_place, &self.place(region))
+        clients_at(&c.base, &c.accounts, &c.gateway, &c.by_place, &self.place(region))
     }
 
     /// One cluster by name (with settings, configuration and tags), looked up together with the other
@@ -210,9 +275,7 @@ impl Account<'_> {
             .await?;
         Ok(s.filter(|s| s.status() != Some("INACTIVE")))
     }
-}
 
-impl Account<'_> {
     /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
     pub async fn describe_scalable_target(
         &self,
@@ -226,9 +289,11 @@ impl Account<'_> {
     }
 }
 
+/// The clients of `place`, from the cache or made now (with `gateway`, so they share its rate limit).
 fn clients_at(
     base: &SdkConfig,
     accounts: &accounts::Accounts,
+    gateway: &Gateway,
     by_place: &Mutex<HashMap<Place, RegionClients>>,
     place: &Place,
 ) -> RegionClients {
@@ -246,8 +311,11 @@ fn clients_at(
         .build();
     let clients = RegionClients {
         region: place.region.clone(),
-        ecs: aws_sdk_ecs::Client::from_conf(ecs),
-        autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(aas),
+        ecs: ServiceClient::new(aws_sdk_ecs::Client::from_conf(ecs), gateway.clone()),
+        autoscaling: ServiceClient::new(
+            aws_sdk_applicationautoscaling::Client::from_conf(aas),
+            gateway.clone(),
+        ),
     };
     // A role not prepared yet (the mapping is loading) gets base clients: not cached, so the assumed
     // ones are used as soon as they exist.
@@ -255,4 +323,91 @@ fn clients_at(
         map.insert(place.clone(), clients.clone());
     }
     clients
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::gateway::tests::instant_answer;
+    use crate::aws::operations::{DESCRIBE_CLUSTERS, DESCRIBE_SCALABLE_TARGETS};
+    use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::{
+        DescribeScalableTargetsError, DescribeScalableTargetsOutput,
+    };
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    /// Clients over a config without credentials (nothing here reaches AWS).
+    async fn clients(max_rps: u32) -> AwsClients {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region("us-east-1")
+            .no_credentials()
+            .load()
+            .await;
+        let options = Options {
+            region: None,
+            attempt_timeout: Duration::from_secs(1),
+            max_rps,
+            accounts: accounts::Accounts::new(None, true),
+        };
+        AwsClients::with_config(base, options).expect("clients")
+    }
+
+    /// Makes `n` calls through `one` and `n` through `other` at the same time; returns how long they
+    /// took together.
+    async fn side_by_side(one: &EcsClient, other: &EcsClient, n: usize) -> Duration {
+        let start = Instant::now();
+        let call = |c: &EcsClient| {
+            let c = c.clone();
+            async move {
+                let answer = c.call(DESCRIBE_CLUSTERS, instant_answer()).await;
+                assert!(answer.is_ok(), "{answer:?}");
+            }
+        };
+        futures::future::join_all((0..n).flat_map(|_| [call(one), call(other)])).await;
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_client_of_one_aws_clients_shares_its_rate_limit() {
+        let aws = clients(4).await;
+        let account = aws
+            .for_namespace("team-a")
+            .expect("the default identity is allowed");
+        let (east, west) = (account.region(None), account.region(Some("eu-west-1")));
+        assert_eq!(
+            (east.region.as_str(), west.region.as_str()),
+            ("us-east-1", "eu-west-1")
+        );
+        // 8 calls through the ECS clients of two regions: 4 per second together, so 7 × 250 ms.
+        assert_eq!(
+            side_by_side(&east.ecs, &west.ecs, 4).await,
+            Duration::from_millis(7 * 250)
+        );
+        // Application Auto Scaling calls take their slots from the same budget.
+        let start = Instant::now();
+        let aas = west.autoscaling.call(
+            DESCRIBE_SCALABLE_TARGETS,
+            std::future::ready(Ok::<_, SdkError<DescribeScalableTargetsError>>(
+                DescribeScalableTargetsOutput::builder().build(),
+            )),
+        );
+        let (aas, ecs) = tokio::join!(aas, east.ecs.call(DESCRIBE_CLUSTERS, instant_answer()));
+        assert!(aas.is_ok() && ecs.is_ok());
+        assert_eq!(start.elapsed(), Duration::from_millis(2 * 250));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn separate_aws_clients_have_separate_limits_and_zero_has_none() {
+        let (a, b) = (clients(4).await, clients(4).await);
+        let (a, b) = (
+            a.for_namespace("x").expect("account").region(None),
+            b.for_namespace("x").expect("account").region(None),
+        );
+        // Two calls each under two limits of 4/s: 250 ms, not the 750 ms of one shared limit.
+        assert_eq!(side_by_side(&a.ecs, &b.ecs, 2).await, Duration::from_millis(250));
+
+        let unlimited = clients(0).await;
+        let r = unlimited.for_namespace("x").expect("account").region(None);
+        assert_eq!(side_by_side(&r.ecs, &r.ecs, 100).await, Duration::ZERO);
+    }
 }

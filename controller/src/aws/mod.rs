@@ -3,9 +3,10 @@
 //!
 //! - [`operations`]: every AWS operation the controller may call, declared once.
 //! - `error`: [`AwsError`] and [`ErrorKind`], the classification of failed calls.
-//! - `gateway`: [`call`], the one path of every call (rate limit, declared-operation check, metrics,
+//! - `gateway`: the one path of every call (rate limit, declared-operation check, metrics,
 //!   classification, crash point).
-//! - `clients`: [`AwsClients`] (one client set per identity and region) and [`Account`].
+//! - `clients`: [`AwsClients`] (one client set per identity and region, all calling through the
+//!   gateway of their `AwsClients`, which owns the rate limit) and [`Account`].
 //! - [`ecs`] and [`autoscaling`]: the calls of each service, in the SDKs' own types.
 //! - [`accounts`]: which AWS account (IAM role) each namespace's objects live in.
 //! - [`batch`]: single Describe lookups served in batches.
@@ -19,6 +20,11 @@ mod error;
 mod gateway;
 pub mod operations;
 
-pub use clients::{Account, AwsClients, Options, Place, RegionClients};
+#[allow(
+    unused_imports,
+    reason = "the path of the type of `Account::region`, for the kinds to name"
+)]
+pub use clients::{
+    Account, AutoScalingClient, AwsClients, EcsClient, Options, Place, RegionClients, ServiceClient,
+};
 pub use error::{AwsError, ErrorKind, classify, from_sdk};
-pub use gateway::{call, set_rate_limit};

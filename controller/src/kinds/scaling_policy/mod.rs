@@ -163,7 +163,7 @@ fn policy_statuses(policies: &[sdk::ScalingPolicy]) -> Vec<PolicyStatus> {
 
 /// `managementPolicy: ObserveOnly`: report the scalable target and its policies, write nothing.
 async fn observe(
-    aas: &aws_sdk_applicationautoscaling::Client,
+    aas: &crate::aws::AutoScalingClient,
     mut status: ScalingPolicyStatus,
     id: &str,
     region: &str,
