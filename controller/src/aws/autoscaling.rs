@@ -19,30 +19,8 @@ fn dimension() -> ScalableDimension {
     ScalableDimension::EcsServiceDesiredCount
 }
 
-/// The scalable target of one service, if registered.
-pub async fn describe_scalable_target(
-    aas: &AutoScalingClient,
-    resource_id: &str,
-) -> Result<Option<ScalableTarget>, AwsError> {
-    let out = aas
-        .call(
-            op::DESCRIBE_SCALABLE_TARGETS,
-            aas.describe_scalable_targets()
-                .service_namespace(ns())
-                .resource_ids(resource_id)
-                .scalable_dimension(dimension())
-                .send(),
-        )
-        .await?;
-    Ok(out
-        .scalable_targets
-        .unwrap_or_default()
-        .into_iter()
-        .find(|t| t.resource_id() == resource_id))
-}
-
 /// The scalable targets of up to 50 services in one call.
-pub async fn describe_scalable_targets(
+pub(crate) async fn describe_scalable_targets(
     aas: &AutoScalingClient,
     resource_ids: &[String],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
@@ -75,7 +53,7 @@ pub async fn describe_scalable_targets(
 }
 
 /// Registers (or updates) the scalable target.
-pub async fn register_scalable_target(
+pub(crate) async fn register_scalable_target(
     aas: &AutoScalingClient,
     resource_id: &str,
     min: i32,
@@ -99,7 +77,10 @@ pub async fn register_scalable_target(
 }
 
 /// Deregisters the scalable target; one that is already gone counts as done.
-pub async fn deregister_scalable_target(aas: &AutoScalingClient, resource_id: &str) -> Result<(), AwsError> {
+pub(crate) async fn deregister_scalable_target(
+    aas: &AutoScalingClient,
+    resource_id: &str,
+) -> Result<(), AwsError> {
     let result = aas
         .call(
             op::DEREGISTER_SCALABLE_TARGET,
@@ -124,7 +105,7 @@ fn is_missing(e: &AwsError) -> bool {
 }
 
 /// Every scaling policy on the service's scalable target.
-pub async fn describe_policies(
+pub(crate) async fn describe_policies(
     aas: &AutoScalingClient,
     resource_id: &str,
 ) -> Result<Vec<ScalingPolicy>, AwsError> {
@@ -159,13 +140,13 @@ pub async fn describe_policies(
 
 /// The configuration of one policy: target tracking or step scaling.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PolicyConfig {
+pub(crate) enum PolicyConfig {
     TargetTracking(TargetTrackingScalingPolicyConfiguration),
     Step(StepScalingPolicyConfiguration),
 }
 
 /// Creates or replaces (same name, in place) a scaling policy; returns its ARN.
-pub async fn put_scaling_policy(
+pub(crate) async fn put_scaling_policy(
     aas: &AutoScalingClient,
     resource_id: &str,
     name: &str,
@@ -189,7 +170,7 @@ pub async fn put_scaling_policy(
     Ok(out.policy_arn)
 }
 
-pub async fn delete_scaling_policy(
+pub(crate) async fn delete_scaling_policy(
     aas: &AutoScalingClient,
     resource_id: &str,
     name: &str,
@@ -213,7 +194,7 @@ pub async fn delete_scaling_policy(
 }
 
 /// Every scheduled action on the service's scalable target.
-pub async fn describe_scheduled_actions(
+pub(crate) async fn describe_scheduled_actions(
     aas: &AutoScalingClient,
     resource_id: &str,
 ) -> Result<Vec<ScheduledAction>, AwsError> {
@@ -256,7 +237,7 @@ pub struct NewScheduledAction {
     pub action: ScalableTargetAction,
 }
 
-pub async fn put_scheduled_action(
+pub(crate) async fn put_scheduled_action(
     aas: &AutoScalingClient,
     resource_id: &str,
     a: NewScheduledAction,
@@ -279,7 +260,7 @@ pub async fn put_scheduled_action(
     .map(drop)
 }
 
-pub async fn delete_scheduled_action(
+pub(crate) async fn delete_scheduled_action(
     aas: &AutoScalingClient,
     resource_id: &str,
     name: &str,

@@ -21,16 +21,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// client, so requests are built as usual (`ecs.describe_clusters()...send()`); [`Self::call`] sends
 /// them through the gateway.
 #[derive(Clone, Debug)]
-pub struct ServiceClient<C> {
+pub(crate) struct ServiceClient<C> {
     sdk: C,
     gateway: Gateway,
 }
 
 /// An ECS client whose calls are paced by the rate limit of the [`AwsClients`] that made it.
-pub type EcsClient = ServiceClient<aws_sdk_ecs::Client>;
+pub(crate) type EcsClient = ServiceClient<aws_sdk_ecs::Client>;
 /// An Application Auto Scaling client whose calls are paced by the rate limit of the [`AwsClients`]
 /// that made it.
-pub type AutoScalingClient = ServiceClient<aws_sdk_applicationautoscaling::Client>;
+pub(crate) type AutoScalingClient = ServiceClient<aws_sdk_applicationautoscaling::Client>;
 
 impl<C> ServiceClient<C> {
     pub(crate) fn new(sdk: C, gateway: Gateway) -> Self {
@@ -38,7 +38,7 @@ impl<C> ServiceClient<C> {
     }
 
     /// Runs one call (`request`: a `send()` of this client, not polled yet) through the gateway.
-    pub async fn call<T, E>(
+    pub(crate) async fn call<T, E>(
         &self,
         op: Operation,
         request: impl Future<Output = Result<T, SdkError<E>>>,
@@ -61,18 +61,18 @@ impl<C> Deref for ServiceClient<C> {
 
 /// The clients of one region.
 #[derive(Clone, Debug)]
-pub struct RegionClients {
-    pub region: String,
-    pub ecs: EcsClient,
-    pub autoscaling: AutoScalingClient,
+pub(crate) struct RegionClients {
+    pub(crate) region: String,
+    pub(crate) ecs: EcsClient,
+    pub(crate) autoscaling: AutoScalingClient,
 }
 
 /// Where a call goes: the identity (`None`: the controller's own; `Some(role ARN)`: assumed with STS)
 /// and the region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Place {
-    pub role: Option<String>,
-    pub region: String,
+pub(crate) struct Place {
+    pub(crate) role: Option<String>,
+    pub(crate) region: String,
 }
 
 /// How the AWS clients are set up.
@@ -196,18 +196,18 @@ impl AwsClients {
     }
 
     /// The namespace → account mapping.
-    pub fn accounts(&self) -> &accounts::Accounts {
+    pub(crate) fn accounts(&self) -> &accounts::Accounts {
         &self.accounts
     }
 
     /// The base SDK config (the controller's own identity).
-    pub fn base_config(&self) -> &SdkConfig {
+    pub(crate) fn base_config(&self) -> &SdkConfig {
         &self.base
     }
 
     /// The AWS account of `namespace`'s objects: `Err` (a message for the user) when the namespace may
     /// not use AWS.
-    pub fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, String> {
+    pub(crate) fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, String> {
         Ok(Account {
             clients: self,
             role: self.accounts.role_for(namespace)?,
@@ -223,13 +223,8 @@ pub struct Account<'a> {
 }
 
 impl Account<'_> {
-    pub fn default_region(&self) -> &str {
+    pub(crate) fn default_region(&self) -> &str {
         &self.clients.default_region
-    }
-
-    /// The assumed role (`None`: the controller's own identity).
-    pub fn role(&self) -> Option<&str> {
-        self.role.as_deref()
     }
 
     fn place(&self, region: Option<&str>) -> Place {
@@ -240,14 +235,14 @@ impl Account<'_> {
     }
 
     /// The clients for `region` (the default region when `None`).
-    pub fn region(&self, region: Option<&str>) -> RegionClients {
+    pub(crate) fn region(&self, region: Option<&str>) -> RegionClients {
         let c = self.clients;
         clients_at(&c.base, &c.accounts, &c.gateway, &c.by_place, &self.place(region))
     }
 
     /// One cluster by name (with settings, configuration and tags), looked up together with the other
     /// lookups of the moment. `None` when it does not exist or is INACTIVE.
-    pub async fn describe_cluster(
+    pub(crate) async fn describe_cluster(
         &self,
         region: Option<&str>,
         name: &str,
@@ -262,7 +257,7 @@ impl Account<'_> {
 
     /// One service by name (with tags), batched per cluster. `None` when it does not exist or is
     /// INACTIVE.
-    pub async fn describe_service(
+    pub(crate) async fn describe_service(
         &self,
         region: Option<&str>,
         cluster: &str,
@@ -277,7 +272,7 @@ impl Account<'_> {
     }
 
     /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
-    pub async fn describe_scalable_target(
+    pub(crate) async fn describe_scalable_target(
         &self,
         region: Option<&str>,
         resource_id: &str,

@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
 
 /// Describes clusters by name or ARN (up to 100) with their settings, configuration and tags. Clusters
 /// that do not exist are left out; INACTIVE ones are returned (the caller decides what they mean).
-pub async fn describe_clusters(ecs: &EcsClient, names: &[String]) -> Result<Vec<Cluster>, AwsError> {
+pub(crate) async fn describe_clusters(ecs: &EcsClient, names: &[String]) -> Result<Vec<Cluster>, AwsError> {
     let out = ecs
         .call(
             op::DESCRIBE_CLUSTERS,
@@ -30,7 +30,7 @@ pub async fn describe_clusters(ecs: &EcsClient, names: &[String]) -> Result<Vec<
 
 /// Everything CreateCluster takes.
 #[derive(Clone, Debug, Default)]
-pub struct NewCluster {
+pub(crate) struct NewCluster {
     pub name: String,
     pub settings: Option<Vec<ClusterSetting>>,
     pub configuration: Option<ClusterConfiguration>,
@@ -41,7 +41,7 @@ pub struct NewCluster {
 }
 
 /// Creates a cluster. ECS's CreateCluster is idempotent on the name: a retry returns the same cluster.
-pub async fn create_cluster(ecs: &EcsClient, c: NewCluster) -> Result<Cluster, AwsError> {
+pub(crate) async fn create_cluster(ecs: &EcsClient, c: NewCluster) -> Result<Cluster, AwsError> {
     let out = ecs
         .call(
             op::CREATE_CLUSTER,
@@ -69,7 +69,7 @@ pub async fn create_cluster(ecs: &EcsClient, c: NewCluster) -> Result<Cluster, A
 }
 
 /// UpdateCluster with only the parts that differ (`None` leaves a part alone).
-pub async fn update_cluster(
+pub(crate) async fn update_cluster(
     ecs: &EcsClient,
     name: &str,
     settings: Option<Vec<ClusterSetting>>,
@@ -98,7 +98,7 @@ pub async fn update_cluster(
     .map(drop)
 }
 
-pub async fn put_cluster_capacity_providers(
+pub(crate) async fn put_cluster_capacity_providers(
     ecs: &EcsClient,
     name: &str,
     providers: Vec<String>,
@@ -117,7 +117,7 @@ pub async fn put_cluster_capacity_providers(
 }
 
 /// Deletes a cluster; returns the cluster as ECS reports it afterwards (normally INACTIVE).
-pub async fn delete_cluster(ecs: &EcsClient, name: &str) -> Result<Option<Cluster>, AwsError> {
+pub(crate) async fn delete_cluster(ecs: &EcsClient, name: &str) -> Result<Option<Cluster>, AwsError> {
     match ecs
         .call(op::DELETE_CLUSTER, ecs.delete_cluster().cluster(name).send())
         .await
@@ -130,7 +130,7 @@ pub async fn delete_cluster(ecs: &EcsClient, name: &str) -> Result<Option<Cluste
 
 /// Makes the tags of `arn` exactly `desired`, leaving `aws:` tags alone: one TagResource for what is
 /// missing or different, one UntagResource for what is extra. Returns whether anything changed.
-pub async fn sync_tags(
+pub(crate) async fn sync_tags(
     ecs: &EcsClient,
     arn: &str,
     current: &[Tag],
@@ -159,7 +159,7 @@ pub async fn sync_tags(
 }
 
 /// Tags to set (missing or with another value) and keys to remove (present, not desired, not `aws:`).
-pub fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
+pub(crate) fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     fn value_of<'a>(tags: &'a [Tag], key: &str) -> Option<Option<&'a str>> {
         tags.iter().find(|t| t.key() == Some(key)).map(|t| t.value())
     }
@@ -177,12 +177,12 @@ pub fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     (to_set, to_remove)
 }
 
-pub fn tag(key: &str, value: &str) -> Tag {
+pub(crate) fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
 /// The value of tag `key`, if the resource has it.
-pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+pub(crate) fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
@@ -257,7 +257,7 @@ pub struct NewTaskDefinition {
 }
 
 /// Registers a new revision of a family (tags included, so a revision is never untagged).
-pub async fn register_task_definition(
+pub(crate) async fn register_task_definition(
     ecs: &EcsClient,
     t: NewTaskDefinition,
 ) -> Result<TaskDefinition, AwsError> {
@@ -294,7 +294,7 @@ pub async fn register_task_definition(
 }
 
 /// Describes one revision with its tags; `None` when it does not exist, or is no longer ACTIVE.
-pub async fn describe_task_definition(
+pub(crate) async fn describe_task_definition(
     ecs: &EcsClient,
     arn: &str,
 ) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
@@ -304,7 +304,7 @@ pub async fn describe_task_definition(
 }
 
 /// Describes one revision with its tags, whatever its status; `None` when it does not exist.
-pub async fn describe_any_task_definition(
+pub(crate) async fn describe_any_task_definition(
     ecs: &EcsClient,
     arn: &str,
 ) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
@@ -330,12 +330,12 @@ fn is_unknown_task_definition(e: &AwsError) -> bool {
 }
 
 /// ARNs of the ACTIVE revisions of exactly `family` (ListTaskDefinitions filters by prefix), newest first.
-pub async fn list_active_revisions(ecs: &EcsClient, family: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn list_active_revisions(ecs: &EcsClient, family: &str) -> Result<Vec<String>, AwsError> {
     list_revisions(ecs, family, TaskDefinitionStatus::Active).await
 }
 
 /// ARNs of the revisions of exactly `family` in `status`, newest first.
-pub async fn list_revisions(
+pub(crate) async fn list_revisions(
     ecs: &EcsClient,
     family: &str,
     status: TaskDefinitionStatus,
@@ -371,18 +371,18 @@ pub async fn list_revisions(
 }
 
 /// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
-pub fn family_of(arn: &str) -> Option<&str> {
+pub(crate) fn family_of(arn: &str) -> Option<&str> {
     arn.rsplit_once('/')
         .and_then(|(_, fr)| fr.rsplit_once(':'))
         .map(|(f, _)| f)
 }
 
-pub fn revision_of(arn: &str) -> Option<i32> {
+pub(crate) fn revision_of(arn: &str) -> Option<i32> {
     arn.rsplit_once(':').and_then(|(_, r)| r.parse().ok())
 }
 
 /// Deregisters one revision (already INACTIVE or unknown counts as done).
-pub async fn deregister_task_definition(ecs: &EcsClient, arn: &str) -> Result<(), AwsError> {
+pub(crate) async fn deregister_task_definition(ecs: &EcsClient, arn: &str) -> Result<(), AwsError> {
     match ecs
         .call(
             op::DEREGISTER_TASK_DEFINITION,
@@ -398,7 +398,7 @@ pub async fn deregister_task_definition(ecs: &EcsClient, arn: &str) -> Result<()
 
 /// Deletes INACTIVE revisions, 10 per call as ECS allows. A revision ECS reports as a failure fails
 /// the call (so the deletion is retried, never silently dropped).
-pub async fn delete_task_definitions(ecs: &EcsClient, arns: &[String]) -> Result<(), AwsError> {
+pub(crate) async fn delete_task_definitions(ecs: &EcsClient, arns: &[String]) -> Result<(), AwsError> {
     for chunk in arns.chunks(10) {
         let out = ecs
             .call(
@@ -434,7 +434,7 @@ pub async fn delete_task_definitions(ecs: &EcsClient, arns: &[String]) -> Result
 
 /// Describes services of one cluster (ECS takes up to 10 names a call), with tags. Services that do not
 /// exist are left out; INACTIVE ones are returned (the caller decides what they mean).
-pub async fn describe_services(
+pub(crate) async fn describe_services(
     ecs: &EcsClient,
     cluster: &str,
     names: &[String],
@@ -463,7 +463,7 @@ pub async fn describe_services(
 
 /// Everything CreateService takes for a Fargate service.
 #[derive(Clone, Debug)]
-pub struct NewService {
+pub(crate) struct NewService {
     pub cluster: String,
     pub name: String,
     pub task_definition: String,
@@ -484,7 +484,7 @@ pub struct NewService {
     pub client_token: String,
 }
 
-pub async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Service, AwsError> {
+pub(crate) async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Service, AwsError> {
     let out = ecs
         .call(
             op::CREATE_SERVICE,
@@ -564,7 +564,7 @@ impl ServiceUpdate {
     }
 }
 
-pub async fn update_service(
+pub(crate) async fn update_service(
     ecs: &EcsClient,
     cluster: &str,
     name: &str,
@@ -596,7 +596,7 @@ pub async fn update_service(
 }
 
 /// Deletes a service (force: without scaling it to zero first); returns it as ECS reports it afterwards.
-pub async fn delete_service(
+pub(crate) async fn delete_service(
     ecs: &EcsClient,
     cluster: &str,
     name: &str,

@@ -90,7 +90,7 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Classifies an error code and HTTP status the way every reconciler treats them.
-pub fn classify(code: Option<&str>, http_status: Option<u16>) -> ErrorKind {
+fn classify(code: Option<&str>, http_status: Option<u16>) -> ErrorKind {
     match code {
         Some(c) if THROTTLING_CODES.contains(&c) => ErrorKind::Throttled,
         Some(c) if NOT_FOUND_CODES.contains(&c) => ErrorKind::NotFound,
@@ -109,7 +109,7 @@ pub fn classify(code: Option<&str>, http_status: Option<u16>) -> ErrorKind {
 }
 
 /// Turns an SDK error of any AWS service into an [`AwsError`].
-pub fn from_sdk<E>(service: &'static str, operation: &'static str, err: SdkError<E>) -> AwsError
+pub(crate) fn from_sdk<E>(service: &'static str, operation: &'static str, err: SdkError<E>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

@@ -9,11 +9,11 @@
 //!   gateway of their `AwsClients`, which owns the rate limit) and [`Account`].
 //! - [`ecs`] and [`autoscaling`]: the calls of each service, in the SDKs' own types.
 //! - [`accounts`]: which AWS account (IAM role) each namespace's objects live in.
-//! - [`batch`]: single Describe lookups served in batches.
+//! - `batch`: single Describe lookups served in batches.
 
 pub mod accounts;
 pub mod autoscaling;
-pub mod batch;
+mod batch;
 mod clients;
 pub mod ecs;
 mod error;
@@ -24,7 +24,7 @@ pub mod operations;
     unused_imports,
     reason = "the path of the type of `Account::region`, for the kinds to name"
 )]
-pub use clients::{
-    Account, AutoScalingClient, AwsClients, EcsClient, Options, Place, RegionClients, ServiceClient,
-};
-pub use error::{AwsError, ErrorKind, classify, from_sdk};
+pub(crate) use clients::RegionClients;
+pub use clients::{Account, AwsClients, Options};
+pub(crate) use clients::{AutoScalingClient, EcsClient};
+pub use error::{AwsError, ErrorKind};

@@ -54,7 +54,7 @@ impl fmt::Display for Operation {
 macro_rules! operations {
     ($($konst:ident = $service:ident $name:literal $kind:ident;)*) => {
         $(
-            pub const $konst: Operation = Operation {
+            pub(crate) const $konst: Operation = Operation {
                 service: Service::$service,
                 name: $name,
                 mutating: operations!(@mutating $kind),
