@@ -1,3 +1,7 @@
+//! The `ecs-controller` binary: parses the flags and runs a command: `crd` and `import` print YAML,
+//! `run` wires the library together (Kubernetes client, AWS clients with their rate limit, metrics
+//! server, leader election) and runs the controllers until SIGTERM.
+
 use clap::Parser;
 use ecs_controller::cli::{Cli, Command, Import, RunArgs};
 use ecs_controller::leader;
