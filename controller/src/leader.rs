@@ -166,7 +166,8 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 
     fn lease(holder: &str, renewed_secs_ago: i64) -> Lease {
-        let at = k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(renewed_secs_ago);
+        let at = k8s_openapi::jiff::Timestamp::now()
+            - k8s_openapi::jiff::SignedDuration::from_secs(renewed_secs_ago);
         Lease {
             spec: Some(LeaseSpec {
                 holder_identity: Some(holder.into()),
@@ -180,7 +181,10 @@ mod tests {
     #[test]
     fn only_a_renewal_by_this_replica_counts_and_its_age_is_measured() {
         let age = renewed_by(&lease("me", 4), "me").unwrap_or_default();
-        assert!((Duration::from_secs(4)..Duration::from_secs(5)).contains(&age), "{age:?}");
+        assert!(
+            (Duration::from_secs(4)..Duration::from_secs(5)).contains(&age),
+            "{age:?}"
+        );
         assert_eq!(renewed_by(&lease("other", 0), "me"), None);
         assert_eq!(renewed_by(&Lease::default(), "me"), None);
         // A renewal time ahead of this clock counts as just now.

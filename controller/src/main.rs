@@ -1,3 +1,7 @@
+//! The `ecs-controller` binary: parses the flags and runs a command: `crd` and `import` print YAML,
+//! `run` wires the library together (Kubernetes client, AWS clients with their rate limit, metrics
+//! server, leader election) and runs the controllers until SIGTERM.
+
 use clap::Parser;
 use ecs_controller::cli::{Cli, Command, Import, RunArgs};
 use ecs_controller::leader;
@@ -72,7 +76,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
-    ecs_controller::aws::set_rate_limit(args.aws_max_rps);
     let accounts = ecs_controller::aws::accounts::Accounts::new(
         args.account_map.as_ref().map(|(ns, name)| format!("{ns}/{name}")),
         args.default_identity == ecs_controller::cli::DefaultIdentity::Allow,
@@ -80,6 +83,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let aws = ecs_controller::aws::AwsClients::load(ecs_controller::aws::Options {
         region: args.region.clone(),
         attempt_timeout: args.aws_timeout,
+        max_rps: args.aws_max_rps,
         accounts,
     })
     .await

@@ -46,7 +46,7 @@ impl Accounts {
 
     /// The role for `namespace`'s objects: `Ok(None)` for the controller's own identity, `Err` (a message
     /// for the user) when the namespace may not use AWS at all.
-    pub fn role_for(&self, namespace: &str) -> Result<Option<String>, String> {
+    pub(crate) fn role_for(&self, namespace: &str) -> Result<Option<String>, String> {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         match inner.roles.get(namespace) {
             Some(Ok(role)) => Ok(Some(role.clone())),
@@ -67,7 +67,7 @@ impl Accounts {
     }
 
     /// The SDK config for `role` (`None`: the base, the controller's own identity).
-    pub fn config_for(&self, base: &SdkConfig, role: Option<&str>) -> SdkConfig {
+    pub(crate) fn config_for(&self, base: &SdkConfig, role: Option<&str>) -> SdkConfig {
         let Some(role) = role else {
             return base.clone();
         };
@@ -76,7 +76,7 @@ impl Accounts {
     }
 
     /// Whether an assumed-role config exists for `role`.
-    pub fn has_config(&self, role: Option<&str>) -> bool {
+    pub(crate) fn has_config(&self, role: Option<&str>) -> bool {
         role.is_some_and(|r| {
             self.inner
                 .read()
@@ -86,14 +86,9 @@ impl Accounts {
         })
     }
 
-    /// Whether a mapping ConfigMap is configured (`namespace/name`).
-    pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
-    }
-
     /// Replaces the mapping with the ConfigMap's `data` (namespace → role ARN), preparing an assume-role
     /// credentials provider for each new role. Returns the namespaces whose mapping changed.
-    pub async fn replace(&self, base: &SdkConfig, data: &BTreeMap<String, String>) -> Vec<String> {
+    pub(crate) async fn replace(&self, base: &SdkConfig, data: &BTreeMap<String, String>) -> Vec<String> {
         let roles: BTreeMap<String, Result<String, String>> = data
             .iter()
             .map(|(ns, role)| (ns.clone(), validate_role(role.trim()).map(str::to_string)))
@@ -197,11 +192,6 @@ fn validate_role(role: &str) -> Result<&str, String> {
     }
 }
 
-/// The account id in a role ARN.
-pub fn account_of(role: &str) -> Option<&str> {
-    role.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,10 +241,10 @@ mod tests {
     }
 
     #[test]
-    fn account_ids_come_from_role_arns() {
+    fn role_arns_need_a_role_name() {
         assert_eq!(
-            account_of("arn:aws:iam::111111111111:role/ecs"),
-            Some("111111111111")
+            validate_role("arn:aws:iam::111111111111:role/ecs"),
+            Ok("arn:aws:iam::111111111111:role/ecs")
         );
         assert_eq!(validate_role("arn:aws:iam::111111111111:role/"), Err("'arn:aws:iam::111111111111:role/' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)".into()));
     }

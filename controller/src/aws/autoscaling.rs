@@ -1,9 +1,10 @@
 //! Application Auto Scaling calls for ECS services (namespace `ecs`, dimension
-//! `ecs:service:DesiredCount`). Inputs and outputs are the SDK's own types.
+//! `ecs:service:DesiredCount`), each one request through the paced [`AutoScalingClient`], so the
+//! reconcilers never build SDK requests or read SDK errors themselves. Inputs and outputs are the SDK's
+//! own types.
 
 use super::operations as op;
-use super::{AwsError, ErrorKind, call};
-use aws_sdk_applicationautoscaling::Client;
+use super::{AutoScalingClient, AwsError, ErrorKind};
 use aws_sdk_applicationautoscaling::types::{
     PolicyType, ScalableDimension, ScalableTarget, ScalableTargetAction, ScalingPolicy, ScheduledAction,
     ServiceNamespace, StepScalingPolicyConfiguration, SuspendedState,
@@ -18,45 +19,25 @@ fn dimension() -> ScalableDimension {
     ScalableDimension::EcsServiceDesiredCount
 }
 
-/// The scalable target of one service, if registered.
-pub async fn describe_scalable_target(
-    aas: &Client,
-    resource_id: &str,
-) -> Result<Option<ScalableTarget>, AwsError> {
-    let out = call(
-        op::DESCRIBE_SCALABLE_TARGETS,
-        aas.describe_scalable_targets()
-            .service_namespace(ns())
-            .resource_ids(resource_id)
-            .scalable_dimension(dimension())
-            .send(),
-    )
-    .await?;
-    Ok(out
-        .scalable_targets
-        .unwrap_or_default()
-        .into_iter()
-        .find(|t| t.resource_id() == resource_id))
-}
-
 /// The scalable targets of up to 50 services in one call.
-pub async fn describe_scalable_targets(
-    aas: &Client,
+pub(crate) async fn describe_scalable_targets(
+    aas: &AutoScalingClient,
     resource_ids: &[String],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
     let mut targets = Vec::new();
     let mut token = None;
     loop {
-        let out = call(
-            op::DESCRIBE_SCALABLE_TARGETS,
-            aas.describe_scalable_targets()
-                .service_namespace(ns())
-                .set_resource_ids(Some(resource_ids.to_vec()))
-                .scalable_dimension(dimension())
-                .set_next_token(token)
-                .send(),
-        )
-        .await?;
+        let out = aas
+            .call(
+                op::DESCRIBE_SCALABLE_TARGETS,
+                aas.describe_scalable_targets()
+                    .service_namespace(ns())
+                    .set_resource_ids(Some(resource_ids.to_vec()))
+                    .scalable_dimension(dimension())
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
         targets.extend(
             out.scalable_targets
                 .unwrap_or_default()
@@ -72,39 +53,44 @@ pub async fn describe_scalable_targets(
 }
 
 /// Registers (or updates) the scalable target.
-pub async fn register_scalable_target(
-    aas: &Client,
+pub(crate) async fn register_scalable_target(
+    aas: &AutoScalingClient,
     resource_id: &str,
     min: i32,
     max: i32,
     suspended: Option<SuspendedState>,
 ) -> Result<Option<String>, AwsError> {
-    let out = call(
-        op::REGISTER_SCALABLE_TARGET,
-        aas.register_scalable_target()
-            .service_namespace(ns())
-            .resource_id(resource_id)
-            .scalable_dimension(dimension())
-            .min_capacity(min)
-            .max_capacity(max)
-            .set_suspended_state(suspended)
-            .send(),
-    )
-    .await?;
+    let out = aas
+        .call(
+            op::REGISTER_SCALABLE_TARGET,
+            aas.register_scalable_target()
+                .service_namespace(ns())
+                .resource_id(resource_id)
+                .scalable_dimension(dimension())
+                .min_capacity(min)
+                .max_capacity(max)
+                .set_suspended_state(suspended)
+                .send(),
+        )
+        .await?;
     Ok(out.scalable_target_arn)
 }
 
 /// Deregisters the scalable target; one that is already gone counts as done.
-pub async fn deregister_scalable_target(aas: &Client, resource_id: &str) -> Result<(), AwsError> {
-    let result = call(
-        op::DEREGISTER_SCALABLE_TARGET,
-        aas.deregister_scalable_target()
-            .service_namespace(ns())
-            .resource_id(resource_id)
-            .scalable_dimension(dimension())
-            .send(),
-    )
-    .await;
+pub(crate) async fn deregister_scalable_target(
+    aas: &AutoScalingClient,
+    resource_id: &str,
+) -> Result<(), AwsError> {
+    let result = aas
+        .call(
+            op::DEREGISTER_SCALABLE_TARGET,
+            aas.deregister_scalable_target()
+                .service_namespace(ns())
+                .resource_id(resource_id)
+                .scalable_dimension(dimension())
+                .send(),
+        )
+        .await;
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound || is_missing(&e) => Ok(()),
@@ -119,20 +105,24 @@ fn is_missing(e: &AwsError) -> bool {
 }
 
 /// Every scaling policy on the service's scalable target.
-pub async fn describe_policies(aas: &Client, resource_id: &str) -> Result<Vec<ScalingPolicy>, AwsError> {
+pub(crate) async fn describe_policies(
+    aas: &AutoScalingClient,
+    resource_id: &str,
+) -> Result<Vec<ScalingPolicy>, AwsError> {
     let mut policies = Vec::new();
     let mut token = None;
     loop {
-        let out = call(
-            op::DESCRIBE_SCALING_POLICIES,
-            aas.describe_scaling_policies()
-                .service_namespace(ns())
-                .resource_id(resource_id)
-                .scalable_dimension(dimension())
-                .set_next_token(token)
-                .send(),
-        )
-        .await?;
+        let out = aas
+            .call(
+                op::DESCRIBE_SCALING_POLICIES,
+                aas.describe_scaling_policies()
+                    .service_namespace(ns())
+                    .resource_id(resource_id)
+                    .scalable_dimension(dimension())
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
         // Filter exactly: some implementations match resource ids by substring.
         policies.extend(
             out.scaling_policies
@@ -150,14 +140,14 @@ pub async fn describe_policies(aas: &Client, resource_id: &str) -> Result<Vec<Sc
 
 /// The configuration of one policy: target tracking or step scaling.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PolicyConfig {
+pub(crate) enum PolicyConfig {
     TargetTracking(TargetTrackingScalingPolicyConfiguration),
     Step(StepScalingPolicyConfiguration),
 }
 
 /// Creates or replaces (same name, in place) a scaling policy; returns its ARN.
-pub async fn put_scaling_policy(
-    aas: &Client,
+pub(crate) async fn put_scaling_policy(
+    aas: &AutoScalingClient,
     resource_id: &str,
     name: &str,
     config: PolicyConfig,
@@ -176,21 +166,26 @@ pub async fn put_scaling_policy(
             .policy_type(PolicyType::StepScaling)
             .step_scaling_policy_configuration(c),
     };
-    let out = call(op::PUT_SCALING_POLICY, req.send()).await?;
+    let out = aas.call(op::PUT_SCALING_POLICY, req.send()).await?;
     Ok(out.policy_arn)
 }
 
-pub async fn delete_scaling_policy(aas: &Client, resource_id: &str, name: &str) -> Result<(), AwsError> {
-    let result = call(
-        op::DELETE_SCALING_POLICY,
-        aas.delete_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ns())
-            .resource_id(resource_id)
-            .scalable_dimension(dimension())
-            .send(),
-    )
-    .await;
+pub(crate) async fn delete_scaling_policy(
+    aas: &AutoScalingClient,
+    resource_id: &str,
+    name: &str,
+) -> Result<(), AwsError> {
+    let result = aas
+        .call(
+            op::DELETE_SCALING_POLICY,
+            aas.delete_scaling_policy()
+                .policy_name(name)
+                .service_namespace(ns())
+                .resource_id(resource_id)
+                .scalable_dimension(dimension())
+                .send(),
+        )
+        .await;
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound || is_missing(&e) => Ok(()),
@@ -199,23 +194,24 @@ pub async fn delete_scaling_policy(aas: &Client, resource_id: &str, name: &str) 
 }
 
 /// Every scheduled action on the service's scalable target.
-pub async fn describe_scheduled_actions(
-    aas: &Client,
+pub(crate) async fn describe_scheduled_actions(
+    aas: &AutoScalingClient,
     resource_id: &str,
 ) -> Result<Vec<ScheduledAction>, AwsError> {
     let mut actions = Vec::new();
     let mut token = None;
     loop {
-        let out = call(
-            op::DESCRIBE_SCHEDULED_ACTIONS,
-            aas.describe_scheduled_actions()
-                .service_namespace(ns())
-                .resource_id(resource_id)
-                .scalable_dimension(dimension())
-                .set_next_token(token)
-                .send(),
-        )
-        .await?;
+        let out = aas
+            .call(
+                op::DESCRIBE_SCHEDULED_ACTIONS,
+                aas.describe_scheduled_actions()
+                    .service_namespace(ns())
+                    .resource_id(resource_id)
+                    .scalable_dimension(dimension())
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
         actions.extend(
             out.scheduled_actions
                 .unwrap_or_default()
@@ -241,12 +237,12 @@ pub struct NewScheduledAction {
     pub action: ScalableTargetAction,
 }
 
-pub async fn put_scheduled_action(
-    aas: &Client,
+pub(crate) async fn put_scheduled_action(
+    aas: &AutoScalingClient,
     resource_id: &str,
     a: NewScheduledAction,
 ) -> Result<(), AwsError> {
-    call(
+    aas.call(
         op::PUT_SCHEDULED_ACTION,
         aas.put_scheduled_action()
             .service_namespace(ns())
@@ -264,17 +260,22 @@ pub async fn put_scheduled_action(
     .map(drop)
 }
 
-pub async fn delete_scheduled_action(aas: &Client, resource_id: &str, name: &str) -> Result<(), AwsError> {
-    let result = call(
-        op::DELETE_SCHEDULED_ACTION,
-        aas.delete_scheduled_action()
-            .service_namespace(ns())
-            .resource_id(resource_id)
-            .scalable_dimension(dimension())
-            .scheduled_action_name(name)
-            .send(),
-    )
-    .await;
+pub(crate) async fn delete_scheduled_action(
+    aas: &AutoScalingClient,
+    resource_id: &str,
+    name: &str,
+) -> Result<(), AwsError> {
+    let result = aas
+        .call(
+            op::DELETE_SCHEDULED_ACTION,
+            aas.delete_scheduled_action()
+                .service_namespace(ns())
+                .resource_id(resource_id)
+                .scalable_dimension(dimension())
+                .scheduled_action_name(name)
+                .send(),
+        )
+        .await;
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound || is_missing(&e) => Ok(()),

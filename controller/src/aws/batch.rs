@@ -15,11 +15,11 @@ const GATHER: Duration = Duration::from_millis(50);
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, AwsError>>;
 /// Fetches the items named `keys` of one group; returns them with their keys (missing ones left out).
-pub type Fetch<G, K, V> =
+pub(crate) type Fetch<G, K, V> =
     Arc<dyn Fn(G, Vec<K>) -> BoxFuture<'static, Result<Vec<(K, V)>, AwsError>> + Send + Sync>;
 
 /// A queue of single-item lookups answered in batches of at most `max` keys per group.
-pub struct Batcher<G, K, V> {
+pub(crate) struct Batcher<G, K, V> {
     tx: mpsc::UnboundedSender<(G, K, Reply<V>)>,
 }
 
@@ -42,7 +42,7 @@ where
     V: Clone + Send + 'static,
 {
     /// Starts the batching task (on the current Tokio runtime).
-    pub fn spawn(max: usize, fetch: Fetch<G, K, V>) -> Self {
+    pub(crate) fn spawn(max: usize, fetch: Fetch<G, K, V>) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<(G, K, Reply<V>)>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -98,7 +98,7 @@ where
     }
 
     /// Looks up one item; `None` when it does not exist.
-    pub async fn get(&self, group: G, key: K) -> Result<Option<V>, AwsError> {
+    pub(crate) async fn get(&self, group: G, key: K) -> Result<Option<V>, AwsError> {
         let (reply, answer) = oneshot::channel();
         let closed = || AwsError {
             service: "controller",

@@ -1,8 +1,9 @@
-//! ECS calls. Inputs and outputs are the SDK's own types; the reconcilers map their specs onto them.
+//! ECS calls, each one request through the paced [`EcsClient`], so the reconcilers never build SDK
+//! requests or read SDK errors themselves. Inputs and outputs are the SDK's own types; the reconcilers
+//! map their specs onto them.
 
 use super::operations::{self as op, Service as Api};
-use super::{AwsError, ErrorKind, call};
-use aws_sdk_ecs::Client;
+use super::{AwsError, EcsClient, ErrorKind};
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, Cluster, ClusterConfiguration, ClusterField,
     ClusterServiceConnectDefaultsRequest, ClusterSetting, DeploymentConfiguration, LaunchType, LoadBalancer,
@@ -12,23 +13,24 @@ use aws_sdk_ecs::types::{
 
 /// Describes clusters by name or ARN (up to 100) with their settings, configuration and tags. Clusters
 /// that do not exist are left out; INACTIVE ones are returned (the caller decides what they mean).
-pub async fn describe_clusters(ecs: &Client, names: &[String]) -> Result<Vec<Cluster>, AwsError> {
-    let out = call(
-        op::DESCRIBE_CLUSTERS,
-        ecs.describe_clusters()
-            .set_clusters(Some(names.to_vec()))
-            .include(ClusterField::Settings)
-            .include(ClusterField::Configurations)
-            .include(ClusterField::Tags)
-            .send(),
-    )
-    .await?;
+pub(crate) async fn describe_clusters(ecs: &EcsClient, names: &[String]) -> Result<Vec<Cluster>, AwsError> {
+    let out = ecs
+        .call(
+            op::DESCRIBE_CLUSTERS,
+            ecs.describe_clusters()
+                .set_clusters(Some(names.to_vec()))
+                .include(ClusterField::Settings)
+                .include(ClusterField::Configurations)
+                .include(ClusterField::Tags)
+                .send(),
+        )
+        .await?;
     Ok(out.clusters.unwrap_or_default())
 }
 
 /// Everything CreateCluster takes.
 #[derive(Clone, Debug, Default)]
-pub struct NewCluster {
+pub(crate) struct NewCluster {
     pub name: String,
     pub settings: Option<Vec<ClusterSetting>>,
     pub configuration: Option<ClusterConfiguration>,
@@ -39,41 +41,42 @@ pub struct NewCluster {
 }
 
 /// Creates a cluster. ECS's CreateCluster is idempotent on the name: a retry returns the same cluster.
-pub async fn create_cluster(ecs: &Client, c: NewCluster) -> Result<Cluster, AwsError> {
-    let out = call(
-        op::CREATE_CLUSTER,
-        ecs.create_cluster()
-            .cluster_name(c.name)
-            .set_settings(c.settings)
-            .set_configuration(c.configuration)
-            .set_capacity_providers(c.capacity_providers)
-            .set_default_capacity_provider_strategy(c.default_capacity_provider_strategy)
-            .set_service_connect_defaults(
-                c.service_connect_namespace
-                    .map(|n| {
-                        ClusterServiceConnectDefaultsRequest::builder()
-                            .namespace(n)
-                            .build()
-                    })
-                    .transpose()
-                    .map_err(|e| invalid("CreateCluster", e))?,
-            )
-            .set_tags(Some(c.tags).filter(|t| !t.is_empty()))
-            .send(),
-    )
-    .await?;
+pub(crate) async fn create_cluster(ecs: &EcsClient, c: NewCluster) -> Result<Cluster, AwsError> {
+    let out = ecs
+        .call(
+            op::CREATE_CLUSTER,
+            ecs.create_cluster()
+                .cluster_name(c.name)
+                .set_settings(c.settings)
+                .set_configuration(c.configuration)
+                .set_capacity_providers(c.capacity_providers)
+                .set_default_capacity_provider_strategy(c.default_capacity_provider_strategy)
+                .set_service_connect_defaults(
+                    c.service_connect_namespace
+                        .map(|n| {
+                            ClusterServiceConnectDefaultsRequest::builder()
+                                .namespace(n)
+                                .build()
+                        })
+                        .transpose()
+                        .map_err(|e| invalid("CreateCluster", e))?,
+                )
+                .set_tags(Some(c.tags).filter(|t| !t.is_empty()))
+                .send(),
+        )
+        .await?;
     out.cluster.ok_or_else(|| empty("CreateCluster"))
 }
 
 /// UpdateCluster with only the parts that differ (`None` leaves a part alone).
-pub async fn update_cluster(
-    ecs: &Client,
+pub(crate) async fn update_cluster(
+    ecs: &EcsClient,
     name: &str,
     settings: Option<Vec<ClusterSetting>>,
     configuration: Option<ClusterConfiguration>,
     service_connect_namespace: Option<String>,
 ) -> Result<(), AwsError> {
-    call(
+    ecs.call(
         op::UPDATE_CLUSTER,
         ecs.update_cluster()
             .cluster(name)
@@ -95,13 +98,13 @@ pub async fn update_cluster(
     .map(drop)
 }
 
-pub async fn put_cluster_capacity_providers(
-    ecs: &Client,
+pub(crate) async fn put_cluster_capacity_providers(
+    ecs: &EcsClient,
     name: &str,
     providers: Vec<String>,
     strategy: Vec<CapacityProviderStrategyItem>,
 ) -> Result<(), AwsError> {
-    call(
+    ecs.call(
         op::PUT_CLUSTER_CAPACITY_PROVIDERS,
         ecs.put_cluster_capacity_providers()
             .cluster(name)
@@ -114,8 +117,11 @@ pub async fn put_cluster_capacity_providers(
 }
 
 /// Deletes a cluster; returns the cluster as ECS reports it afterwards (normally INACTIVE).
-pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>, AwsError> {
-    match call(op::DELETE_CLUSTER, ecs.delete_cluster().cluster(name).send()).await {
+pub(crate) async fn delete_cluster(ecs: &EcsClient, name: &str) -> Result<Option<Cluster>, AwsError> {
+    match ecs
+        .call(op::DELETE_CLUSTER, ecs.delete_cluster().cluster(name).send())
+        .await
+    {
         Ok(out) => Ok(out.cluster),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -124,18 +130,23 @@ pub async fn delete_cluster(ecs: &Client, name: &str) -> Result<Option<Cluster>,
 
 /// Makes the tags of `arn` exactly `desired`, leaving `aws:` tags alone: one TagResource for what is
 /// missing or different, one UntagResource for what is extra. Returns whether anything changed.
-pub async fn sync_tags(ecs: &Client, arn: &str, current: &[Tag], desired: &[Tag]) -> Result<bool, AwsError> {
+pub(crate) async fn sync_tags(
+    ecs: &EcsClient,
+    arn: &str,
+    current: &[Tag],
+    desired: &[Tag],
+) -> Result<bool, AwsError> {
     let (to_set, to_remove) = tag_diff(current, desired);
     let changed = !to_set.is_empty() || !to_remove.is_empty();
     if !to_set.is_empty() {
-        call(
+        ecs.call(
             op::TAG_RESOURCE,
             ecs.tag_resource().resource_arn(arn).set_tags(Some(to_set)).send(),
         )
         .await?;
     }
     if !to_remove.is_empty() {
-        call(
+        ecs.call(
             op::UNTAG_RESOURCE,
             ecs.untag_resource()
                 .resource_arn(arn)
@@ -148,7 +159,7 @@ pub async fn sync_tags(ecs: &Client, arn: &str, current: &[Tag], desired: &[Tag]
 }
 
 /// Tags to set (missing or with another value) and keys to remove (present, not desired, not `aws:`).
-pub fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
+pub(crate) fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     fn value_of<'a>(tags: &'a [Tag], key: &str) -> Option<Option<&'a str>> {
         tags.iter().find(|t| t.key() == Some(key)).map(|t| t.value())
     }
@@ -166,12 +177,12 @@ pub fn tag_diff(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     (to_set, to_remove)
 }
 
-pub fn tag(key: &str, value: &str) -> Tag {
+pub(crate) fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
 /// The value of tag `key`, if the resource has it.
-pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+pub(crate) fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
@@ -246,44 +257,45 @@ pub struct NewTaskDefinition {
 }
 
 /// Registers a new revision of a family (tags included, so a revision is never untagged).
-pub async fn register_task_definition(
-    ecs: &Client,
+pub(crate) async fn register_task_definition(
+    ecs: &EcsClient,
     t: NewTaskDefinition,
 ) -> Result<TaskDefinition, AwsError> {
-    let out = call(
-        op::REGISTER_TASK_DEFINITION,
-        ecs.register_task_definition()
-            .family(t.family)
-            .set_cpu(t.cpu)
-            .set_memory(t.memory)
-            .set_network_mode(t.network_mode)
-            .set_requires_compatibilities(t.requires_compatibilities)
-            .set_execution_role_arn(t.execution_role_arn)
-            .set_task_role_arn(t.task_role_arn)
-            .set_runtime_platform(t.runtime_platform)
-            .set_ephemeral_storage(t.ephemeral_storage)
-            .set_pid_mode(t.pid_mode)
-            .set_ipc_mode(t.ipc_mode)
-            .set_proxy_configuration(t.proxy_configuration)
-            .set_volumes(t.volumes)
-            .set_container_definitions(Some(t.container_definitions))
-            .set_tags(Some(t.tags).filter(|t| !t.is_empty()))
-            // Not idempotent: a retry after a lost response would register a second revision. The
-            // SDK does not retry it; the next reconcile finds the revision by its spec-hash tag first.
-            .customize()
-            .config_override(
-                aws_sdk_ecs::config::Builder::default()
-                    .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
-            )
-            .send(),
-    )
-    .await?;
+    let out = ecs
+        .call(
+            op::REGISTER_TASK_DEFINITION,
+            ecs.register_task_definition()
+                .family(t.family)
+                .set_cpu(t.cpu)
+                .set_memory(t.memory)
+                .set_network_mode(t.network_mode)
+                .set_requires_compatibilities(t.requires_compatibilities)
+                .set_execution_role_arn(t.execution_role_arn)
+                .set_task_role_arn(t.task_role_arn)
+                .set_runtime_platform(t.runtime_platform)
+                .set_ephemeral_storage(t.ephemeral_storage)
+                .set_pid_mode(t.pid_mode)
+                .set_ipc_mode(t.ipc_mode)
+                .set_proxy_configuration(t.proxy_configuration)
+                .set_volumes(t.volumes)
+                .set_container_definitions(Some(t.container_definitions))
+                .set_tags(Some(t.tags).filter(|t| !t.is_empty()))
+                // Not idempotent: a retry after a lost response would register a second revision. The
+                // SDK does not retry it; the next reconcile finds the revision by its spec-hash tag first.
+                .customize()
+                .config_override(
+                    aws_sdk_ecs::config::Builder::default()
+                        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
+                )
+                .send(),
+        )
+        .await?;
     out.task_definition.ok_or_else(|| empty("RegisterTaskDefinition"))
 }
 
 /// Describes one revision with its tags; `None` when it does not exist, or is no longer ACTIVE.
-pub async fn describe_task_definition(
-    ecs: &Client,
+pub(crate) async fn describe_task_definition(
+    ecs: &EcsClient,
     arn: &str,
 ) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
     Ok(describe_any_task_definition(ecs, arn)
@@ -292,18 +304,19 @@ pub async fn describe_task_definition(
 }
 
 /// Describes one revision with its tags, whatever its status; `None` when it does not exist.
-pub async fn describe_any_task_definition(
-    ecs: &Client,
+pub(crate) async fn describe_any_task_definition(
+    ecs: &EcsClient,
     arn: &str,
 ) -> Result<Option<(TaskDefinition, Vec<Tag>)>, AwsError> {
-    let result = call(
-        op::DESCRIBE_TASK_DEFINITION,
-        ecs.describe_task_definition()
-            .task_definition(arn)
-            .include(TaskDefinitionField::Tags)
-            .send(),
-    )
-    .await;
+    let result = ecs
+        .call(
+            op::DESCRIBE_TASK_DEFINITION,
+            ecs.describe_task_definition()
+                .task_definition(arn)
+                .include(TaskDefinitionField::Tags)
+                .send(),
+        )
+        .await;
     match result {
         Ok(out) => Ok(out.task_definition.map(|t| (t, out.tags.unwrap_or_default()))),
         // ECS answers a ClientException "Unable to describe task definition" for an unknown revision.
@@ -317,29 +330,30 @@ fn is_unknown_task_definition(e: &AwsError) -> bool {
 }
 
 /// ARNs of the ACTIVE revisions of exactly `family` (ListTaskDefinitions filters by prefix), newest first.
-pub async fn list_active_revisions(ecs: &Client, family: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn list_active_revisions(ecs: &EcsClient, family: &str) -> Result<Vec<String>, AwsError> {
     list_revisions(ecs, family, TaskDefinitionStatus::Active).await
 }
 
 /// ARNs of the revisions of exactly `family` in `status`, newest first.
-pub async fn list_revisions(
-    ecs: &Client,
+pub(crate) async fn list_revisions(
+    ecs: &EcsClient,
     family: &str,
     status: TaskDefinitionStatus,
 ) -> Result<Vec<String>, AwsError> {
     let mut arns = Vec::new();
     let mut token = None;
     loop {
-        let out = call(
-            op::LIST_TASK_DEFINITIONS,
-            ecs.list_task_definitions()
-                .family_prefix(family)
-                .status(status.clone())
-                .sort(SortOrder::Desc)
-                .set_next_token(token)
-                .send(),
-        )
-        .await?;
+        let out = ecs
+            .call(
+                op::LIST_TASK_DEFINITIONS,
+                ecs.list_task_definitions()
+                    .family_prefix(family)
+                    .status(status.clone())
+                    .sort(SortOrder::Desc)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
         arns.extend(
             out.task_definition_arns
                 .unwrap_or_default()
@@ -357,23 +371,24 @@ pub async fn list_revisions(
 }
 
 /// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
-pub fn family_of(arn: &str) -> Option<&str> {
+pub(crate) fn family_of(arn: &str) -> Option<&str> {
     arn.rsplit_once('/')
         .and_then(|(_, fr)| fr.rsplit_once(':'))
         .map(|(f, _)| f)
 }
 
-pub fn revision_of(arn: &str) -> Option<i32> {
+pub(crate) fn revision_of(arn: &str) -> Option<i32> {
     arn.rsplit_once(':').and_then(|(_, r)| r.parse().ok())
 }
 
 /// Deregisters one revision (already INACTIVE or unknown counts as done).
-pub async fn deregister_task_definition(ecs: &Client, arn: &str) -> Result<(), AwsError> {
-    match call(
-        op::DEREGISTER_TASK_DEFINITION,
-        ecs.deregister_task_definition().task_definition(arn).send(),
-    )
-    .await
+pub(crate) async fn deregister_task_definition(ecs: &EcsClient, arn: &str) -> Result<(), AwsError> {
+    match ecs
+        .call(
+            op::DEREGISTER_TASK_DEFINITION,
+            ecs.deregister_task_definition().task_definition(arn).send(),
+        )
+        .await
     {
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound || is_unknown_task_definition(&e) => Ok(()),
@@ -383,15 +398,16 @@ pub async fn deregister_task_definition(ecs: &Client, arn: &str) -> Result<(), A
 
 /// Deletes INACTIVE revisions, 10 per call as ECS allows. A revision ECS reports as a failure fails
 /// the call (so the deletion is retried, never silently dropped).
-pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<(), AwsError> {
+pub(crate) async fn delete_task_definitions(ecs: &EcsClient, arns: &[String]) -> Result<(), AwsError> {
     for chunk in arns.chunks(10) {
-        let out = call(
-            op::DELETE_TASK_DEFINITIONS,
-            ecs.delete_task_definitions()
-                .set_task_definitions(Some(chunk.to_vec()))
-                .send(),
-        )
-        .await?;
+        let out = ecs
+            .call(
+                op::DELETE_TASK_DEFINITIONS,
+                ecs.delete_task_definitions()
+                    .set_task_definitions(Some(chunk.to_vec()))
+                    .send(),
+            )
+            .await?;
         // A revision that no longer exists is deleted already.
         let gone = |f: &&aws_sdk_ecs::types::Failure| {
             f.reason()
@@ -418,22 +434,23 @@ pub async fn delete_task_definitions(ecs: &Client, arns: &[String]) -> Result<()
 
 /// Describes services of one cluster (ECS takes up to 10 names a call), with tags. Services that do not
 /// exist are left out; INACTIVE ones are returned (the caller decides what they mean).
-pub async fn describe_services(
-    ecs: &Client,
+pub(crate) async fn describe_services(
+    ecs: &EcsClient,
     cluster: &str,
     names: &[String],
 ) -> Result<Vec<Service>, AwsError> {
     let mut out = Vec::with_capacity(names.len());
     for chunk in names.chunks(10) {
-        let page = call(
-            op::DESCRIBE_SERVICES,
-            ecs.describe_services()
-                .cluster(cluster)
-                .set_services(Some(chunk.to_vec()))
-                .include(ServiceField::Tags)
-                .send(),
-        )
-        .await;
+        let page = ecs
+            .call(
+                op::DESCRIBE_SERVICES,
+                ecs.describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(chunk.to_vec()))
+                    .include(ServiceField::Tags)
+                    .send(),
+            )
+            .await;
         match page {
             Ok(page) => out.extend(page.services.unwrap_or_default()),
             // The cluster itself is gone: so are its services.
@@ -446,7 +463,7 @@ pub async fn describe_services(
 
 /// Everything CreateService takes for a Fargate service.
 #[derive(Clone, Debug)]
-pub struct NewService {
+pub(crate) struct NewService {
     pub cluster: String,
     pub name: String,
     pub task_definition: String,
@@ -467,30 +484,31 @@ pub struct NewService {
     pub client_token: String,
 }
 
-pub async fn create_service(ecs: &Client, s: NewService) -> Result<Service, AwsError> {
-    let out = call(
-        op::CREATE_SERVICE,
-        ecs.create_service()
-            .cluster(s.cluster)
-            .service_name(s.name)
-            .task_definition(s.task_definition)
-            .desired_count(s.desired_count)
-            .set_launch_type(s.launch_type)
-            .set_capacity_provider_strategy(s.capacity_provider_strategy)
-            .set_platform_version(s.platform_version)
-            .network_configuration(s.network_configuration)
-            .set_deployment_configuration(s.deployment_configuration)
-            .set_load_balancers(s.load_balancers)
-            .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
-            .set_service_registries(s.service_registries)
-            .set_enable_execute_command(s.enable_execute_command)
-            .set_propagate_tags(s.propagate_tags)
-            .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
-            .set_tags(Some(s.tags).filter(|t| !t.is_empty()))
-            .client_token(s.client_token)
-            .send(),
-    )
-    .await?;
+pub(crate) async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Service, AwsError> {
+    let out = ecs
+        .call(
+            op::CREATE_SERVICE,
+            ecs.create_service()
+                .cluster(s.cluster)
+                .service_name(s.name)
+                .task_definition(s.task_definition)
+                .desired_count(s.desired_count)
+                .set_launch_type(s.launch_type)
+                .set_capacity_provider_strategy(s.capacity_provider_strategy)
+                .set_platform_version(s.platform_version)
+                .network_configuration(s.network_configuration)
+                .set_deployment_configuration(s.deployment_configuration)
+                .set_load_balancers(s.load_balancers)
+                .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
+                .set_service_registries(s.service_registries)
+                .set_enable_execute_command(s.enable_execute_command)
+                .set_propagate_tags(s.propagate_tags)
+                .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
+                .set_tags(Some(s.tags).filter(|t| !t.is_empty()))
+                .client_token(s.client_token)
+                .send(),
+        )
+        .await?;
     out.service.ok_or_else(|| empty("CreateService"))
 }
 
@@ -546,52 +564,54 @@ impl ServiceUpdate {
     }
 }
 
-pub async fn update_service(
-    ecs: &Client,
+pub(crate) async fn update_service(
+    ecs: &EcsClient,
     cluster: &str,
     name: &str,
     u: ServiceUpdate,
 ) -> Result<Service, AwsError> {
-    let out = call(
-        op::UPDATE_SERVICE,
-        ecs.update_service()
-            .cluster(cluster)
-            .service(name)
-            .set_task_definition(u.task_definition)
-            .set_desired_count(u.desired_count)
-            .set_capacity_provider_strategy(u.capacity_provider_strategy)
-            .set_platform_version(u.platform_version)
-            .set_network_configuration(u.network_configuration)
-            .set_deployment_configuration(u.deployment_configuration)
-            .set_load_balancers(u.load_balancers)
-            .set_health_check_grace_period_seconds(u.health_check_grace_period_seconds)
-            .set_service_registries(u.service_registries)
-            .set_enable_execute_command(u.enable_execute_command)
-            .set_propagate_tags(u.propagate_tags)
-            .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)
-            .set_force_new_deployment(u.force_new_deployment.then_some(true))
-            .send(),
-    )
-    .await?;
+    let out = ecs
+        .call(
+            op::UPDATE_SERVICE,
+            ecs.update_service()
+                .cluster(cluster)
+                .service(name)
+                .set_task_definition(u.task_definition)
+                .set_desired_count(u.desired_count)
+                .set_capacity_provider_strategy(u.capacity_provider_strategy)
+                .set_platform_version(u.platform_version)
+                .set_network_configuration(u.network_configuration)
+                .set_deployment_configuration(u.deployment_configuration)
+                .set_load_balancers(u.load_balancers)
+                .set_health_check_grace_period_seconds(u.health_check_grace_period_seconds)
+                .set_service_registries(u.service_registries)
+                .set_enable_execute_command(u.enable_execute_command)
+                .set_propagate_tags(u.propagate_tags)
+                .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)
+                .set_force_new_deployment(u.force_new_deployment.then_some(true))
+                .send(),
+        )
+        .await?;
     out.service.ok_or_else(|| empty("UpdateService"))
 }
 
 /// Deletes a service (force: without scaling it to zero first); returns it as ECS reports it afterwards.
-pub async fn delete_service(
-    ecs: &Client,
+pub(crate) async fn delete_service(
+    ecs: &EcsClient,
     cluster: &str,
     name: &str,
     force: bool,
 ) -> Result<Option<Service>, AwsError> {
-    match call(
-        op::DELETE_SERVICE,
-        ecs.delete_service()
-            .cluster(cluster)
-            .service(name)
-            .force(force)
-            .send(),
-    )
-    .await
+    match ecs
+        .call(
+            op::DELETE_SERVICE,
+            ecs.delete_service()
+                .cluster(cluster)
+                .service(name)
+                .force(force)
+                .send(),
+        )
+        .await
     {
         Ok(out) => Ok(out.service),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),

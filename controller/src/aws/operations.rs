@@ -1,7 +1,7 @@
 //! Every AWS operation the controller may call, declared once. The list drives the metrics labels,
 //! the set of calls that change something (the tests count those), the kinds' declarations (each kind
-//! names the operations its reconciles may make, checked at run time by [`super::call`]) and the
-//! check of `docs/iam-policy.json`, so no list of operations is written anywhere else.
+//! names the operations its reconciles may make, checked at run time by the gateway every call goes
+//! through) and the check of `docs/iam-policy.json`, so no list of operations is written anywhere else.
 
 use std::fmt;
 
@@ -54,7 +54,7 @@ impl fmt::Display for Operation {
 macro_rules! operations {
     ($($konst:ident = $service:ident $name:literal $kind:ident;)*) => {
         $(
-            pub const $konst: Operation = Operation {
+            pub(crate) const $konst: Operation = Operation {
                 service: Service::$service,
                 name: $name,
                 mutating: operations!(@mutating $kind),

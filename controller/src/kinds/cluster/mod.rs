@@ -305,7 +305,7 @@ fn owner(obj: &EcsCluster, cluster: &Cluster) -> Owner {
 /// configuration and Service Connect together, one PutClusterCapacityProviders, and the tag calls.
 async fn converge(
     obj: &EcsCluster,
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &crate::aws::EcsClient,
     cluster: &Cluster,
     desired_tags: &[Tag],
 ) -> Result<Vec<&'static str>, Error> {

@@ -3,10 +3,10 @@
 //! taken here; each call is logged as it was before the kind was split in steps.
 
 use super::plan::{Action, Changes};
+use crate::aws::AutoScalingClient as Client;
 use crate::aws::autoscaling as aas_api;
 use crate::aws::autoscaling::PolicyConfig;
 use crate::runtime::{Error, Note};
-use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types as sdk;
 
 /// What the changes of a reconcile made: the Events telling them, and the ARN a registration answered.

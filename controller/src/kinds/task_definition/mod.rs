@@ -320,7 +320,7 @@ fn not_found(family: &str) -> State {
 
 /// `managementPolicy: ObserveOnly`: report the newest ACTIVE revision of the family, register nothing.
 async fn observe(
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &crate::aws::EcsClient,
     mut status: TaskDefinitionStatus,
     family: &str,
     region: &str,

@@ -1,0 +1,447 @@
+//! The AWS clients the reconcilers use: one set per identity and region, created on first use and
+//! shared, plus the batchers that serve single Describe lookups in batches. Everything they call goes
+//! through the one [`Gateway`] of their [`AwsClients`], so the rate limit is a property of the clients,
+//! not of the process.
+//!
+//! Credentials, region and endpoint come from aws-config's default chain, so `AWS_ENDPOINT_URL`
+//! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
+
+use super::error::AwsError;
+use super::gateway::Gateway;
+use super::operations::Operation;
+use super::{accounts, autoscaling, batch, ecs};
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use std::collections::HashMap;
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The SDK client of one AWS service with the gateway its calls go through. It derefs to the SDK
+/// client, so requests are built as usual (`ecs.describe_clusters()...send()`); [`Self::call`] sends
+/// them through the gateway.
+#[derive(Clone, Debug)]
+pub(crate) struct ServiceClient<C> {
+    sdk: C,
+    gateway: Gateway,
+}
+
+/// An ECS client whose calls are paced by the rate limit of the [`AwsClients`] that made it.
+pub(crate) type EcsClient = ServiceClient<aws_sdk_ecs::Client>;
+/// An Application Auto Scaling client whose calls are paced by the rate limit of the [`AwsClients`]
+/// that made it.
+pub(crate) type AutoScalingClient = ServiceClient<aws_sdk_applicationautoscaling::Client>;
+
+impl<C> ServiceClient<C> {
+    pub(crate) fn new(sdk: C, gateway: Gateway) -> Self {
+        Self { sdk, gateway }
+    }
+
+    /// Runs one call (`request`: a `send()` of this client, not polled yet) through the gateway.
+    pub(crate) async fn call<T, E>(
+        &self,
+        op: Operation,
+        request: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, AwsError>
+    where
+        T: aws_sdk_ecs::operation::RequestId,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.gateway.call(op, request).await
+    }
+}
+
+impl<C> Deref for ServiceClient<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.sdk
+    }
+}
+
+/// The clients of one region.
+#[derive(Clone, Debug)]
+pub(crate) struct RegionClients {
+    pub(crate) region: String,
+    pub(crate) ecs: EcsClient,
+    pub(crate) autoscaling: AutoScalingClient,
+}
+
+/// Where a call goes: the identity (`None`: the controller's own; `Some(role ARN)`: assumed with STS)
+/// and the region.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Place {
+    pub(crate) role: Option<String>,
+    pub(crate) region: String,
+}
+
+/// How the AWS clients are set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Overrides the default chain's region.
+    pub region: Option<String>,
+    /// Longest wait for one request attempt.
+    pub attempt_timeout: std::time::Duration,
+    /// Most AWS calls per second, all kinds, accounts and regions together (0: no limit).
+    pub max_rps: u32,
+    /// The namespace → account mapping.
+    pub accounts: accounts::Accounts,
+}
+
+/// One client set per identity and region, created on first use and shared by all reconcilers, plus
+/// the batchers that serve single Describe lookups in batches. Clones share the clients and the rate
+/// limit.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    base: SdkConfig,
+    default_region: String,
+    accounts: accounts::Accounts,
+    gateway: Gateway,
+    by_place: Arc<Mutex<HashMap<Place, RegionClients>>>,
+    clusters: batch::Batcher<Place, String, aws_sdk_ecs::types::Cluster>,
+    services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
+    scalable_targets: batch::Batcher<Place, String, aws_sdk_applicationautoscaling::types::ScalableTarget>,
+}
+
+impl AwsClients {
+    /// Loads the default credential chain. Starts the batching tasks, so it must run inside the Tokio
+    /// runtime.
+    pub async fn load(options: Options) -> Result<Self, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(options.attempt_timeout)
+                .build(),
+        );
+        if let Some(r) = &options.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        Self::with_config(loader.load().await, options)
+    }
+
+    /// The clients over `base` (the controller's own identity). Starts the batching tasks, so it must
+    /// run inside the Tokio runtime.
+    pub(crate) fn with_config(base: SdkConfig, options: Options) -> Result<Self, String> {
+        let default_region = base
+            .region()
+            .map(|r| r.to_string())
+            .ok_or("no AWS region: set --region or AWS_REGION")?;
+        let gateway = Gateway::new(options.max_rps);
+        let by_place: Arc<Mutex<HashMap<Place, RegionClients>>> = Arc::default();
+        let make = {
+            let (base, accounts, gateway, by_place) = (
+                base.clone(),
+                options.accounts.clone(),
+                gateway.clone(),
+                by_place.clone(),
+            );
+            move |place: &Place| clients_at(&base, &accounts, &gateway, &by_place, place)
+        };
+        let for_clusters = make.clone();
+        let clusters = batch::Batcher::spawn(
+            100,
+            Arc::new(move |place: Place, names: Vec<String>| {
+                let ecs = for_clusters(&place).ecs;
+                Box::pin(async move {
+                    let found = ecs::describe_clusters(&ecs, &names).await?;
+                    Ok(found
+                        .into_iter()
+                        .filter_map(|c| c.cluster_name().map(str::to_string).map(|n| (n, c)))
+                        .collect())
+                })
+            }),
+        );
+        let for_services = make.clone();
+        let services = batch::Batcher::spawn(
+            10,
+            Arc::new(move |(place, cluster): (Place, String), names: Vec<String>| {
+                let ecs = for_services(&place).ecs;
+                Box::pin(async move {
+                    let found = ecs::describe_services(&ecs, &cluster, &names).await?;
+                    Ok(found
+                        .into_iter()
+                        .filter_map(|s| s.service_name().map(str::to_string).map(|n| (n, s)))
+                        .collect())
+                })
+            }),
+        );
+        let for_targets = make;
+        let scalable_targets = batch::Batcher::spawn(
+            50,
+            Arc::new(move |place: Place, ids: Vec<String>| {
+                let aas = for_targets(&place).autoscaling;
+                Box::pin(async move {
+                    let found = autoscaling::describe_scalable_targets(&aas, &ids).await?;
+                    Ok(found
+                        .into_iter()
+                        .map(|t| (t.resource_id().to_string(), t))
+                        .collect())
+                })
+            }),
+        );
+        Ok(Self {
+            base,
+            default_region,
+            accounts: options.accounts,
+            gateway,
+            by_place,
+            clusters,
+            services,
+            scalable_targets,
+        })
+    }
+
+    pub fn default_region(&self) -> &str {
+        &self.default_region
+    }
+
+    /// The namespace → account mapping.
+    pub(crate) fn accounts(&self) -> &accounts::Accounts {
+        &self.accounts
+    }
+
+    /// The base SDK config (the controller's own identity).
+    pub(crate) fn base_config(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    /// The AWS account of `namespace`'s objects: `Err` (a message for the user) when the namespace may
+    /// not use AWS.
+    pub(crate) fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, String> {
+        Ok(Account {
+            clients: self,
+            role: self.accounts.role_for(namespace)?,
+        })
+    }
+}
+
+/// The clients of one identity (all regions).
+#[derive(Clone, Debug)]
+pub struct Account<'a> {
+    clients: &'a AwsClients,
+    role: Option<String>,
+}
+
+impl Account<'_> {
+    pub(crate) fn default_region(&self) -> &str {
+        &self.clients.default_region
+    }
+
+    fn place(&self, region: Option<&str>) -> Place {
+        Place {
+            role: self.role.clone(),
+            region: region.unwrap_or(&self.clients.default_region).to_string(),
+        }
+    }
+
+    /// The clients for `region` (the default region when `None`).
+    pub(crate) fn region(&self, region: Option<&str>) -> RegionClients {
+        let c = self.clients;
+        clients_at(&c.base, &c.accounts, &c.gateway, &c.by_place, &self.place(region))
+    }
+
+    /// One cluster by name (with settings, configuration and tags), looked up together with the other
+    /// lookups of the moment. `None` when it does not exist or is INACTIVE.
+    pub(crate) async fn describe_cluster(
+        &self,
+        region: Option<&str>,
+        name: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Cluster>, AwsError> {
+        let c = self
+            .clients
+            .clusters
+            .get(self.place(region), name.to_string())
+            .await?;
+        Ok(c.filter(|c| c.status() != Some("INACTIVE")))
+    }
+
+    /// One service by name (with tags), batched per cluster. `None` when it does not exist or is
+    /// INACTIVE.
+    pub(crate) async fn describe_service(
+        &self,
+        region: Option<&str>,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Service>, AwsError> {
+        let s = self
+            .clients
+            .services
+            .get((self.place(region), cluster.to_string()), name.to_string())
+            .await?;
+        Ok(s.filter(|s| s.status() != Some("INACTIVE")))
+    }
+
+    /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
+    pub(crate) async fn describe_scalable_target(
+        &self,
+        region: Option<&str>,
+        resource_id: &str,
+    ) -> Result<Option<aws_sdk_applicationautoscaling::types::ScalableTarget>, AwsError> {
+        self.clients
+            .scalable_targets
+            .get(self.place(region), resource_id.to_string())
+            .await
+    }
+}
+
+/// The clients of `place`, from the cache or made now (with `gateway`, so they share its rate limit).
+fn clients_at(
+    base: &SdkConfig,
+    accounts: &accounts::Accounts,
+    gateway: &Gateway,
+    by_place: &Mutex<HashMap<Place, RegionClients>>,
+    place: &Place,
+) -> RegionClients {
+    let mut map = by_place.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = map.get(place) {
+        return c.clone();
+    }
+    let conf = accounts.config_for(base, place.role.as_deref());
+    let r = aws_config::Region::new(place.region.clone());
+    let ecs = aws_sdk_ecs::config::Builder::from(&conf)
+        .region(r.clone())
+        .build();
+    let aas = aws_sdk_applicationautoscaling::config::Builder::from(&conf)
+        .region(r)
+        .build();
+    let clients = RegionClients {
+        region: place.region.clone(),
+        ecs: ServiceClient::new(aws_sdk_ecs::Client::from_conf(ecs), gateway.clone()),
+        autoscaling: ServiceClient::new(
+            aws_sdk_applicationautoscaling::Client::from_conf(aas),
+            gateway.clone(),
+        ),
+    };
+    // A role not prepared yet (the mapping is loading) gets base clients: not cached, so the assumed
+    // ones are used as soon as they exist.
+    if place.role.is_none() || accounts.has_config(place.role.as_deref()) {
+        map.insert(place.clone(), clients.clone());
+    }
+    clients
+}
+
+#[cfg(test)]
+impl AwsClients {
+    /// Clients that never reach AWS, for unit tests of the code around the AWS calls (the engine): a
+    /// fixed region, no credentials, the controller's own identity for every namespace, no rate limit,
+    /// and batchers that refuse every lookup. Deterministic: reads no environment and no profile file.
+    pub(crate) fn offline(region: &str) -> Self {
+        fn refuse<G: Send + 'static, K: Send + 'static, V: Send + 'static>() -> batch::Fetch<G, K, V> {
+            Arc::new(
+                |_: G, _: Vec<K>| -> futures::future::BoxFuture<'static, Result<Vec<(K, V)>, AwsError>> {
+                    Box::pin(async {
+                        Err(AwsError {
+                            service: "none",
+                            operation: "offline",
+                            kind: super::ErrorKind::Terminal,
+                            code: None,
+                            message: "offline AWS clients make no call".into(),
+                            request_id: None,
+                        })
+                    })
+                },
+            )
+        }
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Self {
+            base,
+            default_region: region.to_string(),
+            accounts: accounts::Accounts::new(None, true),
+            gateway: Gateway::new(0),
+            by_place: Arc::default(),
+            clusters: batch::Batcher::spawn(100, refuse()),
+            services: batch::Batcher::spawn(10, refuse()),
+            scalable_targets: batch::Batcher::spawn(50, refuse()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::gateway::tests::instant_answer;
+    use crate::aws::operations::{DESCRIBE_CLUSTERS, DESCRIBE_SCALABLE_TARGETS};
+    use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::{
+        DescribeScalableTargetsError, DescribeScalableTargetsOutput,
+    };
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    /// Clients over a config without credentials (nothing here reaches AWS).
+    async fn clients(max_rps: u32) -> AwsClients {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region("us-east-1")
+            .no_credentials()
+            .load()
+            .await;
+        let options = Options {
+            region: None,
+            attempt_timeout: Duration::from_secs(1),
+            max_rps,
+            accounts: accounts::Accounts::new(None, true),
+        };
+        AwsClients::with_config(base, options).expect("clients")
+    }
+
+    /// Makes `n` calls through `one` and `n` through `other` at the same time; returns how long they
+    /// took together.
+    async fn side_by_side(one: &EcsClient, other: &EcsClient, n: usize) -> Duration {
+        let start = Instant::now();
+        let call = |c: &EcsClient| {
+            let c = c.clone();
+            async move {
+                let answer = c.call(DESCRIBE_CLUSTERS, instant_answer()).await;
+                assert!(answer.is_ok(), "{answer:?}");
+            }
+        };
+        futures::future::join_all((0..n).flat_map(|_| [call(one), call(other)])).await;
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_client_of_one_aws_clients_shares_its_rate_limit() {
+        let aws = clients(4).await;
+        let account = aws
+            .for_namespace("team-a")
+            .expect("the default identity is allowed");
+        let (east, west) = (account.region(None), account.region(Some("eu-west-1")));
+        assert_eq!(
+            (east.region.as_str(), west.region.as_str()),
+            ("us-east-1", "eu-west-1")
+        );
+        // 8 calls through the ECS clients of two regions: 4 per second together, so 7 × 250 ms.
+        assert_eq!(
+            side_by_side(&east.ecs, &west.ecs, 4).await,
+            Duration::from_millis(7 * 250)
+        );
+        // Application Auto Scaling calls take their slots from the same budget.
+        let start = Instant::now();
+        let aas = west.autoscaling.call(
+            DESCRIBE_SCALABLE_TARGETS,
+            std::future::ready(Ok::<_, SdkError<DescribeScalableTargetsError>>(
+                DescribeScalableTargetsOutput::builder().build(),
+            )),
+        );
+        let (aas, ecs) = tokio::join!(aas, east.ecs.call(DESCRIBE_CLUSTERS, instant_answer()));
+        assert!(aas.is_ok() && ecs.is_ok());
+        assert_eq!(start.elapsed(), Duration::from_millis(2 * 250));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn separate_aws_clients_have_separate_limits_and_zero_has_none() {
+        let (a, b) = (clients(4).await, clients(4).await);
+        let (a, b) = (
+            a.for_namespace("x").expect("account").region(None),
+            b.for_namespace("x").expect("account").region(None),
+        );
+        // Two calls each under two limits of 4/s: 250 ms, not the 750 ms of one shared limit.
+        assert_eq!(side_by_side(&a.ecs, &b.ecs, 2).await, Duration::from_millis(250));
+
+        let unlimited = clients(0).await;
+        let r = unlimited.for_namespace("x").expect("account").region(None);
+        assert_eq!(side_by_side(&r.ecs, &r.ecs, 100).await, Duration::ZERO);
+    }
+}
