@@ -996,4 +996,515 @@ mod tests {
             (Some(50), Some(200))
         );
     }
+
+    // ---- The plan and its report, on AWS-shaped services ----------------------------------------
+
+    const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/main";
+    const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/main/web";
+    const UID: &str = "3f1c-uid";
+
+    fn obj_with(s: FargateServiceSpec) -> FargateService {
+        let mut o = FargateService::new("web", s);
+        o.metadata.namespace = Some("shop".into());
+        o.metadata.uid = Some(UID.into());
+        o.metadata.generation = Some(3);
+        o
+    }
+
+    fn obj() -> FargateService {
+        obj_with(spec())
+    }
+
+    fn refs() -> Resolved {
+        Resolved {
+            target: Target {
+                cluster: CLUSTER.into(),
+                region: Some("us-east-1".into()),
+                name: "web".into(),
+            },
+            task_definition: NEW.into(),
+            scaled_by: None,
+        }
+    }
+
+    fn owner_tags(uid: &str, ns: &str, name: &str) -> Vec<sdk::Tag> {
+        vec![
+            tag(crate::api::OWNER_UID_TAG, uid),
+            tag(crate::api::OWNER_NAMESPACE_TAG, ns),
+            tag(crate::api::OWNER_NAME_TAG, name),
+        ]
+    }
+
+    /// `matching_service` as DescribeServices returns it: ACTIVE, tagged, with its deployments.
+    fn described(
+        status: &str,
+        td: &str,
+        tags: Vec<sdk::Tag>,
+        deployments: Vec<sdk::Deployment>,
+        running: i32,
+    ) -> sdk::Service {
+        let mut s = matching_service();
+        s.service_arn = Some(SERVICE_ARN.into());
+        s.service_name = Some("web".into());
+        s.cluster_arn = Some(CLUSTER.into());
+        s.status = Some(status.into());
+        s.task_definition = Some(td.into());
+        s.tags = Some(tags);
+        s.deployments = Some(deployments);
+        s.running_count = running;
+        s.pending_count = s.desired_count - running;
+        s
+    }
+
+    /// Ours, running NEW, the PRIMARY deployment in `state`.
+    fn ours(state: R, running: i32) -> sdk::Service {
+        described(
+            "ACTIVE",
+            NEW,
+            owner_tags(UID, "shop", "web"),
+            vec![dep("PRIMARY", NEW, Some(state), running, 2, "")],
+            running,
+        )
+    }
+
+    fn act(plan: Result<Plan, Error>) -> (Action, Report) {
+        match plan {
+            Ok(Plan::Act { action, then }) => (action, then),
+            Ok(Plan::Settled(a)) => panic!("expected an action, got the outcome {:?}", a.state),
+            Err(e) => panic!("expected an action, got {e:?}"),
+        }
+    }
+
+    fn settled(plan: Result<Plan, Error>) -> Applied<FargateServiceStatus> {
+        match plan {
+            Ok(Plan::Settled(a)) => a,
+            Ok(Plan::Act { action, .. }) => panic!("expected no action, got {action:?}"),
+            Err(e) => panic!("expected an outcome, got {e:?}"),
+        }
+    }
+
+    fn progressing(a: &Applied<FargateServiceStatus>) -> (ConditionStatus, &str) {
+        match a.extra_conditions.as_slice() {
+            [c] if c.type_ == PROGRESSING => (c.status, c.reason.as_str()),
+            other => panic!("expected one Progressing condition, got {other:?}"),
+        }
+    }
+
+    fn reasons_of(a: &Applied<FargateServiceStatus>) -> Vec<&'static str> {
+        a.notes.iter().map(|n| n.reason).collect()
+    }
+
+    #[test]
+    fn a_missing_service_is_created_from_the_spec_with_the_ownership_tags() {
+        let (action, then) = act(plan(&obj(), &refs(), None, FargateServiceStatus::default()));
+        let Action::Create(new) = action else {
+            panic!("expected a create, got {action:?}");
+        };
+        assert_eq!(
+            (
+                new.cluster.as_str(),
+                new.name.as_str(),
+                new.task_definition.as_str()
+            ),
+            (CLUSTER, "web", NEW)
+        );
+        assert_eq!(new.desired_count, 2);
+        assert_eq!(new.launch_type, Some(sdk::LaunchType::Fargate));
+        assert_eq!(
+            crate::aws::ecs::tag_value(&new.tags, crate::api::OWNER_UID_TAG),
+            Some(UID)
+        );
+        assert_eq!(new.client_token.len(), 32, "ECS takes at most 36 characters");
+        // What CreateService answers: the first deployment just started.
+        let a = then.with(&refs(), &ours(R::InProgress, 0));
+        assert_eq!(reasons_of(&a), [reasons::CREATED]);
+        assert_eq!(a.notes[0].message, "created ECS service web running web:2");
+        assert!(
+            matches!(&a.state, State::InProgress { reason, message, .. }
+                if *reason == reasons::ROLLOUT_IN_PROGRESS && message.ends_with("(update just sent)")),
+            "{:?}",
+            a.state
+        );
+    }
+
+    #[test]
+    fn a_new_generation_is_a_new_create_request_and_a_retry_is_the_same_one() {
+        let token = |generation| {
+            let mut o = obj();
+            o.metadata.generation = Some(generation);
+            client_token(&o)
+        };
+        assert_eq!(token(3), token(3));
+        assert_ne!(token(3), token(4));
+    }
+
+    #[test]
+    fn a_service_that_matches_the_spec_gets_no_update_and_no_event() {
+        let (action, then) = act(plan(
+            &obj(),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            FargateServiceStatus::default(),
+        ));
+        let Action::SyncTags { current, tags } = &action else {
+            panic!("expected no update, got {action:?}");
+        };
+        let (to_set, to_remove) = crate::aws::ecs::tag_diff(current.tags(), tags);
+        assert!(to_set.is_empty() && to_remove.is_empty(), "no tag call either");
+        let a = then.with(&refs(), current);
+        assert!(a.notes.is_empty());
+        assert_eq!(
+            a.state,
+            State::Ready {
+                reason: reasons::ROLLOUT_COMPLETE,
+                message: "2/2 tasks running web:2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_update_sends_and_announces_only_the_fields_that_changed() {
+        let mut s = spec();
+        s.desired_count = Some(3);
+        let running_old = described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "")],
+            2,
+        );
+        let (action, then) = act(plan(
+            &obj_with(s),
+            &refs(),
+            Some(running_old),
+            FargateServiceStatus::default(),
+        ));
+        let Action::Update { changes, .. } = &action else {
+            panic!("expected an update, got {action:?}");
+        };
+        assert_eq!(changes.changed(), ["taskDefinition", "desiredCount"]);
+        assert_eq!(changes.task_definition.as_deref(), Some(NEW));
+        assert_eq!(changes.desired_count, Some(3));
+        // UpdateService answers with the new PRIMARY starting.
+        let a = then.with(&refs(), &ours(R::InProgress, 0));
+        assert_eq!(reasons_of(&a), [reasons::ROLLOUT_STARTED, reasons::UPDATED]);
+        assert_eq!(a.notes[0].message, "rolling out web:2");
+        assert_eq!(a.notes[1].message, "updated desiredCount");
+    }
+
+    #[test]
+    fn a_primary_deployment_in_progress_then_completed_takes_the_service_from_progressing_to_ready() {
+        let previous = FargateServiceStatus {
+            failed_task_definition_arn: Some(OLD.into()),
+            ..FargateServiceStatus::default()
+        };
+        let rolling = ours(R::InProgress, 1);
+        let (_, then) = act(plan(&obj(), &refs(), Some(rolling.clone()), previous.clone()));
+        let a = then.with(&refs(), &rolling);
+        assert_eq!(
+            a.state,
+            State::InProgress {
+                reason: reasons::ROLLOUT_IN_PROGRESS,
+                message: "rolling out web:2: 1/2 running, 1 pending".into(),
+                recheck: RECHECK_ROLLOUT,
+            }
+        );
+        assert_eq!(
+            progressing(&a),
+            (ConditionStatus::True, reasons::ROLLOUT_IN_PROGRESS)
+        );
+        assert_eq!(a.status.rollout_state.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(a.status.failed_task_definition_arn.as_deref(), Some(OLD));
+
+        let done = ours(R::Completed, 2);
+        let (_, then) = act(plan(&obj(), &refs(), Some(done.clone()), a.status));
+        let a = then.with(&refs(), &done);
+        assert!(matches!(a.state, State::Ready { reason, .. } if reason == reasons::ROLLOUT_COMPLETE));
+        assert_eq!(
+            progressing(&a),
+            (ConditionStatus::False, reasons::ROLLOUT_COMPLETE)
+        );
+        assert_eq!(a.status.rollout_state.as_deref(), Some("COMPLETED"));
+        assert_eq!(
+            a.status.failed_task_definition_arn, None,
+            "a completed rollout clears the failure"
+        );
+        assert_eq!(
+            (
+                a.status.arn.as_deref(),
+                a.status.cluster_arn.as_deref(),
+                a.status.region.as_deref(),
+                a.status.service_name.as_deref(),
+                a.status.task_definition_arn.as_deref(),
+                a.status.running_count,
+            ),
+            (
+                Some(SERVICE_ARN),
+                Some(CLUSTER),
+                Some("us-east-1"),
+                Some("web"),
+                Some(NEW),
+                Some(2)
+            )
+        );
+    }
+
+    #[test]
+    fn a_circuit_breaker_rollback_fails_the_rollout_which_is_then_not_retried() {
+        let reason = "ECS deployment circuit breaker: tasks failed to start.";
+        let rolled_back = described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![
+                dep("PRIMARY", OLD, Some(R::InProgress), 1, 2, "rolling back"),
+                dep("ACTIVE", NEW, Some(R::Failed), 0, 2, reason),
+            ],
+            1,
+        );
+        let (action, then) = act(plan(
+            &obj(),
+            &refs(),
+            Some(rolled_back.clone()),
+            FargateServiceStatus::default(),
+        ));
+        assert!(
+            matches!(&action, Action::Update { changes, .. } if changes.changed() == ["taskDefinition"]),
+            "before the failure is known the new revision is sent: {action:?}"
+        );
+        let a = then.with(&refs(), &rolled_back);
+        assert_eq!(
+            a.state,
+            State::Failed {
+                reason: reasons::ROLLOUT_FAILED,
+                message: format!("the rollout of web:2 failed: {reason}"),
+            }
+        );
+        assert_eq!(progressing(&a), (ConditionStatus::False, reasons::ROLLOUT_FAILED));
+        assert_eq!(
+            a.status.task_definition_arn.as_deref(),
+            Some(OLD),
+            "back on the old revision"
+        );
+        assert_eq!(a.status.failed_task_definition_arn.as_deref(), Some(NEW));
+        assert_eq!(a.status.rollout_state.as_deref(), Some("FAILED"));
+
+        // The next reconcile, once ECS has dropped the failed deployment: no new rollout, still Failed.
+        let settled_old = described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "")],
+            2,
+        );
+        let (action, then) = act(plan(&obj(), &refs(), Some(settled_old.clone()), a.status));
+        assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
+        let a = then.with(&refs(), &settled_old);
+        assert!(matches!(a.state, State::Failed { reason, .. } if reason == reasons::ROLLOUT_FAILED));
+    }
+
+    #[test]
+    fn a_service_owned_by_another_object_is_not_owned_even_with_adoption() {
+        let mut o = obj();
+        o.spec.policies.adoption = Some(crate::api::Adoption::AdoptOrCreate);
+        let theirs = described("ACTIVE", NEW, owner_tags("other-uid", "team-b", "web"), vec![], 2);
+        match plan(&o, &refs(), Some(theirs), FargateServiceStatus::default()) {
+            Err(Error::Terminal { reason, message }) => {
+                assert_eq!(reason, reasons::NOT_OWNED);
+                assert!(message.contains("team-b/web"), "{message}");
+            }
+            Ok(_) => panic!("planned an action on a service of another object"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn an_untagged_service_is_adopted_only_when_the_spec_asks_and_then_gets_the_ownership_tags() {
+        let untagged = described(
+            "ACTIVE",
+            NEW,
+            vec![tag("team", "shop")],
+            vec![dep("PRIMARY", NEW, Some(R::Completed), 2, 2, "")],
+            2,
+        );
+        let refused = plan(
+            &obj(),
+            &refs(),
+            Some(untagged.clone()),
+            FargateServiceStatus::default(),
+        );
+        assert!(
+            matches!(&refused, Err(Error::Terminal { reason, .. }) if *reason == reasons::NOT_OWNED),
+            "without spec.adoption a service is never taken over"
+        );
+
+        let mut o = obj();
+        o.spec.policies.adoption = Some(crate::api::Adoption::Adopt);
+        let (action, then) = act(plan(&o, &refs(), Some(untagged), FargateServiceStatus::default()));
+        let Action::SyncTags { current, tags } = &action else {
+            panic!("expected a tag sync, got {action:?}");
+        };
+        let (to_set, to_remove) = crate::aws::ecs::tag_diff(current.tags(), tags);
+        let set: Vec<_> = to_set.iter().filter_map(|t| t.key()).collect();
+        assert_eq!(
+            set,
+            [
+                crate::api::OWNER_UID_TAG,
+                crate::api::OWNER_NAMESPACE_TAG,
+                crate::api::OWNER_NAME_TAG
+            ]
+        );
+        assert_eq!(to_remove, ["team"], "tags not in the spec go");
+        assert!(then.adopts());
+        let a = then.with(&refs(), current);
+        assert_eq!(a.status.adopted, Some(true));
+        assert_eq!(reasons_of(&a), [reasons::ADOPTED]);
+        assert_eq!(
+            a.notes[0].message,
+            format!("adopted ECS service web in {CLUSTER} (spec.adoption)")
+        );
+    }
+
+    #[test]
+    fn a_scaling_policy_owns_the_desired_count_which_is_then_never_sent() {
+        let mut scaled = ours(R::Completed, 5);
+        scaled.desired_count = 5;
+        scaled.pending_count = 0;
+        let r = Resolved {
+            scaled_by: Some("cpu".into()),
+            ..refs()
+        };
+        let (action, then) = act(plan(
+            &obj(),
+            &r,
+            Some(scaled.clone()),
+            FargateServiceStatus::default(),
+        ));
+        assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
+        let a = then.with(&r, &scaled);
+        assert_eq!(a.status.scaled_by.as_deref(), Some("cpu"));
+        assert_eq!(a.status.desired_count, Some(5));
+        // Without the policy, the spec's count is sent back.
+        let (action, _) = act(plan(
+            &obj(),
+            &refs(),
+            Some(scaled),
+            FargateServiceStatus::default(),
+        ));
+        assert!(
+            matches!(&action, Action::Update { changes, .. } if changes.desired_count == Some(2)),
+            "{action:?}"
+        );
+    }
+
+    #[test]
+    fn with_adoption_adopt_a_missing_service_is_waited_for_and_never_created() {
+        let mut o = obj();
+        o.spec.policies.adoption = Some(crate::api::Adoption::Adopt);
+        let a = settled(plan(&o, &refs(), None, FargateServiceStatus::default()));
+        assert!(
+            matches!(&a.state, State::Waiting { reason, message, .. }
+                if *reason == reasons::NOT_FOUND && message.contains(CLUSTER)),
+            "{:?}",
+            a.state
+        );
+    }
+
+    #[test]
+    fn a_draining_service_is_waited_for_before_it_is_created_again() {
+        let draining = described("DRAINING", NEW, owner_tags(UID, "shop", "web"), vec![], 0);
+        let a = settled(plan(
+            &obj(),
+            &refs(),
+            Some(draining),
+            FargateServiceStatus::default(),
+        ));
+        assert!(
+            matches!(a.state, State::InProgress { reason, recheck, .. }
+                if reason == reasons::DRAINING && recheck == RECHECK_DELETING),
+            "{:?}",
+            a.state
+        );
+        assert!(a.notes.is_empty());
+    }
+
+    #[test]
+    fn observe_only_reports_the_service_as_aws_has_it_and_changes_nothing() {
+        let mut o = obj();
+        o.spec.policies.management_policy = Some(crate::api::ManagementPolicy::ObserveOnly);
+        // Someone else's service, on another revision, with another count: reported, not touched.
+        let mut theirs = described("ACTIVE", OLD, owner_tags("x", "team-b", "web"), vec![], 4);
+        theirs.desired_count = 6;
+        let a = settled(plan(&o, &refs(), Some(theirs), FargateServiceStatus::default()));
+        assert_eq!(
+            a.state,
+            State::Ready {
+                reason: reasons::OBSERVED,
+                message: "ECS service web is ACTIVE: 4/6 tasks running (managementPolicy ObserveOnly: \
+                          observed, never changed)"
+                    .into(),
+            }
+        );
+        assert_eq!(
+            (a.status.task_definition_arn.as_deref(), a.status.desired_count),
+            (Some(OLD), Some(6))
+        );
+        let missing = settled(plan(&o, &refs(), None, FargateServiceStatus::default()));
+        assert!(
+            matches!(&missing.state, State::Waiting { reason, message, .. }
+                if *reason == reasons::NOT_FOUND && message.contains("its cluster")),
+            "{:?}",
+            missing.state
+        );
+    }
+
+    #[test]
+    fn deletion_deletes_an_active_service_and_is_done_once_it_is_inactive() {
+        let target = refs().target;
+        assert_eq!(removal(&obj(), &target, None), Removal::Gone);
+        let active = ours(R::Completed, 2);
+        assert_eq!(removal(&obj(), &target, Some(&active)), Removal::Delete);
+        let draining = described("DRAINING", NEW, owner_tags(UID, "shop", "web"), vec![], 1);
+        let waiting = Cleanup::Wait {
+            reason: reasons::DELETING,
+            message: "waiting for ECS service web to drain and become INACTIVE".into(),
+            recheck: RECHECK_DELETING,
+        };
+        assert_eq!(after_delete(&target, Some(&draining)), waiting);
+        assert_eq!(
+            removal(&obj(), &target, Some(&draining)),
+            Removal::Wait(waiting.clone())
+        );
+        let inactive = described("INACTIVE", NEW, owner_tags(UID, "shop", "web"), vec![], 0);
+        assert_eq!(after_delete(&target, Some(&inactive)), Cleanup::Done);
+        assert_eq!(
+            after_delete(&target, None),
+            waiting,
+            "a vanished answer is confirmed by a describe"
+        );
+    }
+
+    #[test]
+    fn deletion_leaves_a_service_of_another_owner_in_aws() {
+        let theirs = described("ACTIVE", NEW, owner_tags("x", "team-b", "web"), vec![], 2);
+        assert_eq!(removal(&obj(), &refs().target, Some(&theirs)), Removal::NotOwned);
+        let untagged = described("ACTIVE", NEW, vec![], vec![], 2);
+        assert_eq!(
+            removal(&obj(), &refs().target, Some(&untagged)),
+            Removal::NotOwned
+        );
+    }
+
+    #[test]
+    fn a_scaling_policy_that_still_targets_the_service_holds_its_deletion() {
+        assert_eq!(held_by(None), None);
+        assert_eq!(
+            held_by(Some("cpu".into())),
+            Some(Cleanup::Wait {
+                reason: reasons::HAS_DEPENDENTS,
+                message: "ScalingPolicy cpu still targets this service: it goes first".into(),
+                recheck: RECHECK_DEPENDENT,
+            })
+        );
+    }
 }
