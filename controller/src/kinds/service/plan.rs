@@ -1,0 +1,1510 @@
+//! Plan: what one reconcile of a FargateService does, decided without any I/O. From the spec, the
+//! resolved references and the ECS service as described (SDK types) it decides the one [`Action`] to
+//! take in AWS, and from the service AWS answers with it derives the status, the state and the
+//! `Progressing` condition (rollout, circuit breaker, `scaledBy`, adoption, `ObserveOnly`). Deletion is
+//! planned here too ([`removal`]). Being pure, every branch is tested below on AWS-shaped data,
+//! including what moto cannot produce (rollout states, a circuit-breaker rollback).
+
+use super::dereference::{Resolved, Target};
+use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
+use crate::api::conditions::PROGRESSING;
+use crate::api::service::{DeploymentConfiguration as SpecDeployment, FargateServiceSpec};
+use crate::api::{Condition, ConditionStatus, FargateService, FargateServiceStatus};
+use crate::aws::ecs::{NewService, ServiceUpdate, tag};
+use crate::runtime::conditions::reasons;
+use crate::runtime::ownership;
+use crate::runtime::{Applied, Cleanup, Error, Note, State};
+use aws_sdk_ecs::types as sdk;
+use kube::{Resource, ResourceExt};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+const RECHECK_ROLLOUT: Duration = Duration::from_secs(10);
+const RECHECK_DELETING: Duration = Duration::from_secs(5);
+/// How often a service whose deletion waits for its ScalingPolicy looks again.
+const RECHECK_DEPENDENT: Duration = super::dereference::RECHECK_DEPENDENCY;
+/// The desired count when the spec names none.
+const DEFAULT_DESIRED_COUNT: i32 = 1;
+
+impl FargateService {
+    /// The ECS service name: `spec.serviceName`, else metadata.name.
+    pub(super) fn service_name(&self) -> String {
+        self.spec.service_name.clone().unwrap_or_else(|| self.name_any())
+    }
+}
+
+/// What `apply` does, once the references are resolved and the service described.
+pub(super) enum Plan {
+    /// Change nothing in AWS; this is the outcome: the `ObserveOnly` projection, or a wait for the
+    /// service to appear (adoption `Adopt`) or to finish draining.
+    Settled(Applied<FargateServiceStatus>),
+    /// Take `action`, then report the service AWS answers with through `then`.
+    Act { action: Action, then: Report },
+}
+
+/// The one change a reconcile makes in AWS.
+#[derive(Clone, Debug)]
+pub(super) enum Action {
+    /// No service yet: CreateService, ownership tags included.
+    Create(Box<NewService>),
+    /// The service differs from the spec: UpdateService with the fields that differ (only those),
+    /// then bring its tags to `tags`.
+    Update {
+        current: Box<sdk::Service>,
+        changes: Box<ServiceUpdate>,
+        tags: Vec<sdk::Tag>,
+    },
+    /// Nothing differs but perhaps the tags: bring them to `tags` (no call when they already match).
+    SyncTags {
+        current: Box<sdk::Service>,
+        tags: Vec<sdk::Tag>,
+    },
+}
+
+/// What to report once the action is taken: the status so far (marked `adopted` by an adoption) and
+/// the Events of the change.
+#[derive(Clone, Debug)]
+pub(super) struct Report {
+    status: FargateServiceStatus,
+    notes: Vec<Note>,
+    /// Whether the action sent a create or an update (said in the rollout message).
+    sent: bool,
+}
+
+/// Decides what `apply` does with the service as described (`observed`; `None`: it does not exist).
+/// Errs `NotOwned` for a service of another object (or not adoptable), `InvalidSpec` for a spec
+/// CreateService cannot take.
+pub(super) fn plan(
+    obj: &FargateService,
+    refs: &Resolved,
+    observed: Option<sdk::Service>,
+    mut status: FargateServiceStatus,
+) -> Result<Plan, Error> {
+    let Target {
+        cluster,
+        region,
+        name,
+    } = &refs.target;
+    if obj.spec.policies.observe_only() {
+        return Ok(Plan::Settled(observe(
+            status,
+            name,
+            region.as_deref(),
+            observed.as_ref(),
+        )));
+    }
+    let mut notes = Vec::new();
+    let observed = match observed {
+        Some(s) if !owned(obj, &s) => {
+            let what = format!("ECS service {name} in {cluster}");
+            let owner = ownership::owner_of_ecs(obj, s.tags());
+            ownership::claim::<FargateService>(&obj.spec.policies, &owner, &what)?;
+            notes.push(Note::new(
+                reasons::ADOPTED,
+                format!("adopted {what} (spec.adoption)"),
+            ));
+            status.adopted = Some(true);
+            Some(s)
+        }
+        other => other,
+    };
+    let action = match observed {
+        None if !ownership::may_create(&obj.spec.policies) => {
+            return Ok(Plan::Settled(Applied::new(status, not_found(name, cluster))));
+        }
+        None => {
+            notes.push(Note::new(
+                reasons::CREATED,
+                format!(
+                    "created ECS service {name} running {}",
+                    short_td(&refs.task_definition)
+                ),
+            ));
+            Action::Create(Box::new(new_service(obj, refs, desired_tags(obj))?))
+        }
+        Some(s) if s.status() == Some("DRAINING") => {
+            let state = State::InProgress {
+                reason: reasons::DRAINING,
+                message: format!(
+                    "ECS service {name} is DRAINING after a deletion; it is recreated once INACTIVE"
+                ),
+                recheck: RECHECK_DELETING,
+            };
+            return Ok(Plan::Settled(Applied::new(status, state)));
+        }
+        Some(s) => {
+            let changes = desired_update(
+                &obj.spec,
+                &s,
+                &refs.task_definition,
+                refs.scaled_by.is_none(),
+                status.failed_task_definition_arn.as_deref(),
+            );
+            let current = Box::new(s);
+            let tags = desired_tags(obj);
+            if changes.is_empty() {
+                Action::SyncTags { current, tags }
+            } else {
+                notes.extend(update_notes(&changes));
+                Action::Update {
+                    current,
+                    changes: Box::new(changes),
+                    tags,
+                }
+            }
+        }
+    };
+    let sent = matches!(action, Action::Create(_) | Action::Update { .. });
+    Ok(Plan::Act {
+        action,
+        then: Report { status, notes, sent },
+    })
+}
+
+/// The tags the service should carry: the spec's, then the ownership tags.
+fn desired_tags(obj: &FargateService) -> Vec<sdk::Tag> {
+    let mut tags: Vec<sdk::Tag> = obj.spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
+    tags.extend(ownership::ownership_tags(obj));
+    tags
+}
+
+/// The Events of an update: `RolloutStarted` for a new task definition, `Updated` for the rest.
+fn update_notes(changes: &ServiceUpdate) -> Vec<Note> {
+    let mut notes = Vec::new();
+    if let Some(td) = &changes.task_definition {
+        notes.push(Note::new(
+            reasons::ROLLOUT_STARTED,
+            format!("rolling out {}", short_td(td)),
+        ));
+    }
+    let others: Vec<_> = changes
+        .changed()
+        .into_iter()
+        .filter(|f| *f != "taskDefinition")
+        .collect();
+    if !others.is_empty() {
+        notes.push(Note::new(
+            reasons::UPDATED,
+            format!("updated {}", others.join(", ")),
+        ));
+    }
+    notes
+}
+
+impl Report {
+    /// Whether the plan takes over a service made by someone else (for the logs).
+    pub(super) fn adopts(&self) -> bool {
+        self.notes.iter().any(|n| n.reason == reasons::ADOPTED)
+    }
+
+    /// The outcome, from the service AWS answered with: the status facts, the rollout it is in
+    /// (Ready once complete, InProgress while rolling out, Failed once the circuit breaker rolled it
+    /// back) and the matching `Progressing` condition, with the Events of the change.
+    pub(super) fn with(self, refs: &Resolved, service: &sdk::Service) -> Applied<FargateServiceStatus> {
+        let Report {
+            mut status,
+            notes,
+            sent,
+        } = self;
+        let desired_td = &refs.task_definition;
+        let rollout = rollout(service, desired_td, status.failed_task_definition_arn.as_deref());
+        status.arn = service.service_arn().map(str::to_string);
+        status.service_name = Some(refs.target.name.clone());
+        status.cluster_arn = service.cluster_arn().map(str::to_string);
+        status.region = refs.target.region.clone();
+        status.task_definition_arn = rollout.task_definition.clone();
+        status.desired_count = Some(service.desired_count());
+        status.running_count = Some(service.running_count());
+        status.pending_count = Some(service.pending_count());
+        status.rollout_state = rollout.rollout_state.clone();
+        status.rollout_state_reason = rollout.reason.clone();
+        status.last_event = service
+            .events()
+            .first()
+            .and_then(|e| e.message())
+            .map(str::to_string);
+        status.scaled_by = refs.scaled_by.clone();
+
+        let progressing = |s: ConditionStatus, reason: &str, message: &str| {
+            vec![Condition::new(PROGRESSING, s, reason, message)]
+        };
+        let applied = match rollout.phase {
+            Phase::Complete => {
+                status.failed_task_definition_arn = None;
+                let message = format!(
+                    "{}/{} tasks running {}",
+                    service.running_count(),
+                    service.desired_count(),
+                    short_td(desired_td)
+                );
+                let mut a = Applied::new(
+                    status,
+                    State::Ready {
+                        reason: reasons::ROLLOUT_COMPLETE,
+                        message: message.clone(),
+                    },
+                );
+                a.extra_conditions = progressing(ConditionStatus::False, reasons::ROLLOUT_COMPLETE, &message);
+                a
+            }
+            Phase::InProgress => {
+                let message = format!(
+                    "rolling out {}: {}/{} running, {} pending{}",
+                    short_td(desired_td),
+                    service.running_count(),
+                    service.desired_count(),
+                    service.pending_count(),
+                    if sent { " (update just sent)" } else { "" }
+                );
+                let state = State::InProgress {
+                    reason: reasons::ROLLOUT_IN_PROGRESS,
+                    message: message.clone(),
+                    recheck: RECHECK_ROLLOUT,
+                };
+                let mut a = Applied::new(status, state);
+                a.extra_conditions =
+                    progressing(ConditionStatus::True, reasons::ROLLOUT_IN_PROGRESS, &message);
+                a
+            }
+            Phase::Failed => {
+                status.failed_task_definition_arn = Some(desired_td.clone());
+                let message = format!(
+                    "the rollout of {} failed: {}",
+                    short_td(desired_td),
+                    rollout.reason.as_deref().unwrap_or("no reason given")
+                );
+                let mut a = Applied::new(
+                    status,
+                    State::Failed {
+                        reason: reasons::ROLLOUT_FAILED,
+                        message: message.clone(),
+                    },
+                );
+                a.extra_conditions = progressing(ConditionStatus::False, reasons::ROLLOUT_FAILED, &message);
+                a
+            }
+        };
+        applied.with_notes(notes)
+    }
+}
+
+fn owned(obj: &FargateService, service: &sdk::Service) -> bool {
+    ownership::owner_of_ecs(obj, service.tags()) == ownership::Owner::This
+}
+
+fn not_found(name: &str, cluster: &str) -> State {
+    State::Waiting {
+        reason: reasons::NOT_FOUND,
+        message: format!(
+            "ECS service {name} does not exist in {cluster}; it is not created (adoption Adopt or ObserveOnly)"
+        ),
+        recheck: crate::runtime::RECHECK_NOT_FOUND,
+    }
+}
+
+/// `managementPolicy: ObserveOnly`: report the service as AWS has it, write nothing.
+fn observe(
+    mut status: FargateServiceStatus,
+    name: &str,
+    region: Option<&str>,
+    service: Option<&sdk::Service>,
+) -> Applied<FargateServiceStatus> {
+    let Some(service) = service else {
+        return Applied::new(status, not_found(name, "its cluster"));
+    };
+    status.arn = service.service_arn().map(str::to_string);
+    status.service_name = Some(name.to_string());
+    status.cluster_arn = service.cluster_arn().map(str::to_string);
+    status.region = region.map(str::to_string);
+    status.task_definition_arn = service.task_definition().map(str::to_string);
+    status.desired_count = Some(service.desired_count());
+    status.running_count = Some(service.running_count());
+    status.pending_count = Some(service.pending_count());
+    let message = format!(
+        "ECS service {name} is {}: {}/{} tasks running (managementPolicy ObserveOnly: observed, never changed)",
+        service.status().unwrap_or("in an unknown state"),
+        service.running_count(),
+        service.desired_count()
+    );
+    Applied::new(
+        status,
+        State::Ready {
+            reason: reasons::OBSERVED,
+            message,
+        },
+    )
+}
+
+// ---- Deletion -----------------------------------------------------------------------------------
+
+/// A ScalingPolicy that still targets the service goes first: the deletion waits for it.
+pub(super) fn held_by(scaled_by: Option<String>) -> Option<Cleanup> {
+    scaled_by.map(|policy| Cleanup::Wait {
+        reason: reasons::HAS_DEPENDENTS,
+        message: format!("ScalingPolicy {policy} still targets this service: it goes first"),
+        recheck: RECHECK_DEPENDENT,
+    })
+}
+
+/// What deleting the object does with the service as described.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Removal {
+    /// Nothing is left in AWS (never created, or gone / INACTIVE): release the object.
+    Gone,
+    /// The service belongs to another object (or to nobody): leave it in AWS and release the object.
+    NotOwned,
+    /// ACTIVE and ours: DeleteService (forced: ECS stops the tasks itself, no scale to 0 first).
+    Delete,
+    /// Deletion under way (DRAINING): look again soon.
+    Wait(Cleanup),
+}
+
+/// Plans the deletion of `target` as described (`None`: it does not exist or is INACTIVE).
+pub(super) fn removal(obj: &FargateService, target: &Target, observed: Option<&sdk::Service>) -> Removal {
+    match observed {
+        None => Removal::Gone,
+        Some(s) if !owned(obj, s) => Removal::NotOwned,
+        Some(s) if s.status() == Some("ACTIVE") => Removal::Delete,
+        Some(_) => Removal::Wait(deleting(&target.name)),
+    }
+}
+
+/// After DeleteService: done once ECS answers INACTIVE, else wait for the drain.
+pub(super) fn after_delete(target: &Target, answered: Option<&sdk::Service>) -> Cleanup {
+    if answered.is_some_and(|s| s.status() == Some("INACTIVE")) {
+        Cleanup::Done
+    } else {
+        deleting(&target.name)
+    }
+}
+
+fn deleting(name: &str) -> Cleanup {
+    Cleanup::Wait {
+        reason: reasons::DELETING,
+        message: format!("waiting for ECS service {name} to drain and become INACTIVE"),
+        recheck: RECHECK_DELETING,
+    }
+}
+
+// ---- From the spec to SDK values ----------------------------------------------------------------
+
+/// ECS client tokens are up to 36 characters: a hash of the object's uid and generation, so a retry of
+/// the same create is recognised and a new generation is a new request.
+fn client_token(obj: &FargateService) -> String {
+    let seed = format!(
+        "{}/{}",
+        obj.meta().uid.as_deref().unwrap_or_default(),
+        obj.meta().generation.unwrap_or(0)
+    );
+    Sha256::digest(seed.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `family:revision` of a task-definition ARN, for messages.
+fn short_td(arn: &str) -> &str {
+    arn.rsplit_once('/').map_or(arn, |(_, fr)| fr)
+}
+
+fn new_service(obj: &FargateService, r: &Resolved, tags: Vec<sdk::Tag>) -> Result<NewService, Error> {
+    let s = &obj.spec;
+    let invalid = |e: sdk_build::BuildError| Error::Terminal {
+        reason: reasons::INVALID_SPEC,
+        message: e.to_string(),
+    };
+    Ok(NewService {
+        cluster: r.target.cluster.clone(),
+        name: r.target.name.clone(),
+        task_definition: r.task_definition.clone(),
+        desired_count: s.desired_count.unwrap_or(DEFAULT_DESIRED_COUNT),
+        launch_type: s
+            .capacity_provider_strategy
+            .is_none()
+            .then_some(sdk::LaunchType::Fargate),
+        capacity_provider_strategy: s.capacity_provider_strategy.as_deref().map(strategy),
+        platform_version: s.platform_version.clone(),
+        network_configuration: network(s).map_err(invalid)?,
+        deployment_configuration: s.deployment_configuration.as_ref().map(|d| deployment(d, None)),
+        load_balancers: s.load_balancers.as_deref().map(load_balancers),
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds,
+        service_registries: s.service_registries.as_deref().map(registries),
+        enable_execute_command: s.enable_execute_command,
+        propagate_tags: s.propagate_tags.as_deref().map(sdk::PropagateTags::from),
+        enable_ecs_managed_tags: s.enable_ecs_managed_tags,
+        tags,
+        client_token: client_token(obj),
+    })
+}
+
+mod sdk_build {
+    pub use aws_sdk_ecs::error::BuildError;
+}
+
+fn network(s: &FargateServiceSpec) -> Result<sdk::NetworkConfiguration, sdk_build::BuildError> {
+    let v = &s.network_configuration.awsvpc_configuration;
+    let awsvpc = sdk::AwsVpcConfiguration::builder()
+        .set_subnets(Some(v.subnets.clone()))
+        .set_security_groups((!v.security_groups.is_empty()).then(|| v.security_groups.clone()))
+        .set_assign_public_ip(v.assign_public_ip.as_deref().map(sdk::AssignPublicIp::from))
+        .build()?;
+    Ok(sdk::NetworkConfiguration::builder()
+        .awsvpc_configuration(awsvpc)
+        .build())
+}
+
+fn strategy(items: &[SpecStrategyItem]) -> Vec<sdk::CapacityProviderStrategyItem> {
+    items
+        .iter()
+        .filter_map(|i| {
+            sdk::CapacityProviderStrategyItem::builder()
+                .capacity_provider(i.capacity_provider.as_str())
+                .weight(i.weight.unwrap_or(0))
+                .base(i.base.unwrap_or(0))
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+/// The user's deployment configuration laid over the current one, so fields left out keep their values.
+fn deployment(
+    d: &SpecDeployment,
+    current: Option<&sdk::DeploymentConfiguration>,
+) -> sdk::DeploymentConfiguration {
+    let mut b = current.cloned().map(|c| {
+        sdk::DeploymentConfiguration::builder()
+            .set_minimum_healthy_percent(c.minimum_healthy_percent)
+            .set_maximum_percent(c.maximum_percent)
+            .set_deployment_circuit_breaker(c.deployment_circuit_breaker)
+            .set_alarms(c.alarms)
+    });
+    let mut builder = b.take().unwrap_or_else(sdk::DeploymentConfiguration::builder);
+    if let Some(v) = d.minimum_healthy_percent {
+        builder = builder.minimum_healthy_percent(v);
+    }
+    if let Some(v) = d.maximum_percent {
+        builder = builder.maximum_percent(v);
+    }
+    if let Some(cb) = &d.deployment_circuit_breaker {
+        builder = builder.deployment_circuit_breaker(
+            sdk::DeploymentCircuitBreaker::builder()
+                .enable(cb.enable)
+                .rollback(cb.rollback)
+                .build(),
+        );
+    }
+    if let Some(a) = &d.alarms {
+        builder = builder.set_alarms(
+            sdk::DeploymentAlarms::builder()
+                .set_alarm_names(Some(a.alarm_names.clone()))
+                .enable(a.enable)
+                .rollback(a.rollback)
+                .build()
+                .ok(),
+        );
+    }
+    builder.build()
+}
+
+fn deployment_differs(want: &SpecDeployment, have: Option<&sdk::DeploymentConfiguration>) -> bool {
+    let Some(h) = have else { return true };
+    want.minimum_healthy_percent
+        .is_some_and(|v| Some(v) != h.minimum_healthy_percent())
+        || want
+            .maximum_percent
+            .is_some_and(|v| Some(v) != h.maximum_percent())
+        || want.deployment_circuit_breaker.as_ref().is_some_and(|cb| {
+            h.deployment_circuit_breaker()
+                .is_none_or(|h| h.enable() != cb.enable || h.rollback() != cb.rollback)
+        })
+        || want.alarms.as_ref().is_some_and(|a| {
+            h.alarms().is_none_or(|h| {
+                let mut want_names = a.alarm_names.clone();
+                let mut have_names = h.alarm_names().to_vec();
+                want_names.sort();
+                have_names.sort();
+                h.enable() != a.enable || h.rollback() != a.rollback || want_names != have_names
+            })
+        })
+}
+
+fn load_balancers(lbs: &[crate::api::service::LoadBalancer]) -> Vec<sdk::LoadBalancer> {
+    lbs.iter()
+        .map(|l| {
+            sdk::LoadBalancer::builder()
+                .target_group_arn(&l.target_group_arn)
+                .container_name(&l.container_name)
+                .container_port(l.container_port)
+                .build()
+        })
+        .collect()
+}
+
+fn registries(regs: &[crate::api::service::ServiceRegistry]) -> Vec<sdk::ServiceRegistry> {
+    regs.iter()
+        .map(|r| {
+            sdk::ServiceRegistry::builder()
+                .registry_arn(&r.registry_arn)
+                .set_port(r.port)
+                .set_container_name(r.container_name.clone())
+                .set_container_port(r.container_port)
+                .build()
+        })
+        .collect()
+}
+
+fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+/// The UpdateService that brings `service` to the spec: only fields the user set and that differ.
+/// `manage_count` is false while a ScalingPolicy owns the desired count; a task definition whose rollout
+/// already failed (`failed_td`) is not rolled out again.
+fn desired_update(
+    spec: &FargateServiceSpec,
+    service: &sdk::Service,
+    desired_td: &str,
+    manage_count: bool,
+    failed_td: Option<&str>,
+) -> ServiceUpdate {
+    let mut u = ServiceUpdate::default();
+    if service.task_definition() != Some(desired_td) && failed_td != Some(desired_td) {
+        u.task_definition = Some(desired_td.to_string());
+    }
+    let want_count = spec.desired_count.unwrap_or(DEFAULT_DESIRED_COUNT);
+    if manage_count && service.desired_count() != want_count {
+        u.desired_count = Some(want_count);
+    }
+
+    let have_vpc = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
+    let want_vpc = &spec.network_configuration.awsvpc_configuration;
+    let network_differs = match have_vpc {
+        None => true,
+        Some(h) => {
+            sorted(h.subnets()) != sorted(&want_vpc.subnets)
+                || (!want_vpc.security_groups.is_empty()
+                    && sorted(h.security_groups()) != sorted(&want_vpc.security_groups))
+                || want_vpc.assign_public_ip.as_deref().unwrap_or("DISABLED")
+                    != h.assign_public_ip().map_or("DISABLED", |a| a.as_str())
+        }
+    };
+    if network_differs {
+        u.network_configuration = network(spec).ok();
+    }
+
+    if let Some(want) = &spec.capacity_provider_strategy {
+        let norm = |items: &[sdk::CapacityProviderStrategyItem]| {
+            sorted(
+                &items
+                    .iter()
+                    .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        if norm(&strategy(want)) != norm(service.capacity_provider_strategy()) {
+            u.capacity_provider_strategy = Some(strategy(want));
+            // Moving from a launch type to capacity providers needs a new deployment.
+            u.force_new_deployment = service.launch_type().is_some();
+        }
+    }
+    if let Some(v) = &spec.platform_version
+        && service.platform_version() != Some(v.as_str())
+    {
+        u.platform_version = Some(v.clone());
+    }
+    if let Some(d) = &spec.deployment_configuration
+        && deployment_differs(d, service.deployment_configuration())
+    {
+        u.deployment_configuration = Some(deployment(d, service.deployment_configuration()));
+    }
+    if let Some(lbs) = &spec.load_balancers {
+        let key = |l: &sdk::LoadBalancer| {
+            (
+                l.target_group_arn().map(str::to_string),
+                l.container_name().map(str::to_string),
+                l.container_port(),
+            )
+        };
+        let want: Vec<_> = sorted(&load_balancers(lbs).iter().map(key).collect::<Vec<_>>());
+        if want != sorted(&service.load_balancers().iter().map(key).collect::<Vec<_>>()) {
+            u.load_balancers = Some(load_balancers(lbs));
+        }
+    }
+    if let Some(regs) = &spec.service_registries {
+        let key = |r: &sdk::ServiceRegistry| {
+            (
+                r.registry_arn().map(str::to_string),
+                r.port(),
+                r.container_name().map(str::to_string),
+                r.container_port(),
+            )
+        };
+        let want: Vec<_> = sorted(&registries(regs).iter().map(key).collect::<Vec<_>>());
+        if want != sorted(&service.service_registries().iter().map(key).collect::<Vec<_>>()) {
+            u.service_registries = Some(registries(regs));
+        }
+    }
+    if spec.health_check_grace_period_seconds.is_some()
+        && spec.health_check_grace_period_seconds != service.health_check_grace_period_seconds()
+    {
+        u.health_check_grace_period_seconds = spec.health_check_grace_period_seconds;
+    }
+    if let Some(v) = spec.enable_execute_command
+        && v != service.enable_execute_command()
+    {
+        u.enable_execute_command = Some(v);
+    }
+    if let Some(v) = &spec.propagate_tags
+        && service.propagate_tags().map(|p| p.as_str()) != Some(v.as_str())
+    {
+        u.propagate_tags = Some(sdk::PropagateTags::from(v.as_str()));
+    }
+    if let Some(v) = spec.enable_ecs_managed_tags
+        && v != service.enable_ecs_managed_tags()
+    {
+        u.enable_ecs_managed_tags = Some(v);
+    }
+    u
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    InProgress,
+    Complete,
+    Failed,
+}
+
+/// What the service's deployments say about rolling out `desired_td`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rollout {
+    pub phase: Phase,
+    /// The task definition the service runs (the PRIMARY deployment's).
+    pub task_definition: Option<String>,
+    pub rollout_state: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Derives the rollout from DescribeServices/UpdateService output shaped like real ECS:
+/// - the PRIMARY deployment runs `desired_td`: COMPLETED is done, IN_PROGRESS is progressing, FAILED is
+///   failed; without a rollout state (services that predate it), done when running == desired;
+/// - a deployment of `desired_td` that FAILED while another is PRIMARY: the circuit breaker rolled back;
+/// - a service whose deployments list no deployment of its own task definition (moto keeps the old
+///   PRIMARY after UpdateService): judged by the service's task definition and counts.
+fn rollout(service: &sdk::Service, desired_td: &str, failed_td: Option<&str>) -> Rollout {
+    let deployments = service.deployments();
+    let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
+    let counts_done = service.running_count() == service.desired_count() && service.pending_count() == 0;
+    let state_of = |d: &sdk::Deployment| d.rollout_state().map(|s| s.as_str().to_string());
+    let reason_of = |d: &sdk::Deployment| d.rollout_state_reason().map(str::to_string);
+
+    if let Some(failed) = deployments.iter().find(|d| {
+        d.task_definition() == Some(desired_td)
+            && d.rollout_state() == Some(&sdk::DeploymentRolloutState::Failed)
+    }) {
+        return Rollout {
+            phase: Phase::Failed,
+            task_definition: primary.and_then(|p| p.task_definition()).map(str::to_string),
+            rollout_state: state_of(failed),
+            reason: reason_of(failed),
+        };
+    }
+    match primary {
+        Some(p) if p.task_definition() == Some(desired_td) => {
+            let phase = match p.rollout_state() {
+                Some(sdk::DeploymentRolloutState::Completed) => Phase::Complete,
+                Some(sdk::DeploymentRolloutState::Failed) => Phase::Failed,
+                Some(_) => Phase::InProgress,
+                None if p.running_count() == p.desired_count() && p.pending_count() == 0 => Phase::Complete,
+                None => Phase::InProgress,
+            };
+            Rollout {
+                phase,
+                task_definition: Some(desired_td.to_string()),
+                rollout_state: state_of(p),
+                reason: reason_of(p),
+            }
+        }
+        _ if service.task_definition() == Some(desired_td)
+            && !deployments
+                .iter()
+                .any(|d| d.task_definition() == Some(desired_td)) =>
+        {
+            Rollout {
+                phase: if counts_done {
+                    Phase::Complete
+                } else {
+                    Phase::InProgress
+                },
+                task_definition: Some(desired_td.to_string()),
+                rollout_state: None,
+                reason: None,
+            }
+        }
+        // The rollout of `desired_td` failed earlier and ECS has since dropped the failed deployment:
+        // still failed (not retried), not "in progress" forever.
+        Some(p) if failed_td == Some(desired_td) => Rollout {
+            phase: Phase::Failed,
+            task_definition: p.task_definition().map(str::to_string),
+            rollout_state: state_of(p),
+            reason: Some("the rollout failed earlier and was rolled back".into()),
+        },
+        Some(p) => Rollout {
+            phase: Phase::InProgress,
+            task_definition: p.task_definition().map(str::to_string),
+            rollout_state: state_of(p),
+            reason: reason_of(p),
+        },
+        None => Rollout {
+            phase: if counts_done && service.task_definition() == Some(desired_td) {
+                Phase::Complete
+            } else {
+                Phase::InProgress
+            },
+            task_definition: service.task_definition().map(str::to_string),
+            rollout_state: None,
+            reason: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sdk::DeploymentRolloutState as R;
+
+    const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+    const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
+
+    fn dep(
+        status: &str,
+        td: &str,
+        state: Option<R>,
+        running: i32,
+        desired: i32,
+        reason: &str,
+    ) -> sdk::Deployment {
+        sdk::Deployment::builder()
+            .status(status)
+            .task_definition(td)
+            .set_rollout_state(state)
+            .rollout_state_reason(reason)
+            .running_count(running)
+            .desired_count(desired)
+            .pending_count(desired - running)
+            .build()
+    }
+
+    fn service(td: &str, deployments: Vec<sdk::Deployment>, running: i32, desired: i32) -> sdk::Service {
+        sdk::Service::builder()
+            .task_definition(td)
+            .set_deployments(Some(deployments))
+            .running_count(running)
+            .desired_count(desired)
+            .pending_count(desired - running)
+            .build()
+    }
+
+    #[test]
+    fn rollout_in_progress_while_the_new_primary_starts() {
+        // What ECS returns right after UpdateService: a new PRIMARY, the old one ACTIVE.
+        let s = service(
+            NEW,
+            vec![
+                dep(
+                    "PRIMARY",
+                    NEW,
+                    Some(R::InProgress),
+                    0,
+                    2,
+                    "ECS deployment ecs-svc/2 in progress.",
+                ),
+                dep(
+                    "ACTIVE",
+                    OLD,
+                    Some(R::Completed),
+                    2,
+                    2,
+                    "ECS deployment ecs-svc/1 completed.",
+                ),
+            ],
+            2,
+            2,
+        );
+        let r = rollout(&s, NEW, None);
+        assert_eq!(r.phase, Phase::InProgress);
+        assert_eq!(r.task_definition.as_deref(), Some(NEW));
+        assert_eq!(r.rollout_state.as_deref(), Some("IN_PROGRESS"));
+    }
+
+    #[test]
+    fn rollout_complete_when_the_primary_completed() {
+        let s = service(
+            NEW,
+            vec![dep("PRIMARY", NEW, Some(R::Completed), 2, 2, "done")],
+            2,
+            2,
+        );
+        assert_eq!(rollout(&s, NEW, None).phase, Phase::Complete);
+    }
+
+    #[test]
+    fn circuit_breaker_rollback_is_a_failed_rollout() {
+        // After the breaker trips: the failed deployment of NEW, and a PRIMARY rolling back to OLD.
+        let reason = "ECS deployment circuit breaker: tasks failed to start.";
+        let s = service(
+            OLD,
+            vec![
+                dep("PRIMARY", OLD, Some(R::InProgress), 1, 2, "rolling back"),
+                dep("ACTIVE", NEW, Some(R::Failed), 0, 2, reason),
+            ],
+            1,
+            2,
+        );
+        let r = rollout(&s, NEW, None);
+        assert_eq!(r.phase, Phase::Failed);
+        assert_eq!(r.reason.as_deref(), Some(reason));
+        assert_eq!(
+            r.task_definition.as_deref(),
+            Some(OLD),
+            "the service runs the old revision again"
+        );
+    }
+
+    #[test]
+    fn a_rollout_that_failed_stays_failed_after_ecs_drops_the_failed_deployment() {
+        let s = service(
+            OLD,
+            vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "rolled back")],
+            2,
+            2,
+        );
+        assert_eq!(rollout(&s, NEW, Some(NEW)).phase, Phase::Failed);
+        assert_eq!(rollout(&s, NEW, None).phase, Phase::InProgress);
+    }
+
+    #[test]
+    fn a_failed_primary_is_failed() {
+        let s = service(
+            NEW,
+            vec![dep("PRIMARY", NEW, Some(R::Failed), 0, 2, "breaker")],
+            0,
+            2,
+        );
+        assert_eq!(rollout(&s, NEW, None).phase, Phase::Failed);
+    }
+
+    #[test]
+    fn without_rollout_state_counts_decide() {
+        let done = service(NEW, vec![dep("PRIMARY", NEW, None, 2, 2, "")], 2, 2);
+        assert_eq!(rollout(&done, NEW, None).phase, Phase::Complete);
+        let starting = service(NEW, vec![dep("PRIMARY", NEW, None, 1, 2, "")], 1, 2);
+        assert_eq!(rollout(&starting, NEW, None).phase, Phase::InProgress);
+    }
+
+    #[test]
+    fn an_old_primary_is_in_progress_until_the_update_lands() {
+        let s = service(OLD, vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "")], 2, 2);
+        let r = rollout(&s, NEW, None);
+        assert_eq!(r.phase, Phase::InProgress);
+        assert_eq!(r.task_definition.as_deref(), Some(OLD));
+    }
+
+    fn spec() -> FargateServiceSpec {
+        serde_json::from_value(serde_json::json!({
+            "clusterRef": {"name": "c"}, "taskDefinitionRef": {"name": "t"}, "desiredCount": 2,
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-2", "subnet-1"], "securityGroups": ["sg-1"]}},
+            "deploymentConfiguration": {"minimumHealthyPercent": 50},
+        }))
+        .expect("spec parses")
+    }
+
+    fn matching_service() -> sdk::Service {
+        let vpc = sdk::AwsVpcConfiguration::builder()
+            .subnets("subnet-1")
+            .subnets("subnet-2")
+            .security_groups("sg-1")
+            .assign_public_ip(sdk::AssignPublicIp::Disabled)
+            .build()
+            .expect("vpc");
+        sdk::Service::builder()
+            .task_definition(NEW)
+            .desired_count(2)
+            .network_configuration(
+                sdk::NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc)
+                    .build(),
+            )
+            .deployment_configuration(
+                sdk::DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(50)
+                    .maximum_percent(200)
+                    .build(),
+            )
+            .launch_type(sdk::LaunchType::Fargate)
+            .build()
+    }
+
+    #[test]
+    fn nothing_to_update_when_aws_matches_what_the_user_set() {
+        let u = desired_update(&spec(), &matching_service(), NEW, true, None);
+        assert!(u.is_empty(), "{u:?}");
+    }
+
+    #[test]
+    fn only_the_fields_that_differ_are_sent() {
+        let mut s = spec();
+        s.desired_count = Some(3);
+        let u = desired_update(&s, &matching_service(), OLD, true, None);
+        assert_eq!(u.changed(), vec!["taskDefinition", "desiredCount"]);
+        assert_eq!(u.task_definition.as_deref(), Some(OLD));
+    }
+
+    #[test]
+    fn a_scaler_owns_the_desired_count() {
+        let mut s = spec();
+        s.desired_count = Some(7);
+        assert!(desired_update(&s, &matching_service(), NEW, false, None).is_empty());
+    }
+
+    #[test]
+    fn a_failed_task_definition_is_not_rolled_out_again() {
+        let u = desired_update(&spec(), &matching_service(), OLD, true, Some(OLD));
+        assert!(u.task_definition.is_none());
+    }
+
+    #[test]
+    fn deployment_overlay_keeps_unset_fields() {
+        let current = sdk::DeploymentConfiguration::builder()
+            .minimum_healthy_percent(100)
+            .maximum_percent(200)
+            .build();
+        let d = super::deployment(
+            &SpecDeployment {
+                minimum_healthy_percent: Some(50),
+                ..Default::default()
+            },
+            Some(&current),
+        );
+        assert_eq!(
+            (d.minimum_healthy_percent(), d.maximum_percent()),
+            (Some(50), Some(200))
+        );
+    }
+
+    // ---- The plan and its report, on AWS-shaped services ----------------------------------------
+
+    const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/main";
+    const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/main/web";
+    const UID: &str = "3f1c-uid";
+
+    fn obj_with(s: FargateServiceSpec) -> FargateService {
+        let mut o = FargateService::new("web", s);
+        o.metadata.namespace = Some("shop".into());
+        o.metadata.uid = Some(UID.into());
+        o.metadata.generation = Some(3);
+        o
+    }
+
+    fn obj() -> FargateService {
+        obj_with(spec())
+    }
+
+    fn refs() -> Resolved {
+        Resolved {
+            target: Target {
+                cluster: CLUSTER.into(),
+                region: Some("us-east-1".into()),
+                name: "web".into(),
+            },
+            task_definition: NEW.into(),
+            scaled_by: None,
+        }
+    }
+
+    fn owner_tags(uid: &str, ns: &str, name: &str) -> Vec<sdk::Tag> {
+        vec![
+            tag(crate::api::OWNER_UID_TAG, uid),
+            tag(crate::api::OWNER_NAMESPACE_TAG, ns),
+            tag(crate::api::OWNER_NAME_TAG, name),
+        ]
+    }
+
+    /// `matching_service` as DescribeServices returns it: ACTIVE, tagged, with its deployments.
+    fn described(
+        status: &str,
+        td: &str,
+        tags: Vec<sdk::Tag>,
+        deployments: Vec<sdk::Deployment>,
+        running: i32,
+    ) -> sdk::Service {
+        let mut s = matching_service();
+        s.service_arn = Some(SERVICE_ARN.into());
+        s.service_name = Some("web".into());
+        s.cluster_arn = Some(CLUSTER.into());
+        s.status = Some(status.into());
+        s.task_definition = Some(td.into());
+        s.tags = Some(tags);
+        s.deployments = Some(deployments);
+        s.running_count = running;
+        s.pending_count = s.desired_count - running;
+        s
+    }
+
+    /// Ours, running NEW, the PRIMARY deployment in `state`.
+    fn ours(state: R, running: i32) -> sdk::Service {
+        described(
+            "ACTIVE",
+            NEW,
+            owner_tags(UID, "shop", "web"),
+            vec![dep("PRIMARY", NEW, Some(state), running, 2, "")],
+            running,
+        )
+    }
+
+    fn act(plan: Result<Plan, Error>) -> (Action, Report) {
+        match plan {
+            Ok(Plan::Act { action, then }) => (action, then),
+            Ok(Plan::Settled(a)) => panic!("expected an action, got the outcome {:?}", a.state),
+            Err(e) => panic!("expected an action, got {e:?}"),
+        }
+    }
+
+    fn settled(plan: Result<Plan, Error>) -> Applied<FargateServiceStatus> {
+        match plan {
+            Ok(Plan::Settled(a)) => a,
+            Ok(Plan::Act { action, .. }) => panic!("expected no action, got {action:?}"),
+            Err(e) => panic!("expected an outcome, got {e:?}"),
+        }
+    }
+
+    fn progressing(a: &Applied<FargateServiceStatus>) -> (ConditionStatus, &str) {
+        match a.extra_conditions.as_slice() {
+            [c] if c.type_ == PROGRESSING => (c.status, c.reason.as_str()),
+            other => panic!("expected one Progressing condition, got {other:?}"),
+        }
+    }
+
+    fn reasons_of(a: &Applied<FargateServiceStatus>) -> Vec<&'static str> {
+        a.notes.iter().map(|n| n.reason).collect()
+    }
+
+    #[test]
+    fn a_missing_service_is_created_from_the_spec_with_the_ownership_tags() {
+        let (action, then) = act(plan(&obj(), &refs(), None, FargateServiceStatus::default()));
+        let Action::Create(new) = action else {
+            panic!("expected a create, got {action:?}");
+        };
+        assert_eq!(
+            (
+                new.cluster.as_str(),
+                new.name.as_str(),
+                new.task_definition.as_str()
+            ),
+            (CLUSTER, "web", NEW)
+        );
+        assert_eq!(new.desired_count, 2);
+        assert_eq!(new.launch_type, Some(sdk::LaunchType::Fargate));
+        assert_eq!(
+            crate::aws::ecs::tag_value(&new.tags, crate::api::OWNER_UID_TAG),
+            Some(UID)
+        );
+        assert_eq!(new.client_token.len(), 32, "ECS takes at most 36 characters");
+        // What CreateService answers: the first deployment just started.
+        let a = then.with(&refs(), &ours(R::InProgress, 0));
+        assert_eq!(reasons_of(&a), [reasons::CREATED]);
+        assert_eq!(a.notes[0].message, "created ECS service web running web:2");
+        assert!(
+            matches!(&a.state, State::InProgress { reason, message, .. }
+                if *reason == reasons::ROLLOUT_IN_PROGRESS && message.ends_with("(update just sent)")),
+            "{:?}",
+            a.state
+        );
+    }
+
+    #[test]
+    fn a_new_generation_is_a_new_create_request_and_a_retry_is_the_same_one() {
+        let token = |generation| {
+            let mut o = obj();
+            o.metadata.generation = Some(generation);
+            client_token(&o)
+        };
+        assert_eq!(token(3), token(3));
+        assert_ne!(token(3), token(4));
+    }
+
+    #[test]
+    fn a_service_that_matches_the_spec_gets_no_update_and_no_event() {
+        let (action, then) = act(plan(
+            &obj(),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            FargateServiceStatus::default(),
+        ));
+        let Action::SyncTags { current, tags } = &action else {
+            panic!("expected no update, got {action:?}");
+        };
+        let (to_set, to_remove) = crate::aws::ecs::tag_diff(current.tags(), tags);
+        assert!(to_set.is_empty() && to_remove.is_empty(), "no tag call either");
+        let a = then.with(&refs(), current);
+        assert!(a.notes.is_empty());
+        assert_eq!(
+            a.state,
+            State::Ready {
+                reason: reasons::ROLLOUT_COMPLETE,
+                message: "2/2 tasks running web:2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_update_sends_and_announces_only_the_fields_that_changed() {
+        let mut s = spec();
+        s.desired_count = Some(3);
+        let running_old = described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "")],
+            2,
+        );
+        let (action, then) = act(plan(
+            &obj_with(s),
+            &refs(),
+            Some(running_old),
+            FargateServiceStatus::default(),
+        ));
+        let Action::Update { changes, .. } = &action else {
+            panic!("expected an update, got {action:?}");
+        };
+        assert_eq!(changes.changed(), ["taskDefinition", "desiredCount"]);
+        assert_eq!(changes.task_definition.as_deref(), Some(NEW));
+        assert_eq!(changes.desired_count, Some(3));
+        // UpdateService answers with the new PRIMARY starting.
+        let a = then.with(&refs(), &ours(R::InProgress, 0));
+        assert_eq!(reasons_of(&a), [reasons::ROLLOUT_STARTED, reasons::UPDATED]);
+        assert_eq!(a.notes[0].message, "rolling out web:2");
+        assert_eq!(a.notes[1].message, "updated desiredCount");
+    }
+
+    #[test]
+    fn a_primary_deployment_in_progress_then_completed_takes_the_service_from_progressing_to_ready() {
+        let previous = FargateServiceStatus {
+            failed_task_definition_arn: Some(OLD.into()),
+            ..FargateServiceStatus::default()
+        };
+        let rolling = ours(R::InProgress, 1);
+        let (_, then) = act(plan(&obj(), &refs(), Some(rolling.clone()), previous.clone()));
+        let a = then.with(&refs(), &rolling);
+        assert_eq!(
+            a.state,
+            State::InProgress {
+                reason: reasons::ROLLOUT_IN_PROGRESS,
+                message: "rolling out web:2: 1/2 running, 1 pending".into(),
+                recheck: RECHECK_ROLLOUT,
+            }
+        );
+        assert_eq!(
+            progressing(&a),
+            (ConditionStatus::True, reasons::ROLLOUT_IN_PROGRESS)
+        );
+        assert_eq!(a.status.rollout_state.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(a.status.failed_task_definition_arn.as_deref(), Some(OLD));
+
+        let done = ours(R::Completed, 2);
+        let (_, then) = act(plan(&obj(), &refs(), Some(done.clone()), a.status));
+        let a = then.with(&refs(), &done);
+        assert!(matches!(a.state, State::Ready { reason, .. } if reason == reasons::ROLLOUT_COMPLETE));
+        assert_eq!(
+            progressing(&a),
+            (ConditionStatus::False, reasons::ROLLOUT_COMPLETE)
+        );
+        assert_eq!(a.status.rollout_state.as_deref(), Some("COMPLETED"));
+        assert_eq!(
+            a.status.failed_task_definition_arn, None,
+            "a completed rollout clears the failure"
+        );
+        assert_eq!(
+            (
+                a.status.arn.as_deref(),
+                a.status.cluster_arn.as_deref(),
+                a.status.region.as_deref(),
+                a.status.service_name.as_deref(),
+                a.status.task_definition_arn.as_deref(),
+                a.status.running_count,
+            ),
+            (
+                Some(SERVICE_ARN),
+                Some(CLUSTER),
+                Some("us-east-1"),
+                Some("web"),
+                Some(NEW),
+                Some(2)
+            )
+        );
+    }
+
+    #[test]
+    fn a_circuit_breaker_rollback_fails_the_rollout_which_is_then_not_retried() {
+        let reason = "ECS deployment circuit breaker: tasks failed to start.";
+        let rolled_back = described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![
+                dep("PRIMARY", OLD, Some(R::InProgress), 1, 2, "rolling back"),
+                dep("ACTIVE", NEW, Some(R::Failed), 0, 2, reason),
+            ],
+            1,
+        );
+        let (action, then) = act(plan(
+            &obj(),
+            &refs(),
+            Some(rolled_back.clone()),
+            FargateServiceStatus::default(),
+        ));
+        assert!(
+            matches!(&action, Action::Update { changes, .. } if changes.changed() == ["taskDefinition"]),
+            "before the failure is known the new revision is sent: {action:?}"
+        );
+        let a = then.with(&refs(), &rolled_back);
+        assert_eq!(
+            a.state,
+            State::Failed {
+                reason: reasons::ROLLOUT_FAILED,
+                message: format!("the rollout of web:2 failed: {reason}"),
+            }
+        );
+        assert_eq!(progressing(&a), (ConditionStatus::False, reasons::ROLLOUT_FAILED));
+        assert_eq!(
+            a.status.task_definition_arn.as_deref(),
+            Some(OLD),
+            "back on the old revision"
+        );
+        assert_eq!(a.status.failed_task_definition_arn.as_deref(), Some(NEW));
+        assert_eq!(a.status.rollout_state.as_deref(), Some("FAILED"));
+
+        // The next reconcile, once ECS has dropped the failed deployment: no new rollout, still Failed.
+        let settled_old = described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![dep("PRIMARY", OLD, Some(R::Completed), 2, 2, "")],
+            2,
+        );
+        let (action, then) = act(plan(&obj(), &refs(), Some(settled_old.clone()), a.status));
+        assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
+        let a = then.with(&refs(), &settled_old);
+        assert!(matches!(a.state, State::Failed { reason, .. } if reason == reasons::ROLLOUT_FAILED));
+    }
+
+    #[test]
+    fn a_service_owned_by_another_object_is_not_owned_even_with_adoption() {
+        let mut o = obj();
+        o.spec.policies.adoption = Some(crate::api::Adoption::AdoptOrCreate);
+        let theirs = described("ACTIVE", NEW, owner_tags("other-uid", "team-b", "web"), vec![], 2);
+        match plan(&o, &refs(), Some(theirs), FargateServiceStatus::default()) {
+            Err(Error::Terminal { reason, message }) => {
+                assert_eq!(reason, reasons::NOT_OWNED);
+                assert!(message.contains("team-b/web"), "{message}");
+            }
+            Ok(_) => panic!("planned an action on a service of another object"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn an_untagged_service_is_adopted_only_when_the_spec_asks_and_then_gets_the_ownership_tags() {
+        let untagged = described(
+            "ACTIVE",
+            NEW,
+            vec![tag("team", "shop")],
+            vec![dep("PRIMARY", NEW, Some(R::Completed), 2, 2, "")],
+            2,
+        );
+        let refused = plan(
+            &obj(),
+            &refs(),
+            Some(untagged.clone()),
+            FargateServiceStatus::default(),
+        );
+        assert!(
+            matches!(&refused, Err(Error::Terminal { reason, .. }) if *reason == reasons::NOT_OWNED),
+            "without spec.adoption a service is never taken over"
+        );
+
+        let mut o = obj();
+        o.spec.policies.adoption = Some(crate::api::Adoption::Adopt);
+        let (action, then) = act(plan(&o, &refs(), Some(untagged), FargateServiceStatus::default()));
+        let Action::SyncTags { current, tags } = &action else {
+            panic!("expected a tag sync, got {action:?}");
+        };
+        let (to_set, to_remove) = crate::aws::ecs::tag_diff(current.tags(), tags);
+        let set: Vec<_> = to_set.iter().filter_map(|t| t.key()).collect();
+        assert_eq!(
+            set,
+            [
+                crate::api::OWNER_UID_TAG,
+                crate::api::OWNER_NAMESPACE_TAG,
+                crate::api::OWNER_NAME_TAG
+            ]
+        );
+        assert_eq!(to_remove, ["team"], "tags not in the spec go");
+        assert!(then.adopts());
+        let a = then.with(&refs(), current);
+        assert_eq!(a.status.adopted, Some(true));
+        assert_eq!(reasons_of(&a), [reasons::ADOPTED]);
+        assert_eq!(
+            a.notes[0].message,
+            format!("adopted ECS service web in {CLUSTER} (spec.adoption)")
+        );
+    }
+
+    #[test]
+    fn a_scaling_policy_owns_the_desired_count_which_is_then_never_sent() {
+        let mut scaled = ours(R::Completed, 5);
+        scaled.desired_count = 5;
+        scaled.pending_count = 0;
+        let r = Resolved {
+            scaled_by: Some("cpu".into()),
+            ..refs()
+        };
+        let (action, then) = act(plan(
+            &obj(),
+            &r,
+            Some(scaled.clone()),
+            FargateServiceStatus::default(),
+        ));
+        assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
+        let a = then.with(&r, &scaled);
+        assert_eq!(a.status.scaled_by.as_deref(), Some("cpu"));
+        assert_eq!(a.status.desired_count, Some(5));
+        // Without the policy, the spec's count is sent back.
+        let (action, _) = act(plan(
+            &obj(),
+            &refs(),
+            Some(scaled),
+            FargateServiceStatus::default(),
+        ));
+        assert!(
+            matches!(&action, Action::Update { changes, .. } if changes.desired_count == Some(2)),
+            "{action:?}"
+        );
+    }
+
+    #[test]
+    fn with_adoption_adopt_a_missing_service_is_waited_for_and_never_created() {
+        let mut o = obj();
+        o.spec.policies.adoption = Some(crate::api::Adoption::Adopt);
+        let a = settled(plan(&o, &refs(), None, FargateServiceStatus::default()));
+        assert!(
+            matches!(&a.state, State::Waiting { reason, message, .. }
+                if *reason == reasons::NOT_FOUND && message.contains(CLUSTER)),
+            "{:?}",
+            a.state
+        );
+    }
+
+    #[test]
+    fn a_draining_service_is_waited_for_before_it_is_created_again() {
+        let draining = described("DRAINING", NEW, owner_tags(UID, "shop", "web"), vec![], 0);
+        let a = settled(plan(
+            &obj(),
+            &refs(),
+            Some(draining),
+            FargateServiceStatus::default(),
+        ));
+        assert!(
+            matches!(a.state, State::InProgress { reason, recheck, .. }
+                if reason == reasons::DRAINING && recheck == RECHECK_DELETING),
+            "{:?}",
+            a.state
+        );
+        assert!(a.notes.is_empty());
+    }
+
+    #[test]
+    fn observe_only_reports_the_service_as_aws_has_it_and_changes_nothing() {
+        let mut o = obj();
+        o.spec.policies.management_policy = Some(crate::api::ManagementPolicy::ObserveOnly);
+        // Someone else's service, on another revision, with another count: reported, not touched.
+        let mut theirs = described("ACTIVE", OLD, owner_tags("x", "team-b", "web"), vec![], 4);
+        theirs.desired_count = 6;
+        let a = settled(plan(&o, &refs(), Some(theirs), FargateServiceStatus::default()));
+        assert_eq!(
+            a.state,
+            State::Ready {
+                reason: reasons::OBSERVED,
+                message: "ECS service web is ACTIVE: 4/6 tasks running (managementPolicy ObserveOnly: \
+                          observed, never changed)"
+                    .into(),
+            }
+        );
+        assert_eq!(
+            (a.status.task_definition_arn.as_deref(), a.status.desired_count),
+            (Some(OLD), Some(6))
+        );
+        let missing = settled(plan(&o, &refs(), None, FargateServiceStatus::default()));
+        assert!(
+            matches!(&missing.state, State::Waiting { reason, message, .. }
+                if *reason == reasons::NOT_FOUND && message.contains("its cluster")),
+            "{:?}",
+            missing.state
+        );
+    }
+
+    #[test]
+    fn deletion_deletes_an_active_service_and_is_done_once_it_is_inactive() {
+        let target = refs().target;
+        assert_eq!(removal(&obj(), &target, None), Removal::Gone);
+        let active = ours(R::Completed, 2);
+        assert_eq!(removal(&obj(), &target, Some(&active)), Removal::Delete);
+        let draining = described("DRAINING", NEW, owner_tags(UID, "shop", "web"), vec![], 1);
+        let waiting = Cleanup::Wait {
+            reason: reasons::DELETING,
+            message: "waiting for ECS service web to drain and become INACTIVE".into(),
+            recheck: RECHECK_DELETING,
+        };
+        assert_eq!(after_delete(&target, Some(&draining)), waiting);
+        assert_eq!(
+            removal(&obj(), &target, Some(&draining)),
+            Removal::Wait(waiting.clone())
+        );
+        let inactive = described("INACTIVE", NEW, owner_tags(UID, "shop", "web"), vec![], 0);
+        assert_eq!(after_delete(&target, Some(&inactive)), Cleanup::Done);
+        assert_eq!(
+            after_delete(&target, None),
+            waiting,
+            "a vanished answer is confirmed by a describe"
+        );
+    }
+
+    #[test]
+    fn deletion_leaves_a_service_of_another_owner_in_aws() {
+        let theirs = described("ACTIVE", NEW, owner_tags("x", "team-b", "web"), vec![], 2);
+        assert_eq!(removal(&obj(), &refs().target, Some(&theirs)), Removal::NotOwned);
+        let untagged = described("ACTIVE", NEW, vec![], vec![], 2);
+        assert_eq!(
+            removal(&obj(), &refs().target, Some(&untagged)),
+            Removal::NotOwned
+        );
+    }
+
+    #[test]
+    fn a_scaling_policy_that_still_targets_the_service_holds_its_deletion() {
+        assert_eq!(held_by(None), None);
+        assert_eq!(
+            held_by(Some("cpu".into())),
+            Some(Cleanup::Wait {
+                reason: reasons::HAS_DEPENDENTS,
+                message: "ScalingPolicy cpu still targets this service: it goes first".into(),
+                recheck: RECHECK_DEPENDENT,
+            })
+        );
+    }
+}
