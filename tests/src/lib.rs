@@ -9,3 +9,4 @@ pub mod fixtures;
 pub mod harness;
 pub mod kinds;
 pub mod probes;
+pub mod tcpproxy;

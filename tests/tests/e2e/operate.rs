@@ -582,3 +582,94 @@ async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
     }
     Ok(())
 }
+
+/// Lines of a controller's text log: (timestamp, line) for those containing `needle`.
+fn log_times(log: &str, needle: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_the_api_server_stops_before_another_replica_takes_over() -> Result<()> {
+    use ecs_controller_e2e::tcpproxy::{TcpProxy, socket_addr_of};
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-split").await?;
+    let lease_name = unique("lease");
+    let args = |id: &'static str| {
+        vec![
+            "--leader-elect",
+            "--leader-election-namespace",
+            &ns.name,
+            "--leader-election-lease-name",
+            &lease_name,
+            "--leader-election-identity",
+            id,
+        ]
+    };
+    // Replica a reaches the API server through a proxy that can cut it off; AWS stays reachable.
+    let proxy = TcpProxy::start(socket_addr_of(&env("KUBE_APISERVER_URL")?)?).await?;
+    let kubeconfig = std::fs::read_to_string(env("KUBECONFIG")?)?
+        .replace(&env("KUBE_APISERVER_URL")?, &format!("https://{}", proxy.addr));
+    let kubeconfig_path = std::env::temp_dir().join(format!("{}.kubeconfig", unique("split")));
+    std::fs::write(&kubeconfig_path, kubeconfig)?;
+    let path = kubeconfig_path.to_string_lossy().to_string();
+    let mut a = ControllerProcess::start_with_env(&ns.name, &args("replica-a"), &[("KUBECONFIG", &path)])?;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns.name);
+    eventually("replica-a to lead", T, || async {
+        Ok(leader_of(&leases, &lease_name)
+            .await?
+            .filter(|h| h == "replica-a")
+            .map(|_| ()))
+    })
+    .await?;
+    let b = ControllerProcess::start(&ns.name, &args("replica-b"))?;
+    let api: Api<EcsCluster> = ns.api();
+    // A resync every 3 s keeps replica a calling AWS right up to the cut.
+    apply(
+        &api,
+        cluster_manifest_with("one", &unique("e2e-split"), json!({"tags": []})),
+    )
+    .await?;
+    wait_ready(&api, "one", ConditionStatus::True, T).await?;
+
+    proxy.black_hole();
+    let cut = Instant::now();
+    let code = a.wait_exit(Duration::from_secs(30)).await?;
+    let stopped = cut.elapsed();
+    assert_eq!(code, Some(1), "the cut-off leader exits");
+    eventually("replica-b to lead", Duration::from_secs(40), || async {
+        Ok(leader_of(&leases, &lease_name)
+            .await?
+            .filter(|h| h == "replica-b")
+            .map(|_| ()))
+    })
+    .await?;
+    let took_over = cut.elapsed();
+    apply(
+        &api,
+        cluster_manifest_with("two", &unique("e2e-split"), json!({"tags": []})),
+    )
+    .await?;
+    wait_ready(&api, "two", ConditionStatus::True, T).await?;
+
+    // Every AWS call of the old leader happened before the new leader took the lease.
+    let a_calls = log_times(&a.log_text(), "AWS call");
+    let b_leads = log_times(&b.log_text(), "acquired the lease");
+    let (Some(last_a), Some(first_b)) = (a_calls.last(), b_leads.first()) else {
+        anyhow::bail!("no AWS call by a ({}) or no takeover by b", a_calls.len());
+    };
+    ensure!(
+        last_a < first_b,
+        "replica a called AWS at {last_a}, after replica b took over at {first_b}"
+    );
+    ensure!(
+        a.log_text().contains("no renewal of the leader lease seen"),
+        "a stopped for its renew deadline: {}",
+        a.log_text()
+    );
+    eprintln!("cut-off leader stopped after {stopped:?}; replica-b led after {took_over:?}");
+    let _ = std::fs::remove_file(&kubeconfig_path);
+    Ok(())
+}

@@ -263,6 +263,9 @@ async fn a_missing_dependency_is_reported_and_its_arrival_wakes_the_service() ->
     let services = &setup.services;
     let tds = &setup.tds;
     apply(clusters, cluster_manifest("main", &unique("e2e-dep"))).await?;
+    // The cluster first, so that the task definition is the one dependency missing (otherwise the
+    // first DependencyNotReady may name the cluster, still being created).
+    wait_ready(clusters, "main", ConditionStatus::True, T).await?;
     apply(services, service_manifest("web", "main", "later", &net, 1)).await?;
     let obj = eventually("DependencyNotReady", T, || async {
         let obj = serde_json::to_value(services.get("web").await?)?;

@@ -55,7 +55,7 @@ pub(super) async fn execute(
 
 /// Brings the tags of `service` to `desired` (TagResource / UntagResource only for what differs).
 async fn sync_tags(
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &crate::aws::EcsClient,
     service: &sdk::Service,
     desired: &[sdk::Tag],
 ) -> Result<(), Error> {
