@@ -59,10 +59,10 @@ pub(super) struct Plan {
     /// The tags every revision of this object carries: the user's, ownership, spec hash.
     pub(super) desired_tags: Vec<Tag>,
     /// The ACTIVE revisions this object manages besides a new one: status and those found.
-    pub(super) known: BTreeSet<i32>,
+    known: BTreeSet<i32>,
     /// A revision or the family was adopted (`spec.adoption`).
     pub(super) adopted: bool,
-    pub(super) notes: Vec<Note>,
+    notes: Vec<Note>,
 }
 
 /// The revision an apply ended on.
@@ -80,7 +80,7 @@ fn owner(obj: &TaskDefinition, tags: &[Tag]) -> Owner {
 }
 
 /// Whether the revision carrying `tags` is this object's.
-pub(super) fn owned(obj: &TaskDefinition, tags: &[Tag]) -> bool {
+fn owned(obj: &TaskDefinition, tags: &[Tag]) -> bool {
     owner(obj, tags) == Owner::This
 }
 
