@@ -3,13 +3,15 @@
 
 use crate::api::task_definition as spec;
 use crate::aws::ecs::NewTaskDefinition;
+use crate::runtime::Error;
+use crate::runtime::conditions::reasons;
 use aws_sdk_ecs::error::BuildError;
 use aws_sdk_ecs::types as sdk;
 use sha2::{Digest, Sha256};
 
 /// A hash of everything that shapes a revision. Tags and `revisionHistoryLimit` are left out: changing
 /// them needs no new revision.
-pub fn spec_hash(s: &spec::TaskDefinitionSpec) -> String {
+pub(super) fn spec_hash(s: &spec::TaskDefinitionSpec) -> String {
     let mut shaping = s.clone();
     shaping.tags.clear();
     shaping.revision_history_limit = None;
@@ -22,7 +24,7 @@ pub fn spec_hash(s: &spec::TaskDefinitionSpec) -> String {
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn registration(
+pub(super) fn registration(
     family: &str,
     s: &spec::TaskDefinitionSpec,
     tags: Vec<sdk::Tag>,
@@ -259,17 +261,38 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
 }
 
 /// ECS's limit on the size of a task definition (the JSON of the request).
-pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// A spec ECS would refuse (or accept and never run), found before any call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(super) enum InvalidSpec {
+    #[error(
+        "the task definition is {size} bytes; ECS allows {max} (move large values to \
+         Secrets Manager or SSM parameters, or environmentFiles)",
+        max = MAX_TASK_DEFINITION_BYTES
+    )]
+    TooLarge { size: usize },
+    /// The containers of the cycle, the first repeated at the end.
+    #[error("containers depend on each other in a cycle: {}", .0.join(" -> "))]
+    DependencyCycle(Vec<String>),
+}
+
+/// Needs the user: `InvalidSpec`, terminal.
+impl From<InvalidSpec> for Error {
+    fn from(e: InvalidSpec) -> Self {
+        Error::Terminal {
+            reason: reasons::INVALID_SPEC,
+            message: e.to_string(),
+        }
+    }
+}
 
 /// What admission cannot check and ECS would refuse (or accept and never run): the task definition's
 /// size, and containers whose `dependsOn` form a cycle.
-pub fn check(s: &spec::TaskDefinitionSpec) -> Result<(), String> {
+pub(super) fn check(s: &spec::TaskDefinitionSpec) -> Result<(), InvalidSpec> {
     let size = serde_json::to_vec(s).map(|b| b.len()).unwrap_or(0);
     if size > MAX_TASK_DEFINITION_BYTES {
-        return Err(format!(
-            "the task definition is {size} bytes; ECS allows {MAX_TASK_DEFINITION_BYTES} (move large values \
-             to Secrets Manager or SSM parameters, or environmentFiles)"
-        ));
+        return Err(InvalidSpec::TooLarge { size });
     }
     // Depth-first search over container -> the containers it depends on.
     let deps = |name: &str| -> Vec<&str> {
@@ -284,14 +307,11 @@ pub fn check(s: &spec::TaskDefinitionSpec) -> Result<(), String> {
         deps: &dyn Fn(&str) -> Vec<&'a str>,
         path: &mut Vec<&'a str>,
         done: &mut std::collections::BTreeSet<&'a str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), InvalidSpec> {
         if let Some(i) = path.iter().position(|p| *p == name) {
-            let mut cycle = path[i..].to_vec();
-            cycle.push(name);
-            return Err(format!(
-                "containers depend on each other in a cycle: {}",
-                cycle.join(" -> ")
-            ));
+            let mut cycle: Vec<String> = path[i..].iter().map(|p| p.to_string()).collect();
+            cycle.push(name.to_string());
+            return Err(InvalidSpec::DependencyCycle(cycle));
         }
         if done.contains(name) {
             return Ok(());
@@ -329,11 +349,11 @@ mod tests {
             {"name": "a", "image": "x", "dependsOn": [{"containerName": "b", "condition": "START"}]},
             {"name": "b", "image": "x", "dependsOn": [{"containerName": "c", "condition": "START"}]},
             {"name": "c", "image": "x", "dependsOn": [{"containerName": "a", "condition": "HEALTHY"}]}]));
-        let err = check(&cycle).unwrap_err();
+        let err = check(&cycle).unwrap_err().to_string();
         assert!(err.contains("a -> b -> c -> a"), "{err}");
         let mut big = sample();
         big.container_definitions[0].image = "x".repeat(MAX_TASK_DEFINITION_BYTES);
-        assert!(check(&big).unwrap_err().contains("ECS allows 65536"));
+        assert!(check(&big).unwrap_err().to_string().contains("ECS allows 65536"));
         assert_eq!(check(&sample()), Ok(()));
     }
 

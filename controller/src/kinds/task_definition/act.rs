@@ -1,0 +1,158 @@
+//! A TaskDefinition's AWS I/O, through [`crate::aws::ecs`]: the look-ups the plan decides from, and
+//! the registrations, tag changes, deregistrations and deletions it decided.
+
+use super::plan::{Current, Described, Revision, Seen};
+use crate::api::TaskDefinitionStatus;
+use crate::aws::EcsClient as Client;
+use crate::aws::ecs as ecs_api;
+use crate::runtime::Error;
+use aws_sdk_ecs::types::{Tag, TaskDefinition as EcsRevision, TaskDefinitionStatus as RevisionStatus};
+
+/// How many of the newest ACTIVE revisions are examined when looking for one with the current hash.
+const LOOKUP_DEPTH: usize = 10;
+
+/// The revision in status when the spec has not changed (one DescribeTaskDefinition per resync); only
+/// without it, the newest ACTIVE revisions of the family, described until one `serves` the spec.
+pub(super) async fn look_up(
+    ecs: &Client,
+    status: &TaskDefinitionStatus,
+    family: &str,
+    hash: &str,
+    serves: impl Fn(&[Tag]) -> bool,
+) -> Result<Seen, Error> {
+    let mut seen = Seen::default();
+    if status.spec_hash.as_deref() == Some(hash)
+        && let Some(arn) = &status.arn
+    {
+        seen.recorded = describe(ecs, arn).await?;
+        if seen.recorded.is_some() {
+            return Ok(seen);
+        }
+    }
+    for arn in ecs_api::list_active_revisions(ecs, family)
+        .await?
+        .into_iter()
+        .take(LOOKUP_DEPTH)
+    {
+        seen.listed = true;
+        let Some(found) = describe(ecs, &arn).await? else {
+            continue;
+        };
+        let stop = serves(&found.tags);
+        if stop {
+            tracing::info!(%arn, "found the revision registered from this spec");
+        }
+        seen.revisions.push(found);
+        if stop {
+            break;
+        }
+    }
+    Ok(seen)
+}
+
+async fn describe(ecs: &Client, arn: &str) -> Result<Option<Described>, Error> {
+    Ok(ecs_api::describe_task_definition(ecs, arn)
+        .await?
+        .map(|(definition, tags)| Described {
+            arn: arn.to_string(),
+            definition,
+            tags,
+        }))
+}
+
+/// Registers the revision or keeps the one found, and brings its tags to `desired_tags`.
+pub(super) async fn converge(
+    ecs: &Client,
+    revision: &Revision,
+    desired_tags: &[Tag],
+) -> Result<Current, Error> {
+    let arn_of = |td: &EcsRevision| td.task_definition_arn().unwrap_or_default().to_string();
+    let (current, tags) = match revision {
+        Revision::Reuse(found) => {
+            let current = Current {
+                arn: arn_of(&found.definition),
+                revision: found.definition.revision(),
+                registered: false,
+            };
+            (current, found.tags.as_slice())
+        }
+        Revision::Register(registration) => {
+            let td = ecs_api::register_task_definition(ecs, registration.as_ref().clone()).await?;
+            tracing::info!(arn = %arn_of(&td), "registered a new revision");
+            let current = Current {
+                arn: arn_of(&td),
+                revision: td.revision(),
+                registered: true,
+            };
+            (current, desired_tags)
+        }
+    };
+    ecs_api::sync_tags(ecs, &current.arn, tags, desired_tags).await?;
+    Ok(current)
+}
+
+/// Deregisters the revisions beyond `revisionHistoryLimit`.
+pub(super) async fn prune(ecs: &Client, revisions: &[(i32, String)]) -> Result<(), Error> {
+    for (_, arn) in revisions {
+        tracing::info!(%arn, "deregistering a revision beyond revisionHistoryLimit");
+        ecs_api::deregister_task_definition(ecs, arn).await?;
+    }
+    Ok(())
+}
+
+/// `managementPolicy: ObserveOnly`: the newest ACTIVE revision of the family.
+pub(super) async fn newest(ecs: &Client, family: &str) -> Result<Option<EcsRevision>, Error> {
+    Ok(match ecs_api::list_active_revisions(ecs, family).await?.first() {
+        Some(arn) => ecs_api::describe_task_definition(ecs, arn)
+            .await?
+            .map(|(td, _)| td),
+        None => None,
+    })
+}
+
+// ---- Cleanup ------------------------------------------------------------------------------------
+
+/// Every ACTIVE revision of the family, with its tags.
+pub(super) async fn active(ecs: &Client, family: &str) -> Result<Vec<(String, Vec<Tag>)>, Error> {
+    let mut out = Vec::new();
+    for arn in ecs_api::list_active_revisions(ecs, family).await? {
+        if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await? {
+            out.push((arn, tags));
+        }
+    }
+    Ok(out)
+}
+
+/// Deregisters revisions.
+pub(super) async fn deregister(ecs: &Client, arns: &[String]) -> Result<(), Error> {
+    for arn in arns {
+        ecs_api::deregister_task_definition(ecs, arn).await?;
+    }
+    Ok(())
+}
+
+/// Every INACTIVE revision of the family but those in `known` (already decided on), with its tags.
+pub(super) async fn inactive(
+    ecs: &Client,
+    family: &str,
+    known: &[String],
+) -> Result<Vec<(String, Vec<Tag>)>, Error> {
+    let mut out = Vec::new();
+    for arn in ecs_api::list_revisions(ecs, family, RevisionStatus::Inactive).await? {
+        if !known.contains(&arn)
+            && let Some((_, tags)) = ecs_api::describe_any_task_definition(ecs, &arn).await?
+        {
+            out.push((arn, tags));
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes revisions (INACTIVE ones), if any.
+pub(super) async fn delete(ecs: &Client, arns: &[String]) -> Result<(), Error> {
+    if arns.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(count = arns.len(), "deleting this object's revisions");
+    Ok(ecs_api::delete_task_definitions(ecs, arns).await?)
+}
