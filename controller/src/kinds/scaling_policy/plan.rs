@@ -184,18 +184,19 @@ pub(super) enum Removal {
     SpecTarget,
 }
 
-/// What cleanup removes, from status and whether this object lost the one-per-service check
-/// (`lost_conflict`, only asked when status records nothing).
+/// What cleanup removes, from status and whether this object lost the one-per-service check to an
+/// older policy (`lost_conflict`, confirmed with the API server when the caches say no).
 pub(super) fn removal(status: &ScalingPolicyStatus, lost_conflict: bool) -> Removal {
+    // A policy that lost the one-per-service check must not remove the winner's setup, even when it
+    // recorded the target (it registered before its cache showed the older policy).
+    if lost_conflict {
+        return Removal::Nothing;
+    }
     if let Some(id) = &status.resource_id {
         return Removal::Recorded {
             resource_id: id.clone(),
             region: status.region.clone(),
         };
-    }
-    // A policy that lost the one-per-service check must not remove the winner's setup.
-    if lost_conflict {
-        return Removal::Nothing;
     }
     // Refused as someone else's: it never was this object's to remove.
     if crate::api::conditions::find(&status.conditions, crate::api::conditions::READY)
@@ -1290,8 +1291,10 @@ mod tests {
                 region: Some("eu-west-1".into())
             }
         );
-        // Nothing recorded and the one-per-service check lost: the winner's setup is not touched.
+        // The one-per-service check lost: the winner's setup is not touched, whether or not this
+        // policy recorded the target (it may have registered before its cache showed the winner).
         assert_eq!(removal(&ScalingPolicyStatus::default(), true), Removal::Nothing);
+        assert_eq!(removal(&recorded, true), Removal::Nothing);
         // Nothing recorded and refused as someone else's: nothing of it is this object's.
         let refused = ScalingPolicyStatus {
             conditions: crate::runtime::conditions::stalled(reasons::NOT_OWNED, "theirs"),

@@ -64,6 +64,13 @@ pub(super) async fn scaler(obj: &FargateService, ctx: &Context) -> Result<Option
     Ok(relations::scaler_of(obj, policies.iter().map(AsRef::as_ref)))
 }
 
+/// [`scaler`], read from the API server: for a decision that would undo the scaler's work (reset
+/// the desired count) or let the service go before its policy.
+pub(super) async fn scaler_confirmed(obj: &FargateService, ctx: &Context) -> Result<Option<String>, Error> {
+    let policies = cache::list_from_api::<ScalingPolicy>(ctx, &obj.namespace().unwrap_or_default()).await?;
+    Ok(relations::scaler_of(obj, policies.iter().map(AsRef::as_ref)))
+}
+
 /// Where the service was created, for its deletion: the cluster and region of the status, else of
 /// `clusterArn` or of the referenced EcsCluster's status whatever its condition (asked of the API
 /// server: a deletion never trusts a cache); `None` when there is no such cluster, so nothing was

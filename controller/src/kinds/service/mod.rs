@@ -46,12 +46,22 @@ impl Managed for FargateService {
         status: FargateServiceStatus,
     ) -> Result<Applied<FargateServiceStatus>, Error> {
         let aws = crate::runtime::aws_for(ctx, self)?;
-        let refs = match dereference::references(self, ctx, &aws).await? {
+        let mut refs = match dereference::references(self, ctx, &aws).await? {
             Deref::Ready(refs) => refs,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };
         let observed = act::describe(&aws, &refs.target).await?;
-        match plan::plan(self, &refs, observed, status)? {
+        let mut planned = plan::plan(self, &refs, observed.clone(), status.clone())?;
+        // Setting the count is destructive when a scaler owns it: "no ScalingPolicy" from the cache
+        // is confirmed with the API server first.
+        if refs.scaled_by.is_none()
+            && planned.sets_desired_count()
+            && let Some(policy) = dereference::scaler_confirmed(self, ctx).await?
+        {
+            refs.scaled_by = Some(policy);
+            planned = plan::plan(self, &refs, observed, status)?;
+        }
+        match planned {
             Plan::Settled(applied) => Ok(applied),
             Plan::Act { action, then } => {
                 let answered = act::execute(&aws, &refs.target, action, then.adopts()).await?;
@@ -62,7 +72,12 @@ impl Managed for FargateService {
 
     async fn cleanup(&self, ctx: &Context, status: &FargateServiceStatus) -> Result<Cleanup, Error> {
         let aws = crate::runtime::aws_for(ctx, self)?;
-        if let Some(wait) = plan::held_by(dereference::scaler(self, ctx).await?) {
+        // A policy still on the service holds its deletion; "none" is confirmed with the API server.
+        let scaler = match dereference::scaler(self, ctx).await? {
+            Some(policy) => Some(policy),
+            None => dereference::scaler_confirmed(self, ctx).await?,
+        };
+        if let Some(wait) = plan::held_by(scaler) {
             return Ok(wait);
         }
         let Some(target) = dereference::created_in(self, ctx, status).await? else {

@@ -42,6 +42,14 @@ pub(super) enum Plan {
     Act { action: Action, then: Report },
 }
 
+impl Plan {
+    /// Whether the plan sets the service's desired count on an existing service (which undoes an
+    /// autoscaler's count if a ScalingPolicy owns it after all).
+    pub(super) fn sets_desired_count(&self) -> bool {
+        matches!(self, Plan::Act { action: Action::Update { changes, .. }, .. } if changes.desired_count.is_some())
+    }
+}
+
 /// The one change a reconcile makes in AWS.
 #[derive(Clone, Debug)]
 pub(super) enum Action {
@@ -1374,23 +1382,17 @@ mod tests {
             scaled_by: Some("cpu".into()),
             ..refs()
         };
-        let (action, then) = act(plan(
-            &obj(),
-            &r,
-            Some(scaled.clone()),
-            FargateServiceStatus::default(),
-        ));
+        let scaled_plan = plan(&obj(), &r, Some(scaled.clone()), FargateServiceStatus::default());
+        assert!(matches!(&scaled_plan, Ok(p) if !p.sets_desired_count()));
+        let (action, then) = act(scaled_plan);
         assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
         let a = then.with(&r, &scaled);
         assert_eq!(a.status.scaled_by.as_deref(), Some("cpu"));
         assert_eq!(a.status.desired_count, Some(5));
-        // Without the policy, the spec's count is sent back.
-        let (action, _) = act(plan(
-            &obj(),
-            &refs(),
-            Some(scaled),
-            FargateServiceStatus::default(),
-        ));
+        // Without the policy, the spec's count is sent back (which the driver confirms first).
+        let unscaled_plan = plan(&obj(), &refs(), Some(scaled), FargateServiceStatus::default());
+        assert!(matches!(&unscaled_plan, Ok(p) if p.sets_desired_count()));
+        let (action, _) = act(unscaled_plan);
         assert!(
             matches!(&action, Action::Update { changes, .. } if changes.desired_count == Some(2)),
             "{action:?}"
