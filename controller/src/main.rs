@@ -86,8 +86,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         max_rps: args.aws_max_rps,
         accounts,
     })
-    .await
-    .map_err(anyhow::Error::msg)?;
+    .await?;
     if let Some((ns, name)) = &args.account_map {
         ecs_controller::aws::accounts::watch(client.clone(), aws.clone(), ns, name).await?;
     }

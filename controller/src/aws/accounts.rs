@@ -46,23 +46,23 @@ impl Accounts {
 
     /// The role for `namespace`'s objects: `Ok(None)` for the controller's own identity, `Err` (a message
     /// for the user) when the namespace may not use AWS at all.
-    pub(crate) fn role_for(&self, namespace: &str) -> Result<Option<String>, String> {
+    pub(crate) fn role_for(&self, namespace: &str) -> Result<Option<String>, NoAwsAccount> {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         match inner.roles.get(namespace) {
             Some(Ok(role)) => Ok(Some(role.clone())),
-            Some(Err(why)) => Err(format!(
+            Some(Err(why)) => Err(NoAwsAccount(format!(
                 "the AWS account mapping for namespace {namespace} in ConfigMap {} is invalid: {why}",
                 self.source.as_deref().unwrap_or("?")
-            )),
+            ))),
             None if self.allow_default => Ok(None),
-            None => Err(format!(
+            None => Err(NoAwsAccount(format!(
                 "namespace {namespace} has no AWS account mapping{} and the controller's own identity is \
                  not allowed for unmapped namespaces: ask an admin to map it to an IAM role",
                 self.source
                     .as_deref()
                     .map(|s| format!(" in ConfigMap {s}"))
                     .unwrap_or_default()
-            )),
+            ))),
         }
     }
 
@@ -192,6 +192,11 @@ fn validate_role(role: &str) -> Result<&str, String> {
     }
 }
 
+/// Why a namespace's objects may not use AWS (a message for the user: an invalid or missing mapping).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoAwsAccount(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,12 +228,12 @@ mod tests {
         );
         let bad = strict.role_for("team-b").unwrap_err();
         assert!(
-            bad.contains("not an IAM role ARN") && bad.contains("ecs-system/accounts"),
+            bad.0.contains("not an IAM role ARN") && bad.0.contains("ecs-system/accounts"),
             "{bad}"
         );
         assert!(strict.role_for("team-c").is_err());
         let denied = strict.role_for("team-d").unwrap_err();
-        assert!(denied.contains("no AWS account mapping"), "{denied}");
+        assert!(denied.0.contains("no AWS account mapping"), "{denied}");
 
         let lenient = Accounts::new(None, true);
         assert_eq!(lenient.role_for("team-d"), Ok(None));

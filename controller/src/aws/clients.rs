@@ -106,7 +106,7 @@ pub struct AwsClients {
 impl AwsClients {
     /// Loads the default credential chain. Starts the batching tasks, so it must run inside the Tokio
     /// runtime.
-    pub async fn load(options: Options) -> Result<Self, String> {
+    pub async fn load(options: Options) -> Result<Self, NoRegion> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(std::time::Duration::from_secs(5))
@@ -121,11 +121,8 @@ impl AwsClients {
 
     /// The clients over `base` (the controller's own identity). Starts the batching tasks, so it must
     /// run inside the Tokio runtime.
-    pub(crate) fn with_config(base: SdkConfig, options: Options) -> Result<Self, String> {
-        let default_region = base
-            .region()
-            .map(|r| r.to_string())
-            .ok_or("no AWS region: set --region or AWS_REGION")?;
+    pub(crate) fn with_config(base: SdkConfig, options: Options) -> Result<Self, NoRegion> {
+        let default_region = base.region().map(|r| r.to_string()).ok_or(NoRegion)?;
         let gateway = Gateway::new(options.max_rps);
         let by_place: Arc<Mutex<HashMap<Place, RegionClients>>> = Arc::default();
         let make = {
@@ -207,7 +204,7 @@ impl AwsClients {
 
     /// The AWS account of `namespace`'s objects: `Err` (a message for the user) when the namespace may
     /// not use AWS.
-    pub(crate) fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, String> {
+    pub(crate) fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, accounts::NoAwsAccount> {
         Ok(Account {
             clients: self,
             role: self.accounts.role_for(namespace)?,
@@ -319,6 +316,11 @@ fn clients_at(
     }
     clients
 }
+
+/// The AWS SDK's chain named no region, and neither did `--region`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no AWS region: set --region or AWS_REGION")]
+pub struct NoRegion;
 
 #[cfg(test)]
 impl AwsClients {

@@ -239,8 +239,8 @@ pub trait Managed:
 pub fn aws_for<'a, K: Resource>(ctx: &'a Context, obj: &K) -> Result<crate::aws::Account<'a>, Error> {
     ctx.aws
         .for_namespace(obj.meta().namespace.as_deref().unwrap_or_default())
-        .map_err(|message| Error::Terminal {
+        .map_err(|no| Error::Terminal {
             reason: conditions::reasons::NO_AWS_ACCOUNT,
-            message,
+            message: no.0,
         })
 }
