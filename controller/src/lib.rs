@@ -10,7 +10,7 @@ pub mod api;
 pub mod aws;
 pub mod cli;
 pub mod import;
-pub mod kinds;
+mod kinds;
 pub mod leader;
 pub mod metrics;
 pub mod runtime;

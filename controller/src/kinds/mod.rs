@@ -1,7 +1,7 @@
 //! The kinds: one folder per kind, each converging its objects in AWS through the shared
 //! [`crate::runtime`].
 
-pub mod cluster;
-pub mod scaling_policy;
-pub mod service;
-pub mod task_definition;
+mod cluster;
+mod scaling_policy;
+mod service;
+mod task_definition;

@@ -4,17 +4,17 @@
 //! Every kind implements [`Managed`]: `apply` converges AWS to the spec and reports what it saw,
 //! `cleanup` removes the AWS resource. The kinds themselves live in [`crate::kinds`], one folder each.
 
-pub mod cache;
-pub mod conditions;
-pub mod engine;
+pub(crate) mod cache;
+pub(crate) mod conditions;
+pub(crate) mod engine;
 pub mod events;
-pub mod finalizers;
+pub(crate) mod finalizers;
 pub mod kinds;
-pub mod ownership;
-pub mod relations;
-pub mod requeue;
+pub(crate) mod ownership;
+pub(crate) mod relations;
+pub(crate) mod requeue;
 pub mod runner;
-pub mod status;
+pub(crate) mod status;
 
 use crate::aws::{AwsClients, AwsError};
 use events::Events;

@@ -240,6 +240,19 @@ async fn an_aws_error_is_one_warning_event_not_one_per_retry() -> Result<()> {
     Ok(())
 }
 
+/// The flags of one replica with leader election on Lease `lease` in `namespace`.
+fn leader_args<'a>(namespace: &'a str, lease: &'a str, id: &'a str) -> Vec<&'a str> {
+    vec![
+        "--leader-elect",
+        "--leader-election-namespace",
+        namespace,
+        "--leader-election-lease-name",
+        lease,
+        "--leader-election-identity",
+        id,
+    ]
+}
+
 async fn leader_of(lease: &Api<Lease>, name: &str) -> Result<Option<String>> {
     Ok(lease
         .get_opt(name)
@@ -254,17 +267,7 @@ async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_le
     let client = kube().await?;
     let ns = TestNamespace::create(&client, "e2e-leader").await?;
     let lease_name = unique("lease");
-    let args = |id: &'static str| {
-        vec![
-            "--leader-elect",
-            "--leader-election-namespace",
-            &ns.name,
-            "--leader-election-lease-name",
-            &lease_name,
-            "--leader-election-identity",
-            id,
-        ]
-    };
+    let args = |id: &'static str| leader_args(&ns.name, &lease_name, id);
     let mut a = ControllerProcess::start(&ns.name, &args("replica-a"))?;
     let mut b = ControllerProcess::start(&ns.name, &args("replica-b"))?;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns.name);
@@ -331,17 +334,7 @@ async fn sigterm_finishes_and_releases_the_lease_for_a_quick_handover() -> Resul
     let client = kube().await?;
     let ns = TestNamespace::create(&client, "e2e-term").await?;
     let lease_name = unique("lease");
-    let args = |id: &'static str| {
-        vec![
-            "--leader-elect",
-            "--leader-election-namespace",
-            &ns.name,
-            "--leader-election-lease-name",
-            &lease_name,
-            "--leader-election-identity",
-            id,
-        ]
-    };
+    let args = |id: &'static str| leader_args(&ns.name, &lease_name, id);
     let mut a = ControllerProcess::start(&ns.name, &args("term-a"))?;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns.name);
     eventually("term-a to lead", T, || async {
@@ -597,17 +590,7 @@ async fn a_leader_cut_off_from_the_api_server_stops_before_another_replica_takes
     let client = kube().await?;
     let ns = TestNamespace::create(&client, "e2e-split").await?;
     let lease_name = unique("lease");
-    let args = |id: &'static str| {
-        vec![
-            "--leader-elect",
-            "--leader-election-namespace",
-            &ns.name,
-            "--leader-election-lease-name",
-            &lease_name,
-            "--leader-election-identity",
-            id,
-        ]
-    };
+    let args = |id: &'static str| leader_args(&ns.name, &lease_name, id);
     // Replica a reaches the API server through a proxy that can cut it off; AWS stays reachable.
     let proxy = TcpProxy::start(socket_addr_of(&env("KUBE_APISERVER_URL")?)?).await?;
     let kubeconfig = std::fs::read_to_string(env("KUBECONFIG")?)?
