@@ -19,19 +19,24 @@ const READ_ONLY: &[&str] = &[
     "deleteRequestedAt",
 ];
 
+/// Why an input cannot be turned into a manifest (a message for the user).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ImportError(pub String);
+
 /// The manifest (YAML) and the names of input fields the spec does not model (dropped, reported).
-pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, Vec<String>), String> {
-    let value: Value = serde_json::from_str(input).map_err(|e| format!("not JSON: {e}"))?;
+pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, Vec<String>), ImportError> {
+    let value: Value = serde_json::from_str(input).map_err(|e| ImportError(format!("not JSON: {e}")))?;
     let (mut body, tags) = match value {
         Value::Object(mut top) if top.contains_key("taskDefinition") => {
             let tags = top.remove("tags");
             match top.remove("taskDefinition") {
                 Some(Value::Object(td)) => (td, tags),
-                _ => return Err("`taskDefinition` is not an object".into()),
+                _ => return Err(ImportError("`taskDefinition` is not an object".into())),
             }
         }
         Value::Object(td) => (td, None),
-        _ => return Err("expected a JSON object".into()),
+        _ => return Err(ImportError("expected a JSON object".into())),
     };
     for key in READ_ONLY {
         body.remove(*key);
@@ -49,12 +54,12 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
     let family = body
         .get("family")
         .and_then(Value::as_str)
-        .ok_or("the task definition has no family")?
+        .ok_or_else(|| ImportError("the task definition has no family".into()))?
         .to_string();
 
     let mut spec: TaskDefinitionSpec = serde_json::from_value(Value::Object(body.clone()))
-        .map_err(|e| format!("does not fit the TaskDefinition spec: {e}"))?;
-    let kept = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
+        .map_err(|e| ImportError(format!("does not fit the TaskDefinition spec: {e}")))?;
+    let kept = serde_json::to_value(&spec).map_err(|e| ImportError(e.to_string()))?;
     // The family exists outside ecs-controller: the object takes it over (new revisions go into it;
     // the existing ones stay as they are).
     spec.policies.adoption = Some(crate::api::Adoption::Adopt);
@@ -64,9 +69,9 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
     let mut metadata = Map::new();
     let name = kubernetes_name(&family);
     if name.is_empty() {
-        return Err(format!(
+        return Err(ImportError(format!(
             "cannot make a Kubernetes name from the family {family:?}"
-        ));
+        )));
     }
     metadata.insert("name".into(), Value::String(name));
     if let Some(ns) = namespace {
@@ -78,7 +83,7 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
         "metadata": metadata,
         "spec": spec,
     });
-    let yaml = serde_yaml::to_string(&manifest).map_err(|e| e.to_string())?;
+    let yaml = serde_yaml::to_string(&manifest).map_err(|e| ImportError(e.to_string()))?;
     Ok((yaml, dropped))
 }
 
@@ -172,6 +177,7 @@ mod tests {
         assert!(
             task_definition("{\"containerDefinitions\": []}", None)
                 .unwrap_err()
+                .0
                 .contains("family")
         );
     }

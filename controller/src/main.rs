@@ -31,9 +31,11 @@ fn main() -> ExitCode {
             } else {
                 std::fs::read_to_string(&file)
             };
-            let result = input
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))
-                .and_then(|text| ecs_controller::import::task_definition(&text, namespace.as_deref()));
+            let result = match input {
+                Ok(text) => ecs_controller::import::task_definition(&text, namespace.as_deref())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+            };
             match result {
                 Ok((yaml, dropped)) => {
                     for path in dropped {

@@ -453,6 +453,29 @@ pub fn metric(text: &str, series: &str) -> f64 {
 }
 
 /// Scrapes `/metrics` of a controller.
+/// Reconciles of `kind` the controller has finished since it started (any outcome), from its metrics.
+pub async fn reconciles(controller: &ControllerProcess, kind: &str) -> Result<f64> {
+    let text = scrape(controller).await?;
+    let prefix = format!("ecs_controller_reconciles_total{{kind=\"{kind}\"");
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum())
+}
+
+/// Waits until the controller has finished `more` reconciles of `kind` beyond those it had finished
+/// when called (with a short resync period: that many resyncs of the kind's objects).
+pub async fn more_reconciles(controller: &ControllerProcess, kind: &str, more: f64) -> Result<()> {
+    let target = reconciles(controller, kind).await? + more;
+    eventually(
+        &format!("{more} more {kind} reconciles"),
+        Duration::from_secs(120),
+        || async { Ok((reconciles(controller, kind).await? >= target).then_some(())) },
+    )
+    .await
+}
+
 pub async fn scrape(controller: &ControllerProcess) -> Result<String> {
     let base = controller.http_base().await?;
     let (code, body) = http_get(&base, "/metrics").await?;

@@ -28,6 +28,18 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct Stores {
     by_kind: RwLock<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// The latest list from the API server per (kind, namespace), shared by callers that asked while
+    /// it was being made or before it started (see [`list_from_api`]).
+    confirmations: Mutex<HashMap<(TypeId, String), ConfirmationSlot>>,
+}
+
+/// The last list of one (kind, namespace), locked while a new one is being made.
+type ConfirmationSlot = Arc<tokio::sync::Mutex<Option<Confirmed>>>;
+
+/// One list from the API server: when it started, and its objects while any caller still holds them.
+struct Confirmed {
+    started: tokio::time::Instant,
+    objects: Box<dyn Any + Send + Sync>,
 }
 
 /// A kind's store and its synced flag.
@@ -203,16 +215,48 @@ pub async fn list<K: Cached>(ctx: &Context, namespace: &str) -> Result<Vec<Arc<K
 }
 
 /// Every object of the kind in `namespace`, from the API server: for the empty answers a deletion
-/// or a reset would act on.
+/// or a reset would act on. Callers at the same moment share one list: a caller takes the answer of
+/// a list that started no earlier than it asked (as fresh as its own would be), so many reconciles
+/// deciding together (a mass deletion) cost one list per wave instead of one each.
 pub async fn list_from_api<K: Cached>(ctx: &Context, namespace: &str) -> Result<Vec<Arc<K>>, Error> {
+    let asked = tokio::time::Instant::now();
+    let slot = ctx
+        .stores
+        .confirmations
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry((TypeId::of::<K>(), namespace.to_string()))
+        .or_default()
+        .clone();
+    let mut last = slot.lock().await;
+    if let Some(done) = last.as_ref()
+        && done.started >= asked
+        && let Some(objects) = done
+            .objects
+            .downcast_ref::<std::sync::Weak<Vec<Arc<K>>>>()
+            .and_then(std::sync::Weak::upgrade)
+    {
+        return Ok(objects.as_ref().clone());
+    }
+    let started = tokio::time::Instant::now();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .map(Arc::new)
-        .collect())
+    let objects: Arc<Vec<Arc<K>>> = Arc::new(
+        api.list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|mut o| {
+                super::runner::lean(&mut o);
+                Arc::new(o)
+            })
+            .collect(),
+    );
+    // Kept only while a caller still holds the objects: no copy of a whole namespace stays behind.
+    *last = Some(Confirmed {
+        started,
+        objects: Box::new(Arc::downgrade(&objects)),
+    });
+    Ok(objects.as_ref().clone())
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ fn feed<K: Managed>(
 /// Drops from a watched object what no reconcile reads and most of its size is: managedFields, and
 /// the copy of the whole object `kubectl apply` keeps in an annotation. The caches hold every object
 /// of every kind, so this is most of the controller's memory at scale.
-fn lean<K: Resource>(obj: &mut K) {
+pub(crate) fn lean<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(annotations) = meta.annotations.as_mut() {

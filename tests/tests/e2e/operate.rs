@@ -656,3 +656,41 @@ async fn a_leader_cut_off_from_the_api_server_stops_before_another_replica_takes
     let _ = std::fs::remove_file(&kubeconfig_path);
     Ok(())
 }
+
+#[tokio::test]
+async fn readyz_stays_not_ready_until_every_kinds_cache_is_synced() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-readyz").await?;
+    // The ScalingPolicy cache syncs 6 s late; the other kinds' at once.
+    let controller = ControllerProcess::start_with_env(
+        &ns.name,
+        &[],
+        &[("ECS_CONTROLLER_DELAY_WATCH", "ScalingPolicy:6")],
+    )?;
+    let started = Instant::now();
+    let base = controller.http_base().await?;
+    eventually("the EcsCluster cache to sync", T, || async {
+        Ok(controller
+            .log_text()
+            .lines()
+            .any(|l| l.contains("cache synced") && l.contains("EcsCluster"))
+            .then_some(()))
+    })
+    .await?;
+    let (code, _) = http_get(&base, "/readyz").await?;
+    ensure!(
+        started.elapsed() < Duration::from_secs(5),
+        "too slow to check before the late cache syncs"
+    );
+    assert_eq!(code, 503, "not ready while a cache is still empty");
+    eventually("/readyz", T, || async {
+        Ok((http_get(&base, "/readyz").await?.0 == 200).then_some(()))
+    })
+    .await?;
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "ready only after the late cache synced ({:?})",
+        started.elapsed()
+    );
+    Ok(())
+}

@@ -17,17 +17,6 @@ const T: Duration = Duration::from_secs(90);
 /// How late the delayed kind's watch starts: well past the moment the other kinds reconcile.
 const LATE: &str = "4";
 
-/// Reconciles of `kind` the controller has finished since it started (any outcome).
-async fn reconciles(controller: &ControllerProcess, kind: &str) -> Result<f64> {
-    let text = scrape(controller).await?;
-    let prefix = format!("ecs_controller_reconciles_total{{kind=\"{kind}\"");
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with(&prefix))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum())
-}
-
 /// Kills the controller and starts a new one whose watch of `late_kind` starts late; returns once
 /// the new one has finished at least `at_least` reconciles of `kind`.
 async fn restart_with_late_cache(

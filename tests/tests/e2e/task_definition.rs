@@ -69,7 +69,11 @@ async fn revisions(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<(Vec<i32>,
 #[tokio::test]
 async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Result<()> {
     let ecs = ecs().await?;
-    let setup = Setup::new("e2e-td").await?;
+    // TaskDefinitions resync every 3 s here (their default is 6x the resync period).
+    let setup = Setup::builder("e2e-td")
+        .args(&["--task-definition-resync-period", "3s"])
+        .start()
+        .await?;
     let api = &setup.tds;
     let family = unique("e2e-web");
 
@@ -186,7 +190,7 @@ async fn seed_example_revisions_without_duplicates_and_clean_deletion() -> Resul
         td2.container_definitions()[0].image(),
         Some("public.ecr.aws/nginx/nginx:1.28")
     );
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    more_reconciles(&setup.controller, "TaskDefinition", 3.0).await?;
     let (active, inactive) = revisions(&ecs, &family).await?;
     assert_eq!(
         active.len() + inactive.len(),
@@ -254,14 +258,15 @@ async fn a_crash_between_register_and_status_write_registers_nothing_twice() -> 
         "and the status write did not"
     );
 
-    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let controller = ControllerProcess::start(&ns.name, &["--task-definition-resync-period", "3s"])?;
     let obj = wait_ready(&api, "web", ConditionStatus::True, T).await?;
     assert_eq!(
         obj.pointer("/status/revision").and_then(|r| r.as_i64()),
         Some(1),
         "the restarted controller adopts revision 1"
     );
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    // Several resyncs of the restarted controller, each a chance to register again.
+    more_reconciles(&controller, "TaskDefinition", 3.0).await?;
     let (active, inactive) = revisions(&ecs, &family).await?;
     assert_eq!((active, inactive), (vec![1], vec![]), "no second registration");
     delete_and_wait_gone(&api, "web", T).await?;
