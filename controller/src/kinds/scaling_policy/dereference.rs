@@ -79,10 +79,8 @@ pub(super) async fn removable(
     ctx: &Context,
     status: &ScalingPolicyStatus,
 ) -> Result<Option<(String, Option<String>)>, Error> {
-    // Removing is destructive: "no older policy on this service" from the caches is confirmed with
-    // the API server.
-    let lost_conflict =
-        conflicting(obj, ctx).await?.is_some() || conflicting_confirmed(obj, ctx).await?.is_some();
+    // Asked whether or not status records the target: a loser never removes the winner's setup.
+    let lost_conflict = conflicting(obj, ctx).await?.is_some();
     match plan::removal(status, lost_conflict) {
         Removal::Recorded { resource_id, region } => Ok(Some((resource_id, region))),
         Removal::Nothing => Ok(None),
@@ -183,18 +181,6 @@ async fn claim_external(
 }
 
 /// Another ScalingPolicy (created earlier) that already targets the same service.
-/// [`conflicting`], read from the API server instead of the caches.
-async fn conflicting_confirmed(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String>, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let services = crate::runtime::cache::list_from_api::<FargateService>(ctx, &ns).await?;
-    let policies = crate::runtime::cache::list_from_api::<ScalingPolicy>(ctx, &ns).await?;
-    Ok(relations::conflicting_policy(
-        obj,
-        policies.iter().map(AsRef::as_ref),
-        services.iter().map(AsRef::as_ref),
-    ))
-}
-
 async fn conflicting(obj: &ScalingPolicy, ctx: &Context) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let services = crate::runtime::cache::list::<FargateService>(ctx, &ns).await?;

@@ -72,12 +72,9 @@ impl Managed for FargateService {
 
     async fn cleanup(&self, ctx: &Context, status: &FargateServiceStatus) -> Result<Cleanup, Error> {
         let aws = crate::runtime::aws_for(ctx, self)?;
-        // A policy still on the service holds its deletion; "none" is confirmed with the API server.
-        let scaler = match dereference::scaler(self, ctx).await? {
-            Some(policy) => Some(policy),
-            None => dereference::scaler_confirmed(self, ctx).await?,
-        };
-        if let Some(wait) = plan::held_by(scaler) {
+        // A policy still on the service holds its deletion (from the synced cache: deleting the service
+        // first would only leave the policy's cleanup nothing to deregister).
+        if let Some(wait) = plan::held_by(dereference::scaler(self, ctx).await?) {
             return Ok(wait);
         }
         let Some(target) = dereference::created_in(self, ctx, status).await? else {

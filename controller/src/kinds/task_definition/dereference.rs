@@ -19,20 +19,3 @@ pub(super) async fn revisions_in_use(
         family,
     ))
 }
-
-/// The revisions in use, from the API server as well as `cached`: a deregistration never rests on a
-/// cache that may lag (or has not seen a service yet).
-pub(super) async fn revisions_in_use_confirmed(
-    ctx: &Context,
-    obj: &TaskDefinition,
-    family: &str,
-    cached: BTreeSet<i32>,
-) -> Result<BTreeSet<i32>, Error> {
-    let services = cache::list_from_api::<FargateService>(ctx, &obj.namespace().unwrap_or_default()).await?;
-    let mut in_use = cached;
-    in_use.extend(relations::revisions_in_use(
-        services.iter().map(AsRef::as_ref),
-        family,
-    ));
-    Ok(in_use)
-}

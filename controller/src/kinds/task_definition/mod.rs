@@ -82,12 +82,7 @@ impl Managed for TaskDefinition {
         } else {
             dereference::revisions_in_use(ctx, self, &family).await?
         };
-        let mut pruned = plan::prune(&current, &stale, &in_use);
-        if !pruned.is_empty() {
-            // Deregistering: the cache's "not in use" is confirmed with the API server.
-            let in_use = dereference::revisions_in_use_confirmed(ctx, self, &family, in_use).await?;
-            pruned = plan::prune(&current, &stale, &in_use);
-        }
+        let pruned = plan::prune(&current, &stale, &in_use);
         act::prune(ecs, &pruned).await?;
         let (family, region) = (family.as_str(), clients.region.as_str());
         Ok(plan::applied(
@@ -114,11 +109,6 @@ impl Managed for TaskDefinition {
         // Held by services on every recorded revision: wait without asking AWS anything (their
         // deletion wakes this object).
         let in_use = dereference::revisions_in_use(ctx, self, &family).await?;
-        if let Some(wait) = plan::held(&family, status, &in_use) {
-            return Ok(wait);
-        }
-        // Deregistering: the cache's "not in use" is confirmed with the API server.
-        let in_use = dereference::revisions_in_use_confirmed(ctx, self, &family, in_use).await?;
         if let Some(wait) = plan::held(&family, status, &in_use) {
             return Ok(wait);
         }
