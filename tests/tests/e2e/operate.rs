@@ -300,15 +300,16 @@ async fn two_replicas_one_leader_fast_takeover_and_no_writes_after_losing_the_le
         "the follower does not reconcile"
     );
 
-    // Kill the leader: the follower takes over within 15 s and reconciles.
+    // Kill the leader: the follower takes over once the 15 s Lease expires (renewed every 5 s, so
+    // within 15 s of the kill, plus the follower's next look) and reconciles.
     leader.kill();
     let killed = Instant::now();
-    let second = eventually("a new leader", Duration::from_secs(20), || async {
+    let second = eventually("a new leader", Duration::from_secs(25), || async {
         Ok(leader_of(&leases, &lease_name).await?.filter(|h| *h != first))
     })
     .await?;
     let takeover = killed.elapsed();
-    assert!(takeover < Duration::from_secs(15), "takeover took {takeover:?}");
+    assert!(takeover < Duration::from_secs(20), "takeover took {takeover:?}");
     apply(
         &api,
         cluster_manifest_with("two", &unique("e2e-leader"), json!({"tags": []})),

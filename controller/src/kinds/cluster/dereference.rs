@@ -4,7 +4,6 @@
 use crate::api::{EcsCluster, FargateService};
 use crate::runtime::{Context, Error, cache, relations};
 use kube::ResourceExt;
-use kube::api::{Api, ListParams};
 
 /// Names of the FargateServices in the namespace that run on this cluster (by reference or ARN).
 /// The cache may say "some" (waiting longer is safe, and costs no API read of every service); only
@@ -20,7 +19,10 @@ pub(super) async fn dependent_services(
     if !cached.is_empty() {
         return Ok(cached);
     }
-    let api: Api<FargateService> = Api::namespaced(ctx.client.clone(), &ns);
-    let listed = api.list(&ListParams::default()).await?.items;
-    Ok(relations::services_on_cluster(&listed, obj, arn))
+    let listed = cache::list_from_api::<FargateService>(ctx, &ns).await?;
+    Ok(relations::services_on_cluster(
+        listed.iter().map(AsRef::as_ref),
+        obj,
+        arn,
+    ))
 }
