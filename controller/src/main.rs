@@ -121,6 +121,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             concurrency: args.concurrency,
         },
         backoff: Default::default(),
+        written: Default::default(),
         events,
         stores: Default::default(),
         feeds: Default::default(),

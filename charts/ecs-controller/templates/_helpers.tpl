@@ -53,21 +53,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-What the controller does with its four kinds, and nothing more: read and watch them, add and remove
+What the controller does with its kinds, and nothing more: read and watch them, add and remove
 its finalizer (patch/update of the object; /finalizers for clusters that enforce owner references),
-write status (server-side apply on /status), and record Events (kube-rs's Recorder writes
+write status (server-side apply on /status), delete a finished FargateTask whose TTL passed, and
+record Events (kube-rs's Recorder writes
 events.k8s.io/v1). Used by the ClusterRole and by each per-namespace Role.
 */}}
 {{- define "ecs-controller.rules" -}}
 - apiGroups: ["ecs.kubefargate.dev"]
-  resources: ["ecsclusters", "taskdefinitions", "fargateservices", "scalingpolicies"]
+  resources: ["ecsclusters", "taskdefinitions", "fargateservices", "scalingpolicies", "fargatetasks"]
   verbs: ["get", "list", "watch", "patch", "update"]
 - apiGroups: ["ecs.kubefargate.dev"]
-  resources: ["ecsclusters/status", "taskdefinitions/status", "fargateservices/status", "scalingpolicies/status"]
+  resources: ["ecsclusters/status", "taskdefinitions/status", "fargateservices/status", "scalingpolicies/status", "fargatetasks/status"]
   verbs: ["get", "patch", "update"]
 - apiGroups: ["ecs.kubefargate.dev"]
-  resources: ["ecsclusters/finalizers", "taskdefinitions/finalizers", "fargateservices/finalizers", "scalingpolicies/finalizers"]
+  resources: ["ecsclusters/finalizers", "taskdefinitions/finalizers", "fargateservices/finalizers", "scalingpolicies/finalizers", "fargatetasks/finalizers"]
   verbs: ["update", "patch"]
+# A finished FargateTask is deleted when its ttlSecondsAfterFinished passes (as a Job's TTL does).
+- apiGroups: ["ecs.kubefargate.dev"]
+  resources: ["fargatetasks"]
+  verbs: ["delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

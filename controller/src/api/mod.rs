@@ -12,12 +12,14 @@ pub mod cluster;
 pub mod conditions;
 pub mod scaling_policy;
 pub mod service;
+pub mod task;
 pub mod task_definition;
 
 pub use cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
 pub use conditions::{Condition, ConditionStatus};
 pub use scaling_policy::{ScalingPolicy, ScalingPolicySpec, ScalingPolicyStatus};
 pub use service::{FargateService, FargateServiceSpec, FargateServiceStatus};
+pub use task::{FargateTask, FargateTaskSpec, FargateTaskStatus};
 pub use task_definition::{TaskDefinition, TaskDefinitionSpec, TaskDefinitionStatus};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -101,6 +101,7 @@ pub struct AwsClients {
     clusters: batch::Batcher<Place, String, aws_sdk_ecs::types::Cluster>,
     services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
     scalable_targets: batch::Batcher<Place, String, aws_sdk_applicationautoscaling::types::ScalableTarget>,
+    tasks: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Task>,
 }
 
 impl AwsClients {
@@ -162,6 +163,20 @@ impl AwsClients {
                 })
             }),
         );
+        let for_tasks = make.clone();
+        let tasks = batch::Batcher::spawn(
+            100,
+            Arc::new(move |(place, cluster): (Place, String), arns: Vec<String>| {
+                let ecs = for_tasks(&place).ecs;
+                Box::pin(async move {
+                    let found = ecs::describe_tasks(&ecs, &cluster, &arns).await?;
+                    Ok(found
+                        .into_iter()
+                        .filter_map(|t| t.task_arn().map(str::to_string).map(|a| (a, t)))
+                        .collect())
+                })
+            }),
+        );
         let for_targets = make;
         let scalable_targets = batch::Batcher::spawn(
             50,
@@ -185,6 +200,7 @@ impl AwsClients {
             clusters,
             services,
             scalable_targets,
+            tasks,
         })
     }
 
@@ -266,6 +282,20 @@ impl Account<'_> {
             .get((self.place(region), cluster.to_string()), name.to_string())
             .await?;
         Ok(s.filter(|s| s.status() != Some("INACTIVE")))
+    }
+
+    /// One task by ARN, batched per cluster (100 per call) with the other tasks polled at the moment.
+    /// `None` when ECS does not know it (MISSING).
+    pub(crate) async fn describe_task(
+        &self,
+        region: Option<&str>,
+        cluster: &str,
+        arn: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Task>, AwsError> {
+        self.clients
+            .tasks
+            .get((self.place(region), cluster.to_string()), arn.to_string())
+            .await
     }
 
     /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
@@ -357,6 +387,7 @@ impl AwsClients {
             clusters: batch::Batcher::spawn(100, refuse()),
             services: batch::Batcher::spawn(10, refuse()),
             scalable_targets: batch::Batcher::spawn(50, refuse()),
+            tasks: batch::Batcher::spawn(100, refuse()),
         }
     }
 }

@@ -618,3 +618,152 @@ pub(crate) async fn delete_service(
         Err(e) => Err(e),
     }
 }
+
+/// Describes tasks of one cluster by ARN (ECS takes up to 100 a call). Tasks ECS does not know
+/// (MISSING: never existed, or stopped long enough ago to be forgotten) are left out.
+pub(crate) async fn describe_tasks(
+    ecs: &EcsClient,
+    cluster: &str,
+    arns: &[String],
+) -> Result<Vec<aws_sdk_ecs::types::Task>, AwsError> {
+    let mut out = Vec::with_capacity(arns.len());
+    for chunk in arns.chunks(100) {
+        let page = ecs
+            .call(
+                op::DESCRIBE_TASKS,
+                ecs.describe_tasks()
+                    .cluster(cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .send(),
+            )
+            .await;
+        match page {
+            Ok(page) => out.extend(page.tasks.unwrap_or_default()),
+            // The cluster itself is gone: so are its tasks.
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Everything RunTask takes for tasks on Fargate.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NewTasks {
+    pub cluster: String,
+    pub task_definition: String,
+    pub count: i32,
+    pub launch_type: Option<LaunchType>,
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    pub platform_version: Option<String>,
+    pub network_configuration: Option<NetworkConfiguration>,
+    pub overrides: Option<aws_sdk_ecs::types::TaskOverride>,
+    pub volume_configurations: Option<Vec<aws_sdk_ecs::types::TaskVolumeConfiguration>>,
+    pub enable_execute_command: Option<bool>,
+    pub propagate_tags: Option<PropagateTags>,
+    pub group: Option<String>,
+    pub started_by: String,
+    pub tags: Vec<Tag>,
+    /// Idempotency token (up to 64 characters).
+    pub client_token: String,
+}
+
+/// What RunTask answered: the tasks it started, and the ones it could not place (`failures`: reason and
+/// detail, e.g. capacity).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Started {
+    pub tasks: Vec<aws_sdk_ecs::types::Task>,
+    pub failures: Vec<(String, String)>,
+}
+
+pub(crate) async fn run_task(ecs: &EcsClient, t: NewTasks) -> Result<Started, AwsError> {
+    let out = ecs
+        .call(
+            op::RUN_TASK,
+            ecs.run_task()
+                .cluster(t.cluster)
+                .task_definition(t.task_definition)
+                .count(t.count)
+                .set_launch_type(t.launch_type)
+                .set_capacity_provider_strategy(t.capacity_provider_strategy)
+                .set_platform_version(t.platform_version)
+                .set_network_configuration(t.network_configuration)
+                .set_overrides(t.overrides)
+                .set_volume_configurations(t.volume_configurations)
+                .set_enable_execute_command(t.enable_execute_command)
+                .set_propagate_tags(t.propagate_tags)
+                .set_group(t.group)
+                .started_by(t.started_by)
+                .set_tags(Some(t.tags).filter(|t| !t.is_empty()))
+                .client_token(t.client_token)
+                .send(),
+        )
+        .await?;
+    Ok(Started {
+        tasks: out.tasks.unwrap_or_default(),
+        failures: out
+            .failures
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
+                (
+                    f.reason.unwrap_or_default(),
+                    f.detail.or(f.arn).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// The ARNs of the tasks started with `started_by` that ECS has not stopped yet (ListTasks takes
+/// `startedBy` only as its sole filter, and lists desired status RUNNING by default).
+pub(crate) async fn list_tasks_started_by(
+    ecs: &EcsClient,
+    cluster: &str,
+    started_by: &str,
+) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = ecs
+            .call(
+                op::LIST_TASKS,
+                ecs.list_tasks()
+                    .cluster(cluster)
+                    .started_by(started_by)
+                    .set_next_token(next.take())
+                    .send(),
+            )
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        out.extend(page.task_arns.unwrap_or_default());
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Stops a task (idempotent in ECS: stopping a stopped task answers the task). A task or cluster ECS
+/// does not know is already gone.
+pub(crate) async fn stop_task(ecs: &EcsClient, cluster: &str, arn: &str, reason: &str) -> Result<(), AwsError> {
+    let answer = ecs
+        .call(
+            op::STOP_TASK,
+            ecs.stop_task()
+                .cluster(cluster)
+                .task(arn)
+                .reason(reason.chars().take(255).collect::<String>())
+                .send(),
+        )
+        .await;
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -82,6 +82,10 @@ operations! {
     CREATE_SERVICE = Ecs "CreateService" write;
     UPDATE_SERVICE = Ecs "UpdateService" write;
     DELETE_SERVICE = Ecs "DeleteService" write;
+    RUN_TASK = Ecs "RunTask" write;
+    DESCRIBE_TASKS = Ecs "DescribeTasks" read;
+    LIST_TASKS = Ecs "ListTasks" read;
+    STOP_TASK = Ecs "StopTask" write;
     TAG_RESOURCE = Ecs "TagResource" write;
     UNTAG_RESOURCE = Ecs "UntagResource" write;
     DESCRIBE_SCALABLE_TARGETS = ApplicationAutoScaling "DescribeScalableTargets" read;

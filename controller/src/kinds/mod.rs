@@ -2,6 +2,8 @@
 //! [`crate::runtime`].
 
 mod cluster;
+mod placement;
 mod scaling_policy;
 mod service;
+mod task;
 mod task_definition;

@@ -57,7 +57,12 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let key = requeue::Backoff::key(obj);
-    let old = obj.status().cloned().unwrap_or_default();
+    // The status last written, when the cache does not show it yet.
+    let old = ctx
+        .written
+        .recall::<K::Status>(&key, obj.meta().resource_version.as_deref())
+        .or_else(|| obj.status().cloned())
+        .unwrap_or_default();
     let generation = obj.meta().generation;
     let handled = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned();
     let change = runner::change_key(obj);
@@ -79,6 +84,7 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
             Ok(Cleanup::Done) => {
                 finalizers::remove(&api, obj).await?;
                 ctx.backoff.reset(&key);
+                ctx.written.forget(&key);
                 METRICS.object_state(&kind, &uid, None);
                 let (reason, message) = match kept {
                     Some(why) => (
@@ -134,12 +140,18 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
             state,
             extra_conditions,
             notes,
+            recheck,
         }) => {
             ctx.backoff.reset(&key);
-            // Ready and failed objects wait for a change or their kind's periodic resync.
+            // Ready and failed objects wait for a change or their kind's periodic resync (or the
+            // recheck the kind asked for).
+            let settled = |outcome| match recheck {
+                Some(after) => (requeue(&kind, outcome, after), outcome),
+                None => (Action::await_change(), outcome),
+            };
             let (action, outcome) = match &state {
-                State::Ready { .. } => (Action::await_change(), "ready"),
-                State::Failed { .. } => (Action::await_change(), "failed"),
+                State::Ready { .. } => settled("ready"),
+                State::Failed { .. } => settled("failed"),
                 State::InProgress { recheck, .. } => (requeue(&kind, "in_progress", *recheck), "in_progress"),
                 State::Waiting { recheck, .. } => (requeue(&kind, "waiting", *recheck), "waiting"),
             };
@@ -177,7 +189,11 @@ async fn finish<K: Managed>(
     };
     let (before, after) = (ready_of(old), ready_of(&new));
     let stalled = crate::api::conditions::find(new.conditions(), crate::api::conditions::STALLED).is_some();
-    status::write(api, obj, old, new).await?;
+    let remembered = new.clone();
+    if let Some(version) = status::write(api, obj, old, new).await? {
+        ctx.written
+            .remember(&requeue::Backoff::key(obj), Some(version), remembered);
+    }
     let kind = K::kind(&());
     if let Some((ready, _, _)) = &after {
         METRICS.object_state(

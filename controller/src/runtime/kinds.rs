@@ -5,7 +5,7 @@
 
 use super::runner::{self, Scope, Shutdown};
 use super::{Context, Managed};
-use crate::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use crate::api::{EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDefinition};
 use crate::aws::operations::Operation;
 use futures::future::BoxFuture;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -20,6 +20,7 @@ pub fn all() -> Vec<KindInfo> {
         KindInfo::of::<TaskDefinition>(),
         KindInfo::of::<FargateService>(),
         KindInfo::of::<ScalingPolicy>(),
+        KindInfo::of::<FargateTask>(),
     ]
 }
 

@@ -48,6 +48,8 @@ pub struct Context {
     pub stores: cache::Stores,
     /// Each kind's watch events, for the controllers of the kinds that react to them.
     pub feeds: cache::Feeds,
+    /// The statuses written that the caches may not show yet.
+    pub written: status::Written,
 }
 
 #[derive(Clone, Debug)]
@@ -133,12 +135,15 @@ pub enum Deref<T> {
 
 /// The result of a successful `apply`: the new status facts, the state, and any conditions of the
 /// kind's own (a service's `Progressing`) to write beside `Ready`.
+#[derive(Debug)]
 pub struct Applied<S> {
     pub status: S,
     pub state: State,
     pub extra_conditions: Vec<crate::api::Condition>,
     /// What the reconcile changed in AWS, published as Events.
     pub notes: Vec<Note>,
+    /// Look again after this long even when Ready or Failed (a finished FargateTask's TTL).
+    pub recheck: Option<Duration>,
 }
 
 impl<S> Applied<S> {
@@ -148,6 +153,7 @@ impl<S> Applied<S> {
             state,
             extra_conditions: Vec::new(),
             notes: Vec::new(),
+            recheck: None,
         }
     }
 

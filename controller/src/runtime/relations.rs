@@ -5,7 +5,7 @@
 //! the kinds' dereference and deletion steps and the watches all ask here, and the unit tests below
 //! feed them objects built by small helpers and check the answers.
 
-use crate::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use crate::api::{EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDefinition};
 use crate::aws::ecs::{family_of, revision_of};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
@@ -209,6 +209,104 @@ pub fn cluster_freed_by(service: &FargateService) -> Option<ObjectRef<EcsCluster
 /// The task definition whose revisions a deleting service may have kept in use.
 pub fn task_definition_freed_by(service: &FargateService) -> Option<ObjectRef<TaskDefinition>> {
     task_definition_of(service).filter(|_| service.metadata.deletion_timestamp.is_some())
+}
+
+// ---- FargateTask -> EcsCluster, TaskDefinition -------------------------------------------------------
+
+/// Whether a FargateTask may still run tasks: not finished (a finished run holds nothing).
+pub fn task_unfinished(task: &FargateTask) -> bool {
+    use crate::api::task::Phase;
+    !matches!(
+        task.status.as_ref().and_then(|s| s.phase),
+        Some(Phase::Succeeded | Phase::Failed)
+    )
+}
+
+/// The EcsCluster a FargateTask names by reference.
+pub fn cluster_of_task(task: &FargateTask) -> Option<ObjectRef<EcsCluster>> {
+    let r = task.spec.cluster_ref.as_ref()?;
+    Some(ObjectRef::new(&r.name).within(&task.namespace().unwrap_or_default()))
+}
+
+/// The TaskDefinition a FargateTask names by reference.
+pub fn task_definition_of_task(task: &FargateTask) -> Option<ObjectRef<TaskDefinition>> {
+    let r = task.spec.task_definition_ref.as_ref()?;
+    Some(ObjectRef::new(&r.name).within(&task.namespace().unwrap_or_default()))
+}
+
+/// The names of the unfinished FargateTasks that keep EcsCluster `cluster` from being deleted (by
+/// reference, or by the cluster's ARN).
+pub fn tasks_on_cluster<'a>(
+    tasks: impl IntoIterator<Item = &'a FargateTask>,
+    cluster: &EcsCluster,
+    arn: Option<&str>,
+) -> Vec<String> {
+    tasks
+        .into_iter()
+        .filter(|t| same_namespace(*t, cluster) && task_unfinished(t))
+        .filter(|t| {
+            t.spec.cluster_ref.as_ref().is_some_and(|r| r.name == cluster.name_any())
+                || (arn.is_some() && t.spec.cluster_arn.as_deref() == arn)
+        })
+        .map(ResourceExt::name_any)
+        .collect()
+}
+
+/// The revisions of `family` that unfinished FargateTasks run (pinned in status) or name
+/// (`taskDefinitionArn`): never deregistered while so.
+pub fn revisions_run_by_tasks<'a>(
+    tasks: impl IntoIterator<Item = &'a FargateTask>,
+    family: &str,
+) -> BTreeSet<i32> {
+    tasks
+        .into_iter()
+        .filter(|t| task_unfinished(t))
+        .flat_map(|t| {
+            let pinned = t.status.as_ref().and_then(|s| s.task_definition_arn.as_deref());
+            [pinned, t.spec.task_definition_arn.as_deref()]
+        })
+        .flatten()
+        .filter(|arn| family_of(arn) == Some(family))
+        .filter_map(revision_of)
+        .collect()
+}
+
+/// The FargateTasks a change of EcsCluster `cluster` wakes (those naming it).
+pub fn tasks_naming_cluster<'a>(
+    tasks: impl IntoIterator<Item = &'a FargateTask>,
+    cluster: &EcsCluster,
+) -> Vec<ObjectRef<FargateTask>> {
+    let key = ObjectRef::from_obj(cluster);
+    tasks
+        .into_iter()
+        .filter(|t| cluster_of_task(t).as_ref() == Some(&key))
+        .map(ObjectRef::from_obj)
+        .collect()
+}
+
+/// The FargateTasks a change of TaskDefinition `td` wakes (those naming it and not pinned yet).
+pub fn tasks_naming_task_definition<'a>(
+    tasks: impl IntoIterator<Item = &'a FargateTask>,
+    td: &TaskDefinition,
+) -> Vec<ObjectRef<FargateTask>> {
+    let key = ObjectRef::from_obj(td);
+    tasks
+        .into_iter()
+        .filter(|t| task_definition_of_task(t).as_ref() == Some(&key))
+        .filter(|t| t.status.as_ref().and_then(|s| s.task_definition_arn.as_ref()).is_none())
+        .map(ObjectRef::from_obj)
+        .collect()
+}
+
+/// The cluster a FargateTask that finished or is going away may have kept from deletion.
+pub fn cluster_freed_by_task(task: &FargateTask) -> Option<ObjectRef<EcsCluster>> {
+    cluster_of_task(task).filter(|_| task.metadata.deletion_timestamp.is_some() || !task_unfinished(task))
+}
+
+/// The task definition whose revision a FargateTask that finished or is going away kept in use.
+pub fn task_definition_freed_by_task(task: &FargateTask) -> Option<ObjectRef<TaskDefinition>> {
+    task_definition_of_task(task)
+        .filter(|_| task.metadata.deletion_timestamp.is_some() || !task_unfinished(task))
 }
 
 fn same_namespace(a: &impl ResourceExt, b: &impl ResourceExt) -> bool {
@@ -435,6 +533,62 @@ mod tests {
         assert_eq!(
             task_definition_freed_by(&deleting),
             Some(ObjectRef::new("web").within(NS))
+        );
+    }
+
+    fn mk_task(name: &str, cluster: &str, td: &str, phase: Option<crate::api::task::Phase>) -> FargateTask {
+        let mut t = FargateTask::new(
+            name,
+            crate::api::FargateTaskSpec {
+                cluster_ref: local(cluster),
+                task_definition_ref: local(td),
+                ..Default::default()
+            },
+        );
+        t.metadata.namespace = Some(NS.into());
+        t.status = Some(crate::api::FargateTaskStatus {
+            phase,
+            task_definition_arn: Some(format!("arn:aws:ecs:us-east-1:1:task-definition/{td}:4")),
+            ..Default::default()
+        });
+        t
+    }
+
+    #[test]
+    fn unfinished_tasks_hold_their_cluster_and_revision_and_finishing_frees_them() {
+        use crate::api::task::Phase;
+        let cluster = mk_cluster("main");
+        let tasks = [
+            mk_task("running", "main", "web", Some(Phase::Running)),
+            mk_task("pending", "main", "web", None),
+            mk_task("done", "main", "web", Some(Phase::Succeeded)),
+            mk_task("failed", "main", "web", Some(Phase::Failed)),
+            mk_task("elsewhere", "other", "api", Some(Phase::Running)),
+        ];
+        assert_eq!(tasks_on_cluster(&tasks, &cluster, None), ["running", "pending"]);
+        assert_eq!(revisions_run_by_tasks(&tasks, "web"), BTreeSet::from([4]));
+        assert_eq!(revisions_run_by_tasks(&tasks[2..4], "web"), BTreeSet::new());
+        assert_eq!(cluster_freed_by_task(&tasks[0]), None);
+        assert_eq!(
+            cluster_freed_by_task(&tasks[2]),
+            Some(ObjectRef::new("main").within(NS))
+        );
+        assert_eq!(
+            task_definition_freed_by_task(&tasks[3]),
+            Some(ObjectRef::new("web").within(NS))
+        );
+        assert_eq!(
+            tasks_naming_cluster(&tasks, &cluster).len(),
+            4,
+            "every task naming the cluster wakes"
+        );
+        // Only tasks that have not pinned a revision care about the TaskDefinition.
+        let mut unpinned = mk_task("new", "main", "web", None);
+        unpinned.status = None;
+        let all = [tasks[0].clone(), unpinned.clone()];
+        assert_eq!(
+            tasks_naming_task_definition(&all, &mk_td("web")),
+            [ObjectRef::from_obj(&unpinned)]
         );
     }
 }

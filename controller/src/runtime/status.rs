@@ -56,14 +56,67 @@ pub fn stamp<S: ManagedStatus>(
     }
 }
 
-/// Writes `new` as the object's status unless it equals `old`.
-pub async fn write<K, S>(api: &Api<K>, obj: &K, old: &S, new: S) -> Result<(), kube::Error>
+/// The status each object was last written with, kept until the watch cache shows that write.
+///
+/// A reconcile reads its object from the cache, which may not have seen the status the previous
+/// reconcile wrote a moment ago (a requeue can come before the watch event). Built on that stale
+/// status, the next write would drop what the previous one recorded (a failed revision, a task just
+/// launched). Only this process writes these statuses (and it exits when it stops leading), so the
+/// status it wrote last is the newest there is: [`Written::recall`] returns it until the cached
+/// object carries the resourceVersion that write produced.
+#[derive(Default)]
+pub struct Written(std::sync::Mutex<std::collections::HashMap<String, Entry>>);
+
+struct Entry {
+    resource_version: Option<String>,
+    status: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl Written {
+    /// The status last written for `key`, unless the cache (at `cached_version`) already holds it.
+    pub fn recall<S: ManagedStatus>(&self, key: &str, cached_version: Option<&str>) -> Option<S> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = map.get(key)?;
+        if entry.resource_version.is_none() || entry.resource_version.as_deref() == cached_version {
+            map.remove(key);
+            return None;
+        }
+        entry.status.downcast_ref::<S>().cloned()
+    }
+
+    /// Records the status written for `key` and the resourceVersion the write produced.
+    pub fn remember<S: ManagedStatus>(&self, key: &str, resource_version: Option<String>, status: S) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.insert(
+            key.to_string(),
+            Entry {
+                resource_version,
+                status: Box::new(status),
+            },
+        );
+    }
+
+    /// Forgets `key` (its object is gone).
+    pub fn forget(&self, key: &str) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(key);
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or_default()
+    }
+}
+
+/// Writes `new` as the object's status unless it equals `old`; returns the resourceVersion of the
+/// object after the write (`None` when nothing was written).
+pub async fn write<K, S>(api: &Api<K>, obj: &K, old: &S, new: S) -> Result<Option<String>, kube::Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
     S: ManagedStatus,
 {
     if &new == old {
-        return Ok(());
+        return Ok(None);
     }
     let patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
@@ -71,11 +124,12 @@ where
         "status": new,
     });
     METRICS.kube_write(&K::kind(&()), KubeWrite::status_patch);
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(patch),
-    )
-    .await?;
-    Ok(())
+    let written = api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(patch),
+        )
+        .await?;
+    Ok(Some(written.meta().resource_version.clone().unwrap_or_default()))
 }

@@ -89,15 +89,5 @@ pub(super) fn configuration(c: &SpecConfiguration) -> ClusterConfiguration {
 
 /// The strategy as ECS takes it; left-out weights and bases are 0, ECS's own defaults.
 pub(super) fn strategy(items: &[SpecStrategyItem]) -> Vec<CapacityProviderStrategyItem> {
-    items
-        .iter()
-        .filter_map(|i| {
-            CapacityProviderStrategyItem::builder()
-                .capacity_provider(i.capacity_provider.as_str())
-                .weight(i.weight.unwrap_or(0))
-                .base(i.base.unwrap_or(0))
-                .build()
-                .ok()
-        })
-        .collect()
+    super::super::placement::strategy(items)
 }

@@ -6,7 +6,7 @@ mod dereference;
 mod input;
 mod plan;
 
-use crate::api::{EcsCluster, EcsClusterStatus, FargateService};
+use crate::api::{EcsCluster, EcsClusterStatus, FargateService, FargateTask};
 use crate::aws::operations::{self as op, Operation};
 use crate::runtime::relations;
 use crate::runtime::{Applied, Cleanup, Context, Deref, Error, Managed};
@@ -73,15 +73,20 @@ impl Managed for EcsCluster {
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // A service that goes away may be the last one a deleting cluster waits for.
         // Only a deletion matters here; status changes of services would only cost AWS calls.
-        controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
-            relations::cluster_freed_by(&s)
-        })
+        controller
+            .watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
+                relations::cluster_freed_by(&s)
+            })
+            // A task that finishes or goes away may be the last one it waits for, too.
+            .watches_shared_stream(ctx.feeds.subscribe::<FargateTask>(), |t| {
+                relations::cluster_freed_by_task(&t)
+            })
     }
 
     async fn cleanup(&self, ctx: &Context, status: &EcsClusterStatus) -> Result<Cleanup, Error> {
         let aws = crate::runtime::aws_for(ctx, self)?;
         // Services first (no AWS call while they are there).
-        let dependents = dereference::dependent_services(self, ctx, status.arn.as_deref()).await?;
+        let dependents = dereference::dependents(self, ctx, status.arn.as_deref()).await?;
         if let Some(wait) = plan::held_by(&dependents) {
             return Ok(wait);
         }

@@ -284,7 +284,7 @@ pub(super) fn held_by(dependents: &[String]) -> Option<Cleanup> {
     (!dependents.is_empty()).then(|| Cleanup::Wait {
         reason: reasons::HAS_DEPENDENTS,
         message: format!(
-            "waiting for FargateServices to be deleted first: {}",
+            "waiting for the objects that run on the cluster to go first: {}",
             some_of(dependents)
         ),
         recheck: RECHECK_DEPENDENTS,
@@ -682,10 +682,13 @@ mod tests {
 
     #[test]
     fn a_cluster_with_services_is_not_deleted() {
-        match held_by(&["web".to_string()]) {
+        match held_by(&["FargateService/web".to_string()]) {
             Some(Cleanup::Wait { reason, message, .. }) => {
                 assert_eq!(reason, reasons::HAS_DEPENDENTS);
-                assert_eq!(message, "waiting for FargateServices to be deleted first: web");
+                assert_eq!(
+                    message,
+                    "waiting for the objects that run on the cluster to go first: FargateService/web"
+                );
             }
             other => panic!("expected a wait, got {other:?}"),
         }

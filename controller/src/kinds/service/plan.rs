@@ -451,29 +451,11 @@ mod sdk_build {
 }
 
 fn network(s: &FargateServiceSpec) -> Result<sdk::NetworkConfiguration, sdk_build::BuildError> {
-    let v = &s.network_configuration.awsvpc_configuration;
-    let awsvpc = sdk::AwsVpcConfiguration::builder()
-        .set_subnets(Some(v.subnets.clone()))
-        .set_security_groups((!v.security_groups.is_empty()).then(|| v.security_groups.clone()))
-        .set_assign_public_ip(v.assign_public_ip.as_deref().map(sdk::AssignPublicIp::from))
-        .build()?;
-    Ok(sdk::NetworkConfiguration::builder()
-        .awsvpc_configuration(awsvpc)
-        .build())
+    super::super::placement::network(&s.network_configuration)
 }
 
 fn strategy(items: &[SpecStrategyItem]) -> Vec<sdk::CapacityProviderStrategyItem> {
-    items
-        .iter()
-        .filter_map(|i| {
-            sdk::CapacityProviderStrategyItem::builder()
-                .capacity_provider(i.capacity_provider.as_str())
-                .weight(i.weight.unwrap_or(0))
-                .base(i.base.unwrap_or(0))
-                .build()
-                .ok()
-        })
-        .collect()
+    super::super::placement::strategy(items)
 }
 
 /// The user's deployment configuration laid over the current one, so fields left out keep their values.

@@ -95,9 +95,14 @@ impl Managed for TaskDefinition {
         ctx: &std::sync::Arc<Context>,
     ) -> kube::runtime::controller::Controller<Self> {
         // A service moving off a revision (or going away) may free revisions to prune or delete.
-        controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
-            crate::runtime::relations::task_definition_freed_by(&s)
-        })
+        controller
+            .watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
+                crate::runtime::relations::task_definition_freed_by(&s)
+            })
+            // So may a task that finishes or goes away.
+            .watches_shared_stream(ctx.feeds.subscribe::<crate::api::FargateTask>(), |t| {
+                crate::runtime::relations::task_definition_freed_by_task(&t)
+            })
     }
 
     async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {

@@ -274,6 +274,7 @@ impl Harness {
                 concurrency: 1,
             },
             backoff: Default::default(),
+            written: Default::default(),
             events: Events::new(client, "ecs-controller", "engine-tests"),
             stores: Default::default(),
             feeds: Default::default(),

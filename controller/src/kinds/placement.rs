@@ -1,0 +1,230 @@
+//! Where the kinds that run tasks (FargateService, FargateTask) run them: the cluster, its region and
+//! the task-definition revision, read from the objects they name (through [`crate::runtime::cache`])
+//! or from the ARNs in their specs. A reference that is not usable yet is a [`Deref::Wait`]; one that
+//! can never work (a cluster of another namespace, a region that disagrees) is a terminal error.
+
+use crate::api::service::LocalRef;
+use crate::api::{Condition, ConditionStatus, EcsCluster, TaskDefinition, conditions as cond};
+use crate::aws::Account;
+use crate::runtime::conditions::reasons;
+use crate::runtime::{Context, Deref, Error, State, cache};
+use kube::api::Api;
+use std::time::Duration;
+
+/// How often an object waiting for a referenced object looks again (its watch usually wakes it first).
+pub(super) const RECHECK_DEPENDENCY: Duration = Duration::from_secs(60);
+
+/// What an object names: its namespace, cluster, task definition and region, from its spec.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Names<'a> {
+    /// `FargateService`, `FargateTask`: for messages.
+    pub(super) kind: &'static str,
+    pub(super) namespace: &'a str,
+    pub(super) cluster_ref: Option<&'a LocalRef>,
+    pub(super) cluster_arn: Option<&'a str>,
+    pub(super) task_definition_ref: Option<&'a LocalRef>,
+    pub(super) task_definition_arn: Option<&'a str>,
+    pub(super) region: Option<&'a str>,
+}
+
+/// The cluster (ARN), its region, and the task-definition revision to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Placed {
+    pub(super) cluster: String,
+    pub(super) region: String,
+    pub(super) task_definition: String,
+}
+
+/// The cluster, region and task definition of `names`, or why they are not usable yet. With
+/// `pinned`, the task definition is that revision whatever the spec says (a run keeps its revision).
+pub(super) async fn resolve(
+    names: Names<'_>,
+    pinned: Option<&str>,
+    ctx: &Context,
+    aws: &Account<'_>,
+) -> Result<Deref<Placed>, Error> {
+    let Names { kind, namespace: ns, .. } = names;
+    let (cluster, region) = match (names.cluster_ref, names.cluster_arn) {
+        (_, Some(arn)) => (arn.to_string(), arn_region(arn).map(str::to_string)),
+        (Some(r), None) => {
+            let current = |c: &EcsCluster| {
+                c.status.as_ref().is_some_and(|s| {
+                    settled(
+                        s.arn.as_ref(),
+                        &s.conditions,
+                        s.observed_generation,
+                        c.metadata.generation,
+                    )
+                }) && c.metadata.deletion_timestamp.is_none()
+            };
+            let Some(c) = cache::get::<EcsCluster>(ctx, ns, &r.name, current).await? else {
+                return not_ready(format!("EcsCluster {} does not exist", r.name));
+            };
+            let status = c.status.unwrap_or_default();
+            match status.arn {
+                Some(arn) if ready(&status.conditions) && c.metadata.deletion_timestamp.is_none() => {
+                    (arn, status.region)
+                }
+                _ => return not_ready(format!("EcsCluster {} is not Ready", r.name)),
+            }
+        }
+        (None, None) => return not_ready("no cluster: set clusterRef or clusterArn"),
+    };
+    let task_definition = match (pinned, names.task_definition_ref, names.task_definition_arn) {
+        (Some(arn), _, _) | (None, _, Some(arn)) => arn.to_string(),
+        (None, Some(r), None) => {
+            // From the cache only when it holds the revision of the current spec.
+            let current = |t: &TaskDefinition| {
+                t.status.as_ref().is_some_and(|s| {
+                    settled(
+                        s.arn.as_ref(),
+                        &s.conditions,
+                        s.observed_generation,
+                        t.metadata.generation,
+                    )
+                })
+            };
+            let Some(td) = cache::get::<TaskDefinition>(ctx, ns, &r.name, current).await? else {
+                return not_ready(format!("TaskDefinition {} does not exist", r.name));
+            };
+            // The newest registered revision, even while a later spec is being registered: what
+            // exists runs, and a service rolls forward when the new revision lands.
+            match td.status.and_then(|s| s.arn) {
+                Some(arn) => arn,
+                None => return not_ready(format!("TaskDefinition {} is not Ready", r.name)),
+            }
+        }
+        (None, None, None) => {
+            return not_ready("no task definition: set taskDefinitionRef or taskDefinitionArn");
+        }
+    };
+    // Tasks run in their cluster's region, with a task definition of that region.
+    let region = region.unwrap_or_else(|| aws.default_region().to_string());
+    if names.cluster_arn.is_some() {
+        // A cluster named by ARN may not be one an EcsCluster of another namespace manages.
+        let name = crate::runtime::relations::last_segment(&cluster);
+        let Some(c) = aws.describe_cluster(Some(&region), name).await? else {
+            return not_ready(format!("ECS cluster {cluster} does not exist"));
+        };
+        let tag = |key: &str| crate::aws::ecs::tag_value(c.tags(), key);
+        if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
+            && owner_ns != ns
+        {
+            return Err(Error::Terminal {
+                reason: reasons::NOT_OWNED,
+                message: format!(
+                    "ECS cluster {cluster} belongs to EcsCluster {owner_ns}/{}; a {kind} may only use \
+                     clusters of its own namespace (or clusters not managed by ecs-controller)",
+                    tag(crate::api::OWNER_NAME_TAG).unwrap_or("?")
+                ),
+            });
+        }
+    }
+    let td_region = arn_region(&task_definition).unwrap_or(aws.default_region());
+    let mismatch = |message: String| {
+        Err(Error::Terminal {
+            reason: reasons::REGION_MISMATCH,
+            message,
+        })
+    };
+    if let Some(want) = names.region
+        && want != region
+    {
+        return mismatch(format!(
+            "spec.region is {want} but the cluster {cluster} is in {region}: a {kind} runs in its cluster's region"
+        ));
+    }
+    if td_region != region {
+        return mismatch(format!(
+            "the task definition {task_definition} is in {td_region} but the cluster is in {region}: \
+             register the task definition in {region} (TaskDefinition spec.region)"
+        ));
+    }
+    Ok(Deref::Ready(Placed {
+        cluster,
+        region,
+        task_definition,
+    }))
+}
+
+/// The cluster (ARN, region) an object ran in, for its deletion: from `clusterArn`, or from the
+/// referenced EcsCluster's status whatever its condition (asked of the API server: a deletion never
+/// trusts a cache); `None` when there is no such cluster.
+pub(super) async fn cluster_for_cleanup(
+    names: Names<'_>,
+    ctx: &Context,
+) -> Result<Option<(String, Option<String>)>, Error> {
+    if let Some(arn) = names.cluster_arn {
+        return Ok(Some((arn.to_string(), arn_region(arn).map(str::to_string))));
+    }
+    let Some(r) = names.cluster_ref else {
+        return Ok(None);
+    };
+    let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), names.namespace);
+    Ok(api
+        .get_opt(&r.name)
+        .await?
+        .and_then(|c| c.status)
+        .and_then(|s| s.arn.map(|arn| (arn, s.region))))
+}
+
+/// A dependency that is not there yet, with a message naming it.
+fn not_ready<T>(message: impl Into<String>) -> Result<Deref<T>, Error> {
+    Ok(Deref::Wait(State::Waiting {
+        reason: reasons::DEPENDENCY_NOT_READY,
+        message: message.into(),
+        recheck: RECHECK_DEPENDENCY,
+    }))
+}
+
+fn ready(conditions: &[Condition]) -> bool {
+    cond::find(conditions, cond::READY).is_some_and(|c| c.status == ConditionStatus::True)
+}
+
+/// A referenced object whose status is Ready, has an ARN and speaks of its current generation.
+fn settled(
+    arn: Option<&String>,
+    conditions: &[Condition],
+    observed: Option<i64>,
+    generation: Option<i64>,
+) -> bool {
+    arn.is_some() && ready(conditions) && observed == generation
+}
+
+/// The region field of an ARN (`arn:aws:ecs:<region>:...`).
+pub(super) fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
+/// The network configuration as ECS takes it.
+pub(super) fn network(
+    n: &crate::api::service::NetworkConfiguration,
+) -> Result<aws_sdk_ecs::types::NetworkConfiguration, aws_sdk_ecs::error::BuildError> {
+    use aws_sdk_ecs::types as sdk;
+    let v = &n.awsvpc_configuration;
+    let awsvpc = sdk::AwsVpcConfiguration::builder()
+        .set_subnets(Some(v.subnets.clone()))
+        .set_security_groups((!v.security_groups.is_empty()).then(|| v.security_groups.clone()))
+        .set_assign_public_ip(v.assign_public_ip.as_deref().map(sdk::AssignPublicIp::from))
+        .build()?;
+    Ok(sdk::NetworkConfiguration::builder()
+        .awsvpc_configuration(awsvpc)
+        .build())
+}
+
+/// A capacity provider strategy as ECS takes it; left-out weights and bases are 0, ECS's own defaults.
+pub(super) fn strategy(
+    items: &[crate::api::cluster::CapacityProviderStrategyItem],
+) -> Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem> {
+    items
+        .iter()
+        .filter_map(|i| {
+            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                .capacity_provider(i.capacity_provider.as_str())
+                .weight(i.weight.unwrap_or(0))
+                .base(i.base.unwrap_or(0))
+                .build()
+                .ok()
+        })
+        .collect()
+}

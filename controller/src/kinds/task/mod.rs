@@ -1,0 +1,137 @@
+//! FargateTask: run ECS tasks on Fargate to completion, like a Job. Each reconcile observes the
+//! running tasks (one batched DescribeTasks per 100 tasks of a cluster), records the outcome of every
+//! task that stopped, and decides the next step: launch what parallelism allows (the launch and its
+//! client token are written to status before RunTask, the task ARNs right after), stop everything past
+//! the deadline, finish (`Complete` / `Failed`), or poll again. Deletion stops the running tasks and
+//! waits for STOPPED.
+//!
+//! This file is the driver only: [`dereference`] (cluster and revision) -> [`plan`] (pure: outcomes,
+//! classification, the next step) -> [`act`] (the AWS calls).
+
+mod act;
+mod dereference;
+mod plan;
+
+use crate::api::{EcsCluster, FargateTask, FargateTaskStatus, TaskDefinition};
+use crate::aws::operations::{self as op, Operation};
+use crate::runtime::{Applied, Cleanup, Context, Deref, Error, Managed, relations};
+use kube::runtime::controller::Controller;
+use plan::{Finished, Next};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+crate::managed_status!(FargateTaskStatus);
+
+impl Managed for FargateTask {
+    type Status = FargateTaskStatus;
+    const NAME: &'static str = "task";
+    const OPERATIONS: &'static [Operation] = &[
+        op::DESCRIBE_CLUSTERS,
+        op::DESCRIBE_TASK_DEFINITION,
+        op::RUN_TASK,
+        op::DESCRIBE_TASKS,
+        op::LIST_TASKS,
+        op::STOP_TASK,
+    ];
+
+    fn status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    fn policies(&self) -> &crate::api::Policies {
+        &self.spec.policies
+    }
+
+    async fn apply(&self, ctx: &Context, status: FargateTaskStatus) -> Result<Applied<FargateTaskStatus>, Error> {
+        let now = SystemTime::now();
+        match plan::finished(self, &status, now) {
+            Some(Finished::Keep(applied)) => return Ok(applied),
+            Some(Finished::Expired(applied)) => {
+                act::delete_object(ctx, self).await?;
+                return Ok(applied);
+            }
+            None => {}
+        }
+        let aws = crate::runtime::aws_for(ctx, self)?;
+        let placed = match dereference::references(self, &status, ctx, &aws).await? {
+            Deref::Ready(placed) => placed,
+            Deref::Wait(state) => return Ok(Applied::new(status, state)),
+        };
+        let (cluster, region) = (placed.cluster.as_str(), placed.region.as_str());
+        let mut status = status;
+        if status.task_definition_arn.is_none() {
+            let arn = &placed.task_definition;
+            let facts = match dereference::containers_from_object(self, ctx, arn).await? {
+                Some(facts) => facts,
+                None => act::containers(&aws, region, arn).await?,
+            };
+            status = plan::pin(status, arn, &facts);
+        }
+        status.cluster_arn = Some(cluster.to_string());
+        status.region = Some(region.to_string());
+        let seen = act::describe(&aws, region, cluster, plan::active_arns(&status)).await?;
+        let mut observed = plan::observe(self, status, seen, now);
+        if let Some(pending) = observed.status.pending_launch.clone() {
+            let request = plan::request(self, &observed.status, &pending, cluster, &placed.task_definition)?;
+            let started = act::launch(&aws, region, request).await?;
+            let (status, notes) = plan::launched(observed.status, started, now);
+            observed.status = status;
+            observed.notes.extend(notes);
+        }
+        match plan::next(self, observed, now) {
+            Next::Report(applied) => {
+                if let Some(p) = &applied.status.pending_launch {
+                    act::recorded(&p.client_token);
+                }
+                Ok(applied)
+            }
+            Next::Stop { arns, reason, then } => {
+                act::stop(&aws, region, cluster, &arns, &reason).await?;
+                Ok(then)
+            }
+        }
+    }
+
+    async fn cleanup(&self, ctx: &Context, status: &FargateTaskStatus) -> Result<Cleanup, Error> {
+        let (Some(cluster), Some(region)) = (&status.cluster_arn, &status.region) else {
+            // No task was ever launched (the cluster is recorded before the first launch).
+            return Ok(Cleanup::Done);
+        };
+        let aws = crate::runtime::aws_for(ctx, self)?;
+        let mut arns: Vec<String> = status
+            .attempts
+            .iter()
+            .filter(|a| a.last_status != "STOPPED" && a.last_status != "MISSING")
+            .map(|a| a.task_arn.clone())
+            .collect();
+        if status.pending_launch.is_some() {
+            // A launch recorded and perhaps sent: its tasks are found by startedBy.
+            let by = status.started_by.clone().unwrap_or_else(|| plan::started_by(self));
+            for arn in act::started_by(&aws, region, cluster, &by).await? {
+                if !arns.contains(&arn) {
+                    arns.push(arn);
+                }
+            }
+        }
+        if arns.is_empty() {
+            return Ok(Cleanup::Done);
+        }
+        let seen = act::describe(&aws, region, cluster, arns).await?;
+        let (to_stop, next) = plan::removal(self, &seen);
+        act::stop(&aws, region, cluster, &to_stop, &plan::deletion_reason(self)).await?;
+        Ok(next)
+    }
+
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
+        // A referenced cluster or task definition changed (turned Ready, say): wake the tasks naming it.
+        let tasks = controller.store();
+        let by_td = tasks.clone();
+        controller
+            .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c| {
+                relations::tasks_naming_cluster(tasks.state().iter().map(AsRef::as_ref), &c)
+            })
+            .watches_shared_stream(ctx.feeds.subscribe::<TaskDefinition>(), move |t| {
+                relations::tasks_naming_task_definition(by_td.state().iter().map(AsRef::as_ref), &t)
+            })
+    }
+}
