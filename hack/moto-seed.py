@@ -31,6 +31,11 @@ if vpcs:
 else:
     vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=tags("vpc", "ecs-controller-local"))["Vpc"]["VpcId"]
 
+# RunTask in an awsvpc subnet needs DNS hostnames on the VPC in moto (HTTP 500 otherwise), as tasks
+# in a real VPC need them for private DNS names.
+ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
+ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+
 vpc_filter = tagged + [{"Name": "vpc-id", "Values": [vpc_id]}]
 found = ec2.describe_subnets(Filters=vpc_filter)["Subnets"]
 subnets = [s["SubnetId"] for s in sorted(found, key=lambda s: s["AvailabilityZone"])]
