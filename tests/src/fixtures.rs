@@ -51,6 +51,38 @@ pub fn task_definition_manifest(name: &str, family: &str, image: &str) -> serde_
                     "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 8080}]}]}})
 }
 
+/// A TaskDefinition moto can run tasks of: one container `app` with memory (moto's RunTask answers 500
+/// for a container with neither `memory` nor `memoryReservation`) that logs with awslogs.
+pub fn runnable_task_definition_manifest(name: &str, family: &str) -> serde_json::Value {
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": name},
+           "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                    "requiresCompatibilities": ["FARGATE"],
+                    "containerDefinitions": [{"name": "app", "image": "busybox:1.37", "memory": 256,
+                        "logConfiguration": {"logDriver": "awslogs", "options": {
+                            "awslogs-group": format!("/ecs/{family}"), "awslogs-region": "us-east-1",
+                            "awslogs-stream-prefix": "run"}}}]}})
+}
+
+/// A FargateTask of the cluster and task definition objects named `cluster` and `td`, running
+/// `app` with `command`, plus the fields of `extra` (an object).
+pub fn task_manifest(
+    name: &str,
+    cluster: &str,
+    td: &str,
+    net: &Network,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut spec = json!({
+        "clusterRef": {"name": cluster}, "taskDefinitionRef": {"name": td},
+        "overrides": {"containerOverrides": [{"name": "app", "command": ["sh", "-c", "echo done"]}]},
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": [net.subnets[0]], "securityGroups": net.security_groups}},
+        "tags": [{"key": "run", "value": name}]});
+    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+        s.extend(e.clone());
+    }
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateTask", "metadata": {"name": name}, "spec": spec})
+}
+
 /// A FargateService on the cluster and task definition objects named `cluster` and `td`, tagged
 /// `app=<name>`, with a circuit breaker.
 pub fn service_manifest(

@@ -7,7 +7,7 @@ use crate::kinds::mutating_aws_operations;
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::conditions::{self, READY};
 use ecs_controller::api::{
-    Condition, ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition,
+    Condition, ConditionStatus, EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDefinition,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -271,7 +271,7 @@ impl Drop for ControllerProcess {
 
 /// What most end-to-end tests start with: a namespace of their own, one controller watching it (the
 /// defaults of [`ControllerProcess::start`] plus any [`SetupBuilder::args`]), and the typed [`Api`]s of
-/// the four kinds in that namespace.
+/// the kinds in that namespace.
 ///
 /// Bind it whole (`let s = Setup::new("e2e-x").await?;`) and borrow from it: a destructuring
 /// `let Setup { ns, .. } = ...` would drop the fields it leaves out, the controller among them, at once.
@@ -284,6 +284,7 @@ pub struct Setup {
     pub tds: Api<TaskDefinition>,
     pub services: Api<FargateService>,
     pub policies: Api<ScalingPolicy>,
+    pub tasks: Api<FargateTask>,
 }
 
 impl Setup {
@@ -326,6 +327,7 @@ impl SetupBuilder {
             tds: ns.api(),
             services: ns.api(),
             policies: ns.api(),
+            tasks: ns.api(),
             ns,
             client,
         })

@@ -19,3 +19,28 @@ pub async fn describe_service(
         .await?;
     Ok(out.services().first().cloned())
 }
+
+/// The ARNs of the tasks started with `started_by` in `cluster`, as ListTasks gives them. (moto lists
+/// stopped tasks too, and ListTasks does not move a task along its lifecycle as DescribeTasks does.)
+pub async fn tasks_started_by(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    started_by: &str,
+) -> Result<Vec<String>> {
+    let mut arns = Vec::new();
+    let mut next = None;
+    loop {
+        let page = ecs
+            .list_tasks()
+            .cluster(cluster)
+            .started_by(started_by)
+            .set_next_token(next)
+            .send()
+            .await?;
+        arns.extend(page.task_arns().iter().cloned());
+        match page.next_token() {
+            Some(t) if !t.is_empty() => next = Some(t.to_string()),
+            _ => return Ok(arns),
+        }
+    }
+}

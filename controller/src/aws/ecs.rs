@@ -750,7 +750,12 @@ pub(crate) async fn list_tasks_started_by(
 
 /// Stops a task (idempotent in ECS: stopping a stopped task answers the task). A task or cluster ECS
 /// does not know is already gone.
-pub(crate) async fn stop_task(ecs: &EcsClient, cluster: &str, arn: &str, reason: &str) -> Result<(), AwsError> {
+pub(crate) async fn stop_task(
+    ecs: &EcsClient,
+    cluster: &str,
+    arn: &str,
+    reason: &str,
+) -> Result<(), AwsError> {
     let answer = ecs
         .call(
             op::STOP_TASK,

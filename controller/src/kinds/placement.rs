@@ -33,6 +33,9 @@ pub(super) struct Placed {
     pub(super) cluster: String,
     pub(super) region: String,
     pub(super) task_definition: String,
+    /// Whether the cluster has a default capacity provider strategy (without one, ECS runs a task that
+    /// names neither a launch type nor a strategy on EC2).
+    pub(super) default_strategy: bool,
 }
 
 /// The cluster, region and task definition of `names`, or why they are not usable yet. With
@@ -43,7 +46,10 @@ pub(super) async fn resolve(
     ctx: &Context,
     aws: &Account<'_>,
 ) -> Result<Deref<Placed>, Error> {
-    let Names { kind, namespace: ns, .. } = names;
+    let Names {
+        kind, namespace: ns, ..
+    } = names;
+    let mut default_strategy = false;
     let (cluster, region) = match (names.cluster_ref, names.cluster_arn) {
         (_, Some(arn)) => (arn.to_string(), arn_region(arn).map(str::to_string)),
         (Some(r), None) => {
@@ -60,6 +66,11 @@ pub(super) async fn resolve(
             let Some(c) = cache::get::<EcsCluster>(ctx, ns, &r.name, current).await? else {
                 return not_ready(format!("EcsCluster {} does not exist", r.name));
             };
+            default_strategy = c
+                .spec
+                .default_capacity_provider_strategy
+                .as_ref()
+                .is_some_and(|s| !s.is_empty());
             let status = c.status.unwrap_or_default();
             match status.arn {
                 Some(arn) if ready(&status.conditions) && c.metadata.deletion_timestamp.is_none() => {
@@ -106,6 +117,7 @@ pub(super) async fn resolve(
         let Some(c) = aws.describe_cluster(Some(&region), name).await? else {
             return not_ready(format!("ECS cluster {cluster} does not exist"));
         };
+        default_strategy = !c.default_capacity_provider_strategy().is_empty();
         let tag = |key: &str| crate::aws::ecs::tag_value(c.tags(), key);
         if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
             && owner_ns != ns
@@ -144,6 +156,7 @@ pub(super) async fn resolve(
         cluster,
         region,
         task_definition,
+        default_strategy,
     }))
 }
 
@@ -166,6 +179,31 @@ pub(super) async fn cluster_for_cleanup(
         .await?
         .and_then(|c| c.status)
         .and_then(|s| s.arn.map(|arn| (arn, s.region))))
+}
+
+/// Whether the cluster of `names` (at `cluster`, `region`) has a default capacity provider strategy:
+/// from the EcsCluster object's spec (whatever its condition), or as ECS describes the cluster.
+pub(super) async fn default_strategy(
+    names: Names<'_>,
+    cluster: &str,
+    region: &str,
+    ctx: &Context,
+    aws: &Account<'_>,
+) -> Result<bool, Error> {
+    if let Some(r) = names.cluster_ref {
+        let c = cache::get::<EcsCluster>(ctx, names.namespace, &r.name, |_| true).await?;
+        return Ok(c.is_some_and(|c| {
+            c.spec
+                .default_capacity_provider_strategy
+                .as_ref()
+                .is_some_and(|s| !s.is_empty())
+        }));
+    }
+    let name = crate::runtime::relations::last_segment(cluster);
+    Ok(aws
+        .describe_cluster(Some(region), name)
+        .await?
+        .is_some_and(|c| !c.default_capacity_provider_strategy().is_empty()))
 }
 
 /// A dependency that is not there yet, with a message naming it.

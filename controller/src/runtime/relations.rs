@@ -245,7 +245,10 @@ pub fn tasks_on_cluster<'a>(
         .into_iter()
         .filter(|t| same_namespace(*t, cluster) && task_unfinished(t))
         .filter(|t| {
-            t.spec.cluster_ref.as_ref().is_some_and(|r| r.name == cluster.name_any())
+            t.spec
+                .cluster_ref
+                .as_ref()
+                .is_some_and(|r| r.name == cluster.name_any())
                 || (arn.is_some() && t.spec.cluster_arn.as_deref() == arn)
         })
         .map(ResourceExt::name_any)
@@ -293,7 +296,12 @@ pub fn tasks_naming_task_definition<'a>(
     tasks
         .into_iter()
         .filter(|t| task_definition_of_task(t).as_ref() == Some(&key))
-        .filter(|t| t.status.as_ref().and_then(|s| s.task_definition_arn.as_ref()).is_none())
+        .filter(|t| {
+            t.status
+                .as_ref()
+                .and_then(|s| s.task_definition_arn.as_ref())
+                .is_none()
+        })
         .map(ObjectRef::from_obj)
         .collect()
 }

@@ -14,4 +14,5 @@ mod ownership;
 mod restart;
 mod scaling;
 mod service;
+mod task;
 mod task_definition;

@@ -9,7 +9,11 @@ use kube::ResourceExt;
 /// FargateServices, and FargateTasks that have not finished. The cache may say "some" (waiting longer
 /// is safe, and costs no API read of every object); only "none", which lets the cluster go, is
 /// confirmed with the API server.
-pub(super) async fn dependents(obj: &EcsCluster, ctx: &Context, arn: Option<&str>) -> Result<Vec<String>, Error> {
+pub(super) async fn dependents(
+    obj: &EcsCluster,
+    ctx: &Context,
+    arn: Option<&str>,
+) -> Result<Vec<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let cached = on_cluster(
         &cache::list::<FargateService>(ctx, &ns).await?,
@@ -36,7 +40,8 @@ fn on_cluster(
 ) -> Vec<String> {
     let services = relations::services_on_cluster(services.iter().map(AsRef::as_ref), obj, arn);
     let tasks = relations::tasks_on_cluster(tasks.iter().map(AsRef::as_ref), obj, arn);
-    let named = |kind: &'static str, names: Vec<String>| names.into_iter().map(move |n| format!("{kind}/{n}"));
+    let named =
+        |kind: &'static str, names: Vec<String>| names.into_iter().map(move |n| format!("{kind}/{n}"));
     named("FargateService", services)
         .chain(named("FargateTask", tasks))
         .collect()

@@ -48,10 +48,7 @@ pub(super) async fn describe(
             .map(|arn| aws.describe_task(Some(region), cluster, arn)),
     )
     .await;
-    arns.into_iter()
-        .zip(seen)
-        .map(|(arn, t)| Ok((arn, t?)))
-        .collect()
+    arns.into_iter().zip(seen).map(|(arn, t)| Ok((arn, t?))).collect()
 }
 
 /// Starts the tasks of a pending launch: first, unless this process recorded the launch and has not
@@ -62,7 +59,10 @@ pub(super) async fn launch(aws: &Account<'_>, region: &str, request: NewTasks) -
     if maybe_sent(&request.client_token) {
         let found = ecs_api::list_tasks_started_by(ecs, &request.cluster, &request.started_by).await?;
         if !found.is_empty() {
-            tracing::info!(tasks = found.len(), "found tasks of a launch recorded before: not launching again");
+            tracing::info!(
+                tasks = found.len(),
+                "found tasks of a launch recorded before: not launching again"
+            );
             let tasks = describe(aws, region, &request.cluster, found).await?;
             return Ok(Started {
                 tasks: tasks.into_iter().filter_map(|(_, t)| t).collect(),

@@ -24,13 +24,32 @@ pub(super) fn names(obj: &FargateTask) -> Names<'_> {
 
 /// The cluster, region and revision of the run; waits (`DependencyNotReady`) while a referenced
 /// object is missing or not Ready. Once pinned, the revision is the status's whatever the spec says.
+///
+/// A run that has started keeps its cluster and revision from its status: it goes on (its tasks are
+/// followed, and stopped on deletion) even while the EcsCluster object is being deleted, which in turn
+/// waits for the run.
 pub(super) async fn references(
     obj: &FargateTask,
     status: &FargateTaskStatus,
     ctx: &Context,
     aws: &Account<'_>,
 ) -> Result<Deref<Placed>, Error> {
-    placement::resolve(names(obj), status.task_definition_arn.as_deref(), ctx, aws).await
+    let (Some(cluster), Some(region), Some(task_definition)) =
+        (&status.cluster_arn, &status.region, &status.task_definition_arn)
+    else {
+        return placement::resolve(names(obj), status.task_definition_arn.as_deref(), ctx, aws).await;
+    };
+    // Whether the cluster has a default strategy matters only to a launch.
+    let default_strategy = match &status.pending_launch {
+        None => false,
+        Some(_) => placement::default_strategy(names(obj), cluster, region, ctx, aws).await?,
+    };
+    Ok(Deref::Ready(Placed {
+        cluster: cluster.clone(),
+        region: region.clone(),
+        task_definition: task_definition.clone(),
+        default_strategy,
+    }))
 }
 
 /// The container facts of the referenced TaskDefinition's spec, when it is the object that registered

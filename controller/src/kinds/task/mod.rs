@@ -42,7 +42,11 @@ impl Managed for FargateTask {
         &self.spec.policies
     }
 
-    async fn apply(&self, ctx: &Context, status: FargateTaskStatus) -> Result<Applied<FargateTaskStatus>, Error> {
+    async fn apply(
+        &self,
+        ctx: &Context,
+        status: FargateTaskStatus,
+    ) -> Result<Applied<FargateTaskStatus>, Error> {
         let now = SystemTime::now();
         match plan::finished(self, &status, now) {
             Some(Finished::Keep(applied)) => return Ok(applied),
@@ -72,7 +76,7 @@ impl Managed for FargateTask {
         let seen = act::describe(&aws, region, cluster, plan::active_arns(&status)).await?;
         let mut observed = plan::observe(self, status, seen, now);
         if let Some(pending) = observed.status.pending_launch.clone() {
-            let request = plan::request(self, &observed.status, &pending, cluster, &placed.task_definition)?;
+            let request = plan::request(self, &observed.status, &pending, &placed)?;
             let started = act::launch(&aws, region, request).await?;
             let (status, notes) = plan::launched(observed.status, started, now);
             observed.status = status;
@@ -106,7 +110,10 @@ impl Managed for FargateTask {
             .collect();
         if status.pending_launch.is_some() {
             // A launch recorded and perhaps sent: its tasks are found by startedBy.
-            let by = status.started_by.clone().unwrap_or_else(|| plan::started_by(self));
+            let by = status
+                .started_by
+                .clone()
+                .unwrap_or_else(|| plan::started_by(self));
             for arn in act::started_by(&aws, region, cluster, &by).await? {
                 if !arns.contains(&arn) {
                     arns.push(arn);

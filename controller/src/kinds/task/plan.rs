@@ -5,6 +5,7 @@
 //! deadline, finish, or wait. Being pure, every branch is tested below on AWS-shaped answers, including
 //! what moto cannot produce (exit codes, stop codes, TaskFailedToStart, MISSING).
 
+use super::super::placement::Placed;
 use crate::api::task::{
     Attempt, AwsLogs, COMPLETE, ContainerResult, ExitCodeOperator, FAILED, FailureAction, FailurePolicy,
     FargateTaskSpec, PendingLaunch, Phase,
@@ -132,7 +133,9 @@ pub(super) fn finished(obj: &FargateTask, status: &FargateTaskStatus, now: Syste
 
 /// The reason and message a finished run reported (kept in its `Failed` or `Complete` condition).
 fn outcome_of(status: &FargateTaskStatus) -> (&'static str, String) {
-    let of = |t: &str| crate::api::conditions::find(&status.conditions, t).filter(|c| c.status == ConditionStatus::True);
+    let of = |t: &str| {
+        crate::api::conditions::find(&status.conditions, t).filter(|c| c.status == ConditionStatus::True)
+    };
     if let Some(c) = of(FAILED) {
         let reason = [
             why::BACKOFF_LIMIT_EXCEEDED,
@@ -149,10 +152,7 @@ fn outcome_of(status: &FargateTaskStatus) -> (&'static str, String) {
 }
 
 fn completed_message(status: &FargateTaskStatus) -> String {
-    format!(
-        "{} task(s) succeeded, {} failed",
-        status.succeeded, status.failed
-    )
+    format!("{} task(s) succeeded, {} failed", status.succeeded, status.failed)
 }
 
 /// The conditions and state of a finished run: `Complete` (and Ready) or `Failed` (and Stalled).
@@ -284,11 +284,7 @@ pub(super) fn classify(task: &sdk::Task, essential: &[String], policy: Option<&F
         let by_exit = rule.on_exit_codes.as_ref().is_some_and(|r| {
             containers
                 .iter()
-                .filter(|c| {
-                    r.container_name
-                        .as_deref()
-                        .is_none_or(|n| c.name() == Some(n))
-                })
+                .filter(|c| r.container_name.as_deref().is_none_or(|n| c.name() == Some(n)))
                 .filter_map(sdk::Container::exit_code)
                 .any(|code| match r.operator {
                     ExitCodeOperator::In => r.values.contains(&code),
@@ -359,18 +355,30 @@ pub(super) fn observe(
         let (outcome, note) = match &verdict {
             Verdict::Succeeded => {
                 status.succeeded += 1;
-                ("Succeeded", Note::new(why::TASK_SUCCEEDED, format!("task {id} succeeded")))
+                (
+                    "Succeeded",
+                    Note::new(why::TASK_SUCCEEDED, format!("task {id} succeeded")),
+                )
             }
             Verdict::Failed(m) => {
                 status.failed += 1;
                 status.last_failure_time = Some(rfc3339(now));
-                let reason = if task.is_none() { why::TASK_MISSING } else { why::TASK_FAILED };
+                let reason = if task.is_none() {
+                    why::TASK_MISSING
+                } else {
+                    why::TASK_FAILED
+                };
                 ("Failed", Note::new(reason, format!("task {id} failed: {m}")))
             }
             Verdict::FailTask(m) => {
                 status.failed += 1;
-                fail_now = Some(format!("task {id} failed and the failure policy fails the run: {m}"));
-                ("Failed", Note::new(why::TASK_FAILED, format!("task {id} failed: {m}")))
+                fail_now = Some(format!(
+                    "task {id} failed and the failure policy fails the run: {m}"
+                ));
+                (
+                    "Failed",
+                    Note::new(why::TASK_FAILED, format!("task {id} failed: {m}")),
+                )
             }
             Verdict::Ignored(m) => {
                 status.ignored += 1;
@@ -479,7 +487,10 @@ pub(super) fn launched(
         if status.attempts.iter().any(|a| a.task_arn == arn) {
             continue;
         }
-        notes.push(Note::new(why::TASK_STARTED, format!("started task {}", short_id(&arn))));
+        notes.push(Note::new(
+            why::TASK_STARTED,
+            format!("started task {}", short_id(&arn)),
+        ));
         let mut attempt = Attempt {
             task_arn: arn,
             client_token: token.clone(),
@@ -515,8 +526,7 @@ pub(super) fn request(
     obj: &FargateTask,
     status: &FargateTaskStatus,
     pending: &PendingLaunch,
-    cluster: &str,
-    task_definition: &str,
+    placed: &Placed,
 ) -> Result<NewTasks, Error> {
     let spec = &obj.spec;
     let invalid = |field: &str, e: &dyn std::fmt::Display| Error::Terminal {
@@ -543,13 +553,16 @@ pub(super) fn request(
         .map_err(|e| invalid("volumeConfigurations", &e))?;
     let mut tags: Vec<sdk::Tag> = spec.tags.iter().map(|t| tag(&t.key, &t.value)).collect();
     tags.extend(ownership::ownership_tags(obj));
+    // Neither a launch type nor a strategy: the cluster's default strategy places the tasks, and
+    // without one ECS would run them on EC2, so FARGATE is named.
     let launch_type = match (&spec.launch_type, &spec.capacity_provider_strategy) {
         (Some(_), _) => Some(sdk::LaunchType::Fargate),
-        (None, _) => None,
+        (None, Some(_)) => None,
+        (None, None) => (!placed.default_strategy).then_some(sdk::LaunchType::Fargate),
     };
     Ok(NewTasks {
-        cluster: cluster.to_string(),
-        task_definition: task_definition.to_string(),
+        cluster: placed.cluster.clone(),
+        task_definition: placed.task_definition.clone(),
         count: pending.count,
         launch_type,
         capacity_provider_strategy: spec
@@ -569,7 +582,9 @@ pub(super) fn request(
     })
 }
 
-fn overrides(o: &crate::api::task::TaskOverride) -> Result<sdk::TaskOverride, aws_sdk_ecs::error::BuildError> {
+fn overrides(
+    o: &crate::api::task::TaskOverride,
+) -> Result<sdk::TaskOverride, aws_sdk_ecs::error::BuildError> {
     let containers = o
         .container_overrides
         .iter()
@@ -577,7 +592,12 @@ fn overrides(o: &crate::api::task::TaskOverride) -> Result<sdk::TaskOverride, aw
             let environment = c
                 .environment
                 .iter()
-                .map(|kv| sdk::KeyValuePair::builder().name(&kv.name).value(&kv.value).build())
+                .map(|kv| {
+                    sdk::KeyValuePair::builder()
+                        .name(&kv.name)
+                        .value(&kv.value)
+                        .build()
+                })
                 .collect::<Vec<_>>();
             let files = c
                 .environment_files
@@ -600,10 +620,11 @@ fn overrides(o: &crate::api::task::TaskOverride) -> Result<sdk::TaskOverride, aw
                 .build())
         })
         .collect::<Result<Vec<_>, aws_sdk_ecs::error::BuildError>>()?;
-    let storage = o
-        .ephemeral_storage
-        .as_ref()
-        .map(|s| sdk::EphemeralStorage::builder().size_in_gib(s.size_in_gib).build());
+    let storage = o.ephemeral_storage.as_ref().map(|s| {
+        sdk::EphemeralStorage::builder()
+            .size_in_gib(s.size_in_gib)
+            .build()
+    });
     Ok(sdk::TaskOverride::builder()
         .set_container_overrides((!containers.is_empty()).then_some(containers))
         .set_cpu(o.cpu.clone())
@@ -660,23 +681,49 @@ pub(super) fn next(obj: &FargateTask, observed: Observed, now: SystemTime) -> Ne
         fail_now,
     } = observed;
     let s = settings(&obj.spec);
-    let name = format!("FargateTask {}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let name = format!(
+        "FargateTask {}/{}",
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    );
     let active = active_arns(&status);
     // Finished by success.
     if status.succeeded >= s.completions {
         let message = completed_message(&status);
-        return stop_then(active, &name, "the run completed", finish(status, Phase::Succeeded, why::COMPLETED, message, notes, now));
+        return stop_then(
+            active,
+            &name,
+            "the run completed",
+            finish(status, Phase::Succeeded, why::COMPLETED, message, notes, now),
+        );
     }
     // Failed by the failure policy or the backoff limit.
     if let Some(message) = fail_now {
-        return stop_then(active, &name, "the failure policy failed the run", finish(status, Phase::Failed, why::FAILURE_POLICY, message, notes, now));
+        return stop_then(
+            active,
+            &name,
+            "the failure policy failed the run",
+            finish(status, Phase::Failed, why::FAILURE_POLICY, message, notes, now),
+        );
     }
     if status.failed > s.backoff_limit {
         let message = format!(
             "{} task(s) failed, more than backoffLimit {}",
             status.failed, s.backoff_limit
         );
-        return stop_then(active, &name, "backoffLimit exceeded", finish(status, Phase::Failed, why::BACKOFF_LIMIT_EXCEEDED, message, notes, now));
+        return stop_then(
+            active,
+            &name,
+            "backoffLimit exceeded",
+            finish(
+                status,
+                Phase::Failed,
+                why::BACKOFF_LIMIT_EXCEEDED,
+                message,
+                notes,
+                now,
+            ),
+        );
     }
     // Past the deadline.
     let deadline = obj
@@ -694,7 +741,12 @@ pub(super) fn next(obj: &FargateTask, observed: Observed, now: SystemTime) -> Ne
             "the run was active longer than activeDeadlineSeconds ({}s)",
             deadline.map_or(0, |d| d.as_secs())
         );
-        return stop_then(active, &name, "activeDeadlineSeconds exceeded", finish(status, Phase::Failed, why::DEADLINE_EXCEEDED, message, notes, now));
+        return stop_then(
+            active,
+            &name,
+            "activeDeadlineSeconds exceeded",
+            finish(status, Phase::Failed, why::DEADLINE_EXCEEDED, message, notes, now),
+        );
     }
     let poll = left.map_or(POLL, |l| l.min(POLL).max(Duration::from_secs(1)));
     let running = i32::try_from(active.len()).unwrap_or(i32::MAX);
@@ -788,9 +840,8 @@ pub(super) fn removal(obj: &FargateTask, seen: &[(String, Option<sdk::Task>)]) -
     let to_stop: Vec<String> = seen
         .iter()
         .filter(|(_, t)| {
-            t.as_ref().is_some_and(|t| {
-                t.last_status() != Some("STOPPED") && t.desired_status() != Some("STOPPED")
-            })
+            t.as_ref()
+                .is_some_and(|t| t.last_status() != Some("STOPPED") && t.desired_status() != Some("STOPPED"))
         })
         .map(|(arn, _)| arn.clone())
         .collect();
@@ -832,7 +883,11 @@ pub(super) struct ContainerFacts {
 
 /// Pins the revision every task of the object runs, with its essential containers and awslogs
 /// settings.
-pub(super) fn pin(mut status: FargateTaskStatus, arn: &str, containers: &[ContainerFacts]) -> FargateTaskStatus {
+pub(super) fn pin(
+    mut status: FargateTaskStatus,
+    arn: &str,
+    containers: &[ContainerFacts],
+) -> FargateTaskStatus {
     status.task_definition_arn = Some(arn.to_string());
     status.essential_containers = containers
         .iter()

@@ -18,6 +18,9 @@ pub(super) async fn revisions_in_use(
     let services = cache::list::<FargateService>(ctx, &ns).await?;
     let tasks = cache::list::<FargateTask>(ctx, &ns).await?;
     let mut in_use = relations::revisions_in_use(services.iter().map(AsRef::as_ref), family);
-    in_use.extend(relations::revisions_run_by_tasks(tasks.iter().map(AsRef::as_ref), family));
+    in_use.extend(relations::revisions_run_by_tasks(
+        tasks.iter().map(AsRef::as_ref),
+        family,
+    ));
     Ok(in_use)
 }

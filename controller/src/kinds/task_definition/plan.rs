@@ -318,7 +318,9 @@ pub(super) fn held(family: &str, status: &TaskDefinitionStatus, in_use: &BTreeSe
     let busy: Vec<i32> = recorded.iter().filter(|r| in_use.contains(r)).copied().collect();
     (!busy.is_empty() && busy.len() == recorded.len()).then(|| Cleanup::Wait {
         reason: reasons::HAS_DEPENDENTS,
-        message: format!("revisions of {family} still used by a FargateService: {busy:?}"),
+        message: format!(
+            "revisions of {family} still used by a FargateService or a running FargateTask: {busy:?}"
+        ),
         recheck: RECHECK_IN_USE,
     })
 }
