@@ -25,6 +25,8 @@ pub const NAMESPACE: &str = "ns";
 pub const NAME: &str = "w";
 pub const WIDGETS: &str = "/apis/test.kubefargate.dev/v1/namespaces/ns/widgets/w";
 pub const WIDGET_STATUS: &str = "/apis/test.kubefargate.dev/v1/namespaces/ns/widgets/w/status";
+/// The resourceVersion of the object the mocked API server answers a patch with.
+pub const WRITTEN_VERSION: &str = "2";
 pub const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/ns/events";
 
 /// A kind for the engine's tests only: a spec with the shared policies, a status with the fields the
@@ -383,6 +385,7 @@ fn answer(server: &mut ApiServer, sent: Sent) -> Response<Body> {
         Reply::Widget => {
             let mut w = Widget::new(NAME, WidgetSpec::default());
             w.meta_mut().namespace = Some(NAMESPACE.into());
+            w.meta_mut().resource_version = Some(WRITTEN_VERSION.into());
             (200, serde_json::to_vec(&w).expect("a Widget serializes"))
         }
         Reply::Echo => (200, serde_json::to_vec(&sent.body).expect("JSON serializes")),

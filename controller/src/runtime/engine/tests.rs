@@ -2,7 +2,7 @@
 //! kind whose `apply` and `cleanup` return scripted outcomes, against a mocked API server that checks
 //! the exact requests (finalizer patches, status writes, Events) in order. See `fixtures.rs`.
 
-use super::fixtures::{Expect, Harness, Sent, Widget, WidgetStatus, requeue_after};
+use super::fixtures::{Expect, Harness, Sent, WRITTEN_VERSION, Widget, WidgetStatus, requeue_after};
 use crate::api::conditions::{READY, RECONCILING, STALLED};
 use crate::api::{DELETION_POLICY_ANNOTATION, DeletionPolicy, FINALIZER, ManagementPolicy};
 use crate::aws::{AwsError, ErrorKind};
@@ -594,4 +594,61 @@ async fn a_failed_event_is_not_a_failed_reconcile() {
         .await;
 
     assert_eq!(result.expect("ready despite the Event"), Action::await_change());
+}
+
+#[tokio::test]
+async fn a_reconcile_from_a_cache_that_has_not_seen_the_last_status_write_builds_on_that_write() {
+    let h = Harness::new("stale-cache");
+    // The cache still holds the object as it was before the first write (resourceVersion 1).
+    let stale = h.widget().finalized();
+    let progress = |status: WidgetStatus, step: &str| {
+        let mut status = status;
+        status.last_handled_reconcile_at = Some(step.into());
+        Ok(Applied::new(
+            status,
+            State::InProgress {
+                reason: reasons::PROVISIONING,
+                message: "creating".into(),
+                recheck: Duration::ZERO,
+            },
+        ))
+    };
+    h.script.on_apply(move |status| progress(status, "first"));
+    let (_, sent) = h.run(&stale, [Expect::status_patch(), Expect::event()]).await;
+    let first = written_status(&sent[0]);
+    assert_eq!(first.last_handled_reconcile_at.as_deref(), Some("first"));
+
+    // Requeued at once, before the watch delivered the write: apply sees what was written, and the
+    // unchanged outcome writes nothing (a status built on the stale one would be patched again).
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let record = seen.clone();
+    h.script.on_apply(move |status| {
+        *record.lock().expect("lock") = status.last_handled_reconcile_at.clone();
+        progress(status, "first")
+    });
+    let (_, sent) = h.run(&stale, []).await;
+    assert!(sent.is_empty(), "{sent:?}");
+    assert_eq!(seen.lock().expect("lock").as_deref(), Some("first"));
+
+    // Once the cache holds the written version, the object's own status is what counts again.
+    let mut cached = first.clone();
+    cached.last_handled_reconcile_at = Some("from-cache".into());
+    let mut caught_up = stale.clone().with_status(cached);
+    caught_up.metadata.resource_version = Some(WRITTEN_VERSION.into());
+    let record = seen.clone();
+    h.script.on_apply(move |status| {
+        *record.lock().expect("lock") = status.last_handled_reconcile_at.clone();
+        progress(status, "second")
+    });
+    let (_, sent) = h.run(&caught_up, [Expect::status_patch()]).await;
+    assert_eq!(
+        seen.lock().expect("lock").as_deref(),
+        Some("from-cache"),
+        "the cache's status"
+    );
+    assert_eq!(
+        written_status(&sent[0]).last_handled_reconcile_at.as_deref(),
+        Some("second")
+    );
+    assert_eq!(h.ctx.written.len(), 1, "the newest write is remembered");
 }
