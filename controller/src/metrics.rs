@@ -18,6 +18,11 @@ pub struct KindOutcome {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TaskEventLabel {
+    pub event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabel {
     pub kind: String,
 }
@@ -74,6 +79,8 @@ pub struct Metrics {
     /// Write requests sent to the Kubernetes API (whatever their answer), by kind and operation.
     pub kube_writes: Family<KubeWriteLabels, Counter>,
     pub requeues: Family<KindOutcome, Counter>,
+    /// FargateTask's ECS tasks: started, and how each ended.
+    pub fargate_tasks: Family<TaskEventLabel, Counter>,
     managed: Family<ManagedLabels, Gauge>,
     pub leader: Gauge,
     /// Ready state per object (kind, uid), from which `managed` is computed.
@@ -94,6 +101,7 @@ impl Metrics {
             undeclared_aws_calls: Family::default(),
             kube_writes: Family::default(),
             requeues: Family::default(),
+            fargate_tasks: Family::default(),
             managed: Family::default(),
             leader: Gauge::default(),
             objects: Mutex::default(),
@@ -127,6 +135,12 @@ impl Metrics {
             );
             r.register("requeues", "Requeues by kind and reason", m.requeues.clone());
             r.register(
+                "fargate_tasks",
+                "ECS tasks of FargateTasks by event: TaskStarted, TaskSucceeded, TaskFailed, TaskMissing, \
+                 TaskFailureIgnored (the failure policy ignores it), LaunchFailed (no capacity)",
+                m.fargate_tasks.clone(),
+            );
+            r.register(
                 "managed_objects",
                 "Objects managed, by kind and Ready status",
                 m.managed.clone(),
@@ -150,6 +164,13 @@ impl Metrics {
         self.reconcile_duration
             .get_or_create(&KindLabel { kind: kind.into() })
             .observe(seconds);
+    }
+
+    /// One event in the life of a FargateTask's ECS task (started, succeeded, failed...).
+    pub fn fargate_task(&self, event: &str) {
+        self.fargate_tasks
+            .get_or_create(&TaskEventLabel { event: event.into() })
+            .inc();
     }
 
     pub fn requeued(&self, kind: &str, reason: &str) {

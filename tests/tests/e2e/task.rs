@@ -164,6 +164,13 @@ async fn a_task_runs_to_complete_with_what_the_spec_says_then_its_ttl_deletes_it
         assert!(events.contains(reason), "event {reason} in {events}");
     }
 
+    // Metrics count the task's start and success.
+    let metrics = scrape(&setup.controller).await?;
+    for event in ["TaskStarted", "TaskSucceeded"] {
+        let series = format!("ecs_controller_fargate_tasks_total{{event=\"{event}\"}}");
+        assert_eq!(metric(&metrics, &series), 1.0, "{series}");
+    }
+
     // ttlSecondsAfterFinished: 8 deletes the finished object (and its finalizer lets it go).
     eventually(
         "the TTL to delete the finished FargateTask",

@@ -82,6 +82,9 @@ impl Managed for FargateTask {
             observed.status = status;
             observed.notes.extend(notes);
         }
+        for n in &observed.notes {
+            crate::metrics::METRICS.fargate_task(n.reason);
+        }
         match plan::next(self, observed, now) {
             Next::Report(applied) => {
                 if let Some(p) = &applied.status.pending_launch {
