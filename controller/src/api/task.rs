@@ -364,7 +364,7 @@ pub struct FargateTaskStatus {
     /// Launches whose tasks ECS could not place (capacity), retried and not counted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub launch_failures: i32,
-    /// The exit code of the essential container of the task that stopped last.
+    /// The exit code of the task that stopped last: its first essential container's non-zero code, else 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_exit_code: Option<i32>,
     /// The task-definition revision every task of this object runs (pinned at the first launch).
@@ -393,7 +393,7 @@ pub struct FargateTaskStatus {
     /// When the last counted failure was seen (the next launch backs off from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure_time: Option<String>,
-    /// The tasks: every running one, and the most recent stopped ones (at most 20 in all).
+    /// The tasks: every running one, and the 20 most recent stopped ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.

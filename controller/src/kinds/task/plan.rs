@@ -203,7 +203,11 @@ fn finish(
     status.active = 0;
     status.duration = parse_time(status.start_time.as_deref())
         .and_then(|start| now.duration_since(start).ok())
-        .map(|d| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string());
+        .map(|d| {
+            humantime::format_duration(Duration::from_secs(d.as_secs()))
+                .to_string()
+                .replace(' ', "")
+        });
     conclude(status, phase, reason, message, notes)
 }
 
@@ -286,6 +290,8 @@ pub(super) fn classify(task: &sdk::Task, essential: &[String], policy: Option<&F
                 .iter()
                 .filter(|c| r.container_name.as_deref().is_none_or(|n| c.name() == Some(n)))
                 .filter_map(sdk::Container::exit_code)
+                // As in a Job's podFailurePolicy, containers that exited 0 are left out.
+                .filter(|code| *code != 0)
                 .any(|code| match r.operator {
                     ExitCodeOperator::In => r.values.contains(&code),
                     ExitCodeOperator::NotIn => !r.values.contains(&code),
@@ -441,13 +447,16 @@ fn record(attempt: &mut Attempt, t: &sdk::Task, logs: &[AwsLogs]) {
         .collect();
 }
 
-/// The exit code of the attempt's first essential container that reported one.
+/// The exit code of the attempt's essential containers: the first non-zero one, else 0 when one
+/// reported a code.
 fn essential_exit(attempt: &Attempt, essential: &[String]) -> Option<i32> {
-    attempt
+    let codes: Vec<i32> = attempt
         .containers
         .iter()
         .filter(|c| essential.is_empty() || essential.contains(&c.name))
-        .find_map(|c| c.exit_code)
+        .filter_map(|c| c.exit_code)
+        .collect();
+    codes.iter().copied().find(|c| *c != 0).or(codes.first().copied())
 }
 
 /// Keeps every running attempt and the newest stopped ones.
