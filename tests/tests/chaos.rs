@@ -1,7 +1,8 @@
-//! Chaos end to end: converge 50 objects of all four kinds while a proxy between the controller and moto
+//! Chaos end to end: converge 55 objects of all five kinds (the FargateTasks run to completion) while a proxy between the controller and moto
 //! fails a third of the AWS calls (throttling, 500, 503, hangs past the SDK timeout, responses dropped
 //! after moto acted), the controller is killed with SIGKILL at random moments and the kube-apiserver is
-//! restarted once; then check against moto that nothing was duplicated or leaked, delete everything
+//! restarted once; then check against moto that nothing was duplicated (one revision per family, exactly
+//! `completions` tasks per FargateTask) or leaked, delete everything
 //! under the same faults, and check that nothing is left.
 //!
 //! Its own test binary (not part of `e2e`) because it restarts the shared apiserver: cargo runs test
@@ -9,7 +10,7 @@
 
 use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::{
-    ConditionStatus, EcsCluster, FargateService, OWNER_UID_TAG, ScalingPolicy, TaskDefinition,
+    ConditionStatus, EcsCluster, FargateService, FargateTask, OWNER_UID_TAG, ScalingPolicy, TaskDefinition,
 };
 use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
 use ecs_controller_e2e::harness::*;
@@ -24,10 +25,13 @@ const REGION: &str = "ap-southeast-2";
 const CLUSTERS: usize = 3;
 const SERVICES: usize = 16; // one TaskDefinition each
 const POLICIES: usize = 15;
+/// FargateTasks of two completions each, one at a time.
+const TASKS: usize = 5;
+const COMPLETIONS: usize = 2;
 const KILLS: usize = 4;
 /// The most AWS calls (as the proxy counts them, retries and faults included) the whole run may take:
-/// converging and deleting 50 objects needs about 250; a hot loop would blow far past this.
-const MAX_CALLS: u64 = 2500;
+/// converging and deleting 55 objects needs about 350; a hot loop would blow far past this.
+const MAX_CALLS: u64 = 2800;
 
 /// splitmix64: the test's own seeded choices (kill moments).
 struct Rng(u64);
@@ -121,6 +125,7 @@ async fn not_ready(client: &kube::Client, ns: &str) -> Result<Vec<String>> {
     all.extend(of(Api::<TaskDefinition>::namespaced(client.clone(), ns)).await?);
     all.extend(of(Api::<FargateService>::namespaced(client.clone(), ns)).await?);
     all.extend(of(Api::<ScalingPolicy>::namespaced(client.clone(), ns)).await?);
+    all.extend(of(Api::<FargateTask>::namespaced(client.clone(), ns)).await?);
     Ok(all)
 }
 
@@ -142,6 +147,11 @@ async fn remaining(client: &kube::Client, ns: &str) -> Result<usize> {
             .items
             .len()
         + Api::<ScalingPolicy>::namespaced(client.clone(), ns)
+            .list(&lp)
+            .await?
+            .items
+            .len()
+        + Api::<FargateTask>::namespaced(client.clone(), ns)
             .list(&lp)
             .await?
             .items
@@ -248,7 +258,7 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
         spawn: &mut spawn,
     };
 
-    // 50 objects, applied at once.
+    // 55 objects, applied at once.
     let tag = unique("chaos");
     let cluster_names: Vec<String> = (0..CLUSTERS).map(|i| format!("{tag}-c{i}")).collect();
     let families: Vec<String> = (0..SERVICES).map(|i| format!("{tag}-td{i}")).collect();
@@ -272,7 +282,7 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
             "metadata": {"name": format!("td{i}")},
             "spec": {"family": family, "cpu": "256", "memory": "512", "networkMode": "awsvpc",
                      "requiresCompatibilities": ["FARGATE"],
-                     "containerDefinitions": [{"name": "app", "image": format!("nginx:1.{i}")}]}}),
+                     "containerDefinitions": [{"name": "app", "image": format!("nginx:1.{i}"), "memory": 256}]}}),
         )
         .await?;
         apply(&services, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService",
@@ -290,13 +300,22 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
             .await?;
         }
     }
-    let total = CLUSTERS + 2 * SERVICES + POLICIES;
-    assert_eq!(total, 50);
+    let tasks: Api<FargateTask> = ns.api();
+    for i in 0..TASKS {
+        apply(&tasks, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateTask",
+            "metadata": {"name": format!("run{i}")},
+            "spec": {"clusterRef": {"name": format!("c{}", i % CLUSTERS)}, "taskDefinitionRef": {"name": format!("td{i}")},
+                     "completions": COMPLETIONS, "backoffLimit": 0,
+                     "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnets[0]], "securityGroups": security_groups}}}}))
+        .await?;
+    }
+    let total = CLUSTERS + 2 * SERVICES + POLICIES + TASKS;
+    assert_eq!(total, 55);
 
     // Converge under faults, crashes and one apiserver restart.
     let t0 = Instant::now();
     under_chaos(
-        "all 50 objects Ready",
+        "all 55 objects Ready",
         Duration::from_secs(300),
         &mut chaos,
         (KILLS, true),
@@ -444,6 +463,37 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
         POLICIES,
         "one scalable target per ScalingPolicy"
     );
+    // Every run launched exactly its completions: no launch was repeated after a crash, a lost answer
+    // or a fault (ListTasks by startedBy; moto lists stopped tasks too).
+    for t in tasks.list(&ListParams::default()).await?.items {
+        let status = t.status.clone().unwrap_or_default();
+        let (cluster, started_by) = (
+            status.cluster_arn.clone().context("cluster of the run")?,
+            status.started_by.clone().context("startedBy of the run")?,
+        );
+        let mut launched = Vec::new();
+        let mut next = None;
+        loop {
+            let page = ecs
+                .list_tasks()
+                .cluster(&cluster)
+                .started_by(&started_by)
+                .set_next_token(next)
+                .send()
+                .await?;
+            launched.extend(page.task_arns().iter().cloned());
+            match page.next_token() {
+                Some(n) if !n.is_empty() => next = Some(n.to_string()),
+                _ => break,
+            }
+        }
+        assert_eq!(
+            (launched.len(), status.succeeded as usize),
+            (COMPLETIONS, COMPLETIONS),
+            "FargateTask {}: tasks in AWS {launched:?}",
+            t.name_any()
+        );
+    }
 
     // Delete everything, still under faults and crashes.
     let dp = DeleteParams::default();
@@ -452,6 +502,7 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
     tds.delete_collection(&dp, &lp).await?;
     services.delete_collection(&dp, &lp).await?;
     policies.delete_collection(&dp, &lp).await?;
+    tasks.delete_collection(&dp, &lp).await?;
     let t1 = Instant::now();
     under_chaos(
         "every object deleted",
@@ -473,7 +524,7 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
     );
     ensure!(
         counts.total() <= MAX_CALLS,
-        "{} AWS calls for 50 objects: backoff did not bound the call rate",
+        "{} AWS calls for 55 objects: backoff did not bound the call rate",
         counts.total()
     );
 

@@ -696,6 +696,13 @@ pub(crate) async fn run_task(ecs: &EcsClient, t: NewTasks) -> Result<Started, Aw
                 .started_by(t.started_by)
                 .set_tags(Some(t.tags).filter(|t| !t.is_empty()))
                 .client_token(t.client_token)
+                // ECS dedupes a retry by the client token, moto does not: the SDK does not retry it, and
+                // the next reconcile looks the launch's tasks up by startedBy before sending it again.
+                .customize()
+                .config_override(
+                    aws_sdk_ecs::config::Builder::default()
+                        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
+                )
                 .send(),
         )
         .await?;

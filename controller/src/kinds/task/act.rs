@@ -54,10 +54,20 @@ pub(super) async fn describe(
 /// Starts the tasks of a pending launch: first, unless this process recorded the launch and has not
 /// sent it, the tasks a previous RunTask with this token started are looked up by `startedBy` (ECS
 /// honours client tokens; moto does not, and the look-up covers both); RunTask only when none is found.
-pub(super) async fn launch(aws: &Account<'_>, region: &str, request: NewTasks) -> Result<Started, Error> {
+///
+/// Tasks the object already recorded (`known`) do not count as found: only new ones show that this
+/// launch went out. Otherwise RunTask is sent with the launch's own token, which ECS dedupes if an
+/// earlier attempt did reach it.
+pub(super) async fn launch(
+    aws: &Account<'_>,
+    region: &str,
+    request: NewTasks,
+    known: &[String],
+) -> Result<Started, Error> {
     let ecs = &aws.region(Some(region)).ecs;
     if maybe_sent(&request.client_token) {
-        let found = ecs_api::list_tasks_started_by(ecs, &request.cluster, &request.started_by).await?;
+        let mut found = ecs_api::list_tasks_started_by(ecs, &request.cluster, &request.started_by).await?;
+        found.retain(|arn| !known.contains(arn));
         if !found.is_empty() {
             tracing::info!(
                 tasks = found.len(),

@@ -77,7 +77,13 @@ impl Managed for FargateTask {
         let mut observed = plan::observe(self, status, seen, now);
         if let Some(pending) = observed.status.pending_launch.clone() {
             let request = plan::request(self, &observed.status, &pending, &placed)?;
-            let started = act::launch(&aws, region, request).await?;
+            let known: Vec<String> = observed
+                .status
+                .attempts
+                .iter()
+                .map(|a| a.task_arn.clone())
+                .collect();
+            let started = act::launch(&aws, region, request, &known).await?;
             let (status, notes) = plan::launched(observed.status, started, now);
             observed.status = status;
             observed.notes.extend(notes);
