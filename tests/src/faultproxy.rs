@@ -399,7 +399,11 @@ struct Shared {
     request_ids: AtomicU64,
     state: Mutex<State>,
     client: UpstreamClient,
+    rewrites: Mutex<BTreeMap<String, Rewrite>>,
 }
+
+/// Changes the JSON body of an upstream's successful answer (see [`FaultProxy::rewrite`]).
+pub type Rewrite = Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>;
 
 /// A running proxy; dropping it (or [`shutdown`](Self::shutdown)) stops it and closes its connections.
 pub struct FaultProxy {
@@ -452,6 +456,7 @@ impl FaultProxy {
             request_ids: AtomicU64::new(0),
             state: Mutex::new(State::default()),
             client,
+            rewrites: Mutex::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let task = runtime.spawn(accept_loop(listener, shared.clone(), stopped));
@@ -461,6 +466,17 @@ impl FaultProxy {
             stop,
             task: Some(task),
         })
+    }
+
+    /// Response-rewriting mode: from now on, the JSON body of every successful answer to `operation`
+    /// (`DescribeTasks`) passes through `rewrite` before the client sees it, so a test can show what
+    /// AWS answers and moto cannot produce (a non-zero exit code, a stop code).
+    pub fn rewrite(&self, operation: &str, rewrite: impl Fn(&mut serde_json::Value) + Send + Sync + 'static) {
+        self.shared
+            .rewrites
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(operation.to_string(), Arc::new(rewrite));
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
@@ -567,6 +583,34 @@ impl Shared {
             0x8000 | ((b >> 48) & 0x3fff),
             b & 0xffff_ffff_ffff
         )
+    }
+
+    /// The answer after the rewrite registered for `operation`, if any (successful JSON answers only).
+    async fn rewritten(&self, operation: &str, response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+        let rewrite = self
+            .rewrites
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(operation)
+            .cloned();
+        let Some(rewrite) = rewrite else {
+            return response;
+        };
+        if !response.status().is_success() {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            return Response::from_parts(parts, Full::new(bytes));
+        };
+        rewrite(&mut json);
+        let body = Bytes::from(serde_json::to_vec(&json).unwrap_or_default());
+        parts.headers.remove(header::TRANSFER_ENCODING);
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        Response::from_parts(parts, Full::new(body))
     }
 
     /// Sends the request to the upstream as it came (minus hop-by-hop headers) and buffers the answer.
@@ -691,7 +735,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     let action = shared.decide(&operation, target.as_deref());
     match action {
         Action::Forward => match shared.forward(&parts, body).await {
-            Ok(response) => Ok(response),
+            Ok(response) => Ok(shared.rewritten(&operation, response).await),
             Err(e) => {
                 shared.count_upstream_failed(&operation);
                 let id = shared.request_id();

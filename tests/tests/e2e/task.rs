@@ -448,3 +448,117 @@ async fn the_cluster_and_the_task_definition_wait_for_a_running_task_before_they
     .await?;
     Ok(())
 }
+
+/// What moto cannot produce, through the fault proxy's response-rewriting mode: every STOPPED task in a
+/// DescribeTasks answer exits with the code its group names (`exit-<code>`), as a failing container
+/// would. A run fails once more tasks failed than `backoffLimit` allows; a failure-policy `FailTask`
+/// rule fails it at the first matching exit.
+#[tokio::test]
+async fn failed_tasks_count_against_the_backoff_limit_and_a_fail_task_rule_fails_the_run_at_once()
+-> Result<()> {
+    use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-task-fail").await?;
+    let net = network()?;
+    let proxy = FaultProxy::start(&env("MOTO_URL")?, FaultConfig::default())?;
+    proxy.rewrite("DescribeTasks", |answer| {
+        let Some(tasks) = answer.get_mut("tasks").and_then(Value::as_array_mut) else {
+            return;
+        };
+        for task in tasks.iter_mut().filter(|t| t["lastStatus"] == "STOPPED") {
+            let Some(code) = task["group"]
+                .as_str()
+                .and_then(|g| g.strip_prefix("exit-"))
+                .and_then(|c| c.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            task["stopCode"] = json!("EssentialContainerExited");
+            task["stoppedReason"] = json!("Essential container in task exited");
+            if let Some(containers) = task["containers"].as_array_mut() {
+                for c in containers {
+                    c["exitCode"] = json!(code);
+                }
+            }
+        }
+    });
+    let url = proxy.url();
+    let controller = ControllerProcess::start_with_env(&ns.name, &[], &[("AWS_ENDPOINT_URL", url.as_str())])?;
+    let (clusters, tds, tasks): (
+        Api<ecs_controller::api::EcsCluster>,
+        Api<ecs_controller::api::TaskDefinition>,
+        Api<FargateTask>,
+    ) = (ns.api(), ns.api(), ns.api());
+    apply(&clusters, cluster_manifest("main", &unique("e2e-task-fail"))).await?;
+    apply(
+        &tds,
+        runnable_task_definition_manifest("job", &unique("e2e-task-fail")),
+    )
+    .await?;
+    apply(
+        &tasks,
+        task_manifest(
+            "exits1",
+            "main",
+            "job",
+            &net,
+            json!({"group": "exit-1", "backoffLimit": 1}),
+        ),
+    )
+    .await?;
+    let rule = json!({"rules": [{"action": "FailTask", "onExitCodes": {"containerName": "app", "operator": "In", "values": [42]}}]});
+    apply(
+        &tasks,
+        task_manifest(
+            "exits42",
+            "main",
+            "job",
+            &net,
+            json!({"group": "exit-42", "backoffLimit": 5, "failurePolicy": rule}),
+        ),
+    )
+    .await?;
+
+    let fast = wait_condition(&tasks, "exits42", FAILED, T).await?;
+    let failed = condition(&fast, FAILED).context("Failed")?;
+    assert_eq!(failed.reason, "FailurePolicy");
+    assert!(failed.message.contains("exited 42"), "{}", failed.message);
+    assert_eq!(
+        int(&fast, "/status/failed"),
+        1,
+        "failed at the first task, backoffLimit 5 notwithstanding"
+    );
+    assert_eq!(int(&fast, "/status/lastExitCode"), 42);
+
+    // Two failures (the second after the 10 s backoff) exceed backoffLimit 1.
+    let slow = wait_condition(&tasks, "exits1", FAILED, Duration::from_secs(120)).await?;
+    let failed = condition(&slow, FAILED).context("Failed")?;
+    assert_eq!(failed.reason, "BackoffLimitExceeded");
+    assert_eq!(int(&slow, "/status/failed"), 2);
+    assert_eq!(int(&slow, "/status/succeeded"), 0);
+    let attempts = slow
+        .pointer("/status/attempts")
+        .and_then(Value::as_array)
+        .context("attempts")?;
+    assert_eq!(attempts.len(), 2);
+    for a in attempts {
+        assert_eq!(text(a, "/outcome"), "Failed");
+        assert_eq!(text(a, "/stopCode"), "EssentialContainerExited");
+        assert_eq!(int(a, "/containers/0/exitCode"), 1);
+    }
+    assert!(condition(&slow, "Stalled").is_some_and(|c| c.status == ConditionStatus::True));
+    let metrics = scrape(&controller).await?;
+    assert_eq!(
+        metric(
+            &metrics,
+            "ecs_controller_fargate_tasks_total{event=\"TaskFailed\"}"
+        ),
+        3.0
+    );
+
+    delete_and_wait_gone(&tasks, "exits1", T).await?;
+    delete_and_wait_gone(&tasks, "exits42", T).await?;
+    delete_and_wait_gone(&tds, "job", T).await?;
+    delete_and_wait_gone(&clusters, "main", T).await?;
+    Ok(())
+}
