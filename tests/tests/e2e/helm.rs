@@ -623,6 +623,11 @@ fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
         controller_rules.insert(format!("{g}/{plural}/status"), verbs(&["get", "patch", "update"]));
         controller_rules.insert(format!("{g}/{plural}/finalizers"), verbs(&["update", "patch"]));
     }
+    // A finished FargateTask is deleted when its ttlSecondsAfterFinished passes, as a Job's TTL does.
+    controller_rules
+        .entry(format!("{g}/fargatetasks"))
+        .or_default()
+        .insert("delete".to_string());
     controller_rules.insert("events.k8s.io/events".into(), verbs(&["create", "patch"]));
     let lease_rules = BTreeMap::from([
         ("coordination.k8s.io/leases".to_string(), verbs(&["create"])),
