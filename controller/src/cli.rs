@@ -75,9 +75,15 @@ pub struct RunArgs {
     #[arg(long, env = "ECS_CONTROLLER_ACCOUNT_MAP", value_parser = namespaced_name)]
     pub account_map: Option<(String, String)>,
     /// Whether objects in namespaces without a mapping use the controller's own AWS identity (`allow`)
-    /// or are refused (`deny`, reported as NoAwsAccount).
-    #[arg(long, value_enum, default_value_t = DefaultIdentity::Allow)]
-    pub default_identity: DefaultIdentity,
+    /// or are refused (`deny`, reported as NoAwsAccount). Default: `deny` with `--account-map` (an
+    /// unmapped namespace never falls back to the controller's account unless the admin says so),
+    /// `allow` without.
+    #[arg(long, value_enum)]
+    pub default_identity: Option<DefaultIdentity>,
+    /// The ExternalId every AssumeRole of `--account-map` carries, when the roles' trust policies require
+    /// one (the confused-deputy guard of a shared controller).
+    #[arg(long, env = "ECS_CONTROLLER_ASSUME_ROLE_EXTERNAL_ID")]
+    pub assume_role_external_id: Option<String>,
     /// Address of the HTTP server for /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_bind_address: std::net::SocketAddr,
@@ -152,6 +158,17 @@ impl Args for KindResync {
 pub enum DefaultIdentity {
     Allow,
     Deny,
+}
+
+impl RunArgs {
+    /// Whether unmapped namespaces may use the controller's own identity: as given, else only when no
+    /// account mapping is configured.
+    pub fn allows_default_identity(&self) -> bool {
+        match self.default_identity {
+            Some(d) => d == DefaultIdentity::Allow,
+            None => self.account_map.is_none(),
+        }
+    }
 }
 
 /// `namespace/name`.

@@ -80,8 +80,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
     let accounts = ecs_controller::aws::accounts::Accounts::new(
         args.account_map.as_ref().map(|(ns, name)| format!("{ns}/{name}")),
-        args.default_identity == ecs_controller::cli::DefaultIdentity::Allow,
-    );
+        args.allows_default_identity(),
+    )
+    .with_external_id(args.assume_role_external_id.clone());
     let aws = ecs_controller::aws::AwsClients::load(ecs_controller::aws::Options {
         region: args.region.clone(),
         attempt_timeout: args.aws_timeout,

@@ -103,7 +103,9 @@ events.k8s.io/v1). Used by the ClusterRole and by each per-namespace Role.
 {{- with (include "ecs-controller.accountMap" .) }}
 - {{ printf "--account-map=%s/%s" $.Release.Namespace . | quote }}
 {{- end }}
-- {{ printf "--default-identity=%s" $c.accounts.defaultIdentity | quote }}
+{{- with $c.accounts.defaultIdentity }}
+- {{ printf "--default-identity=%s" . | quote }}
+{{- end }}
 - {{ printf "--metrics-bind-address=0.0.0.0:%d" (int .Values.metrics.port) | quote }}
 {{- range $c.extraArgs }}
 - {{ . | quote }}

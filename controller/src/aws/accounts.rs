@@ -18,6 +18,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// The namespace → role mapping, shared by every reconcile and replaced whole when the ConfigMap changes.
+///
+/// It fails closed: a namespace whose mapping is invalid, or was there and went away with the ConfigMap,
+/// is refused (`NoAwsAccount`), never served with the controller's own identity; while the ConfigMap
+/// cannot be read, every namespace is refused.
 #[derive(Clone, Debug, Default)]
 pub struct Accounts {
     inner: Arc<RwLock<Inner>>,
@@ -25,14 +29,19 @@ pub struct Accounts {
     allow_default: bool,
     /// `namespace/name` of the ConfigMap, for messages; `None` when no mapping is configured.
     source: Option<String>,
+    /// The ExternalId every AssumeRole carries, when the roles' trust policies require one.
+    external_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     /// Namespace → role ARN, or the reason its entry is unusable.
     roles: BTreeMap<String, Result<String, String>>,
-    /// Role ARN → the SDK config whose credentials come from assuming it (refreshed by the SDK).
-    configs: HashMap<String, SdkConfig>,
+    /// Namespace → the SDK config whose credentials come from assuming its role (with a session name
+    /// of its own, so CloudTrail shows which namespace acted; refreshed by the SDK).
+    configs: HashMap<String, (String, SdkConfig)>,
+    /// Why no namespace may use AWS right now (the ConfigMap could not be read).
+    unavailable: Option<String>,
 }
 
 impl Accounts {
@@ -41,18 +50,34 @@ impl Accounts {
             inner: Arc::default(),
             allow_default,
             source,
+            external_id: None,
         }
     }
 
-    /// The role for `namespace`'s objects: `Ok(None)` for the controller's own identity, `Err` (a message
-    /// for the user) when the namespace may not use AWS at all.
-    pub(crate) fn role_for(&self, namespace: &str) -> Result<Option<String>, NoAwsAccount> {
+    /// The same, with an ExternalId on every AssumeRole.
+    pub fn with_external_id(mut self, external_id: Option<String>) -> Self {
+        self.external_id = external_id.filter(|e| !e.is_empty());
+        self
+    }
+
+    /// The identity of `namespace`'s objects: `Ok(None)` for the controller's own, `Ok(Some(namespace))`
+    /// for the role mapped to it (its clients are keyed by namespace), `Err` (a message for the user)
+    /// when the namespace may not use AWS at all.
+    pub(crate) fn identity_for(&self, namespace: &str) -> Result<Option<String>, NoAwsAccount> {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let source = self.source.as_deref().unwrap_or("?");
+        if let Some(why) = &inner.unavailable {
+            return Err(NoAwsAccount(format!(
+                "the AWS account mapping (ConfigMap {source}) cannot be read, so no namespace may use AWS: {why}"
+            )));
+        }
         match inner.roles.get(namespace) {
-            Some(Ok(role)) => Ok(Some(role.clone())),
+            Some(Ok(_)) if inner.configs.contains_key(namespace) => Ok(Some(namespace.to_string())),
+            Some(Ok(role)) => Err(NoAwsAccount(format!(
+                "the role {role} of namespace {namespace} has no credentials prepared yet"
+            ))),
             Some(Err(why)) => Err(NoAwsAccount(format!(
-                "the AWS account mapping for namespace {namespace} in ConfigMap {} is invalid: {why}",
-                self.source.as_deref().unwrap_or("?")
+                "the AWS account mapping for namespace {namespace} in ConfigMap {source} is invalid: {why}"
             ))),
             None if self.allow_default => Ok(None),
             None => Err(NoAwsAccount(format!(
@@ -66,47 +91,56 @@ impl Accounts {
         }
     }
 
-    /// The SDK config for `role` (`None`: the base, the controller's own identity).
-    pub(crate) fn config_for(&self, base: &SdkConfig, role: Option<&str>) -> SdkConfig {
-        let Some(role) = role else {
+    /// The SDK config of an identity (`None`: the base, the controller's own). An identity without a
+    /// prepared config gets one without credentials: its calls fail, they never run as the base.
+    pub(crate) fn config_for(&self, base: &SdkConfig, identity: Option<&str>) -> SdkConfig {
+        let Some(namespace) = identity else {
             return base.clone();
         };
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        inner.configs.get(role).cloned().unwrap_or_else(|| base.clone())
+        match inner.configs.get(namespace) {
+            Some((_, conf)) => conf.clone(),
+            None => {
+                let mut builder = base.to_builder();
+                builder.set_credentials_provider(None);
+                builder.build()
+            }
+        }
     }
 
-    /// Whether an assumed-role config exists for `role`.
-    pub(crate) fn has_config(&self, role: Option<&str>) -> bool {
-        role.is_some_and(|r| {
+    /// Whether an assumed-role config exists for `identity`.
+    pub(crate) fn has_config(&self, identity: Option<&str>) -> bool {
+        identity.is_some_and(|ns| {
             self.inner
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .configs
-                .contains_key(r)
+                .contains_key(ns)
         })
     }
 
     /// Replaces the mapping with the ConfigMap's `data` (namespace → role ARN), preparing an assume-role
-    /// credentials provider for each new role. Returns the namespaces whose mapping changed.
+    /// credentials provider for each mapped namespace. Returns the namespaces whose mapping changed.
     pub(crate) async fn replace(&self, base: &SdkConfig, data: &BTreeMap<String, String>) -> Vec<String> {
         let roles: BTreeMap<String, Result<String, String>> = data
             .iter()
             .map(|(ns, role)| (ns.clone(), validate_role(role.trim()).map(str::to_string)))
             .collect();
         let mut configs = HashMap::new();
-        for role in roles.values().flatten() {
+        for (namespace, role) in roles.iter().filter_map(|(ns, r)| Some((ns, r.as_ref().ok()?))) {
             let known = self
                 .inner
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .configs
-                .get(role)
+                .get(namespace)
+                .filter(|(r, _)| r == role)
                 .cloned();
             let conf = match known {
-                Some(c) => c,
-                None => assumed(base, role).await,
+                Some((_, c)) => c,
+                None => assumed(base, role, namespace, self.external_id.as_deref()).await,
             };
-            configs.insert(role.clone(), conf);
+            configs.insert(namespace.clone(), (role.clone(), conf));
         }
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let changed = inner
@@ -115,15 +149,40 @@ impl Accounts {
             .chain(roles.keys())
             .filter(|ns| inner.roles.get(*ns) != roles.get(*ns))
             .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         inner.roles = roles;
         inner.configs = configs;
+        inner.unavailable = None;
         changed
+    }
+
+    /// The ConfigMap is gone: the namespaces it mapped are refused (never moved to the controller's own
+    /// account) until it is back.
+    pub(crate) fn deleted(&self) {
+        let source = self.source.clone().unwrap_or_else(|| "?".into());
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        for entry in inner.roles.values_mut() {
+            *entry = Err(format!(
+                "ConfigMap {source} was deleted; the namespace keeps no AWS account until it is back"
+            ));
+        }
+        inner.configs.clear();
+    }
+
+    /// The ConfigMap cannot be read (at start, or its watch fails): every namespace is refused until it
+    /// can.
+    pub(crate) fn unreadable(&self, why: String) {
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unavailable = Some(why);
     }
 }
 
 /// Loads the mapping from ConfigMap `namespace/name` (a missing ConfigMap maps nothing), then keeps it
-/// current in the background.
+/// current in the background; the watch backs off on errors.
 pub async fn watch(
     client: kube::Client,
     aws: super::AwsClients,
@@ -132,44 +191,62 @@ pub async fn watch(
 ) -> Result<(), kube::Error> {
     use futures::StreamExt;
     use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::runtime::watcher;
+    use kube::runtime::{WatchStreamExt, watcher};
     let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, namespace);
     let data = |cm: Option<ConfigMap>| cm.and_then(|c| c.data).unwrap_or_default();
-    let initial = data(api.get_opt(name).await?);
-    let changed = aws.accounts().replace(aws.base_config(), &initial).await;
-    tracing::info!(configmap = %format!("{namespace}/{name}"), namespaces = ?changed, "AWS account mapping loaded");
+    let source = format!("{namespace}/{name}");
+    match api.get_opt(name).await {
+        Ok(cm) => {
+            let changed = aws.accounts().replace(aws.base_config(), &data(cm)).await;
+            tracing::info!(configmap = %source, namespaces = ?changed, "AWS account mapping loaded");
+        }
+        Err(e) => {
+            tracing::warn!(configmap = %source, "cannot read the AWS account mapping: {e}; refusing every namespace until it can be read");
+            aws.accounts().unreadable(e.to_string());
+        }
+    }
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     tokio::spawn(async move {
-        let mut events = watcher(api, config).boxed();
+        let mut events = watcher(api, config).default_backoff().boxed();
         while let Some(event) = events.next().await {
-            let data = match event {
-                Ok(watcher::Event::Apply(cm) | watcher::Event::InitApply(cm)) => data(Some(cm)),
-                Ok(watcher::Event::Delete(_)) => BTreeMap::new(),
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!("watching the AWS account mapping: {e}");
-                    continue;
+            match event {
+                Ok(watcher::Event::Apply(cm) | watcher::Event::InitApply(cm)) => {
+                    let changed = aws.accounts().replace(aws.base_config(), &data(Some(cm))).await;
+                    if !changed.is_empty() {
+                        tracing::info!(namespaces = ?changed, "AWS account mapping changed");
+                    }
                 }
-            };
-            let changed = aws.accounts().replace(aws.base_config(), &data).await;
-            if !changed.is_empty() {
-                tracing::info!(namespaces = ?changed, "AWS account mapping changed");
+                Ok(watcher::Event::Delete(_)) => {
+                    tracing::warn!(configmap = %source, "the AWS account mapping was deleted: its namespaces are refused until it is back");
+                    aws.accounts().deleted();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(configmap = %source, "watching the AWS account mapping: {e}"),
             }
         }
     });
     Ok(())
 }
 
-/// An SDK config whose credentials come from assuming `role` with the base config's identity.
-async fn assumed(base: &SdkConfig, role: &str) -> SdkConfig {
-    let provider = AssumeRoleProvider::builder(role)
-        .session_name("ecs-controller")
-        .configure(base)
-        .build()
-        .await;
+/// An SDK config whose credentials come from assuming `role` with the base config's identity, in a
+/// session named after `namespace`, with `external_id` when given.
+async fn assumed(base: &SdkConfig, role: &str, namespace: &str, external_id: Option<&str>) -> SdkConfig {
+    let mut builder = AssumeRoleProvider::builder(role).session_name(session_name(namespace));
+    if let Some(id) = external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.configure(base).build().await;
     base.to_builder()
         .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(provider))
         .build()
+}
+
+/// `ecs-controller-<namespace>`, within STS's rules for a session name (2-64 of `[\w+=,.@-]`).
+fn session_name(namespace: &str) -> String {
+    let mut name = format!("ecs-controller-{namespace}");
+    name.retain(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    name.truncate(64);
+    name
 }
 
 /// A role ARN: `arn:<partition>:iam::<12 digits>:role/<path and name>`.
@@ -222,27 +299,89 @@ mod tests {
         let strict = Accounts::new(Some("ecs-system/accounts".into()), false);
         let changed = strict.replace(&base().await, &data).await;
         assert_eq!(changed, vec!["team-a", "team-b", "team-c"]);
-        assert_eq!(
-            strict.role_for("team-a"),
-            Ok(Some("arn:aws:iam::111111111111:role/ecs".into()))
-        );
-        let bad = strict.role_for("team-b").unwrap_err();
+        assert_eq!(strict.identity_for("team-a"), Ok(Some("team-a".into())));
+        assert!(strict.has_config(Some("team-a")));
+        let bad = strict.identity_for("team-b").unwrap_err();
         assert!(
             bad.0.contains("not an IAM role ARN") && bad.0.contains("ecs-system/accounts"),
             "{bad}"
         );
-        assert!(strict.role_for("team-c").is_err());
-        let denied = strict.role_for("team-d").unwrap_err();
+        assert!(strict.identity_for("team-c").is_err());
+        let denied = strict.identity_for("team-d").unwrap_err();
         assert!(denied.0.contains("no AWS account mapping"), "{denied}");
 
         let lenient = Accounts::new(None, true);
-        assert_eq!(lenient.role_for("team-d"), Ok(None));
+        assert_eq!(lenient.identity_for("team-d"), Ok(None));
         // Replacing with the same data changes nothing; dropping a namespace is a change.
         assert!(strict.replace(&base().await, &data).await.is_empty());
         let mut fewer = data.clone();
         fewer.remove("team-a");
         assert_eq!(strict.replace(&base().await, &fewer).await, vec!["team-a"]);
-        assert!(strict.role_for("team-a").is_err());
+        assert!(strict.identity_for("team-a").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_configmap_refuses_the_namespaces_it_mapped_even_where_the_default_is_allowed() {
+        let data: BTreeMap<String, String> = [(
+            "team-a".to_string(),
+            "arn:aws:iam::111111111111:role/ecs".to_string(),
+        )]
+        .into();
+        let accounts = Accounts::new(Some("ecs-system/accounts".into()), true);
+        accounts.replace(&base().await, &data).await;
+        accounts.deleted();
+        let refused = accounts.identity_for("team-a").unwrap_err();
+        assert!(refused.0.contains("was deleted"), "{refused}");
+        assert!(!accounts.has_config(Some("team-a")), "its credentials are gone");
+        assert_eq!(
+            accounts.identity_for("team-z"),
+            Ok(None),
+            "never mapped: the default, as allowed"
+        );
+        // Back: served again.
+        accounts.replace(&base().await, &data).await;
+        assert_eq!(accounts.identity_for("team-a"), Ok(Some("team-a".into())));
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_configmap_refuses_every_namespace_until_it_is_read() {
+        let accounts = Accounts::new(Some("ecs-system/accounts".into()), true);
+        accounts.unreadable("403 Forbidden".into());
+        for ns in ["team-a", "anything"] {
+            let refused = accounts.identity_for(ns).unwrap_err();
+            assert!(
+                refused.0.contains("cannot be read") && refused.0.contains("403"),
+                "{refused}"
+            );
+        }
+        accounts.replace(&base().await, &BTreeMap::new()).await;
+        assert_eq!(accounts.identity_for("anything"), Ok(None));
+    }
+
+    #[tokio::test]
+    async fn an_identity_without_prepared_credentials_never_gets_the_base_identitys() {
+        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region("us-east-1")
+            .credentials_provider(aws_sdk_ecs::config::Credentials::for_tests())
+            .load()
+            .await;
+        let accounts = Accounts::new(Some("ecs-system/accounts".into()), true);
+        assert!(accounts.config_for(&base, None).credentials_provider().is_some());
+        assert!(
+            accounts
+                .config_for(&base, Some("team-a"))
+                .credentials_provider()
+                .is_none(),
+            "no credentials at all rather than the controller's own"
+        );
+    }
+
+    #[test]
+    fn session_names_name_the_namespace_within_stss_rules() {
+        assert_eq!(session_name("team-a"), "ecs-controller-team-a");
+        let long = session_name(&"n".repeat(80));
+        assert_eq!(long.len(), 64);
+        assert!(long.starts_with("ecs-controller-nnn"));
     }
 
     #[test]

@@ -67,8 +67,8 @@ pub(crate) struct RegionClients {
     pub(crate) autoscaling: AutoScalingClient,
 }
 
-/// Where a call goes: the identity (`None`: the controller's own; `Some(role ARN)`: assumed with STS)
-/// and the region.
+/// Where a call goes: the identity (`None`: the controller's own; `Some(namespace)`: the role mapped to
+/// that namespace, assumed with STS in a session of its own) and the region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Place {
     pub(crate) role: Option<String>,
@@ -223,7 +223,7 @@ impl AwsClients {
     pub(crate) fn for_namespace(&self, namespace: &str) -> Result<Account<'_>, accounts::NoAwsAccount> {
         Ok(Account {
             clients: self,
-            role: self.accounts.role_for(namespace)?,
+            role: self.accounts.identity_for(namespace)?,
         })
     }
 }
@@ -339,8 +339,8 @@ fn clients_at(
             gateway.clone(),
         ),
     };
-    // A role not prepared yet (the mapping is loading) gets base clients: not cached, so the assumed
-    // ones are used as soon as they exist.
+    // An identity without prepared credentials gets clients without any (never the base identity's):
+    // not cached, so the assumed ones are used as soon as they exist.
     if place.role.is_none() || accounts.has_config(place.role.as_deref()) {
         map.insert(place.clone(), clients.clone());
     }

@@ -606,8 +606,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
             &team_c.name,
             "--account-map",
             &format!("{}/accounts", admin.name),
-            "--default-identity",
-            "deny",
+            // No --default-identity: with a mapping, unmapped namespaces are refused by default.
         ],
     )?;
 
@@ -660,6 +659,32 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     .await?;
     let in_c = wait_ready(&c, "main", ConditionStatus::True, T).await?;
     assert_eq!(account(&in_c).as_deref(), Some("333333333333"));
+
+    // The ConfigMap deleted: its namespaces stop (NoAwsAccount at the next look, the 3 s resync here)
+    // instead of moving to the controller's own account; back, they converge again.
+    maps.delete("accounts", &Default::default()).await?;
+    let stopped = wait_reason(&a, "main", "NoAwsAccount").await?;
+    let message = condition(&stopped, READY).context("Ready")?.message;
+    assert!(message.contains("was deleted"), "{message}");
+    assert!(
+        condition(&stopped, "Stalled").is_some_and(|c| c.status == ConditionStatus::True),
+        "{stopped}"
+    );
+    ensure!(
+        cluster_tags(&ecs, &cluster_name).await?.is_none(),
+        "nothing was created in the default account"
+    );
+    apply(
+        &maps,
+        mapping(&[
+            (&team_a.name, role_a),
+            (&team_b.name, role_b),
+            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
+        ]),
+    )
+    .await?;
+    let back = wait_ready(&a, "main", ConditionStatus::True, T).await?;
+    assert_eq!(account(&back).as_deref(), Some("111111111111"));
 
     for api in [&a, &b, &c] {
         delete_and_wait_gone(api, "main", T).await?;
