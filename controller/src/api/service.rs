@@ -264,4 +264,9 @@ pub struct FargateServiceStatus {
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// The AWS account the object's resources live in, recorded at its first successful reconcile. If
+    /// the namespace's account mapping later points elsewhere, the object is refused (`NoAwsAccount`)
+    /// rather than recreated in the other account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }

@@ -108,6 +108,14 @@ impl Accounts {
         }
     }
 
+    /// The AWS account of an assumed identity (from its role ARN); `None` for the base identity or an
+    /// unknown one.
+    pub(crate) fn account_of(&self, identity: Option<&str>) -> Option<String> {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let (role, _) = inner.configs.get(identity?)?;
+        role.split(':').nth(4).map(str::to_string)
+    }
+
     /// Whether an assumed-role config exists for `identity`.
     pub(crate) fn has_config(&self, identity: Option<&str>) -> bool {
         identity.is_some_and(|ns| {

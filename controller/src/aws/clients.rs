@@ -102,6 +102,8 @@ pub struct AwsClients {
     services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
     scalable_targets: batch::Batcher<Place, String, aws_sdk_applicationautoscaling::types::ScalableTarget>,
     tasks: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Task>,
+    /// The account of the controller's own identity (STS GetCallerIdentity, asked once when needed).
+    base_account: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AwsClients {
@@ -201,6 +203,7 @@ impl AwsClients {
             services,
             scalable_targets,
             tasks,
+            base_account: Arc::default(),
         })
     }
 
@@ -251,6 +254,49 @@ impl Account<'_> {
     pub(crate) fn region(&self, region: Option<&str>) -> RegionClients {
         let c = self.clients;
         clients_at(&c.base, &c.accounts, &c.gateway, &c.by_place, &self.place(region))
+    }
+
+    /// The AWS account this identity acts in: the mapped role's (from its ARN), or the controller's own
+    /// (STS GetCallerIdentity, once per process; it needs no IAM permission).
+    pub(crate) async fn account_id(&self) -> Result<String, AwsError> {
+        if self.role.is_some() {
+            return self
+                .clients
+                .accounts
+                .account_of(self.role.as_deref())
+                .ok_or_else(|| AwsError {
+                    service: "STS",
+                    operation: "AssumeRole",
+                    kind: super::ErrorKind::Retryable,
+                    code: None,
+                    message: "the mapped role has no credentials prepared yet".into(),
+                    request_id: None,
+                });
+        }
+        let base = &self.clients.base;
+        self.clients
+            .base_account
+            .get_or_try_init(|| async {
+                let sts = aws_sdk_sts::Client::new(base);
+                let me = sts.get_caller_identity().send().await.map_err(|e| AwsError {
+                    service: "STS",
+                    operation: "GetCallerIdentity",
+                    kind: super::ErrorKind::Retryable,
+                    code: None,
+                    message: aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+                    request_id: None,
+                })?;
+                me.account.ok_or_else(|| AwsError {
+                    service: "STS",
+                    operation: "GetCallerIdentity",
+                    kind: super::ErrorKind::Retryable,
+                    code: None,
+                    message: "no account in the answer".into(),
+                    request_id: None,
+                })
+            })
+            .await
+            .cloned()
     }
 
     /// One cluster by name (with settings, configuration and tags), looked up together with the other
@@ -352,6 +398,10 @@ fn clients_at(
 #[error("no AWS region: set --region or AWS_REGION")]
 pub struct NoRegion;
 
+/// The account of the offline clients' own identity.
+#[cfg(test)]
+pub(crate) const OFFLINE_ACCOUNT: &str = "000000000000";
+
 #[cfg(test)]
 impl AwsClients {
     /// Clients that never reach AWS, for unit tests of the code around the AWS calls (the engine): a
@@ -388,6 +438,7 @@ impl AwsClients {
             services: batch::Batcher::spawn(10, refuse()),
             scalable_targets: batch::Batcher::spawn(50, refuse()),
             tasks: batch::Batcher::spawn(100, refuse()),
+            base_account: Arc::new(tokio::sync::OnceCell::new_with(Some(OFFLINE_ACCOUNT.to_string()))),
         }
     }
 }

@@ -78,7 +78,10 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
         let kept = kept_on_delete(obj);
         let cleanup = match kept {
             Some(_) => Ok(Cleanup::Done),
-            None => obj.cleanup(ctx, &old).await,
+            None => match same_account(ctx, obj, &old).await {
+                Ok(_) => obj.cleanup(ctx, &old).await,
+                Err(e) => Err(e),
+            },
         };
         let (next, action, outcome) = match cleanup {
             Ok(Cleanup::Done) => {
@@ -134,7 +137,16 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
         return Ok(("first_visit", Action::await_change()));
     }
 
-    let (status, action, notes, outcome) = match obj.apply(ctx, old.clone()).await {
+    let applied = match same_account(ctx, obj, &old).await {
+        Ok(account) => obj.apply(ctx, old.clone()).await.map(|mut applied| {
+            if applied.status.account_id().is_none() {
+                applied.status.set_account_id(account);
+            }
+            applied
+        }),
+        Err(e) => Err(e),
+    };
+    let (status, action, notes, outcome) = match applied {
         Ok(Applied {
             mut status,
             state,
@@ -170,6 +182,28 @@ async fn reconcile_inner<K: Managed>(obj: &K, ctx: &Context) -> Result<(&'static
     };
     finish(ctx, &api, obj, &old, status, &notes).await?;
     Ok((outcome, action))
+}
+
+/// The AWS account the object's namespace maps to now (`None` when it maps to none: the kind reports
+/// that), refused when the object's resources live in another one (a changed account mapping must not
+/// recreate them elsewhere and orphan the originals).
+async fn same_account<K: Managed>(ctx: &Context, obj: &K, old: &K::Status) -> Result<Option<String>, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let Ok(account) = ctx.aws.for_namespace(&ns) else {
+        return Ok(None);
+    };
+    let id = account.account_id().await?;
+    match old.account_id() {
+        Some(recorded) if recorded != id => Err(Error::Terminal {
+            reason: reasons::NO_AWS_ACCOUNT,
+            message: format!(
+                "this object's AWS resources live in account {recorded}, but namespace {ns} now maps to \
+                 account {id}: refusing to act in another account (restore the mapping, or delete the object \
+                 with deletionPolicy Retain and create it anew)"
+            ),
+        }),
+        _ => Ok(Some(id)),
+    }
 }
 
 /// Writes the status (when it changed), records the Ready state in the metrics, and publishes the

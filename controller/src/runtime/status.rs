@@ -17,6 +17,9 @@ pub trait ManagedStatus: Serialize + Clone + Default + PartialEq + Debug + Send 
     fn set_conditions(&mut self, conditions: Vec<Condition>);
     fn set_observed_generation(&mut self, generation: Option<i64>);
     fn set_last_handled_reconcile_at(&mut self, value: Option<String>);
+    /// The AWS account the object's resources live in (recorded at its first successful reconcile).
+    fn account_id(&self) -> Option<&str>;
+    fn set_account_id(&mut self, account: Option<String>);
 }
 
 /// Implements [`ManagedStatus`] for status structs with the standard field names.
@@ -35,6 +38,12 @@ macro_rules! managed_status {
             }
             fn set_last_handled_reconcile_at(&mut self, value: Option<String>) {
                 self.last_handled_reconcile_at = value;
+            }
+            fn account_id(&self) -> Option<&str> {
+                self.account_id.as_deref()
+            }
+            fn set_account_id(&mut self, account: Option<String>) {
+                self.account_id = account;
             }
         }
     )+};

@@ -5,6 +5,7 @@
 use super::fixtures::{Expect, Harness, Sent, WRITTEN_VERSION, Widget, WidgetStatus, requeue_after};
 use crate::api::conditions::{READY, RECONCILING, STALLED};
 use crate::api::{DELETION_POLICY_ANNOTATION, DeletionPolicy, FINALIZER, ManagementPolicy};
+use crate::aws::OFFLINE_ACCOUNT;
 use crate::aws::{AwsError, ErrorKind};
 use crate::runtime::conditions::{self, reasons};
 use crate::runtime::{Applied, Cleanup, Error, Note, State, requeue, runner, status};
@@ -32,15 +33,17 @@ fn stamped(conditions: Vec<crate::api::Condition>, generation: i64) -> WidgetSta
     s
 }
 
-/// The status of a Ready object at generation 1.
+/// The status of a Ready object at generation 1, in the offline clients' account.
 fn ready_status() -> WidgetStatus {
-    stamped(
+    let mut s = stamped(
         conditions::for_state(&State::Ready {
             reason: reasons::ACTIVE,
             message: "the widget matches the spec".into(),
         }),
         1,
-    )
+    );
+    s.account_id = Some(OFFLINE_ACCOUNT.into());
+    s
 }
 
 fn aws_error(kind: ErrorKind, code: &str) -> Error {
@@ -651,4 +654,42 @@ async fn a_reconcile_from_a_cache_that_has_not_seen_the_last_status_write_builds
         Some("second")
     );
     assert_eq!(h.ctx.written.len(), 1, "the newest write is remembered");
+}
+
+#[tokio::test]
+async fn the_account_is_recorded_at_the_first_apply_and_another_account_is_refused() {
+    let h = Harness::new("account");
+    let fresh = h
+        .widget()
+        .finalized()
+        .with_status(stamped(conditions::first_visit(), 1));
+    h.script.on_apply(ready);
+    let (_, sent) = h.run(&fresh, [Expect::status_patch(), Expect::event()]).await;
+    assert_eq!(
+        written_status(&sent[0]).account_id.as_deref(),
+        Some(OFFLINE_ACCOUNT)
+    );
+
+    // Its resources live in another account than the namespace maps to now: neither apply nor
+    // cleanup runs, and the object is Stalled with NoAwsAccount, keeping the recorded account.
+    let h = Harness::new("account-moved");
+    let mut elsewhere = ready_status();
+    elsewhere.account_id = Some("111111111111".into());
+    let moved = h.widget().finalized().with_status(elsewhere);
+    let (result, sent) = h.run(&moved, [Expect::status_patch(), Expect::event()]).await;
+    assert_eq!(result.expect("stalled"), Action::await_change());
+    assert_eq!(h.script.applied(), 0, "no AWS work in the other account");
+    let status = written_status(&sent[0]);
+    assert_eq!(
+        condition_status(&status, STALLED),
+        some("True", reasons::NO_AWS_ACCOUNT)
+    );
+    let message = condition(&status, READY).map(|(_, _, m)| m).unwrap_or_default();
+    assert!(message.contains("111111111111") && message.contains(OFFLINE_ACCOUNT), "{message}");
+    assert_eq!(status.account_id.as_deref(), Some("111111111111"));
+    // Deleting it: no cleanup in the other account either (the status says so already: nothing new
+    // to write).
+    let (result, _) = h.run(&moved.clone().deleting(), []).await;
+    assert_eq!(result.expect("stalled"), Action::await_change());
+    assert_eq!(h.script.cleaned(), 0, "nor a deletion in the other account");
 }
