@@ -685,6 +685,34 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     .await?;
     let back = wait_ready(&a, "main", ConditionStatus::True, T).await?;
     assert_eq!(account(&back).as_deref(), Some("111111111111"));
+    assert_eq!(back["status"]["accountId"], "111111111111", "the account is recorded");
+
+    // Remapped to another account: refused (its cluster lives in 222222222222), not recreated there.
+    apply(
+        &maps,
+        mapping(&[
+            (&team_a.name, role_a),
+            (&team_b.name, "arn:aws:iam::444444444444:role/ecs-controller"),
+            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
+        ]),
+    )
+    .await?;
+    let refused = wait_reason(&b, "main", "NoAwsAccount").await?;
+    let message = condition(&refused, READY).context("Ready")?.message;
+    assert!(
+        message.contains("222222222222") && message.contains("444444444444"),
+        "{message}"
+    );
+    apply(
+        &maps,
+        mapping(&[
+            (&team_a.name, role_a),
+            (&team_b.name, role_b),
+            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
+        ]),
+    )
+    .await?;
+    wait_ready(&b, "main", ConditionStatus::True, T).await?;
 
     for api in [&a, &b, &c] {
         delete_and_wait_gone(api, "main", T).await?;
