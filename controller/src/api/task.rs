@@ -95,6 +95,7 @@ pub struct FargateTaskSpec {
     /// FARGATE / FARGATE_SPOT with base and weight. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 2))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("capacityProviderStrategy is immutable"))]
     pub capacity_provider_strategy: Option<Vec<super::cluster::CapacityProviderStrategyItem>>,
     /// Fargate platform version, e.g. `LATEST` or `1.4.0`. Immutable.
@@ -115,6 +116,7 @@ pub struct FargateTaskSpec {
     /// Tags of every task (besides the controller's ownership tags). Immutable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 45))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("tags are immutable"))]
     pub tags: Vec<Tag>,
     /// EBS volumes created at launch for the task definition's volumes with `configuredAtLaunch`.
@@ -146,8 +148,8 @@ pub struct FargateTaskSpec {
     #[schemars(range(min = 0, max = 1000))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("backoffLimit is immutable"))]
     pub backoff_limit: Option<i32>,
-    /// Seconds from the first launch after which running tasks are stopped and the object fails
-    /// (reason `DeadlineExceeded`). May change while it runs.
+    /// Seconds from the start of the run (`status.startTime`) after which running tasks are stopped
+    /// and the object fails (reason `DeadlineExceeded`), launched or not. May change while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub active_deadline_seconds: Option<i64>,
@@ -175,11 +177,13 @@ pub struct FargateTaskSpec {
 }
 
 /// RunTask's `overrides`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskOverride {
+    /// One entry per container, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub container_overrides: Vec<ContainerOverride>,
     /// Task CPU units or vCPU (`"1024"`, `"1 vCPU"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -298,9 +302,11 @@ pub enum FailureAction {
     FailTask,
 }
 
-/// Matches a stopped task by a container's exit code.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+/// Matches a stopped task by a container's exit code. Containers that exited 0 are left out, as in a
+/// Job's podFailurePolicy.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.operator != 'In' || !self.values.exists(v, v == 0)").message("onExitCodes: exit code 0 only with operator NotIn (containers that exited 0 are never matched)"))]
 pub struct ExitCodeRule {
     /// Only this container (default: any container of the task).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -340,7 +346,8 @@ pub struct FargateTaskStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
-    /// When the first task was launched (RFC 3339).
+    /// When the run started (RFC 3339): its first reconcile with a cluster and a revision, as a Job's
+    /// startTime; `activeDeadlineSeconds` counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// When the run succeeded or failed (RFC 3339).

@@ -20,13 +20,13 @@ mod error;
 mod gateway;
 pub mod operations;
 
+#[cfg(test)]
+pub(crate) use clients::OFFLINE_ACCOUNT;
 #[allow(
     unused_imports,
     reason = "the path of the type of `Account::region`, for the kinds to name"
 )]
 pub(crate) use clients::RegionClients;
-#[cfg(test)]
-pub(crate) use clients::OFFLINE_ACCOUNT;
 pub use clients::{Account, AwsClients, Options};
 pub(crate) use clients::{AutoScalingClient, EcsClient};
 pub use error::{AwsError, ErrorKind};

@@ -274,7 +274,8 @@ pub fn revisions_run_by_tasks<'a>(
         .collect()
 }
 
-/// The FargateTasks a change of EcsCluster `cluster` wakes (those naming it).
+/// The FargateTasks a change of EcsCluster `cluster` wakes: those naming it that have not started (a
+/// started run keeps its cluster; the cluster's task counts change with every task it runs).
 pub fn tasks_naming_cluster<'a>(
     tasks: impl IntoIterator<Item = &'a FargateTask>,
     cluster: &EcsCluster,
@@ -283,6 +284,7 @@ pub fn tasks_naming_cluster<'a>(
     tasks
         .into_iter()
         .filter(|t| cluster_of_task(t).as_ref() == Some(&key))
+        .filter(|t| t.status.as_ref().and_then(|s| s.cluster_arn.as_ref()).is_none())
         .map(ObjectRef::from_obj)
         .collect()
 }
@@ -588,7 +590,15 @@ mod tests {
         assert_eq!(
             tasks_naming_cluster(&tasks, &cluster).len(),
             4,
-            "every task naming the cluster wakes"
+            "every task naming the cluster and not started wakes"
+        );
+        let mut started = tasks[0].clone();
+        if let Some(s) = started.status.as_mut() {
+            s.cluster_arn = Some("arn:aws:ecs:us-east-1:1:cluster/main".into());
+        }
+        assert!(
+            tasks_naming_cluster([&started], &cluster).is_empty(),
+            "a started run keeps its cluster: the cluster's changes do not wake it"
         );
         // Only tasks that have not pinned a revision care about the TaskDefinition.
         let mut unpinned = mk_task("new", "main", "web", None);

@@ -19,16 +19,20 @@
 //! `${VICTIM_NAMESPACE}`, `${VICTIM_CLUSTER_NAME}`, `${VICTIM_CLUSTER_ARN}`, `${VICTIM_FAMILY}`,
 //! `${VICTIM_SERVICE_NAME}`, `${BASE_CLUSTER_NAME}` and `${REPEAT:<text>:<count>}` (huge strings without
 //! huge files). In the test's namespace a valid base set exists: EcsCluster `corpus-cluster`,
-//! TaskDefinition `corpus-td`, FargateService `corpus-svc` and ScalingPolicy `corpus-policy`; the victim
-//! namespace holds `victim-cluster`, `victim-td` and `victim-svc`, names the corpus may use to try to
-//! reach across namespaces.
+//! TaskDefinition `corpus-td` (and `corpus-run-td`, which moto can run tasks of), FargateService
+//! `corpus-svc` and ScalingPolicy `corpus-policy`; the victim namespace holds `victim-cluster`,
+//! `victim-td` and `victim-svc`, names the corpus may use to try to reach across namespaces.
 
 use anyhow::{Context as _, Result, bail, ensure};
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField, TaskDefinitionStatus};
 use ecs_controller::api::conditions::{READY, RECONCILING, STALLED};
-use ecs_controller::api::{ConditionStatus, EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
-use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
+use ecs_controller::api::{
+    ConditionStatus, EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDefinition,
+};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, network, runnable_task_definition_manifest, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::kinds::corpus_dirs;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
@@ -41,7 +45,7 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(90);
 /// The corpus must stay a corpus.
-const MIN_CASES: usize = 55;
+const MIN_CASES: usize = 160;
 /// Resync period of the controller under test: longer than the whole test, so no periodic resync
 /// happens, and any reconcile in the quiet window below is a requeue or a loop.
 const RESYNC: &str = "10m";
@@ -215,7 +219,9 @@ fn resource(kind: &str) -> ApiResource {
         "EcsCluster" => ApiResource::erase::<EcsCluster>(&()),
         "TaskDefinition" => ApiResource::erase::<TaskDefinition>(&()),
         "FargateService" => ApiResource::erase::<FargateService>(&()),
-        _ => ApiResource::erase::<ScalingPolicy>(&()),
+        "FargateTask" => ApiResource::erase::<FargateTask>(&()),
+        "ScalingPolicy" => ApiResource::erase::<ScalingPolicy>(&()),
+        other => panic!("the corpus test does not know the kind {other}"),
     }
 }
 
@@ -238,7 +244,7 @@ async fn apply_strict(api: &Api<DynamicObject>, manifest: &Value) -> Result<Dyna
 }
 
 /// Where an accepted case's object stands: `Ok(None)` while not settled yet.
-fn settled(obj: &Value, expect: &Expect) -> Result<Option<()>> {
+fn settled(obj: &Value, expect: &Expect, victim_cluster_arn: &str) -> Result<Option<()>> {
     let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64);
     let Some(ready) = condition(obj, READY) else {
         return Ok(None);
@@ -285,14 +291,34 @@ fn settled(obj: &Value, expect: &Expect) -> Result<Option<()>> {
             r.reason
         );
     }
-    // An invalid object never gets hold of an AWS resource (least of all the victim's).
-    for field in [
-        "arn",
-        "clusterArn",
-        "taskDefinitionArn",
-        "resourceId",
-        "scalableTargetArn",
-    ] {
+    // An invalid object never gets hold of an AWS resource (least of all the victim's). A FargateTask
+    // records the cluster, revision and start of its run before its first RunTask (so a run keeps
+    // them), and a launch ECS refused leaves them recorded: what it must never hold is a task, or the
+    // victim's cluster.
+    let fields: &[&str] = if obj["kind"] == "FargateTask" {
+        ensure!(
+            obj.pointer("/status/attempts")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+                && obj.pointer("/status/active").and_then(Value::as_i64).unwrap_or(0) == 0,
+            "a task was launched: {}",
+            obj.pointer("/status").unwrap_or(&Value::Null)
+        );
+        ensure!(
+            obj.pointer("/status/clusterArn").and_then(Value::as_str) != Some(victim_cluster_arn),
+            "status.clusterArn is the victim's cluster"
+        );
+        &["arn"]
+    } else {
+        &[
+            "arn",
+            "clusterArn",
+            "taskDefinitionArn",
+            "resourceId",
+            "scalableTargetArn",
+        ]
+    };
+    for &field in fields {
         ensure!(
             obj.pointer(&format!("/status/{field}")).is_none(),
             "status.{field} is set: {}",
@@ -354,12 +380,17 @@ async fn run_admission(client: &Client, namespace: &str, case: &Case) -> Option<
 }
 
 /// Waits until an accepted case reports what it should; the failure, if any.
-async fn wait_reported(client: &Client, namespace: &str, case: &Case) -> Option<String> {
+async fn wait_reported(
+    client: &Client,
+    namespace: &str,
+    case: &Case,
+    victim_cluster_arn: &str,
+) -> Option<String> {
     let api = dynamic_api(client, namespace, &case.kind);
     let what = format!("{:?}", case.expect);
     let result = eventually(&what, T, || async {
         let obj = serde_json::to_value(api.get(&case.name).await?)?;
-        settled(&obj, &case.expect)
+        settled(&obj, &case.expect, victim_cluster_arn)
     })
     .await;
     let e = result.err()?;
@@ -439,6 +470,22 @@ async fn victim_state(
         "cluster.activeServicesCount",
         c.active_services_count().to_string(),
     );
+    // No task of any namespace was launched into the victim's cluster (a FargateTask by clusterArn).
+    let mut tasks = Vec::new();
+    for desired in [
+        aws_sdk_ecs::types::DesiredStatus::Running,
+        aws_sdk_ecs::types::DesiredStatus::Stopped,
+    ] {
+        let page = ecs
+            .list_tasks()
+            .cluster(&v.cluster_arn)
+            .desired_status(desired)
+            .send()
+            .await?;
+        tasks.extend(page.task_arns().iter().cloned());
+    }
+    tasks.sort();
+    put("cluster.tasks", format!("{tasks:?}"));
 
     let services = ecs
         .describe_services()
@@ -632,6 +679,13 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
         task_definition_manifest("corpus-td", &unique("corpus-base"), "nginx:1.27"),
     )
     .await?;
+    // A task definition moto can run tasks of (corpus-td has no container memory, and moto's RunTask
+    // answers 500 for it), for the FargateTask cases that must reach RunTask.
+    apply(
+        &tds,
+        runnable_task_definition_manifest("corpus-run-td", &unique("corpus-run")),
+    )
+    .await?;
     apply(
         &services,
         service_manifest("corpus-svc", "corpus-cluster", "corpus-td", &net, 1),
@@ -646,6 +700,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
     .await?;
     wait_ready(&clusters, "corpus-cluster", ConditionStatus::True, T).await?;
     wait_ready(&tds, "corpus-td", ConditionStatus::True, T).await?;
+    wait_ready(&tds, "corpus-run-td", ConditionStatus::True, T).await?;
     wait_ready(&services, "corpus-svc", ConditionStatus::True, T).await?;
     wait_ready(&policies, "corpus-policy", ConditionStatus::True, T).await?;
 
@@ -708,7 +763,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
         {
             continue;
         }
-        if let Some(f) = wait_reported(&client, &ns.name, case).await {
+        if let Some(f) = wait_reported(&client, &ns.name, case, &victims.cluster_arn).await {
             failures.push(f);
         }
     }
@@ -778,7 +833,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
             continue;
         }
         let obj = serde_json::to_value(dynamic_api(&client, &ns.name, &case.kind).get(&case.name).await?)?;
-        match settled(&obj, &case.expect) {
+        match settled(&obj, &case.expect, &victims.cluster_arn) {
             Ok(Some(())) => {}
             Ok(None) => failures.push(format!(
                 "{}: no longer {:?} after the window: {}",
@@ -816,7 +871,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
 
     let by_kind = |k: &str| cases.iter().filter(|c| c.kind == k).count();
     eprintln!(
-        "corpus: {} cases ({} EcsCluster, {} TaskDefinition, {} FargateService, {} ScalingPolicy); \
+        "corpus: {} cases ({} EcsCluster, {} TaskDefinition, {} FargateService, {} ScalingPolicy, {} FargateTask); \
          {} stalled, {} waiting; quiet window: {reconciles} reconciles, {aws_calls} AWS calls, \
          {kube_writes} Kubernetes writes",
         cases.len(),
@@ -824,6 +879,7 @@ async fn bad_input_corpus_is_rejected_or_reported_without_loops_and_never_touche
         by_kind("TaskDefinition"),
         by_kind("FargateService"),
         by_kind("ScalingPolicy"),
+        by_kind("FargateTask"),
         stalled_count,
         waiting_count,
     );

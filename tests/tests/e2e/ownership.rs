@@ -685,7 +685,10 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     .await?;
     let back = wait_ready(&a, "main", ConditionStatus::True, T).await?;
     assert_eq!(account(&back).as_deref(), Some("111111111111"));
-    assert_eq!(back["status"]["accountId"], "111111111111", "the account is recorded");
+    assert_eq!(
+        back["status"]["accountId"], "111111111111",
+        "the account is recorded"
+    );
 
     // Remapped to another account: refused (its cluster lives in 222222222222), not recreated there.
     apply(

@@ -126,17 +126,15 @@ pub(super) async fn stop(
 }
 
 /// The container facts of a revision, from DescribeTaskDefinition (a revision no object of this
-/// namespace registered); empty when ECS does not know it (RunTask then says why).
+/// namespace registered); `None` when ECS does not know it.
 pub(super) async fn containers(
     aws: &Account<'_>,
     region: &str,
     arn: &str,
-) -> Result<Vec<plan::ContainerFacts>, Error> {
+) -> Result<Option<Vec<plan::ContainerFacts>>, Error> {
     let ecs = &aws.region(Some(region)).ecs;
     let described = ecs_api::describe_any_task_definition(ecs, arn).await?;
-    Ok(described
-        .map(|(td, _)| plan::facts_of(td.container_definitions()))
-        .unwrap_or_default())
+    Ok(described.map(|(td, _)| plan::facts_of(td.container_definitions())))
 }
 
 /// Deletes a finished object whose `ttlSecondsAfterFinished` passed (only this version of it: a

@@ -67,14 +67,21 @@ impl Managed for FargateTask {
             let arn = &placed.task_definition;
             let facts = match dereference::containers_from_object(self, ctx, arn).await? {
                 Some(facts) => facts,
-                None => act::containers(&aws, region, arn).await?,
+                None => match act::containers(&aws, region, arn).await? {
+                    Some(facts) => facts,
+                    None => return Ok(Applied::new(status, plan::no_task_definition(arn))),
+                },
             };
-            status = plan::pin(status, arn, &facts);
+            status = plan::pin(status, arn, &facts, now);
         }
         status.cluster_arn = Some(cluster.to_string());
         status.region = Some(region.to_string());
         let seen = act::describe(&aws, region, cluster, plan::active_arns(&status)).await?;
         let mut observed = plan::observe(self, status, seen, now);
+        if plan::past_deadline(self, &observed.status, now) {
+            // A launch recorded but not sent when the deadline passed is not sent.
+            observed.status.pending_launch = None;
+        }
         if let Some(pending) = observed.status.pending_launch.clone() {
             let request = plan::request(self, &observed.status, &pending, &placed)?;
             let known: Vec<String> = observed

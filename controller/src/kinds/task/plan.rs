@@ -23,6 +23,8 @@ use std::time::{Duration, SystemTime};
 pub(super) const POLL: Duration = Duration::from_secs(3);
 /// How often a deletion looks whether its stopped tasks are STOPPED.
 const RECHECK_STOPPING: Duration = Duration::from_secs(3);
+/// RunTask takes at most 8192 characters of overrides.
+const MAX_OVERRIDES: usize = 8192;
 /// RunTask starts at most 10 tasks a call.
 const MAX_PER_LAUNCH: i32 = 10;
 /// Stopped tasks kept in `status.attempts` (running ones are always kept).
@@ -548,6 +550,21 @@ pub(super) fn request(
         .map(super::super::placement::network)
         .transpose()
         .map_err(|e| invalid("networkConfiguration", &e))?;
+    // RunTask: "A total of 8192 characters are allowed for overrides. This limit includes the JSON
+    // formatting characters of the override structure."
+    let size = spec
+        .overrides
+        .as_ref()
+        .and_then(|o| serde_json::to_string(o).ok())
+        .map_or(0, |j| j.chars().count());
+    if size > MAX_OVERRIDES {
+        return Err(invalid(
+            "overrides",
+            &format!(
+                "ECS allows at most {MAX_OVERRIDES} characters of overrides (as JSON); these are {size}"
+            ),
+        ));
+    }
     let overrides = spec
         .overrides
         .as_ref()
@@ -666,6 +683,28 @@ fn volume(
 }
 
 // ---- The next step -----------------------------------------------------------------------------------
+
+/// The revision named by `taskDefinitionArn` does not exist (yet): wait for it, as for a cluster.
+pub(super) fn no_task_definition(arn: &str) -> State {
+    State::Waiting {
+        reason: reasons::DEPENDENCY_NOT_READY,
+        message: format!("task definition {arn} does not exist"),
+        recheck: crate::runtime::RECHECK_NOT_FOUND,
+    }
+}
+
+/// Whether `activeDeadlineSeconds` has passed since the run started.
+pub(super) fn past_deadline(obj: &FargateTask, status: &FargateTaskStatus, now: SystemTime) -> bool {
+    let deadline = obj
+        .spec
+        .active_deadline_seconds
+        .and_then(|d| u64::try_from(d).ok())
+        .map(Duration::from_secs);
+    match (deadline, parse_time(status.start_time.as_deref())) {
+        (Some(d), Some(start)) => start + d <= now,
+        _ => false,
+    }
+}
 
 /// What the reconcile does after observing.
 #[derive(Debug)]
@@ -891,12 +930,15 @@ pub(super) struct ContainerFacts {
 }
 
 /// Pins the revision every task of the object runs, with its essential containers and awslogs
-/// settings.
+/// settings; the run starts now (as a Job's startTime: `activeDeadlineSeconds` counts from here, so a
+/// run that never manages to launch still fails at its deadline).
 pub(super) fn pin(
     mut status: FargateTaskStatus,
     arn: &str,
     containers: &[ContainerFacts],
+    now: SystemTime,
 ) -> FargateTaskStatus {
+    status.start_time.get_or_insert_with(|| rfc3339(now));
     status.task_definition_arn = Some(arn.to_string());
     status.essential_containers = containers
         .iter()

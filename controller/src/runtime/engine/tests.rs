@@ -685,7 +685,10 @@ async fn the_account_is_recorded_at_the_first_apply_and_another_account_is_refus
         some("True", reasons::NO_AWS_ACCOUNT)
     );
     let message = condition(&status, READY).map(|(_, _, m)| m).unwrap_or_default();
-    assert!(message.contains("111111111111") && message.contains(OFFLINE_ACCOUNT), "{message}");
+    assert!(
+        message.contains("111111111111") && message.contains(OFFLINE_ACCOUNT),
+        "{message}"
+    );
     assert_eq!(status.account_id.as_deref(), Some("111111111111"));
     // Deleting it: no cleanup in the other account either (the status says so already: nothing new
     // to write).

@@ -164,7 +164,7 @@ fn pinned() -> FargateTaskStatus {
             awslogs: None,
         },
     ];
-    pin(FargateTaskStatus::default(), TD, &facts)
+    pin(FargateTaskStatus::default(), TD, &facts, at(0))
 }
 
 fn attempt(id: &str, last_status: &str) -> Attempt {
@@ -765,7 +765,11 @@ fn launched_records_the_tasks_with_the_launch_token_and_starts_the_run() {
         );
     }
     assert_eq!(status.pending_launch, None);
-    assert_eq!(status.start_time.as_deref(), Some(rfc3339(at(5)).as_str()));
+    assert_eq!(
+        status.start_time.as_deref(),
+        Some(rfc3339(at(0)).as_str()),
+        "the run started when it was pinned, not at its first launch"
+    );
     assert_eq!(status.phase, Some(Phase::Running));
     assert_eq!(status.active, 2);
     assert_eq!(reasons_of(&notes), [why::TASK_STARTED, why::TASK_STARTED]);
@@ -785,7 +789,7 @@ fn launched_records_the_tasks_with_the_launch_token_and_starts_the_run() {
         },
         at(300),
     );
-    assert_eq!(later.start_time.as_deref(), Some(rfc3339(at(5)).as_str()));
+    assert_eq!(later.start_time.as_deref(), Some(rfc3339(at(0)).as_str()));
     assert_eq!(
         later.attempts[2].client_token.as_deref(),
         Some(format!("{UID}-2").as_str())
@@ -824,7 +828,7 @@ fn a_launch_that_started_nothing_leaves_the_run_pending() {
     };
     let (status, _) = launched(pending_status(1), started, at(5));
     assert_eq!(status.phase, Some(Phase::Pending));
-    assert_eq!(status.start_time, None);
+    assert_eq!(status.start_time.as_deref(), Some(rfc3339(at(0)).as_str()));
     assert_eq!(status.active, 0);
 }
 
@@ -1415,7 +1419,7 @@ fn facts_of_reads_essential_containers_and_awslogs_as_describe_task_definition_a
         ]
     );
 
-    let status = pin(FargateTaskStatus::default(), TD, &facts);
+    let status = pin(FargateTaskStatus::default(), TD, &facts, at(0));
     assert_eq!(status.task_definition_arn.as_deref(), Some(TD));
     assert_eq!(status.essential_containers, ["app", "migrate"]);
     assert_eq!(
@@ -1452,6 +1456,7 @@ fn a_pinned_revision_decides_which_containers_count() {
             essential: true,
             awslogs: Some((LOG_GROUP.into(), None)),
         }],
+        at(0),
     );
     let o = observe(&obj(), status, vec![(arn(TASK_A), Some(running(TASK_A)))], at(30));
     let app = &o.status.attempts[0].containers[0];
@@ -1466,4 +1471,54 @@ fn started_by_is_the_uid_without_dashes() {
     assert_eq!(started_by(&obj()), STARTED_BY);
     assert_eq!(started_by(&obj()).len(), 32, "ECS allows 36 characters");
     assert!(deletion_reason(&obj()).contains("FargateTask jobs/report"));
+}
+
+#[test]
+fn a_run_that_never_launches_fails_at_its_deadline_counted_from_the_pin() {
+    let mut o = obj();
+    o.spec.active_deadline_seconds = Some(60);
+    let status = pinned();
+    assert!(!past_deadline(&o, &status, at(59)));
+    assert!(past_deadline(&o, &status, at(60)));
+    let observed = observe(&o, status, Vec::new(), at(61));
+    match next(&o, observed, at(61)) {
+        Next::Report(a) => {
+            assert_eq!(a.status.phase, Some(Phase::Failed));
+            assert!(matches!(a.state, State::Failed { reason, .. } if reason == why::DEADLINE_EXCEEDED));
+        }
+        other => panic!("expected a failed report, got {other:?}"),
+    }
+}
+
+#[test]
+fn overrides_longer_than_ecs_allows_are_refused_before_run_task() {
+    let mut o = obj();
+    o.spec.overrides = Some(crate::api::task::TaskOverride {
+        container_overrides: vec![crate::api::task::ContainerOverride {
+            name: "app".into(),
+            command: Some(vec!["x".repeat(9000)]),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let pending = PendingLaunch {
+        client_token: format!("{UID}-1"),
+        count: 1,
+    };
+    let placed = Placed {
+        cluster: CLUSTER.into(),
+        region: "us-east-1".into(),
+        task_definition: TD.into(),
+        default_strategy: false,
+    };
+    match request(&o, &pinned(), &pending, &placed) {
+        Err(Error::Terminal { reason, message }) => {
+            assert_eq!(reason, reasons::INVALID_SPEC);
+            assert!(
+                message.contains("spec.overrides") && message.contains("8192"),
+                "{message}"
+            );
+        }
+        other => panic!("expected InvalidSpec, got {other:?}"),
+    }
 }
