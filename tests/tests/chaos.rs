@@ -471,22 +471,7 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
             status.cluster_arn.clone().context("cluster of the run")?,
             status.started_by.clone().context("startedBy of the run")?,
         );
-        let mut launched = Vec::new();
-        let mut next = None;
-        loop {
-            let page = ecs
-                .list_tasks()
-                .cluster(&cluster)
-                .started_by(&started_by)
-                .set_next_token(next)
-                .send()
-                .await?;
-            launched.extend(page.task_arns().iter().cloned());
-            match page.next_token() {
-                Some(n) if !n.is_empty() => next = Some(n.to_string()),
-                _ => break,
-            }
-        }
+        let launched = ecs_controller_e2e::probes::tasks_started_by(&ecs, &cluster, &started_by).await?;
         assert_eq!(
             (launched.len(), status.succeeded as usize),
             (COMPLETIONS, COMPLETIONS),

@@ -596,6 +596,14 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     };
     let role_a = "arn:aws:iam::111111111111:role/ecs-controller";
     let role_b = "arn:aws:iam::222222222222:role/ecs-controller";
+    // The three namespaces mapped, team b to `b`.
+    let all_mapped = |b: &str| {
+        mapping(&[
+            (&team_a.name, role_a),
+            (&team_b.name, b),
+            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
+        ])
+    };
     apply(&maps, mapping(&[(&team_a.name, role_a), (&team_b.name, role_b)])).await?;
     let _controller = ControllerProcess::start(
         &team_a.name,
@@ -648,15 +656,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     assert!(format!("{err:#}").contains("roleArn"), "{err:#}");
 
     // The admin maps the third namespace: its object converges there, at the next look.
-    apply(
-        &maps,
-        mapping(&[
-            (&team_a.name, role_a),
-            (&team_b.name, role_b),
-            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
-        ]),
-    )
-    .await?;
+    apply(&maps, all_mapped(role_b)).await?;
     let in_c = wait_ready(&c, "main", ConditionStatus::True, T).await?;
     assert_eq!(account(&in_c).as_deref(), Some("333333333333"));
 
@@ -674,15 +674,7 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
         cluster_tags(&ecs, &cluster_name).await?.is_none(),
         "nothing was created in the default account"
     );
-    apply(
-        &maps,
-        mapping(&[
-            (&team_a.name, role_a),
-            (&team_b.name, role_b),
-            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
-        ]),
-    )
-    .await?;
+    apply(&maps, all_mapped(role_b)).await?;
     let back = wait_ready(&a, "main", ConditionStatus::True, T).await?;
     assert_eq!(account(&back).as_deref(), Some("111111111111"));
     assert_eq!(
@@ -691,30 +683,14 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     );
 
     // Remapped to another account: refused (its cluster lives in 222222222222), not recreated there.
-    apply(
-        &maps,
-        mapping(&[
-            (&team_a.name, role_a),
-            (&team_b.name, "arn:aws:iam::444444444444:role/ecs-controller"),
-            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
-        ]),
-    )
-    .await?;
+    apply(&maps, all_mapped("arn:aws:iam::444444444444:role/ecs-controller")).await?;
     let refused = wait_reason(&b, "main", "NoAwsAccount").await?;
     let message = condition(&refused, READY).context("Ready")?.message;
     assert!(
         message.contains("222222222222") && message.contains("444444444444"),
         "{message}"
     );
-    apply(
-        &maps,
-        mapping(&[
-            (&team_a.name, role_a),
-            (&team_b.name, role_b),
-            (&team_c.name, "arn:aws:iam::333333333333:role/ecs-controller"),
-        ]),
-    )
-    .await?;
+    apply(&maps, all_mapped(role_b)).await?;
     wait_ready(&b, "main", ConditionStatus::True, T).await?;
 
     for api in [&a, &b, &c] {
