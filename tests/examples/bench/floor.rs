@@ -238,3 +238,146 @@ pub fn latency_delete() -> Floor {
 
 /// Kubernetes writes an object needs to converge: its finalizer, and one status write saying Ready.
 pub const KUBE_WRITES_PER_OBJECT: f64 = 2.0;
+
+/// How often the controller polls running tasks (`POLL` in `controller/src/kinds/task/plan.rs`).
+pub const TASK_POLL_SECONDS: f64 = 3.0;
+/// States a moto task goes through after RUNNING: DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED
+/// (`docs/moto.md`). By default each DescribeTasks moves it one, so it is STOPPED on the fourth.
+pub const STATES_TO_STOP: usize = 4;
+
+/// The FargateTask phase: one FargateTask of `completions` tasks, `parallelism` at once, beside
+/// `singles` FargateTasks of one task each, on one cluster; `state_seconds` is how long each moto task
+/// state lasts (0: moto's default, one state per DescribeTasks).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct TaskShape {
+    pub completions: usize,
+    pub parallelism: usize,
+    pub singles: usize,
+    pub state_seconds: u64,
+}
+
+impl TaskShape {
+    pub fn tasks(&self) -> usize {
+        self.completions + self.singles
+    }
+
+    pub fn objects(&self) -> usize {
+        usize::from(self.completions > 0) + self.singles
+    }
+
+    /// Tasks of the big FargateTask launched together in each wave: `parallelism` at a time, the next
+    /// wave once a wave has stopped.
+    fn waves(&self) -> Vec<usize> {
+        let p = self.parallelism.max(1);
+        (0..self.completions.div_ceil(p))
+            .map(|w| p.min(self.completions - w * p))
+            .collect()
+    }
+
+    /// Tasks running in each wave: the single-task FargateTasks all run in the first.
+    pub fn running_per_wave(&self) -> Vec<usize> {
+        let mut waves = self.waves();
+        match waves.first_mut() {
+            Some(first) => *first += self.singles,
+            None if self.singles > 0 => waves.push(self.singles),
+            None => {}
+        }
+        waves
+    }
+
+    /// Polls a task needs until it is seen STOPPED: 4 by default (one state per DescribeTasks); with
+    /// states of `state_seconds`, a state changes at the first poll more than that after the last change,
+    /// so at least ceil(state_seconds / 3) polls per state.
+    pub fn polls_per_task(&self) -> usize {
+        let per_state = (self.state_seconds as f64 / TASK_POLL_SECONDS).ceil().max(1.0) as usize;
+        STATES_TO_STOP * per_state
+    }
+
+    /// Polls of the running tasks in the floor: [`polls_per_task`](Self::polls_per_task) per wave.
+    pub fn poll_rounds(&self) -> usize {
+        self.running_per_wave().len() * self.polls_per_task()
+    }
+
+    /// The least time at the controller's 3 s poll: every wave's tasks are seen STOPPED on the last of
+    /// its polls after their launch.
+    pub fn lifecycle_seconds(&self) -> f64 {
+        self.poll_rounds() as f64 * TASK_POLL_SECONDS
+    }
+}
+
+/// Running the phase's tasks to completion: RunTask 1 per 10 tasks of a wave of the big FargateTask
+/// (RunTask starts at most 10 a call) and 1 per single-task FargateTask (one task: nothing to batch);
+/// DescribeTasks 1 per 100 running tasks per poll (the controller batches DescribeTasks across the
+/// FargateTasks of a cluster), [`TaskShape::polls_per_task`] polls per wave (by default moto stops a task
+/// on its fourth DescribeTasks). ListTasks (only to find the tasks of a launch recorded before a restart)
+/// and StopTask (the tasks stop by themselves) are not in it. Each wave is a chain: RunTask, then its
+/// DescribeTasks polls.
+pub fn tasks(t: TaskShape) -> Floor {
+    let run = t.waves().iter().map(|w| per(*w, 10)).sum::<f64>() + t.singles as f64;
+    let polls = t.polls_per_task();
+    let describe: f64 = t
+        .running_per_wave()
+        .iter()
+        .map(|running| polls as f64 * per(*running, 100))
+        .sum();
+    let mut chain = Vec::new();
+    for _ in t.running_per_wave() {
+        chain.push("RunTask");
+        chain.extend(std::iter::repeat_n("DescribeTasks", polls));
+    }
+    Floor::new(&[("RunTask", run), ("DescribeTasks", describe)], &chain)
+}
+
+/// Kubernetes status writes a FargateTask needs, crash-safe (each launch is recorded in status before
+/// its RunTask): one per launch (the write that records a launch also records the tasks of the one
+/// before), one for the last launch's tasks and one for Complete. The big FargateTask launches once per
+/// 10 tasks; a single-task FargateTask once.
+pub fn task_status_writes(t: TaskShape) -> f64 {
+    let big = if t.completions > 0 {
+        t.waves().iter().map(|w| per(*w, 10)).sum::<f64>() + 2.0
+    } else {
+        0.0
+    };
+    big + 3.0 * t.singles as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_floor_counts_waves_and_batches() {
+        // N = 2000: parallelism 1000 (two waves), 200 single-task FargateTasks in the first.
+        let t = TaskShape {
+            completions: 2000,
+            parallelism: 1000,
+            singles: 200,
+            state_seconds: 0,
+        };
+        assert_eq!(t.running_per_wave(), vec![1200, 1000]);
+        let f = tasks(t);
+        assert_eq!(f.calls["RunTask"], 200.0 + 200.0);
+        assert_eq!(f.calls["DescribeTasks"], 4.0 * 12.0 + 4.0 * 10.0);
+        assert_eq!(t.poll_rounds(), 8);
+        // N = 100: one wave of 100 and 10 singles.
+        let t = TaskShape {
+            completions: 100,
+            parallelism: 100,
+            singles: 10,
+            state_seconds: 0,
+        };
+        let f = tasks(t);
+        assert_eq!(f.calls["RunTask"], 10.0 + 10.0);
+        assert_eq!(f.calls["DescribeTasks"], 4.0 * 2.0);
+        assert_eq!(task_status_writes(t), 12.0 + 30.0);
+        assert_eq!(t.lifecycle_seconds(), 12.0);
+        // States of 10 s: 4 polls each (at 3, 6, 9, 12 s), 16 polls a task.
+        let t = TaskShape {
+            state_seconds: 10,
+            ..t
+        };
+        assert_eq!(t.polls_per_task(), 16);
+        assert_eq!(tasks(t).calls["DescribeTasks"], 16.0 * 2.0);
+        assert_eq!(t.lifecycle_seconds(), 48.0);
+    }
+}

@@ -12,7 +12,10 @@
 //! 4. restart: a new controller process with a short resync re-verifies everything;
 //! 5. steady state: several resync periods with nothing changed;
 //! 6. drift: 10% of the services changed in AWS, until the controller has put every one back;
-//! 7. deletion: everything deleted at once, until gone.
+//! 7. deletion: everything deleted at once, until gone;
+//! 8. FargateTasks, with a fresh controller process on a cluster of their own: one FargateTask of N
+//!    completions (min(N, 1000) in parallel) and N/10 FargateTasks of one task each, run until all are
+//!    Complete, then deleted.
 //!
 //! Usage: `bench [N]` with the environment of `make env-up` (`source .local-bench/env`) and the CRDs
 //! installed; settings in `BENCH_*` variables (see [`Config`]). Writes `<BENCH_OUT>/<date>-N<n>.json`
@@ -26,7 +29,8 @@ mod report;
 mod track;
 
 use anyhow::{Context as _, Result, bail};
-use ecs_controller::api::{EcsCluster, FargateService, ScalingPolicy, TaskDefinition};
+use ecs_controller::api::{EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDefinition};
+use ecs_controller_e2e::fixtures;
 use ecs_controller_e2e::harness::{
     self, ControllerProcess, TEST_MANAGER, TestNamespace, env, http_get, kube, scrape, unique,
 };
@@ -46,6 +50,9 @@ const CLUSTER: &str = "EcsCluster";
 const TASK_DEFINITION: &str = "TaskDefinition";
 const SERVICE: &str = "FargateService";
 const POLICY: &str = "ScalingPolicy";
+const TASK: &str = "FargateTask";
+/// The most a FargateTask may run at once (the CRD's maximum of `parallelism`).
+const MAX_PARALLELISM: usize = 1000;
 
 /// Objects to apply, each with its manifest.
 type Manifests = Vec<(Key, serde_json::Value)>;
@@ -80,6 +87,23 @@ struct Config {
     out_dir: PathBuf,
     /// `BENCH_TIMEOUT` (300 + N/2 seconds): the longest any phase may take to converge.
     timeout: Duration,
+    /// `BENCH_TASKS` (N): completions of the FargateTask phase's one big FargateTask; `0` with
+    /// `BENCH_TASK_SINGLES=0` skips the phase.
+    task_completions: usize,
+    /// `BENCH_TASK_PARALLELISM` (min(tasks, 1000), the CRD's maximum): its parallelism.
+    task_parallelism: usize,
+    /// `BENCH_TASK_SINGLES` (tasks / 10): FargateTasks of one task each beside it (the cost per object,
+    /// where RunTask has nothing to batch).
+    task_singles: usize,
+    /// `BENCH_TASK_TIMEOUT` (300 + tasks / 2 seconds, plus the tasks' own run time): the longest the
+    /// tasks may take to complete.
+    task_timeout: Duration,
+    /// `BENCH_TASK_STATE_SECONDS` (10): how long each state of a moto task lasts (moto's state manager),
+    /// so a task runs 40 s and more, whoever describes it, and many run at once, as real ones do. `0`
+    /// keeps moto's default, one state per DescribeTasks (what the end-to-end tests see): then every
+    /// reconcile that describes moves the tasks on, a launch's included, and a few dozen run at once
+    /// whatever the parallelism.
+    task_state_seconds: u64,
 }
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> Result<T>
@@ -115,6 +139,20 @@ impl Config {
         let resync = duration(&var("BENCH_RESYNC", "30s".to_string())?)?;
         let converge_resync = var("BENCH_CONVERGE_RESYNC", "30m".to_string())?;
         duration(&converge_resync)?;
+        let task_completions: usize = var("BENCH_TASKS", n)?;
+        let task_state_seconds: u64 = var("BENCH_TASK_STATE_SECONDS", 10)?;
+        let task_parallelism = var(
+            "BENCH_TASK_PARALLELISM",
+            task_completions.clamp(1, MAX_PARALLELISM),
+        )?;
+        anyhow::ensure!(
+            (1..=MAX_PARALLELISM).contains(&task_parallelism),
+            "BENCH_TASK_PARALLELISM must be 1 to {MAX_PARALLELISM} (the CRD's range)"
+        );
+        anyhow::ensure!(
+            task_completions <= 10_000,
+            "BENCH_TASKS may be at most 10000 (the CRD's range of completions)"
+        );
         Ok(Config {
             n,
             resync,
@@ -133,11 +171,29 @@ impl Config {
             rust_log: var("BENCH_RUST_LOG", "info".to_string())?,
             out_dir: PathBuf::from(var("BENCH_OUT", "bench/results".to_string())?),
             timeout: Duration::from_secs(var("BENCH_TIMEOUT", 300 + n as u64 / 2)?),
+            task_parallelism: task_parallelism.min(task_completions.max(1)),
+            task_singles: var("BENCH_TASK_SINGLES", task_completions / 10)?,
+            task_timeout: Duration::from_secs(var(
+                "BENCH_TASK_TIMEOUT",
+                300 + task_completions as u64 / 2
+                    + 5 * task_state_seconds * task_completions.div_ceil(task_parallelism) as u64,
+            )?),
+            task_completions,
+            task_state_seconds,
         })
     }
 
     fn policies(&self) -> usize {
         self.n / 2
+    }
+
+    fn task_shape(&self) -> floor::TaskShape {
+        floor::TaskShape {
+            completions: self.task_completions,
+            parallelism: self.task_parallelism,
+            singles: self.task_singles,
+            state_seconds: self.task_state_seconds,
+        }
     }
 
     fn shape(&self) -> Shape {
@@ -183,6 +239,7 @@ fn kinds() -> Vec<(&'static str, ApiResource)> {
         (TASK_DEFINITION, ApiResource::erase::<TaskDefinition>(&())),
         (SERVICE, ApiResource::erase::<FargateService>(&())),
         (POLICY, ApiResource::erase::<ScalingPolicy>(&())),
+        (TASK, ApiResource::erase::<FargateTask>(&())),
     ]
 }
 
@@ -717,6 +774,197 @@ impl Bench {
             phase,
         })
     }
+
+    /// Phase 8: FargateTasks run to completion, with a fresh controller process (its own peak RSS) on a
+    /// cluster and runnable task definition of their own (the scenario's are gone by now): one
+    /// FargateTask of `completions` tasks, `parallelism` at once, and `singles` FargateTasks of one task
+    /// each, applied at once; until every one is Complete and the controller is quiet; then deleted.
+    async fn tasks(&self, ctl: &ControllerProcess) -> Result<report::Tasks> {
+        let shape = self.cfg.task_shape();
+        let net = fixtures::network()?;
+        let base = vec![key(CLUSTER, "tc"), key(TASK_DEFINITION, "tt")];
+        self.apply_all(vec![
+            (
+                base[0].clone(),
+                cluster_manifest("tc", &format!("{}-tc", self.run_id)),
+            ),
+            (
+                base[1].clone(),
+                fixtures::runnable_task_definition_manifest("tt", &format!("{}-tt", self.run_id)),
+            ),
+        ])
+        .await?;
+        let limit = Duration::from_secs(120);
+        if let Err(missing) = self.tracker.wait_ready(&base, limit).await {
+            bail!(
+                "tasks: the cluster and task definition not Ready within {limit:?}: {}",
+                describe(&missing)
+            );
+        }
+        self.settle(ctl, Duration::from_secs(2), Duration::from_secs(30))
+            .await?;
+
+        let mut manifests: Manifests = Vec::new();
+        if shape.completions > 0 {
+            let extra = json!({"completions": shape.completions, "parallelism": shape.parallelism});
+            manifests.push((
+                key(TASK, "job"),
+                fixtures::task_manifest("job", "tc", "tt", &net, extra),
+            ));
+        }
+        for i in 0..shape.singles {
+            let name = format!("one{i}");
+            manifests.push((
+                key(TASK, &name),
+                fixtures::task_manifest(&name, "tc", "tt", &net, json!({})),
+            ));
+        }
+        let keys: Vec<Key> = manifests.iter().map(|(k, _)| k.clone()).collect();
+        let s0 = self.snapshot(ctl).await?;
+        let start = Instant::now();
+        self.apply_all(manifests).await?;
+        let apply_seconds = start.elapsed().as_secs_f64();
+        if let Err(missing) = self.tracker.wait_finished(&keys, self.cfg.task_timeout).await {
+            let job = self.tracker.get(&key(TASK, "job"));
+            bail!(
+                "tasks: {} of {} FargateTasks neither Complete nor Failed within {:?} (the big one: at most \
+                 {} running, largest object {} bytes; controller log {}): {}",
+                missing.len(),
+                keys.len(),
+                self.cfg.task_timeout,
+                job.max_active,
+                job.max_bytes,
+                ctl.log.display(),
+                describe(&missing)
+            );
+        }
+        let objects = self.tracker.objects(&keys);
+        let all_complete = objects
+            .iter()
+            .filter_map(|(_, o)| since(start, o.complete_at.or(o.failed_at)))
+            .fold(0.0, f64::max);
+        let at_complete = self.snapshot(ctl).await?;
+        self.settle(ctl, Duration::from_secs(3), Duration::from_secs(60))
+            .await?;
+        let s1 = self.snapshot(ctl).await?;
+        let failed: Vec<String> = objects
+            .iter()
+            .filter(|(_, o)| o.failed_at.is_some())
+            .map(|((_, n), _)| n.clone())
+            .collect();
+        let job = objects.iter().find(|((_, n), _)| n == "job").map(|(_, o)| o);
+        let singles: Vec<f64> = objects
+            .iter()
+            .filter(|((_, n), _)| n != "job")
+            .filter_map(|(_, o)| {
+                o.applied
+                    .zip(o.complete_at)
+                    .map(|(a, c)| c.saturating_duration_since(a).as_secs_f64())
+            })
+            .collect();
+
+        // What ECS ran: every object's tasks by its startedBy (moto lists stopped ones too).
+        let api = self.apis.get(TASK).context("unknown kind")?;
+        let (mut in_aws, mut succeeded, mut extra) = (0usize, 0i64, Vec::new());
+        for (k, _) in &objects {
+            let obj = api
+                .get(&k.1)
+                .await
+                .with_context(|| format!("reading FargateTask/{}", k.1))?;
+            let status = obj.data.get("status").cloned().unwrap_or_default();
+            let text = |f: &str| status.get(f).and_then(|v| v.as_str()).map(str::to_string);
+            succeeded += status.get("succeeded").and_then(|v| v.as_i64()).unwrap_or(0);
+            let (Some(cluster), Some(by)) = (text("clusterArn"), text("startedBy")) else {
+                continue;
+            };
+            let ran = ecs_controller_e2e::probes::tasks_started_by(&self.ecs, &cluster, &by)
+                .await
+                .with_context(|| format!("listing the tasks of FargateTask/{}", k.1))?
+                .len();
+            in_aws += ran;
+            let wanted = if k.1 == "job" { shape.completions } else { 1 };
+            if ran > wanted {
+                extra.push(format!("{} ran {ran} tasks for {wanted} completions", k.1));
+            }
+        }
+
+        let mut phase = Phase::between(&s0, &s1, all_complete);
+        let floor = self.floor(&floor::tasks(shape));
+        let floor_seconds = floor.seconds;
+        phase.floor = Some(floor);
+        // FargateTask reconciles between the snapshots, of any outcome or of one.
+        let task_reconciles = |outcome: Option<&str>| -> f64 {
+            let of = |c: &prom::Counters| -> f64 {
+                c.reconciles
+                    .iter()
+                    .filter(|((k, o), _)| k == TASK && outcome.is_none_or(|want| o == want))
+                    .map(|(_, v)| v)
+                    .sum()
+            };
+            of(&s1.counters) - of(&s0.counters)
+        };
+
+        // Deletion: every task is STOPPED, so nothing to stop.
+        let d0 = self.snapshot(ctl).await?;
+        let t0 = Instant::now();
+        self.delete_all(&keys).await?;
+        if let Err(missing) = self.tracker.wait_gone(&keys, self.cfg.task_timeout).await {
+            bail!(
+                "tasks: {} of {} FargateTasks not gone within {:?}: {}",
+                missing.len(),
+                keys.len(),
+                self.cfg.task_timeout,
+                describe(&missing)
+            );
+        }
+        let all_gone = self
+            .tracker
+            .objects(&keys)
+            .iter()
+            .filter_map(|(_, o)| since(t0, o.gone_at))
+            .fold(0.0, f64::max);
+        self.settle(ctl, Duration::from_secs(3), Duration::from_secs(60))
+            .await?;
+        let d1 = self.snapshot(ctl).await?;
+        let mut delete = Phase::between(&d0, &d1, all_gone);
+        delete.floor = Some(self.floor(&floor::Floor::default()));
+
+        self.delete_all(&base).await?;
+        if let Err(missing) = self.tracker.wait_gone(&base, limit).await {
+            bail!(
+                "tasks: the cluster and task definition not gone within {limit:?}: {}",
+                describe(&missing)
+            );
+        }
+        Ok(report::Tasks {
+            shape,
+            objects: keys.len(),
+            apply_seconds,
+            all_complete_seconds: all_complete,
+            job_complete_seconds: job.and_then(|o| since(start, o.complete_at)),
+            singles_complete: Percentiles::of(singles),
+            failed,
+            succeeded,
+            tasks_in_aws: in_aws,
+            extra_tasks: extra,
+            reconciles: task_reconciles(None),
+            reconcile_errors: task_reconciles(Some("error")),
+            calls_after_complete: s1.counters.aws_total() - at_complete.counters.aws_total(),
+            max_running: job.map_or(0, |o| o.max_active),
+            job_launches: job.map_or(0, |o| o.launches),
+            job_last_launch_seconds: job.and_then(|o| since(start, o.last_launch_at)),
+            bytes_seen: objects.iter().map(|(_, o)| o.bytes_seen).sum(),
+            max_object_bytes: job.map_or(0, |o| o.max_bytes),
+            max_status_bytes: job.map_or(0, |o| o.max_status_bytes),
+            floor_seconds,
+            floor_poll_rounds: shape.poll_rounds(),
+            floor_lifecycle_seconds: shape.lifecycle_seconds(),
+            floor_status_writes: floor::task_status_writes(shape),
+            phase,
+            delete_seconds: all_gone,
+            delete,
+        })
+    }
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -925,6 +1173,47 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
     ctl.terminate()?;
     let mut ctl = ctl;
     ctl.wait_exit(Duration::from_secs(60)).await?;
+
+    let shape = cfg.task_shape();
+    if shape.objects() > 0 {
+        eprintln!(
+            "bench: FargateTasks, one of {} completions ({} in parallel) and {} of one task each, fresh controller",
+            shape.completions, shape.parallelism, shape.singles
+        );
+        let ctl = bench.start_controller(&cfg.converge_resync)?;
+        bench.wait_controller_ready(&ctl).await?;
+        if shape.state_seconds > 0 {
+            moto::set_task_state_seconds(shape.state_seconds).await?;
+        }
+        let tasks = bench.tasks(&ctl).await;
+        if shape.state_seconds > 0 {
+            moto::set_task_state_seconds(0).await?;
+        }
+        let tasks = tasks?;
+        if !tasks.failed.is_empty() {
+            violations.push(format!(
+                "tasks: {} FargateTasks Failed (moto's tasks always exit 0): {}",
+                tasks.failed.len(),
+                tasks
+                    .failed
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !tasks.extra_tasks.is_empty() {
+            violations.push(format!(
+                "tasks: more tasks ran in ECS than completions: {}",
+                tasks.extra_tasks.join("; ")
+            ));
+        }
+        results.tasks = Some(tasks);
+        ctl.terminate()?;
+        let mut ctl = ctl;
+        ctl.wait_exit(Duration::from_secs(60)).await?;
+    }
     Ok(())
 }
 
@@ -957,6 +1246,7 @@ async fn main() -> Result<()> {
             drift_percent: cfg.drift_percent,
             apply_concurrency: cfg.apply_concurrency,
             aws_max_rps: cfg.max_rps(),
+            tasks: cfg.task_shape(),
         },
         objects: report::Objects {
             clusters: 1,

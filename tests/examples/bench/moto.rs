@@ -217,6 +217,86 @@ pub async fn probe(reads: usize, writes: usize, in_flight: usize) -> Result<Cost
         .await?;
     }
 
+    // Tasks (the FargateTask phase): RunTask of 10 (moto answers 500 for a container without memory),
+    // DescribeTasks of up to 100 (each moves the tasks described one state), ListTasks by startedBy,
+    // StopTask.
+    let runnable = ecs
+        .register_task_definition()
+        .family(unique("bench-probe-run"))
+        .cpu("256")
+        .memory("512")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("busybox:1.37")
+                .memory(256)
+                .build(),
+        )
+        .send()
+        .await
+        .context("moto probe: RegisterTaskDefinition of a runnable task definition")?
+        .task_definition
+        .and_then(|t| t.task_definition_arn)
+        .context("moto probe: RegisterTaskDefinition returned no ARN")?;
+    let started_by = unique("probe");
+    let mut tasks = Vec::new();
+    for _ in 0..half {
+        let out = c
+            .time(
+                "RunTask",
+                ecs.run_task()
+                    .cluster(&cluster)
+                    .task_definition(&runnable)
+                    .count(10)
+                    .launch_type(LaunchType::Fargate)
+                    .network_configuration(network.clone())
+                    .started_by(&started_by)
+                    .send(),
+            )
+            .await?;
+        tasks.extend(
+            out.tasks()
+                .iter()
+                .filter_map(|t| t.task_arn().map(str::to_string)),
+        );
+    }
+    for i in 0..writes {
+        let batch: Vec<String> = tasks
+            .iter()
+            .cycle()
+            .skip(i)
+            .take(100.min(tasks.len()))
+            .cloned()
+            .collect();
+        c.time(
+            "DescribeTasks",
+            ecs.describe_tasks()
+                .cluster(&cluster)
+                .set_tasks(Some(batch))
+                .send(),
+        )
+        .await?;
+    }
+    for t in tasks.iter().take(half) {
+        c.time(
+            "ListTasks",
+            ecs.list_tasks().cluster(&cluster).started_by(&started_by).send(),
+        )
+        .await?;
+        c.time(
+            "StopTask",
+            ecs.stop_task()
+                .cluster(&cluster)
+                .task(t)
+                .reason("bench probe")
+                .send(),
+        )
+        .await?;
+    }
+    task_definitions.push(runnable);
+
     let resource = |s: &str| format!("service/{cluster}/{s}");
     let policy = TargetTrackingScalingPolicyConfiguration::builder()
         .target_value(60.0)
@@ -334,4 +414,44 @@ pub async fn probe(reads: usize, writes: usize, in_flight: usize) -> Result<Cost
             .await?;
     }
     Ok(c)
+}
+
+/// Sets how long each state of a moto task lasts, through moto's state manager (global to the moto
+/// server: the benchmark's environment is its own): `0` restores moto's default, one state per
+/// DescribeTasks.
+pub async fn set_task_state_seconds(seconds: u64) -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (path, body) = if seconds == 0 {
+        (
+            "/moto-api/state-manager/unset-transition",
+            serde_json::json!({"model_name": "ecs::task"}),
+        )
+    } else {
+        (
+            "/moto-api/state-manager/set-transition",
+            serde_json::json!({"model_name": "ecs::task",
+                               "transition": {"progression": "time", "seconds": seconds}}),
+        )
+    };
+    let base = env("AWS_ENDPOINT_URL")?;
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let body = body.to_string();
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .with_context(|| format!("connecting to moto at {host}"))?;
+    stream
+        .write_all(
+            format!(
+                "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let code = response.split_whitespace().nth(1).unwrap_or_default();
+    anyhow::ensure!(code.starts_with('2'), "moto {path}: {response}");
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The results: one JSON document and a Markdown rendering of it.
 
-use crate::floor::{Floor, service_of};
+use crate::floor::{Floor, TaskShape, service_of};
 use crate::moto::Costs;
 use crate::procfs::{Footprint, mib};
 use crate::prom::{Counters, delta};
@@ -29,6 +29,8 @@ pub struct Settings {
     pub drift_percent: f64,
     pub apply_concurrency: usize,
     pub aws_max_rps: Option<f64>,
+    /// The FargateTask phase: the big FargateTask's completions and parallelism, the single-task ones.
+    pub tasks: TaskShape,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -265,6 +267,57 @@ pub struct Delete {
     pub phase: Phase,
 }
 
+/// The FargateTask phase (a fresh controller process, on a cluster of its own).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Tasks {
+    pub shape: TaskShape,
+    /// FargateTasks applied: the big one and the single-task ones.
+    pub objects: usize,
+    pub apply_seconds: f64,
+    /// First apply sent to the last FargateTask Complete (or Failed), as the watch saw it.
+    pub all_complete_seconds: f64,
+    /// The big FargateTask, apply to Complete.
+    pub job_complete_seconds: Option<f64>,
+    /// Each single-task FargateTask, its apply to Complete.
+    pub singles_complete: Percentiles,
+    /// FargateTasks that Failed (a broken invariant: moto's tasks exit 0).
+    pub failed: Vec<String>,
+    /// `status.succeeded` summed over the objects.
+    pub succeeded: i64,
+    /// Tasks ECS ran (ListTasks by each object's startedBy), and the objects that ran more than their
+    /// completions (a broken invariant).
+    pub tasks_in_aws: usize,
+    pub extra_tasks: Vec<String>,
+    /// FargateTask reconciles (each describes its running tasks: a poll, or a launch).
+    pub reconciles: f64,
+    pub reconcile_errors: f64,
+    /// AWS calls after the last Complete, before the controller went quiet (included in `phase`).
+    pub calls_after_complete: f64,
+    /// The big FargateTask: the most tasks its status listed running, the largest object and status
+    /// (JSON bytes) the watch saw.
+    pub max_running: i64,
+    pub max_object_bytes: usize,
+    pub max_status_bytes: usize,
+    /// The big FargateTask's launches (one RunTask each, one per reconcile), and when the watch saw
+    /// the last one recorded (from the first apply).
+    pub job_launches: i64,
+    pub job_last_launch_seconds: Option<f64>,
+    /// The JSON bytes of every FargateTask version the watch saw, summed: what the status writes cost
+    /// the kube-apiserver and etcd.
+    pub bytes_seen: u64,
+    /// The AWS floor's time (calls alone), the floor's polls (4 per wave) and their time at the
+    /// controller's 3 s poll, and the status writes of a crash-safe run.
+    pub floor_seconds: f64,
+    pub floor_poll_rounds: usize,
+    pub floor_lifecycle_seconds: f64,
+    pub floor_status_writes: f64,
+    /// Apply to all Complete and the controller quiet.
+    pub phase: Phase,
+    /// Deleting the finished FargateTasks, until gone.
+    pub delete_seconds: f64,
+    pub delete: Phase,
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Goal {
     pub goal: String,
@@ -287,6 +340,8 @@ pub struct Results {
     pub steady: Option<Steady>,
     pub drift: Option<Drift>,
     pub delete: Option<Delete>,
+    pub tasks: Option<Tasks>,
+    /// Peak RSS of the controller of phases 2 to 7 (the FargateTask phase's process is its own).
     pub peak_rss_mib: f64,
     pub goals: Vec<Goal>,
     /// Broken invariants: the run failed.
@@ -367,6 +422,19 @@ impl Results {
             floor: "-".into(),
             pass: self.peak_rss_mib < 64.0,
         });
+        if let Some(t) = &self.tasks {
+            let peak = mib(t.phase.footprint.hwm_kib.max(t.delete.footprint.hwm_kib));
+            goals.push(Goal {
+                goal: format!(
+                    "controller peak RSS, FargateTask phase ({} tasks, fresh process)",
+                    t.shape.tasks()
+                ),
+                target: "< 64 MiB".into(),
+                measured: format!("{peak:.1} MiB"),
+                floor: "-".into(),
+                pass: peak < 64.0,
+            });
+        }
         self.goals = goals;
     }
 
@@ -478,9 +546,9 @@ impl Results {
         );
         let _ = writeln!(
             md,
-            "| operation | converge | restart | steady state | drift | delete | latency / run |"
+            "| operation | converge | restart | steady state | drift | delete | tasks | latency / run |"
         );
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
         let mut ops: Vec<String> = Vec::new();
         let phases: Vec<(Option<&Phase>, f64)> = vec![
             (self.converge.as_ref().map(|c| &c.phase), 1.0),
@@ -488,6 +556,7 @@ impl Results {
             (self.steady.as_ref().map(|s| &s.phase), 1.0),
             (self.drift.as_ref().map(|d| &d.phase), 1.0),
             (self.delete.as_ref().map(|d| &d.phase), 1.0),
+            (self.tasks.as_ref().map(|t| &t.phase), 1.0),
             (
                 self.latency.as_ref().map(|l| &l.phase),
                 self.latency.as_ref().map_or(1.0, |l| l.runs.max(1) as f64),
@@ -663,6 +732,10 @@ impl Results {
             md.push('\n');
         }
 
+        if let Some(t) = &self.tasks {
+            self.tasks_section(&mut md, t);
+        }
+
         if let Some(l) = &self.latency {
             let _ = writeln!(
                 md,
@@ -724,8 +797,185 @@ impl Results {
         md
     }
 
+    fn tasks_section(&self, md: &mut String, t: &Tasks) {
+        let s = &t.shape;
+        let tasks = s.tasks().max(1) as f64;
+        let objects = t.objects.max(1) as f64;
+        let _ = writeln!(md, "## FargateTasks: {} tasks run to completion\n", s.tasks());
+        let lifecycle = if s.state_seconds == 0 {
+            "moto moves a task one state per DescribeTasks (STOPPED on the fourth)".to_string()
+        } else {
+            format!(
+                "each state of a moto task lasts {} s (moto's state manager; STOPPED after 4 states)",
+                s.state_seconds
+            )
+        };
+        let _ = writeln!(
+            md,
+            "One FargateTask of {} completions, {} in parallel, and {} FargateTasks of one task each, applied \
+             at once on a cluster of their own, with a fresh controller process (`--resync-period {}`); \
+             {lifecycle}, and its containers exit 0. Per task: of the {} tasks.\n",
+            s.completions,
+            s.parallelism,
+            s.singles,
+            self.settings.converge_resync,
+            s.tasks()
+        );
+        let _ = writeln!(md, "| measure | value | floor |");
+        let _ = writeln!(md, "|---|---|---|");
+        let _ = writeln!(
+            md,
+            "| applied in ({} at a time) | {} | |",
+            self.settings.apply_concurrency,
+            secs(t.apply_seconds)
+        );
+        let _ = writeln!(
+            md,
+            "| all Complete after | {} | {} at the controller's 3 s poll ({} polls); AWS calls alone {} |",
+            secs(t.all_complete_seconds),
+            secs(t.floor_lifecycle_seconds),
+            t.floor_poll_rounds,
+            secs(t.floor_seconds)
+        );
+        if let Some(j) = t.job_complete_seconds {
+            let _ = writeln!(
+                md,
+                "| the FargateTask of {} completions, apply to Complete | {} | |",
+                s.completions,
+                secs(j)
+            );
+        }
+        if t.singles_complete.count > 0 {
+            let _ = writeln!(
+                md,
+                "| single-task FargateTasks, apply to Complete, p50 / p99 | {} | |",
+                t.singles_complete.md()
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| tasks succeeded (status) / run in ECS (ListTasks by startedBy) | {} / {} | {} |",
+            t.succeeded,
+            t.tasks_in_aws,
+            s.tasks()
+        );
+        let floor = |op: &str| {
+            t.phase
+                .floor
+                .as_ref()
+                .and_then(|f| f.calls.get(op))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        for op in ["RunTask", "DescribeTasks", "ListTasks", "StopTask"] {
+            let v = t.phase.calls(op);
+            let _ = writeln!(
+                md,
+                "| {op} calls (per task) | {} ({:.3}) | {} ({:.3}) |",
+                num(v),
+                v / tasks,
+                num(floor(op)),
+                floor(op) / tasks
+            );
+        }
+        let others = t.phase.aws_total
+            - ["RunTask", "DescribeTasks", "ListTasks", "StopTask"]
+                .iter()
+                .map(|op| t.phase.calls(op))
+                .sum::<f64>();
+        if others > 0.0 {
+            let _ = writeln!(
+                md,
+                "| other AWS calls: the EcsCluster and TaskDefinition, woken by FargateTasks that finish (per task) | {} ({:.3}) | 0 |",
+                num(others),
+                others / tasks
+            );
+        }
+        let describes = t.phase.calls("DescribeTasks");
+        if describes > 0.0 && s.state_seconds == 0 {
+            // Each task is described exactly 4 times (moto stops it on the fourth): the ARNs sent.
+            let arns = crate::floor::STATES_TO_STOP as f64 * tasks;
+            let _ = writeln!(
+                md,
+                "| tasks per DescribeTasks call (each task is described {} times) | {:.1} | {} |",
+                crate::floor::STATES_TO_STOP,
+                arns / describes,
+                num((arns / floor("DescribeTasks").max(1.0)).min(100.0))
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| FargateTask reconciles (each one polls its running tasks; per object) | {} ({:.1}) | {} poll rounds |",
+            num(t.reconciles),
+            t.reconciles / objects,
+            t.floor_poll_rounds
+        );
+        if t.reconcile_errors > 0.0 {
+            let _ = writeln!(
+                md,
+                "| FargateTask reconciles that failed | {} | 0 |",
+                num(t.reconcile_errors)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| AWS calls after all Complete (included above) | {} | 0 |",
+            num(t.calls_after_complete)
+        );
+        if s.completions > 0 {
+            let _ = writeln!(
+                md,
+                "| the big FargateTask: most tasks running at once / largest status / largest object | {} / {:.1} KiB / {:.1} KiB | {} |",
+                t.max_running,
+                t.max_status_bytes as f64 / 1024.0,
+                t.max_object_bytes as f64 / 1024.0,
+                s.parallelism
+            );
+        }
+        if let (true, Some(last)) = (t.job_launches > 0, t.job_last_launch_seconds) {
+            let _ = writeln!(
+                md,
+                "| the big FargateTask: launches (RunTask of up to 10, one per reconcile), the last recorded after / tasks launched per second | {}, {} / {:.1} | |",
+                t.job_launches,
+                secs(last),
+                s.completions as f64 / last.max(1e-9)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| FargateTask versions the watch saw, their JSON summed (per task) | {:.1} MiB ({:.1} KiB) | |",
+            t.bytes_seen as f64 / 1024.0 / 1024.0,
+            t.bytes_seen as f64 / 1024.0 / tasks
+        );
+        if let Some(w) = t.phase.writes("status_patch") {
+            let _ = writeln!(
+                md,
+                "| status patches per task (per object) | {:.2} ({:.1}) | {:.2} ({:.1}) |",
+                w / tasks,
+                w / objects,
+                t.floor_status_writes / tasks,
+                t.floor_status_writes / objects
+            );
+        }
+        let _ = writeln!(md, "| events per task | {:.2} | |", t.phase.events / tasks);
+        self.phase_rows_per(md, &t.phase, objects);
+        let _ = writeln!(
+            md,
+            "| deleted (all STOPPED) in / AWS calls / status and finalizer writes | {} / {} / {} + {} | - / 0 / |",
+            secs(t.delete_seconds),
+            num(t.delete.aws_total),
+            opt(t.delete.writes("status_patch")),
+            opt(t.delete.writes("finalizer_remove"))
+        );
+        md.push('\n');
+    }
+
     fn phase_rows(&self, md: &mut String, p: &Phase) {
-        let objects = self.objects.total.max(1) as f64;
+        self.phase_rows_per(md, p, self.objects.total.max(1) as f64);
+    }
+
+    /// The rows every phase reports, per object of `objects`.
+    fn phase_rows_per(&self, md: &mut String, p: &Phase, objects: f64) {
         let floor_total = p.floor.as_ref().map(|f| num(f.total)).unwrap_or_default();
         let _ = writeln!(
             md,

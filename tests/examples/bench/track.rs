@@ -1,7 +1,9 @@
 //! Watches every kind in the benchmark's namespace (kube-runtime watchers, as a user's tooling would)
 //! and records, per object, when the harness applied it, when a watch first saw `Ready=True` for its
 //! current generation, when it lost `Ready`, and when it disappeared; plus how many changes each kind
-//! went through (writes that reached etcd, whoever made them).
+//! went through (writes that reached etcd, whoever made them). For run-to-completion kinds (FargateTask)
+//! also when a watch first saw `Complete=True` or `Failed=True`, the largest the object got and the most
+//! tasks its status listed as running.
 
 use anyhow::{Result, bail};
 use futures::StreamExt;
@@ -28,6 +30,19 @@ pub struct Obj {
     pub resource_version: Option<String>,
     pub delete_sent: Option<Instant>,
     pub gone_at: Option<Instant>,
+    /// When a watch first saw `Complete=True` (a FargateTask's success), or `Failed=True`.
+    pub complete_at: Option<Instant>,
+    pub failed_at: Option<Instant>,
+    /// The largest version seen, serialized as JSON (bytes), and the largest `status` in it.
+    pub max_bytes: usize,
+    pub max_status_bytes: usize,
+    /// The most `status.active` (tasks running) seen.
+    pub max_active: i64,
+    /// The bytes of every version seen, summed (what the writes to it cost the kube-apiserver and etcd).
+    pub bytes_seen: u64,
+    /// The most `status.launches` (RunTask calls asked for) seen, and when it was first seen.
+    pub launches: i64,
+    pub last_launch_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -58,6 +73,18 @@ impl Drop for Tracker {
     }
 }
 
+/// Whether condition `type_` is True (any generation: a run's outcome does not go stale).
+fn condition_true(o: &DynamicObject, type_: &str) -> bool {
+    o.data
+        .pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == type_ && c["status"] == "True")
+        })
+}
+
 fn ready_for_generation(o: &DynamicObject) -> bool {
     let generation = o.metadata.generation;
     o.data
@@ -83,7 +110,8 @@ impl State {
             names.insert(name.clone());
         }
         let e = self.objects.entry((kind, name)).or_default();
-        if e.resource_version != o.metadata.resource_version {
+        let new_version = e.resource_version != o.metadata.resource_version;
+        if new_version {
             e.resource_version.clone_from(&o.metadata.resource_version);
             *self.changes.entry(kind).or_default() += 1;
         }
@@ -98,6 +126,31 @@ impl State {
             e.lost_ready.push(now);
         }
         e.ready = ready;
+        if e.complete_at.is_none() && condition_true(o, "Complete") {
+            e.complete_at = Some(now);
+        }
+        if e.failed_at.is_none() && condition_true(o, "Failed") {
+            e.failed_at = Some(now);
+        }
+        // Sizes only for FargateTask (whose status grows with its running tasks): serializing every
+        // version of every kind would cost the harness CPU the controller's phases share.
+        if kind == "FargateTask"
+            && let Some(status) = o.data.get("status")
+        {
+            let bytes = serde_json::to_vec(o).map_or(0, |v| v.len());
+            e.max_bytes = e.max_bytes.max(bytes);
+            if new_version {
+                e.bytes_seen += bytes as u64;
+            }
+            let status_bytes = serde_json::to_vec(status).map_or(0, |v| v.len());
+            e.max_status_bytes = e.max_status_bytes.max(status_bytes);
+            let int = |f: &str| status.get(f).and_then(|v| v.as_i64()).unwrap_or(0);
+            e.max_active = e.max_active.max(int("active"));
+            if int("launches") > e.launches {
+                e.launches = int("launches");
+                e.last_launch_at = Some(now);
+            }
+        }
     }
 
     fn gone(&mut self, kind: &'static str, name: String, now: Instant) {
@@ -255,5 +308,13 @@ impl Tracker {
 
     pub async fn wait_gone(&self, keys: &[Key], timeout: Duration) -> std::result::Result<(), Vec<Key>> {
         self.wait_all(keys, timeout, |o| o.gone_at.is_some()).await
+    }
+
+    /// Waits until every key has finished its run: `Complete=True` or `Failed=True`.
+    pub async fn wait_finished(&self, keys: &[Key], timeout: Duration) -> std::result::Result<(), Vec<Key>> {
+        self.wait_all(keys, timeout, |o| {
+            o.complete_at.is_some() || o.failed_at.is_some()
+        })
+        .await
     }
 }

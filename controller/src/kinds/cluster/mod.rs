@@ -73,13 +73,19 @@ impl Managed for EcsCluster {
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // A service that goes away may be the last one a deleting cluster waits for.
         // Only a deletion matters here; status changes of services would only cost AWS calls.
+        // A task that finishes or goes away may be the last one it waits for, too; only a cluster being
+        // deleted cares (any other would spend a DescribeClusters on every finished task).
+        let clusters = controller.store();
         controller
             .watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
                 relations::cluster_freed_by(&s)
             })
-            // A task that finishes or goes away may be the last one it waits for, too.
-            .watches_shared_stream(ctx.feeds.subscribe::<FargateTask>(), |t| {
-                relations::cluster_freed_by_task(&t)
+            .watches_shared_stream(ctx.feeds.subscribe::<FargateTask>(), move |t| {
+                relations::cluster_freed_by_task(&t).filter(|c| {
+                    clusters
+                        .get(c)
+                        .is_some_and(|c| c.metadata.deletion_timestamp.is_some())
+                })
             })
     }
 

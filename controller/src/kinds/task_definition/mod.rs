@@ -95,13 +95,18 @@ impl Managed for TaskDefinition {
         ctx: &std::sync::Arc<Context>,
     ) -> kube::runtime::controller::Controller<Self> {
         // A service moving off a revision (or going away) may free revisions to prune or delete.
+        // So may a task that finishes or goes away, to a task definition being deleted (any other would
+        // spend a describe on every finished task).
+        let tds = controller.store();
         controller
             .watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), |s| {
                 crate::runtime::relations::task_definition_freed_by(&s)
             })
-            // So may a task that finishes or goes away.
-            .watches_shared_stream(ctx.feeds.subscribe::<crate::api::FargateTask>(), |t| {
-                crate::runtime::relations::task_definition_freed_by_task(&t)
+            .watches_shared_stream(ctx.feeds.subscribe::<crate::api::FargateTask>(), move |t| {
+                crate::runtime::relations::task_definition_freed_by_task(&t).filter(|d| {
+                    tds.get(d)
+                        .is_some_and(|d| d.metadata.deletion_timestamp.is_some())
+                })
             })
     }
 
