@@ -66,11 +66,7 @@ pub(super) async fn resolve(
             let Some(c) = cache::get::<EcsCluster>(ctx, ns, &r.name, current).await? else {
                 return not_ready(format!("EcsCluster {} does not exist", r.name));
             };
-            default_strategy = c
-                .spec
-                .default_capacity_provider_strategy
-                .as_ref()
-                .is_some_and(|s| !s.is_empty());
+            default_strategy = spec_default_strategy(&c);
             let status = c.status.unwrap_or_default();
             match status.arn {
                 Some(arn) if ready(&status.conditions) && c.metadata.deletion_timestamp.is_none() => {
@@ -192,18 +188,21 @@ pub(super) async fn default_strategy(
 ) -> Result<bool, Error> {
     if let Some(r) = names.cluster_ref {
         let c = cache::get::<EcsCluster>(ctx, names.namespace, &r.name, |_| true).await?;
-        return Ok(c.is_some_and(|c| {
-            c.spec
-                .default_capacity_provider_strategy
-                .as_ref()
-                .is_some_and(|s| !s.is_empty())
-        }));
+        return Ok(c.as_ref().is_some_and(spec_default_strategy));
     }
     let name = crate::runtime::relations::last_segment(cluster);
     Ok(aws
         .describe_cluster(Some(region), name)
         .await?
         .is_some_and(|c| !c.default_capacity_provider_strategy().is_empty()))
+}
+
+/// Whether an EcsCluster's spec gives its cluster a default capacity provider strategy.
+fn spec_default_strategy(c: &EcsCluster) -> bool {
+    c.spec
+        .default_capacity_provider_strategy
+        .as_ref()
+        .is_some_and(|s| !s.is_empty())
 }
 
 /// A dependency that is not there yet, with a message naming it.

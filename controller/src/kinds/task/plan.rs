@@ -693,17 +693,28 @@ pub(super) fn no_task_definition(arn: &str) -> State {
     }
 }
 
-/// Whether `activeDeadlineSeconds` has passed since the run started.
-pub(super) fn past_deadline(obj: &FargateTask, status: &FargateTaskStatus, now: SystemTime) -> bool {
-    let deadline = obj
-        .spec
+/// `activeDeadlineSeconds`, when set.
+fn deadline(obj: &FargateTask) -> Option<Duration> {
+    obj.spec
         .active_deadline_seconds
         .and_then(|d| u64::try_from(d).ok())
-        .map(Duration::from_secs);
-    match (deadline, parse_time(status.start_time.as_deref())) {
-        (Some(d), Some(start)) => start + d <= now,
-        _ => false,
-    }
+        .map(Duration::from_secs)
+}
+
+/// The time left before the deadline (zero once past); `None` without a deadline or before the run
+/// started.
+fn time_left(obj: &FargateTask, status: &FargateTaskStatus, now: SystemTime) -> Option<Duration> {
+    let start = parse_time(status.start_time.as_deref())?;
+    Some(
+        (start + deadline(obj)?)
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Whether `activeDeadlineSeconds` has passed since the run started.
+pub(super) fn past_deadline(obj: &FargateTask, status: &FargateTaskStatus, now: SystemTime) -> bool {
+    time_left(obj, status, now) == Some(Duration::ZERO)
 }
 
 /// What the reconcile does after observing.
@@ -774,20 +785,11 @@ pub(super) fn next(obj: &FargateTask, observed: Observed, now: SystemTime) -> Ne
         );
     }
     // Past the deadline.
-    let deadline = obj
-        .spec
-        .active_deadline_seconds
-        .and_then(|d| u64::try_from(d).ok())
-        .map(Duration::from_secs);
-    let started = parse_time(status.start_time.as_deref());
-    let left = match (deadline, started) {
-        (Some(d), Some(start)) => Some((start + d).duration_since(now).unwrap_or(Duration::ZERO)),
-        _ => None,
-    };
+    let left = time_left(obj, &status, now);
     if left == Some(Duration::ZERO) {
         let message = format!(
             "the run was active longer than activeDeadlineSeconds ({}s)",
-            deadline.map_or(0, |d| d.as_secs())
+            deadline(obj).map_or(0, |d| d.as_secs())
         );
         return stop_then(
             active,
