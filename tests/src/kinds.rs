@@ -24,6 +24,15 @@ pub fn plurals() -> Vec<String> {
     kinds::all().into_iter().map(|k| k.plural).collect()
 }
 
+/// The plurals of the namespaced kinds (the workloads; RBAC grants them per namespace when asked).
+pub fn namespaced_plurals() -> Vec<String> {
+    kinds::all()
+        .into_iter()
+        .filter(|k| (k.crd)().spec.scope == "Namespaced")
+        .map(|k| k.plural)
+        .collect()
+}
+
 /// The CRD names (`<plural>.<group>`), which `make e2e` installs once and every test shares.
 pub fn crd_names() -> Vec<String> {
     let group = group();

@@ -10,6 +10,7 @@
 
 pub mod cluster;
 pub mod conditions;
+pub mod profile;
 pub mod scaling_policy;
 pub mod service;
 pub mod task;
@@ -17,6 +18,7 @@ pub mod task_definition;
 
 pub use cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
 pub use conditions::{Condition, ConditionStatus};
+pub use profile::{FargateProfile, FargateProfileSpec, FargateProfileStatus};
 pub use scaling_policy::{ScalingPolicy, ScalingPolicySpec, ScalingPolicyStatus};
 pub use service::{FargateService, FargateServiceSpec, FargateServiceStatus};
 pub use task::{FargateTask, FargateTaskSpec, FargateTaskStatus};

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.serviceName) == has(oldSelf.serviceName) && (!has(self.serviceName) || self.serviceName == oldSelf.serviceName)").message("serviceName is immutable: create a new FargateService instead"))]
-#[x_kube(validation = Rule::new("has(self.clusterRef) != has(self.clusterArn)").message("set exactly one of clusterRef or clusterArn"))]
+#[x_kube(validation = Rule::new("!(has(self.clusterRef) && has(self.clusterArn))").message("set at most one of clusterRef or clusterArn (neither: the selecting FargateProfile's cluster)"))]
 #[x_kube(validation = Rule::new("has(self.clusterRef) == has(oldSelf.clusterRef) && has(self.clusterArn) == has(oldSelf.clusterArn) && (!has(self.clusterRef) || self.clusterRef == oldSelf.clusterRef) && (!has(self.clusterArn) || self.clusterArn == oldSelf.clusterArn)").message("the cluster of a service is immutable: create a new FargateService instead"))]
 #[x_kube(validation = Rule::new("has(self.taskDefinitionRef) != has(self.taskDefinitionArn)").message("set exactly one of taskDefinitionRef or taskDefinitionArn"))]
 #[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("set launchType or capacityProviderStrategy, not both"))]
@@ -86,7 +86,10 @@ pub struct FargateServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub platform_version: Option<String>,
-    pub network_configuration: NetworkConfiguration,
+    /// The tasks' awsvpc network (required on Fargate). Left out: the selecting FargateProfile's
+    /// subnets and security groups; with no profile either, the service is refused (Stalled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_configuration: Option<NetworkConfiguration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_configuration: Option<DeploymentConfiguration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,6 +264,9 @@ pub struct FargateServiceStatus {
     /// The ScalingPolicy that owns desiredCount, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_by: Option<String>,
+    /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

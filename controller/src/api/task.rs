@@ -46,7 +46,7 @@ const PRESENCE_RULE: &str = "[has(self.clusterRef), has(self.clusterArn), has(se
     doc = "ECS tasks on Fargate run to completion by ecs-controller, like a Kubernetes Job."
 )]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("has(self.clusterRef) != has(self.clusterArn)").message("set exactly one of clusterRef or clusterArn"))]
+#[x_kube(validation = Rule::new("!(has(self.clusterRef) && has(self.clusterArn))").message("set at most one of clusterRef or clusterArn (neither: the selecting FargateProfile's cluster)"))]
 #[x_kube(validation = Rule::new("has(self.taskDefinitionRef) != has(self.taskDefinitionArn)").message("set exactly one of taskDefinitionRef or taskDefinitionArn"))]
 #[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("set launchType or capacityProviderStrategy, not both (RunTask: 'Specify either launchType or capacityProviderStrategy')"))]
 #[x_kube(validation = Rule::new("!has(self.capacityProviderStrategy) || self.capacityProviderStrategy.filter(s, has(s.base) && s.base > 0).size() <= 1").message("capacityProviderStrategy: only one provider may set a base"))]
@@ -403,6 +403,9 @@ pub struct FargateTaskStatus {
     /// The tasks: every running one, and the 20 most recent stopped ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

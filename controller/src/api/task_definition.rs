@@ -519,6 +519,9 @@ pub struct TaskDefinitionStatus {
     /// ACTIVE revisions this object registered, oldest first (the current one last).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub active_revisions: Vec<i32>,
+    /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod placement;
+pub(crate) mod profile;
 mod scaling_policy;
 mod service;
 mod task;

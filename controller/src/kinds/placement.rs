@@ -25,6 +25,36 @@ pub(super) struct Names<'a> {
     pub(super) task_definition_ref: Option<&'a LocalRef>,
     pub(super) task_definition_arn: Option<&'a str>,
     pub(super) region: Option<&'a str>,
+    /// The FargateProfile selecting the object: its cluster serves an object that names none.
+    pub(super) profile: Option<&'a crate::api::FargateProfile>,
+}
+
+/// Where the cluster of `names` comes from.
+enum ClusterSource<'a> {
+    /// An EcsCluster object: (namespace, name).
+    Object(&'a str, &'a str),
+    /// An ARN; `owner_check` refuses a cluster an EcsCluster of another namespace manages (a cluster
+    /// the admin's profile names by ARN is sanctioned).
+    Arn { arn: &'a str, owner_check: bool },
+}
+
+fn cluster_source<'a>(names: &Names<'a>) -> Option<ClusterSource<'a>> {
+    match (names.cluster_ref, names.cluster_arn, names.profile) {
+        (_, Some(arn), _) => Some(ClusterSource::Arn {
+            arn,
+            owner_check: true,
+        }),
+        (Some(r), None, _) => Some(ClusterSource::Object(names.namespace, &r.name)),
+        (None, None, Some(p)) => match (&p.spec.cluster_ref, &p.spec.cluster_arn) {
+            (_, Some(arn)) => Some(ClusterSource::Arn {
+                arn,
+                owner_check: false,
+            }),
+            (Some(r), None) => Some(ClusterSource::Object(&r.namespace, &r.name)),
+            (None, None) => None,
+        },
+        (None, None, None) => None,
+    }
 }
 
 /// The cluster (ARN), its region, and the task-definition revision to run.
@@ -50,9 +80,10 @@ pub(super) async fn resolve(
         kind, namespace: ns, ..
     } = names;
     let mut default_strategy = false;
-    let (cluster, region) = match (names.cluster_ref, names.cluster_arn) {
-        (_, Some(arn)) => (arn.to_string(), arn_region(arn).map(str::to_string)),
-        (Some(r), None) => {
+    let source = cluster_source(&names);
+    let (cluster, region) = match source {
+        Some(ClusterSource::Arn { arn, .. }) => (arn.to_string(), arn_region(arn).map(str::to_string)),
+        Some(ClusterSource::Object(cluster_ns, name)) => {
             let current = |c: &EcsCluster| {
                 c.status.as_ref().is_some_and(|s| {
                     settled(
@@ -63,8 +94,8 @@ pub(super) async fn resolve(
                     )
                 }) && c.metadata.deletion_timestamp.is_none()
             };
-            let Some(c) = cache::get::<EcsCluster>(ctx, ns, &r.name, current).await? else {
-                return not_ready(format!("EcsCluster {} does not exist", r.name));
+            let Some(c) = cache::get::<EcsCluster>(ctx, cluster_ns, name, current).await? else {
+                return not_ready(format!("EcsCluster {cluster_ns}/{name} does not exist"));
             };
             default_strategy = spec_default_strategy(&c);
             let status = c.status.unwrap_or_default();
@@ -72,10 +103,14 @@ pub(super) async fn resolve(
                 Some(arn) if ready(&status.conditions) && c.metadata.deletion_timestamp.is_none() => {
                     (arn, status.region)
                 }
-                _ => return not_ready(format!("EcsCluster {} is not Ready", r.name)),
+                _ => return not_ready(format!("EcsCluster {cluster_ns}/{name} is not Ready")),
             }
         }
-        (None, None) => return not_ready("no cluster: set clusterRef or clusterArn"),
+        None => {
+            return not_ready(
+                "no cluster: set clusterRef or clusterArn (or be selected by a FargateProfile that names one)",
+            );
+        }
     };
     let task_definition = match (pinned, names.task_definition_ref, names.task_definition_arn) {
         (Some(arn), _, _) | (None, _, Some(arn)) => arn.to_string(),
@@ -107,7 +142,7 @@ pub(super) async fn resolve(
     };
     // Tasks run in their cluster's region, with a task definition of that region.
     let region = region.unwrap_or_else(|| aws.default_region().to_string());
-    if names.cluster_arn.is_some() {
+    if let Some(ClusterSource::Arn { owner_check, .. }) = source {
         // A cluster named by ARN may not be one an EcsCluster of another namespace manages.
         let name = crate::runtime::relations::last_segment(&cluster);
         let Some(c) = aws.describe_cluster(Some(&region), name).await? else {
@@ -116,6 +151,7 @@ pub(super) async fn resolve(
         default_strategy = !c.default_capacity_provider_strategy().is_empty();
         let tag = |key: &str| crate::aws::ecs::tag_value(c.tags(), key);
         if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
+            && owner_check
             && owner_ns != ns
         {
             return Err(Error::Terminal {
@@ -163,15 +199,16 @@ pub(super) async fn cluster_for_cleanup(
     names: Names<'_>,
     ctx: &Context,
 ) -> Result<Option<(String, Option<String>)>, Error> {
-    if let Some(arn) = names.cluster_arn {
-        return Ok(Some((arn.to_string(), arn_region(arn).map(str::to_string))));
-    }
-    let Some(r) = names.cluster_ref else {
-        return Ok(None);
+    let (cluster_ns, name) = match cluster_source(&names) {
+        Some(ClusterSource::Arn { arn, .. }) => {
+            return Ok(Some((arn.to_string(), arn_region(arn).map(str::to_string))));
+        }
+        Some(ClusterSource::Object(ns, name)) => (ns, name),
+        None => return Ok(None),
     };
-    let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), names.namespace);
+    let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), cluster_ns);
     Ok(api
-        .get_opt(&r.name)
+        .get_opt(name)
         .await?
         .and_then(|c| c.status)
         .and_then(|s| s.arn.map(|arn| (arn, s.region))))
@@ -186,8 +223,8 @@ pub(super) async fn default_strategy(
     ctx: &Context,
     aws: &Account<'_>,
 ) -> Result<bool, Error> {
-    if let Some(r) = names.cluster_ref {
-        let c = cache::get::<EcsCluster>(ctx, names.namespace, &r.name, |_| true).await?;
+    if let Some(ClusterSource::Object(cluster_ns, name)) = cluster_source(&names) {
+        let c = cache::get::<EcsCluster>(ctx, cluster_ns, name, |_| true).await?;
         return Ok(c.as_ref().is_some_and(spec_default_strategy));
     }
     let name = crate::runtime::relations::last_segment(cluster);

@@ -90,7 +90,7 @@ impl Stores {
 }
 
 /// How long a read of another kind waits for that kind's cache to sync before asking the API server.
-const SYNC_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const SYNC_WAIT: Duration = Duration::from_secs(10);
 
 impl Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -25,6 +25,10 @@ pub mod reasons {
     /// A setting (region, account) disagrees with the object it refers to.
     pub const REGION_MISMATCH: &str = "RegionMismatch";
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// A task role outside the selecting FargateProfile's `allowedTaskRoleArns`.
+    pub const TASK_ROLE_NOT_ALLOWED: &str = "TaskRoleNotAllowed";
+    /// The `ecs.kubefargate.dev/fargate-profile` label names a profile that does not select the object.
+    pub const PROFILE_MISMATCH: &str = "ProfileMismatch";
     pub const ROLLOUT_FAILED: &str = "RolloutFailed";
     pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
     pub const ROLLOUT_COMPLETE: &str = "RolloutComplete";

@@ -9,7 +9,7 @@ use crate::api::{EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDef
 use crate::aws::operations::Operation;
 use futures::future::BoxFuture;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
+use kube::{CustomResourceExt, Resource};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ pub fn all() -> Vec<KindInfo> {
         KindInfo::of::<FargateService>(),
         KindInfo::of::<ScalingPolicy>(),
         KindInfo::of::<FargateTask>(),
+        KindInfo::profile(),
     ]
 }
 
@@ -49,6 +50,21 @@ pub struct Controllers {
 }
 
 impl KindInfo {
+    /// FargateProfile: cluster-scoped and owning nothing in AWS, so it has its own small controller
+    /// (status only) instead of the shared engine.
+    fn profile() -> Self {
+        use crate::api::profile::FargateProfile;
+        Self {
+            kind: FargateProfile::kind(&()).into_owned(),
+            plural: FargateProfile::plural(&()).into_owned(),
+            name: crate::kinds::profile::NAME,
+            resync_factor: 1,
+            operations: &[],
+            crd: crate::kinds::profile::crd,
+            controller: crate::kinds::profile::controller,
+        }
+    }
+
     fn of<K: Managed + CustomResourceExt>() -> Self {
         Self {
             kind: K::kind(&()).into_owned(),

@@ -86,7 +86,12 @@ impl Resync {
 
     /// The period of kind `K`.
     pub fn of<K: Managed>(&self) -> Duration {
-        self.by_kind.get(K::NAME).copied().unwrap_or(self.base)
+        self.named(K::NAME)
+    }
+
+    /// The period of the kind named `name` in the registry.
+    pub fn named(&self, name: &str) -> Duration {
+        self.by_kind.get(name).copied().unwrap_or(self.base)
     }
 }
 

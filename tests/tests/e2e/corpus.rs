@@ -28,7 +28,7 @@ use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField, TaskDefinitionStatus};
 use ecs_controller::api::conditions::{READY, RECONCILING, STALLED};
 use ecs_controller::api::{
-    ConditionStatus, EcsCluster, FargateService, FargateTask, ScalingPolicy, TaskDefinition,
+    ConditionStatus, EcsCluster, FargateProfile, FargateService, FargateTask, ScalingPolicy, TaskDefinition,
 };
 use ecs_controller_e2e::fixtures::{
     cluster_manifest, network, runnable_task_definition_manifest, service_manifest, task_definition_manifest,
@@ -192,6 +192,12 @@ fn load_corpus(vars: &BTreeMap<&str, String>) -> Result<Vec<Case>> {
         if !names.insert(c.name.clone()) {
             problems.push(format!("{}: metadata.name {} used twice", c.file, c.name));
         }
+        if c.kind == "FargateProfile" && !matches!(c.expect, Expect::Rejected(_)) {
+            problems.push(format!(
+                "{}: an accepted FargateProfile would select other tests' namespaces: profile cases must be rejected",
+                c.file
+            ));
+        }
         if c.name.starts_with("victim-") || c.name.starts_with("corpus-") {
             problems.push(format!(
                 "{}: names victim-* and corpus-* are the test's own",
@@ -221,11 +227,17 @@ fn resource(kind: &str) -> ApiResource {
         "FargateService" => ApiResource::erase::<FargateService>(&()),
         "FargateTask" => ApiResource::erase::<FargateTask>(&()),
         "ScalingPolicy" => ApiResource::erase::<ScalingPolicy>(&()),
+        "FargateProfile" => ApiResource::erase::<FargateProfile>(&()),
         other => panic!("the corpus test does not know the kind {other}"),
     }
 }
 
+/// The kind's API: in the test's namespace, or cluster-wide for a cluster-scoped kind (FargateProfile,
+/// whose cases are all rejected at admission: an accepted profile would select other tests' namespaces).
 fn dynamic_api(client: &Client, namespace: &str, kind: &str) -> Api<DynamicObject> {
+    if kind == "FargateProfile" {
+        return Api::all_with(client.clone(), &resource(kind));
+    }
     Api::namespaced_with(client.clone(), namespace, &resource(kind))
 }
 

@@ -12,7 +12,7 @@ use ecs_controller_e2e::fixtures::{
     cluster_manifest, network, scaling_policy_manifest, service_manifest, task_definition_manifest,
 };
 use ecs_controller_e2e::harness::*;
-use ecs_controller_e2e::kinds::{crd_names, group, plurals};
+use ecs_controller_e2e::kinds::{crd_names, group, namespaced_plurals, plurals};
 use kube::api::Api;
 use serde::Deserialize as _;
 use serde_json::{Value, json};
@@ -615,7 +615,7 @@ fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
     let mut controller_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let verbs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     let g = group();
-    for plural in plurals() {
+    for plural in namespaced_plurals() {
         controller_rules.insert(
             format!("{g}/{plural}"),
             verbs(&["get", "list", "watch", "patch", "update"]),
@@ -658,7 +658,27 @@ fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
         let controller_roles = rules_of(&|d| {
             str_at(d, "/kind") == controller_kind
                 && !str_at(d, "/metadata/name").ends_with("-leader-election")
+                && !str_at(d, "/metadata/name").ends_with("-profiles")
         });
+        // The cluster-scoped kinds (FargateProfile): read and status only, cluster-wide in both modes.
+        let cluster_roles = rules_of(&|d| {
+            str_at(d, "/kind") == "ClusterRole" && str_at(d, "/metadata/name").ends_with("-profiles")
+        });
+        ensure!(
+            cluster_roles.len() == 1,
+            "one ClusterRole for the cluster-scoped kinds"
+        );
+        let cluster_scoped: Vec<String> = plurals()
+            .into_iter()
+            .filter(|p| !namespaced_plurals().contains(p))
+            .collect();
+        let mut want_cluster = BTreeMap::new();
+        for plural in &cluster_scoped {
+            want_cluster.insert(format!("{g}/{plural}"), verbs(&["get", "list", "watch"]));
+            want_cluster.insert(format!("{g}/{plural}/status"), verbs(&["get", "patch", "update"]));
+        }
+        let rules = cluster_roles[0]["rules"].as_array().cloned().unwrap_or_default();
+        assert_eq!(rule_table(&rules), want_cluster, "cluster-scoped kinds' rules");
         let expected_count = if controller_kind == "Role" { 2 } else { 1 };
         ensure!(
             controller_roles.len() == expected_count,
@@ -677,11 +697,8 @@ fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
         let rules = lease[0]["rules"].as_array().cloned().unwrap_or_default();
         assert_eq!(rule_table(&rules), lease_rules, "leader-election rules");
         let kinds: BTreeSet<&str> = docs.iter().map(|d| str_at(d, "/kind")).collect();
-        let want: BTreeSet<&str> = if controller_kind == "Role" {
-            BTreeSet::from(["Role", "RoleBinding"])
-        } else {
-            BTreeSet::from(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"])
-        };
+        // Both modes: the controller's (Cluster)Role, the profiles' ClusterRole, the Lease's Role.
+        let want = BTreeSet::from(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
         assert_eq!(kinds, want, "no other RBAC objects");
     }
     // Without leader election there is no Lease access at all.

@@ -39,8 +39,13 @@ pub(super) async fn references(
     obj: &FargateService,
     ctx: &Context,
     aws: &Account<'_>,
+    profile: Option<&crate::api::FargateProfile>,
 ) -> Result<Deref<Resolved>, Error> {
-    let placed = match placement::resolve(names(obj), None, ctx, aws).await? {
+    let names = placement::Names {
+        profile,
+        ..names(obj)
+    };
+    let placed = match placement::resolve(names, None, ctx, aws).await? {
         Deref::Ready(placed) => placed,
         Deref::Wait(state) => return Ok(Deref::Wait(state)),
     };
@@ -107,5 +112,6 @@ pub(super) fn names(obj: &FargateService) -> placement::Names<'_> {
         task_definition_ref: obj.spec.task_definition_ref.as_ref(),
         task_definition_arn: obj.spec.task_definition_arn.as_deref(),
         region: obj.spec.region.as_deref(),
+        profile: None,
     }
 }

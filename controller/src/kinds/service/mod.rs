@@ -13,6 +13,7 @@ mod plan;
 use crate::api::{EcsCluster, FargateService, FargateServiceStatus, ScalingPolicy, TaskDefinition};
 use crate::aws::operations::{self as op, Operation};
 use crate::runtime::{Applied, Cleanup, Context, Deref, Error, Managed, relations};
+use kube::ResourceExt;
 use kube::runtime::controller::Controller;
 use plan::{Plan, Removal};
 use std::sync::Arc;
@@ -45,21 +46,34 @@ impl Managed for FargateService {
         ctx: &Context,
         status: FargateServiceStatus,
     ) -> Result<Applied<FargateServiceStatus>, Error> {
-        let aws = crate::runtime::aws_for(ctx, self)?;
-        let mut refs = match dereference::references(self, ctx, &aws).await? {
+        // The selecting FargateProfile fills in what the spec leaves out.
+        let ns = self.metadata.namespace.as_deref().unwrap_or_default();
+        let profile = crate::kinds::profile::for_workload(ctx, ns, self.labels()).await?;
+        let filled;
+        let this = match profile.as_deref() {
+            Some(p) => {
+                filled = plan::with_profile(self, p);
+                &filled
+            }
+            None => self,
+        };
+        let mut status = status;
+        status.profile = profile.as_ref().map(|p| p.name_any());
+        let aws = crate::runtime::aws_for(ctx, this)?;
+        let mut refs = match dereference::references(this, ctx, &aws, profile.as_deref()).await? {
             Deref::Ready(refs) => refs,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };
         let observed = act::describe(&aws, &refs.target).await?;
-        let mut planned = plan::plan(self, &refs, observed.clone(), status.clone())?;
+        let mut planned = plan::plan(this, &refs, observed.clone(), status.clone())?;
         // Setting the count is destructive when a scaler owns it: "no ScalingPolicy" from the cache
         // is confirmed with the API server first.
         if refs.scaled_by.is_none()
             && planned.sets_desired_count()
-            && let Some(policy) = dereference::scaler_confirmed(self, ctx).await?
+            && let Some(policy) = dereference::scaler_confirmed(this, ctx).await?
         {
             refs.scaled_by = Some(policy);
-            planned = plan::plan(self, &refs, observed, status)?;
+            planned = plan::plan(this, &refs, observed, status)?;
         }
         match planned {
             Plan::Settled(applied) => Ok(applied),

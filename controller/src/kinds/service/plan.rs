@@ -418,10 +418,6 @@ fn short_td(arn: &str) -> &str {
 
 fn new_service(obj: &FargateService, r: &Resolved, tags: Vec<sdk::Tag>) -> Result<NewService, Error> {
     let s = &obj.spec;
-    let invalid = |e: sdk_build::BuildError| Error::Terminal {
-        reason: reasons::INVALID_SPEC,
-        message: e.to_string(),
-    };
     Ok(NewService {
         cluster: r.target.cluster.clone(),
         name: r.target.name.clone(),
@@ -433,7 +429,7 @@ fn new_service(obj: &FargateService, r: &Resolved, tags: Vec<sdk::Tag>) -> Resul
             .then_some(sdk::LaunchType::Fargate),
         capacity_provider_strategy: s.capacity_provider_strategy.as_deref().map(strategy),
         platform_version: s.platform_version.clone(),
-        network_configuration: network(s).map_err(invalid)?,
+        network_configuration: network(s)?,
         deployment_configuration: s.deployment_configuration.as_ref().map(|d| deployment(d, None)),
         load_balancers: s.load_balancers.as_deref().map(load_balancers),
         health_check_grace_period_seconds: s.health_check_grace_period_seconds,
@@ -446,12 +442,21 @@ fn new_service(obj: &FargateService, r: &Resolved, tags: Vec<sdk::Tag>) -> Resul
     })
 }
 
-mod sdk_build {
-    pub use aws_sdk_ecs::error::BuildError;
-}
-
-fn network(s: &FargateServiceSpec) -> Result<sdk::NetworkConfiguration, sdk_build::BuildError> {
-    super::super::placement::network(&s.network_configuration)
+/// The network to create the service with: the spec's (filled from the FargateProfile), else refused
+/// (ECS: "Network Configuration must be provided when networkMode 'awsvpc' is specified").
+fn network(s: &FargateServiceSpec) -> Result<sdk::NetworkConfiguration, Error> {
+    let Some(n) = &s.network_configuration else {
+        return Err(Error::Terminal {
+            reason: reasons::INVALID_SPEC,
+            message: "spec.networkConfiguration: required on Fargate (awsvpc); set it, or have a \
+                      FargateProfile with subnets select this service"
+                .into(),
+        });
+    };
+    super::super::placement::network(n).map_err(|e| Error::Terminal {
+        reason: reasons::INVALID_SPEC,
+        message: e.to_string(),
+    })
 }
 
 fn strategy(items: &[SpecStrategyItem]) -> Vec<sdk::CapacityProviderStrategyItem> {
@@ -573,10 +578,15 @@ fn desired_update(
     let have_vpc = service
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration());
-    let want_vpc = &spec.network_configuration.awsvpc_configuration;
-    let network_differs = match have_vpc {
-        None => true,
-        Some(h) => {
+    // Left out (and no profile gives one): not managed.
+    let want_vpc = spec
+        .network_configuration
+        .as_ref()
+        .map(|n| &n.awsvpc_configuration);
+    let network_differs = match (have_vpc, want_vpc) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(h), Some(want_vpc)) => {
             sorted(h.subnets()) != sorted(&want_vpc.subnets)
                 || (!want_vpc.security_groups.is_empty()
                     && sorted(h.security_groups()) != sorted(&want_vpc.security_groups))
@@ -761,6 +771,24 @@ fn rollout(service: &sdk::Service, desired_td: &str, failed_td: Option<&str>) ->
             reason: None,
         },
     }
+}
+
+/// The service as its FargateProfile completes it: network, capacity strategy (when it names neither a
+/// launch type nor a strategy) and tags it leaves out. (The cluster comes from the profile in
+/// [`placement`](super::super::placement); the execution role, logging and the task-role guard rail
+/// apply to the task definition.)
+pub(super) fn with_profile(obj: &FargateService, p: &crate::api::FargateProfile) -> FargateService {
+    use crate::kinds::profile::select;
+    let mut filled = obj.clone();
+    let spec = &mut filled.spec;
+    if spec.network_configuration.is_none() {
+        spec.network_configuration = select::network(p);
+    }
+    if spec.launch_type.is_none() && spec.capacity_provider_strategy.is_none() {
+        spec.capacity_provider_strategy = p.spec.capacity_provider_strategy.clone();
+    }
+    spec.tags = select::tags(&spec.tags, p);
+    filled
 }
 
 #[cfg(test)]

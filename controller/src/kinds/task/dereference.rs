@@ -19,6 +19,7 @@ pub(super) fn names(obj: &FargateTask) -> Names<'_> {
         task_definition_ref: obj.spec.task_definition_ref.as_ref(),
         task_definition_arn: obj.spec.task_definition_arn.as_deref(),
         region: obj.spec.region.as_deref(),
+        profile: None,
     }
 }
 
@@ -33,16 +34,21 @@ pub(super) async fn references(
     status: &FargateTaskStatus,
     ctx: &Context,
     aws: &Account<'_>,
+    profile: Option<&crate::api::FargateProfile>,
 ) -> Result<Deref<Placed>, Error> {
+    let names = Names {
+        profile,
+        ..names(obj)
+    };
     let (Some(cluster), Some(region), Some(task_definition)) =
         (&status.cluster_arn, &status.region, &status.task_definition_arn)
     else {
-        return placement::resolve(names(obj), status.task_definition_arn.as_deref(), ctx, aws).await;
+        return placement::resolve(names, status.task_definition_arn.as_deref(), ctx, aws).await;
     };
     // Whether the cluster has a default strategy matters only to a launch.
     let default_strategy = match &status.pending_launch {
         None => false,
-        Some(_) => placement::default_strategy(names(obj), cluster, region, ctx, aws).await?,
+        Some(_) => placement::default_strategy(names, cluster, region, ctx, aws).await?,
     };
     Ok(Deref::Ready(Placed {
         cluster: cluster.clone(),

@@ -15,6 +15,7 @@ mod plan;
 use crate::api::{EcsCluster, FargateTask, FargateTaskStatus, TaskDefinition};
 use crate::aws::operations::{self as op, Operation};
 use crate::runtime::{Applied, Cleanup, Context, Deref, Error, Managed, relations};
+use kube::ResourceExt;
 use kube::runtime::controller::Controller;
 use plan::{Finished, Next};
 use std::sync::Arc;
@@ -56,16 +57,28 @@ impl Managed for FargateTask {
             }
             None => {}
         }
-        let aws = crate::runtime::aws_for(ctx, self)?;
-        let placed = match dereference::references(self, &status, ctx, &aws).await? {
+        // The selecting FargateProfile fills in what the spec leaves out, for launches from now on.
+        let ns = self.metadata.namespace.as_deref().unwrap_or_default();
+        let profile = crate::kinds::profile::for_workload(ctx, ns, self.labels()).await?;
+        let filled;
+        let this = match profile.as_deref() {
+            Some(p) => {
+                filled = plan::with_profile(self, p)?;
+                &filled
+            }
+            None => self,
+        };
+        let mut status = status;
+        status.profile = profile.as_ref().map(|p| p.name_any());
+        let aws = crate::runtime::aws_for(ctx, this)?;
+        let placed = match dereference::references(this, &status, ctx, &aws, profile.as_deref()).await? {
             Deref::Ready(placed) => placed,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };
         let (cluster, region) = (placed.cluster.as_str(), placed.region.as_str());
-        let mut status = status;
         if status.task_definition_arn.is_none() {
             let arn = &placed.task_definition;
-            let facts = match dereference::containers_from_object(self, ctx, arn).await? {
+            let facts = match dereference::containers_from_object(this, ctx, arn).await? {
                 Some(facts) => facts,
                 None => match act::containers(&aws, region, arn).await? {
                     Some(facts) => facts,
@@ -77,13 +90,13 @@ impl Managed for FargateTask {
         status.cluster_arn = Some(cluster.to_string());
         status.region = Some(region.to_string());
         let seen = act::describe(&aws, region, cluster, plan::active_arns(&status)).await?;
-        let mut observed = plan::observe(self, status, seen, now);
-        if plan::past_deadline(self, &observed.status, now) {
+        let mut observed = plan::observe(this, status, seen, now);
+        if plan::past_deadline(this, &observed.status, now) {
             // A launch recorded but not sent when the deadline passed is not sent.
             observed.status.pending_launch = None;
         }
         if let Some(pending) = observed.status.pending_launch.clone() {
-            let request = plan::request(self, &observed.status, &pending, &placed)?;
+            let request = plan::request(this, &observed.status, &pending, &placed)?;
             let known: Vec<String> = observed
                 .status
                 .attempts
@@ -98,7 +111,7 @@ impl Managed for FargateTask {
         for n in &observed.notes {
             crate::metrics::METRICS.fargate_task(n.reason);
         }
-        match plan::next(self, observed, now) {
+        match plan::next(this, observed, now) {
             Next::Report(applied) => {
                 if let Some(p) = &applied.status.pending_launch {
                     act::recorded(&p.client_token);

@@ -984,3 +984,33 @@ pub(super) fn facts_of(containers: &[sdk::ContainerDefinition]) -> Vec<Container
 
 #[cfg(test)]
 mod tests;
+
+// ---- The selecting FargateProfile ------------------------------------------------------------------
+
+/// The object as its FargateProfile completes it: network, capacity strategy (when it names neither a
+/// launch type nor a strategy) and tags it leaves out come from the profile; a task-role override the
+/// profile does not allow is refused. (The cluster comes from the profile in [`placement`]; the
+/// execution role and logging belong to the task definition.)
+///
+/// [`placement`]: super::super::placement
+pub(super) fn with_profile(obj: &FargateTask, p: &crate::api::FargateProfile) -> Result<FargateTask, Error> {
+    use crate::kinds::profile::{check_role, select};
+    if let Some(role) = obj
+        .spec
+        .overrides
+        .as_ref()
+        .and_then(|o| o.task_role_arn.as_deref())
+    {
+        check_role(p, "spec.overrides.taskRoleArn", role)?;
+    }
+    let mut filled = obj.clone();
+    let spec = &mut filled.spec;
+    if spec.network_configuration.is_none() {
+        spec.network_configuration = select::network(p);
+    }
+    if spec.launch_type.is_none() && spec.capacity_provider_strategy.is_none() {
+        spec.capacity_provider_strategy = p.spec.capacity_provider_strategy.clone();
+    }
+    spec.tags = select::tags(&spec.tags, p);
+    Ok(filled)
+}

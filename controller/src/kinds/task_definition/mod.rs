@@ -54,20 +54,34 @@ impl Managed for TaskDefinition {
         status: TaskDefinitionStatus,
     ) -> Result<Applied<TaskDefinitionStatus>, Error> {
         let aws = crate::runtime::aws_for(ctx, self)?;
-        let family = self.family();
-        let hash = input::spec_hash(&self.spec);
         // Once registered, the family stays in its region even if the controller's default changes.
         let clients = aws.region(self.spec.region.as_deref().or(status.region.as_deref()));
         let ecs = &clients.ecs;
+        // The selecting FargateProfile fills in the execution role, logging and tags the spec leaves
+        // out (so a profile change makes a new revision) and refuses a task role it does not allow.
+        let ns = self.metadata.namespace.as_deref().unwrap_or_default();
+        let profile = crate::kinds::profile::for_workload(ctx, ns, self.labels()).await?;
+        let filled;
+        let this = match profile.as_deref() {
+            Some(p) => {
+                filled = plan::with_profile(self, p, &clients.region)?;
+                &filled
+            }
+            None => self,
+        };
+        let mut status = status;
+        status.profile = profile.as_ref().map(|p| p.name_any());
+        let family = this.family();
+        let hash = input::spec_hash(&this.spec);
         if self.spec.policies.observe_only() {
             let newest = act::newest(ecs, &family).await?;
             return Ok(plan::observed(status, &family, &clients.region, newest));
         }
         let seen = act::look_up(ecs, &status, &family, &hash, |tags| {
-            plan::serves_spec(self, &hash, tags)
+            plan::serves_spec(this, &hash, tags)
         })
         .await?;
-        let plan = match plan::apply(self, &status, &family, &hash, seen)? {
+        let plan = match plan::apply(this, &status, &family, &hash, seen)? {
             Deref::Ready(plan) => plan,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };

@@ -375,6 +375,34 @@ pub(super) fn cleaned(blocked: &[String]) -> Cleanup {
     }
 }
 
+/// The task definition as its FargateProfile completes it: the execution role when it names none,
+/// awslogs (the profile's log group) for every container without a logConfiguration, and the
+/// profile's tags under its own; a task role the profile does not allow is refused.
+pub(super) fn with_profile(
+    obj: &TaskDefinition,
+    p: &crate::api::FargateProfile,
+    region: &str,
+) -> Result<TaskDefinition, Error> {
+    use crate::kinds::profile::{check_role, select};
+    if let Some(role) = &obj.spec.task_role_arn {
+        check_role(p, "spec.taskRoleArn", role)?;
+    }
+    let mut filled = obj.clone();
+    let spec = &mut filled.spec;
+    if spec.execution_role_arn.is_none() {
+        spec.execution_role_arn = p.spec.execution_role_arn.clone();
+    }
+    if let Some(logs) = select::log_configuration(p, region) {
+        for c in &mut spec.container_definitions {
+            if c.log_configuration.is_none() {
+                c.log_configuration = Some(logs.clone());
+            }
+        }
+    }
+    spec.tags = select::tags(&spec.tags, p);
+    Ok(filled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,5 +804,58 @@ mod tests {
             Cleanup::Done => panic!("a revision in use must hold the deletion"),
         }
         assert_eq!(cleaned(&[]), Cleanup::Done);
+    }
+
+    #[test]
+    fn the_profile_fills_execution_role_logging_and_tags_and_guards_the_task_role() {
+        let profile: crate::api::FargateProfile = serde_json::from_value(serde_json::json!({
+            "apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateProfile",
+            "metadata": {"name": "batch"},
+            "spec": {"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/main",
+                     "selectors": [{"namespace": "shop"}],
+                     "executionRoleArn": "arn:aws:iam::123456789012:role/exec",
+                     "logging": {"logGroup": "/ecs/batch"},
+                     "allowedTaskRoleArns": ["arn:aws:iam::123456789012:role/web-*"],
+                     "tags": [{"key": "team", "value": "platform"}, {"key": "cost", "value": "7"}]}
+        }))
+        .unwrap_or_else(|e| panic!("profile fixture: {e}"));
+        let mut own = obj(None);
+        own.spec.container_definitions.push(
+            serde_json::from_value(serde_json::json!({"name": "side", "image": "x",
+                "logConfiguration": {"logDriver": "splunk"}}))
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let filled = with_profile(&own, &profile, "us-east-1").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            filled.spec.execution_role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/exec")
+        );
+        let drivers: Vec<_> = filled
+            .spec
+            .container_definitions
+            .iter()
+            .map(|c| c.log_configuration.as_ref().map(|l| l.log_driver.as_str()))
+            .collect();
+        assert_eq!(drivers, vec![Some("awslogs"), Some("splunk")]);
+        let keys: Vec<_> = filled
+            .spec
+            .tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect();
+        assert_eq!(keys, vec![("team", "a"), ("cost", "7")]);
+        // The profile changes what a revision is made of: a new hash, so a new revision.
+        assert_ne!(input::spec_hash(&filled.spec), input::spec_hash(&own.spec));
+
+        own.spec.task_role_arn = Some("arn:aws:iam::123456789012:role/admin".into());
+        match with_profile(&own, &profile, "us-east-1") {
+            Err(Error::Terminal { reason, message }) => {
+                assert_eq!(reason, reasons::TASK_ROLE_NOT_ALLOWED);
+                assert!(message.contains("spec.taskRoleArn"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        own.spec.task_role_arn = Some("arn:aws:iam::123456789012:role/web-app".into());
+        assert!(with_profile(&own, &profile, "us-east-1").is_ok());
     }
 }

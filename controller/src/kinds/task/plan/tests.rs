@@ -1522,3 +1522,82 @@ fn overrides_longer_than_ecs_allows_are_refused_before_run_task() {
         other => panic!("expected InvalidSpec, got {other:?}"),
     }
 }
+
+mod profile {
+    use super::*;
+    use crate::api::cluster::{CapacityProvider, CapacityProviderStrategyItem};
+    use crate::api::profile::{FargateProfile, FargateProfileSpec, Selector};
+
+    fn profile() -> FargateProfile {
+        FargateProfile::new(
+            "batch",
+            FargateProfileSpec {
+                cluster_arn: Some("arn:aws:ecs:us-east-1:111122223333:cluster/main".into()),
+                selectors: vec![Selector {
+                    namespace: "jobs".into(),
+                    labels: Default::default(),
+                }],
+                subnets: Some(vec!["subnet-1".into()]),
+                security_groups: Some(vec!["sg-1".into()]),
+                capacity_provider_strategy: Some(vec![CapacityProviderStrategyItem {
+                    capacity_provider: CapacityProvider::FargateSpot,
+                    weight: Some(1),
+                    base: None,
+                }]),
+                allowed_task_role_arns: Some(vec!["arn:aws:iam::111122223333:role/batch-*".into()]),
+                tags: vec![crate::api::Tag {
+                    key: "cost-center".into(),
+                    value: "data".into(),
+                }],
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn what_the_spec_leaves_out_comes_from_the_profile() {
+        let obj = obj();
+        let filled = with_profile(&obj, &profile()).map(|t| t.spec);
+        let spec = filled.as_ref().ok();
+        let subnets = spec
+            .and_then(|s| s.network_configuration.as_ref())
+            .map(|n| n.awsvpc_configuration.subnets.clone());
+        assert_eq!(subnets, Some(vec!["subnet-1".to_string()]));
+        assert_eq!(
+            spec.and_then(|s| s.capacity_provider_strategy.as_ref())
+                .map(|s| s[0].capacity_provider),
+            Some(CapacityProvider::FargateSpot)
+        );
+        assert_eq!(spec.map(|s| s.tags.len()), Some(1));
+    }
+
+    #[test]
+    fn what_the_spec_sets_wins() {
+        let own = obj_with(serde_json::json!({
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-own"]}},
+        }));
+        let filled = with_profile(&own, &profile()).map(|t| t.spec);
+        let spec = filled.as_ref().ok();
+        assert_eq!(
+            spec.and_then(|s| s.network_configuration.as_ref())
+                .map(|n| n.awsvpc_configuration.subnets.clone()),
+            Some(vec!["subnet-own".to_string()])
+        );
+        // A launch type and a strategy may not both be sent: the profile's strategy stays out.
+        assert_eq!(spec.map(|s| s.capacity_provider_strategy.is_none()), Some(true));
+    }
+
+    #[test]
+    fn a_task_role_the_profile_does_not_allow_is_refused() {
+        let with_role = |role: &str| obj_with(serde_json::json!({"overrides": {"taskRoleArn": role}}));
+        assert!(with_profile(&with_role("arn:aws:iam::111122223333:role/batch-etl"), &profile()).is_ok());
+        match with_profile(&with_role("arn:aws:iam::111122223333:role/admin"), &profile()) {
+            Err(Error::Terminal { reason, message }) => {
+                assert_eq!(reason, reasons::TASK_ROLE_NOT_ALLOWED);
+                assert!(message.contains("spec.overrides.taskRoleArn"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}

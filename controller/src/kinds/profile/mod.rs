@@ -1,0 +1,221 @@
+//! FargateProfile: the administrator's selection of workloads (namespace + labels) and what they run
+//! with. A profile owns nothing in AWS: its controller only reports whether it is usable (its cluster
+//! resolves) in `status`; the kinds it selects ([`for_workload`]) read it from the cache, once synced.
+
+pub(crate) mod select;
+
+use crate::api::conditions::{self as cond};
+use crate::api::profile::{FargateProfile, FargateProfileStatus};
+use crate::api::{ConditionStatus, EcsCluster};
+use crate::runtime::conditions::{self as conditions, reasons};
+use crate::runtime::kinds::Controllers;
+use crate::runtime::runner::Shutdown;
+use crate::runtime::{Context, Error, FIELD_MANAGER, State, cache};
+use futures::{FutureExt, StreamExt};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
+use select::Selection;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The kind's short name (flags, logs).
+pub(crate) const NAME: &str = "profile";
+
+/// How often a profile waiting for its EcsCluster looks again (the cluster's watch wakes it first).
+const RECHECK_CLUSTER: Duration = Duration::from_secs(60);
+
+/// The profile of a workload in `namespace` with `labels` (see [`select::select`]): read from the
+/// profiles' cache once it is synced, else listed from the API server (never guessed from an empty
+/// cache). A label naming a profile that does not select the workload is a terminal error.
+pub(crate) async fn for_workload(
+    ctx: &Context,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<Option<Arc<FargateProfile>>, Error> {
+    let profiles: Vec<Arc<FargateProfile>> = match ctx.stores.synced::<FargateProfile>(cache::SYNC_WAIT).await
+    {
+        Some(store) => store.state(),
+        None => {
+            let api: Api<FargateProfile> = Api::all(ctx.client.clone());
+            api.list(&ListParams::default())
+                .await?
+                .items
+                .into_iter()
+                .map(Arc::new)
+                .collect()
+        }
+    };
+    match select::select(profiles.iter().map(AsRef::as_ref), namespace, labels) {
+        Selection::None => Ok(None),
+        Selection::Profile(p) => Ok(profiles.iter().find(|q| q.name_any() == p.name_any()).cloned()),
+        Selection::Mismatch { named, selecting } => Err(Error::Terminal {
+            reason: reasons::PROFILE_MISMATCH,
+            message: format!(
+                "label {} names FargateProfile {named}, which does not select namespace {namespace} \
+                 with these labels; profiles that do: [{}]",
+                crate::api::profile::PROFILE_LABEL,
+                selecting.join(", ")
+            ),
+        }),
+    }
+}
+
+/// Refuses a task role the profile does not allow (Stalled, `TaskRoleNotAllowed`); `what` names the
+/// field that asked for it.
+pub(crate) fn check_role(profile: &FargateProfile, what: &str, arn: &str) -> Result<(), Error> {
+    if select::role_allowed(profile, arn) {
+        return Ok(());
+    }
+    Err(Error::Terminal {
+        reason: reasons::TASK_ROLE_NOT_ALLOWED,
+        message: format!(
+            "{what} is {arn}, which FargateProfile {} does not allow (spec.allowedTaskRoleArns: [{}])",
+            profile.name_any(),
+            profile
+                .spec
+                .allowed_task_role_arns
+                .as_deref()
+                .unwrap_or_default()
+                .join(", ")
+        ),
+    })
+}
+
+/// The cluster of a profile, or the state it waits in.
+async fn cluster(ctx: &Context, p: &FargateProfile) -> Result<Result<String, State>, Error> {
+    if let Some(arn) = &p.spec.cluster_arn {
+        return Ok(Ok(arn.clone()));
+    }
+    let Some(r) = &p.spec.cluster_ref else {
+        return Ok(Err(State::Failed {
+            reason: reasons::INVALID_SPEC,
+            message: "set clusterRef or clusterArn".into(),
+        }));
+    };
+    let c = cache::get::<EcsCluster>(ctx, &r.namespace, &r.name, |_| true).await?;
+    let ready = |c: &EcsCluster| {
+        let s = c.status.as_ref()?;
+        let ok = cond::find(&s.conditions, cond::READY).is_some_and(|c| c.status == ConditionStatus::True);
+        (ok && c.metadata.deletion_timestamp.is_none())
+            .then(|| s.arn.clone())
+            .flatten()
+    };
+    Ok(match c.as_ref().and_then(ready) {
+        Some(arn) => Ok(arn),
+        None => Err(State::Waiting {
+            reason: reasons::DEPENDENCY_NOT_READY,
+            message: format!(
+                "EcsCluster {}/{} does not exist or is not Ready",
+                r.namespace, r.name
+            ),
+            recheck: RECHECK_CLUSTER,
+        }),
+    })
+}
+
+async fn reconcile(p: Arc<FargateProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let old = p.status.clone().unwrap_or_default();
+    let mut status = FargateProfileStatus {
+        cluster_arn: old.cluster_arn.clone(),
+        ..Default::default()
+    };
+    let (state, requeue) = match cluster(&ctx, &p).await? {
+        Ok(arn) => {
+            status.cluster_arn = Some(arn);
+            let selectors = p.spec.selectors.len();
+            let state = State::Ready {
+                reason: reasons::ACTIVE,
+                message: format!("selects workloads by {selectors} selector(s)"),
+            };
+            (state, ctx.config.resync.named(NAME))
+        }
+        Err(state) => (state, RECHECK_CLUSTER),
+    };
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    status.conditions = cond::merge(
+        &old.conditions,
+        conditions::for_state(&state),
+        p.metadata.generation,
+        &now,
+    );
+    status.observed_generation = p.metadata.generation;
+    if status != old {
+        let api: Api<FargateProfile> = Api::all(ctx.client.clone());
+        let patch = serde_json::json!({
+            "apiVersion": "ecs.kubefargate.dev/v1alpha1",
+            "kind": "FargateProfile",
+            "status": status,
+        });
+        api.patch_status(
+            &p.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    }
+    Ok(Action::requeue(requeue))
+}
+
+fn error_policy(_p: Arc<FargateProfile>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!("FargateProfile: {error}");
+    Action::requeue(Duration::from_secs(15))
+}
+
+/// The profiles' controller: a cache of every profile (registered for the other kinds' reads, with its
+/// synced flag), status reports, and a wake-up when a referenced EcsCluster changes.
+pub(crate) fn controller(
+    ctx: Arc<Context>,
+    _scope: &crate::runtime::runner::Scope,
+    shutdown: Shutdown,
+) -> Controllers {
+    let (reader, writer) = reflector::store::<FargateProfile>();
+    let (synced_tx, mut synced_rx) = tokio::sync::watch::channel(false);
+    ctx.stores
+        .set::<FargateProfile>(reader.clone(), synced_rx.clone());
+    let api: Api<FargateProfile> = Api::all(ctx.client.clone());
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .inspect(move |event| {
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                synced_tx.send_replace(true);
+            }
+        })
+        .applied_objects()
+        .predicate_filter(kube::runtime::predicates::generation, Default::default());
+    let profiles = reader.clone();
+    let run = Controller::for_stream(stream, reader)
+        .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c: Arc<EcsCluster>| {
+            let (ns, name) = (c.namespace().unwrap_or_default(), c.name_any());
+            profiles
+                .state()
+                .iter()
+                .filter(|p| {
+                    p.spec
+                        .cluster_ref
+                        .as_ref()
+                        .is_some_and(|r| r.namespace == ns && r.name == name)
+                })
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|_| async {})
+        .boxed();
+    let synced = async move {
+        let _ = synced_rx.wait_for(|s| *s).await;
+    }
+    .boxed();
+    Controllers { run, synced }
+}
+
+/// The profile's CRD, for the registry.
+pub(crate) fn crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    <FargateProfile as kube::CustomResourceExt>::crd()
+}
