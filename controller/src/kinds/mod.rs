@@ -2,6 +2,7 @@
 //! [`crate::runtime`].
 
 mod cluster;
+pub(crate) mod job;
 mod placement;
 mod scaling_policy;
 mod service;
