@@ -2,6 +2,7 @@
 //! [`crate::runtime`].
 
 mod cluster;
+pub(crate) mod job;
 mod placement;
 pub(crate) mod profile;
 mod scaling_policy;

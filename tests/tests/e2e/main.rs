@@ -9,6 +9,7 @@ mod corpus;
 mod crds;
 mod gitops;
 mod helm;
+mod job_status;
 mod operate;
 mod ownership;
 mod restart;
