@@ -20,7 +20,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: ## build kube-apiserver, kubectl, etcd, helm and the moto venv once per version (cached in ~/.cache/ecs-controller)
+tools: ## build kube-apiserver, kubectl, kube-controller-manager, etcd, helm and the moto venv once per version (cached in ~/.cache/ecs-controller)
 	hack/build-tools.sh moto etcd k8s helm
 
 .PHONY: build
