@@ -33,7 +33,7 @@ crds: build ## regenerate crds/ (and the chart's copy) from the code
 	hack/sync-chart-crds.sh
 
 .PHONY: env-up
-env-up: ## start etcd, kube-apiserver and moto on loopback; writes .local/env
+env-up: ## start etcd, kube-apiserver, kube-controller-manager and moto on loopback; writes .local/env
 	ECS_ENV_DIR=$(DEMO_ENV) hack/env-up.sh
 
 .PHONY: env-down
