@@ -33,7 +33,7 @@ build_k8s() {
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
   local work; work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
-  log "building ${missing[*]} $KUBERNETES_VERSION (first run on this machine, 2 cores: kube-apiserver and kubectl 10-20 min, kube-controller-manager up to 10 more)"
+  log "building ${missing[*]} $KUBERNETES_VERSION (first run on this machine, 2 cores: kube-apiserver and kubectl 10-20 min; kube-controller-manager up to 10 min more after them, 6-30 min alone)"
   local gomod
   gomod=$(cd "$work" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   {
