@@ -20,7 +20,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: ## build kube-apiserver, kubectl, etcd, helm and the moto venv once per version (cached in ~/.cache/ecs-controller)
+tools: ## build kube-apiserver, kubectl, kube-controller-manager, etcd, helm and the moto venv once per version (cached in ~/.cache/ecs-controller)
 	hack/build-tools.sh moto etcd k8s helm
 
 .PHONY: build
@@ -33,7 +33,7 @@ crds: build ## regenerate crds/ (and the chart's copy) from the code
 	hack/sync-chart-crds.sh
 
 .PHONY: env-up
-env-up: ## start etcd, kube-apiserver and moto on loopback; writes .local/env
+env-up: ## start etcd, kube-apiserver, kube-controller-manager and moto on loopback; writes .local/env
 	ECS_ENV_DIR=$(DEMO_ENV) hack/env-up.sh
 
 .PHONY: env-down

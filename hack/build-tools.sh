@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (once per version) the real control-plane binaries from the Go module proxy and the moto venv
 # from PyPI, into $HOME/.cache/ecs-controller/. Prints nothing but progress; idempotent.
-#   kube-apiserver, kubectl  <- k8s.io/kubernetes@$KUBERNETES_VERSION through a wrapper go.mod
+#   kube-apiserver, kubectl, kube-controller-manager
+#                            <- k8s.io/kubernetes@$KUBERNETES_VERSION through a wrapper go.mod
 #   etcd                     <- go.etcd.io/etcd/server/v3@$ETCD_VERSION
 #   helm                     <- helm.sh/helm/v3@$HELM_VERSION
 #   moto venv                <- moto[server]==$MOTO_VERSION
@@ -21,12 +22,18 @@ k8s_minor=${KUBERNETES_VERSION#v1.}; k8s_minor=${k8s_minor%%.*}
 helm_dir="$CACHE/helm-$HELM_VERSION-k8s1.$k8s_minor"
 moto_dir="$CACHE/moto-$MOTO_VERSION"
 
+# The binaries built from k8s.io/kubernetes, each from k8s.io/kubernetes/cmd/<name>. Each is cached on its
+# own: a cache that lacks only one (say kube-controller-manager, added later) builds only that one.
+K8S_TOOLS=(kube-apiserver kubectl kube-controller-manager)
+
 build_k8s() {
-  if [[ -x "$k8s_dir/kube-apiserver" && -x "$k8s_dir/kubectl" ]]; then return 0; fi
+  local t missing=()
+  for t in "${K8S_TOOLS[@]}"; do [[ -x "$k8s_dir/$t" ]] || missing+=("$t"); done
+  if ((${#missing[@]} == 0)); then return 0; fi
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
   local work; work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
-  log "building kube-apiserver and kubectl $KUBERNETES_VERSION (first run on this machine: 10-20 min)"
+  log "building ${missing[*]} $KUBERNETES_VERSION (first run on this machine, 2 cores: kube-apiserver and kubectl 10-20 min; kube-controller-manager up to 10 min more after them, 6-30 min alone)"
   local gomod
   gomod=$(cd "$work" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   {
@@ -47,8 +54,9 @@ build_k8s() {
 package tools
 
 import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubectl/pkg/cmd"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 )
 GO
   (cd "$work" && go mod tidy >/dev/null)
@@ -59,11 +67,14 @@ GO
     ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  mkdir -p "$k8s_dir.tmp"
-  (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$k8s_dir.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-  (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$k8s_dir.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
-  rm -rf "$k8s_dir" && mv "$k8s_dir.tmp" "$k8s_dir"
-  log "kube-apiserver and kubectl ready in $k8s_dir"
+  mkdir -p "$k8s_dir"
+  for t in "${missing[@]}"; do
+    local t0=$SECONDS
+    # Built beside its final name, then renamed: a cached binary is always a complete one.
+    (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/.$t.tmp" "k8s.io/kubernetes/cmd/$t")
+    mv "$k8s_dir/.$t.tmp" "$k8s_dir/$t"
+    log "$t ready in $k8s_dir (built in $((SECONDS - t0))s)"
+  done
 }
 
 build_etcd() {

@@ -12,8 +12,9 @@ MOTO_DIR="$CACHE/moto-$MOTO_VERSION"
 STATE="${ECS_ENV_DIR:-$ROOT/.local}"  # make test uses its own (.local-test) so a running demo is left alone
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
-# Stop order for env-down (the apiserver before its etcd); pid files are named after the binary.
-COMPONENTS=(kube-apiserver etcd moto_server)
+# Stop order for env-down (the controller-manager before its apiserver, the apiserver before its etcd);
+# pid files are named after the binary.
+COMPONENTS=(kube-controller-manager kube-apiserver etcd moto_server)
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 
@@ -27,8 +28,11 @@ live_pid() {
   echo "$pid"
 }
 
-# http_ok URL: true if the URL answers 2xx within 2s (python3, so curl is not required; no proxies).
+# http_ok URL [CA_FILE]: true if the URL answers 2xx within 2s (python3, so curl is not required; no
+# proxies); an https URL's certificate is checked against CA_FILE when given.
 http_ok() {
-  python3 -c 'import sys, urllib.request as u; u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2)' \
-    "$1" >/dev/null 2>&1
+  python3 -c '
+import ssl, sys, urllib.request as u
+ctx = ssl.create_default_context(cafile=sys.argv[2] if len(sys.argv) > 2 else None)
+u.build_opener(u.ProxyHandler({}), u.HTTPSHandler(context=ctx)).open(sys.argv[1], timeout=2)' "$@" >/dev/null 2>&1
 }

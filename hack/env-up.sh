@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Starts the local test environment, all on 127.0.0.1 with free ports:
-#   etcd + kube-apiserver (like controller-runtime's envtest; admin = client cert in system:masters)
+#   etcd + kube-apiserver (like controller-runtime's envtest; admin = client cert in system:masters),
+#     with the beta MutatingAdmissionPolicy API (admissionregistration.k8s.io/v1beta1) switched on
+#   kube-controller-manager with only the controllers the tests need: cronjob, job, garbage collector,
+#     ttl-after-finished, namespace (no kubelet or scheduler: the pods the job controller creates stay Pending)
 #   moto_server (MOTO_ECS_SERVICE_RUNNING=1), seeded with a VPC, two subnets and a security group.
-# State lives in .local/: pids/, logs/, certs/, etcd/, kubeconfig, and env (`source .local/env`).
+# State lives in .local/: pids/, logs/, certs/, etcd/, kubeconfig (the admin's),
+# kube-controller-manager.kubeconfig, and env (`source .local/env`).
 # Idempotent: a healthy environment is only re-printed; stale state is torn down and restarted.
 # Env: AWS_REGION (default us-east-1), ENV_UP_TIMEOUT (seconds per wait, default 90).
 set -euo pipefail
@@ -17,6 +21,7 @@ summary() {
     . "$STATE/env"
     echo "local environment up (state in $STATE, logs in $LOGS):"
     echo "  kube-apiserver  $KUBE_APISERVER_URL ($(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])' || echo '?'))"
+    echo "  kube-controller-manager  $KUBE_CONTROLLER_MANAGER_URL (controllers: $KCM_CONTROLLERS)"
     echo "  moto_server     $MOTO_URL (region $AWS_REGION)"
     echo "  subnets         $ECS_TEST_SUBNETS"
     echo "  security group  $ECS_TEST_SECURITY_GROUPS"
@@ -30,7 +35,8 @@ healthy() {
   (
     # shellcheck disable=SC1091
     . "$STATE/env"
-    kubectl get --raw /readyz >/dev/null 2>&1 && http_ok "$MOTO_URL/moto-api/"
+    kubectl get --raw /readyz >/dev/null 2>&1 && http_ok "$MOTO_URL/moto-api/" &&
+      http_ok "$KUBE_CONTROLLER_MANAGER_URL/healthz" "$STATE/certs/ca.crt"
   )
 }
 
@@ -66,7 +72,8 @@ wait_for() {
 
 kubectl_ok() { "$K8S_DIR/kubectl" --kubeconfig "$STATE/kubeconfig" --request-timeout=5s "$@" >/dev/null 2>&1; }
 
-# CA, apiserver serving cert (127.0.0.1/localhost), admin client cert, service-account RSA key.
+# CA, apiserver serving cert (127.0.0.1/localhost), admin client cert, kube-controller-manager cert (client
+# as the user system:kube-controller-manager, and serving for its /healthz), service-account RSA key.
 make_certs() {
   local d="$STATE/certs"
   rm -rf "$d" && mkdir -p "$d"
@@ -84,15 +91,20 @@ keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth"
   leaf admin "/O=system:masters/CN=admin" "keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
+  leaf kube-controller-manager "/CN=system:kube-controller-manager" "subjectAltName=IP:127.0.0.1,DNS:localhost
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth"
   openssl genrsa -out "$d/sa.key" 2048
   openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub"
   # set -e does not apply under `make_certs || die`: check the results instead.
-  for f in ca.crt apiserver.crt apiserver.key admin.crt admin.key sa.key sa.pub; do [[ -s "$d/$f" ]] || return 1; done
+  for f in ca.crt apiserver.crt apiserver.key admin.crt admin.key kube-controller-manager.crt \
+    kube-controller-manager.key sa.key sa.pub; do [[ -s "$d/$f" ]] || return 1; done
 }
 
+# write_kubeconfig FILE CERT USER: a kubeconfig for $API_URL authenticating with certs/CERT.{crt,key}.
 write_kubeconfig() {
-  local d="$STATE/certs"
-  cat >"$STATE/kubeconfig" <<EOF
+  local d="$STATE/certs" file=$1 cert=$2 user=$3
+  cat >"$file" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -101,16 +113,16 @@ clusters:
     server: $API_URL
     certificate-authority-data: $(base64 -w0 <"$d/ca.crt")
 users:
-- name: admin
+- name: $user
   user:
-    client-certificate-data: $(base64 -w0 <"$d/admin.crt")
-    client-key-data: $(base64 -w0 <"$d/admin.key")
+    client-certificate-data: $(base64 -w0 <"$d/$cert.crt")
+    client-key-data: $(base64 -w0 <"$d/$cert.key")
 contexts:
 - name: ecs-local
-  context: {cluster: ecs-local, user: admin, namespace: default}
+  context: {cluster: ecs-local, user: $user, namespace: default}
 current-context: ecs-local
 EOF
-  chmod 600 "$STATE/kubeconfig"
+  chmod 600 "$file"
 }
 
 # exports NAME VALUE...: `export NAME=VALUE` lines; VALUE unquoted when safe (easy for non-shell readers).
@@ -129,6 +141,7 @@ write_env() {
     echo "# Written by hack/env-up.sh; removed by hack/env-down.sh. Use: source .local/env"
     exports \
       KUBECONFIG "$STATE/kubeconfig" KUBE_APISERVER_URL "$API_URL" \
+      KUBE_CONTROLLER_MANAGER_URL "$KCM_URL" KCM_CONTROLLERS "$KCM_CONTROLLERS" \
       MOTO_URL "$MOTO_URL" AWS_ENDPOINT_URL "$MOTO_URL" AWS_REGION "$REGION" AWS_DEFAULT_REGION "$REGION" \
       AWS_ACCESS_KEY_ID testing AWS_SECRET_ACCESS_KEY testing AWS_EC2_METADATA_DISABLED true \
       ECS_TEST_VPC "$ECS_TEST_VPC" ECS_TEST_SUBNETS "$ECS_TEST_SUBNETS" \
@@ -168,16 +181,19 @@ mkdir -p "$PIDS" "$LOGS"
 echo '*' >"$STATE/.gitignore" # .local/ ignores itself
 trap 'rc=$?; if ((rc)); then log "start-up failed (logs in $LOGS): stopping what was started"; "$ROOT/hack/env-down.sh" || true; fi' EXIT
 
-read -r ETCD_PORT PEER_PORT API_PORT MOTO_PORT < <(python3 -c '
+read -r ETCD_PORT PEER_PORT API_PORT KCM_PORT MOTO_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
 ETCD_URL="http://127.0.0.1:$ETCD_PORT" PEER_URL="http://127.0.0.1:$PEER_PORT"
-API_URL="https://127.0.0.1:$API_PORT" MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+API_URL="https://127.0.0.1:$API_PORT" KCM_URL="https://127.0.0.1:$KCM_PORT" MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+# Canonical names (the short aliases cronjob, job, garbagecollector, ttl-after-finished, namespace mean the same).
+KCM_CONTROLLERS=cronjob-controller,job-controller,garbage-collector-controller,ttl-after-finished-controller,namespace-controller
 
 make_certs >"$LOGS/certs.log" 2>&1 || die "openssl failed" certs
-write_kubeconfig
+write_kubeconfig "$STATE/kubeconfig" admin admin
+write_kubeconfig "$STATE/kube-controller-manager.kubeconfig" kube-controller-manager system:kube-controller-manager
 
 # --- start everything (moto comes up alongside etcd and kube-apiserver) -------------------------
 start etcd "$ETCD_DIR/etcd" --name local --data-dir "$STATE/etcd" --unsafe-no-fsync \
@@ -200,6 +216,7 @@ start kube-apiserver "$K8S_DIR/kube-apiserver" --etcd-servers="$ETCD_URL" \
   --secure-port="$API_PORT" --bind-address=127.0.0.1 "${advertise[@]}" \
   --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
   --disable-admission-plugins=ServiceAccount --authorization-mode=RBAC \
+  --feature-gates=MutatingAdmissionPolicy=true --runtime-config=admissionregistration.k8s.io/v1beta1=true \
   --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$c/sa.pub" \
   --service-account-signing-key-file="$c/sa.key" --client-ca-file="$c/ca.crt"
 
@@ -211,6 +228,29 @@ while IFS='=' read -r k v; do printf -v "$k" '%s' "$v"; done <<<"$seed"
 
 wait_for kube-apiserver "kube-apiserver $API_URL/readyz" kubectl_ok get --raw /readyz
 wait_for kube-apiserver "the default namespace" kubectl_ok get namespace default
+
+# kube-controller-manager runs every controller as one user, system:kube-controller-manager
+# (--use-service-account-credentials=false: no service accounts or tokens needed). That user's own
+# bootstrap role only lists and watches; give it the bootstrap roles of the controllers it runs, which a
+# cluster grants to each controller's service account (system:controller:<name>).
+for role in cronjob-controller job-controller generic-garbage-collector ttl-after-finished-controller namespace-controller; do
+  printf -- '---\n%s\n' "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: 'ecs-local:kube-controller-manager:$role'}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: 'system:controller:$role'}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: 'system:kube-controller-manager'}]"
+done | "$K8S_DIR/kubectl" --kubeconfig "$STATE/kubeconfig" --request-timeout=10s apply -f - >"$LOGS/rbac.log" 2>&1 ||
+  die "binding the controllers' roles to system:kube-controller-manager failed" rbac
+kcm_kubeconfig="$STATE/kube-controller-manager.kubeconfig"
+# Its own HTTPS port (for /healthz) trusts client certificates from our CA; the CA is given rather than
+# looked up because the apiserver has no request-header CA to publish (the lookup would log errors forever).
+start kube-controller-manager "$K8S_DIR/kube-controller-manager" --kubeconfig="$kcm_kubeconfig" \
+  --authentication-kubeconfig="$kcm_kubeconfig" --authorization-kubeconfig="$kcm_kubeconfig" \
+  --client-ca-file="$c/ca.crt" --authentication-skip-lookup=true \
+  --use-service-account-credentials=false --leader-elect=false --controllers="$KCM_CONTROLLERS" \
+  --bind-address=127.0.0.1 --secure-port="$KCM_PORT" \
+  --tls-cert-file="$c/kube-controller-manager.crt" --tls-private-key-file="$c/kube-controller-manager.key"
+wait_for kube-controller-manager "kube-controller-manager $KCM_URL/healthz" http_ok "$KCM_URL/healthz" "$c/ca.crt"
 
 write_env
 trap - EXIT

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Restarts the environment's kube-apiserver in place: same binary, flags, port and etcd (so no state is
 # lost), as an apiserver crash or upgrade looks to the controller. Used by the chaos test.
+# The flags come from the running process, so env-up's (feature gates, runtime config) carry over; the
+# kube-controller-manager keeps running and reconnects on its own, as it would in a cluster.
 # Env: ECS_ENV_DIR (the environment's state directory, as for env-up.sh).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR

@@ -456,8 +456,9 @@ async fn install_upgrade_and_uninstall_a_release() -> Result<()> {
     let status: Value = serde_json::from_str(&helm_ok(&["status", &release, "-n", &ns.name, "-o", "json"])?)?;
     assert_eq!(status.pointer("/version"), Some(&json!(2)), "revision 2");
 
-    // Uninstall: everything goes (no kube-controller-manager here, but helm deletes with background
-    // propagation and nothing carries a finalizer); the CRDs stay.
+    // Uninstall: everything goes (helm deletes with background propagation, nothing carries a
+    // finalizer, and the environment's kube-controller-manager runs no deployment controller, so
+    // there are no ReplicaSets or Pods to collect); the CRDs stay.
     helm_ok(&["uninstall", &release, "--namespace", &ns.name])?;
     eventually(
         "the release's objects to disappear",
