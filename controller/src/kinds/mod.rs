@@ -2,6 +2,7 @@
 //! [`crate::runtime`].
 
 mod cluster;
+mod job;
 mod placement;
 mod scaling_policy;
 mod service;
