@@ -73,6 +73,17 @@ events.k8s.io/v1). Used by the ClusterRole and by each per-namespace Role.
 - apiGroups: ["ecs.kubefargate.dev"]
   resources: ["fargatetasks"]
   verbs: ["delete"]
+# Jobs with spec.managedBy: ecs.kubefargate.dev/fargate run as ECS tasks: the controller writes their
+# status and its finalizer (patch), and reads the service account that names the task role.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["batch"]
+  resources: ["jobs/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

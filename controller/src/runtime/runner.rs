@@ -45,13 +45,17 @@ pub async fn run(
     shutdown: Shutdown,
     synced: impl FnOnce() + Send + 'static,
 ) {
-    let (runs, synced_all): (Vec<_>, Vec<_>) = kinds::all()
+    let (mut runs, mut synced_all): (Vec<_>, Vec<_>) = kinds::all()
         .iter()
         .map(|k| {
             let c = k.controller(ctx.clone(), &scope, shutdown.clone());
             (c.run, c.synced)
         })
         .unzip();
+    // Jobs with spec.managedBy: ecs.kubefargate.dev/fargate (not a kind of ours: no CRD, no engine).
+    let jobs = crate::kinds::job::controller(ctx.clone(), &scope, shutdown.clone());
+    runs.push(jobs.run);
+    synced_all.push(jobs.synced);
     tokio::spawn(async move {
         futures::future::join_all(synced_all).await;
         synced();

@@ -630,6 +630,10 @@ fn rbac_is_exactly_what_the_controller_needs() -> Result<()> {
         .or_default()
         .insert("delete".to_string());
     controller_rules.insert("events.k8s.io/events".into(), verbs(&["create", "patch"]));
+    // Jobs run on Fargate: their status and the finalizer, and the service account naming the role.
+    controller_rules.insert("batch/jobs".into(), verbs(&["get", "list", "watch", "patch"]));
+    controller_rules.insert("batch/jobs/status".into(), verbs(&["patch"]));
+    controller_rules.insert("/serviceaccounts".into(), verbs(&["get"]));
     let lease_rules = BTreeMap::from([
         ("coordination.k8s.io/leases".to_string(), verbs(&["create"])),
         (

@@ -10,6 +10,7 @@ mod crds;
 mod gitops;
 mod helm;
 mod job_status;
+mod jobs;
 mod operate;
 mod ownership;
 mod restart;

@@ -1,0 +1,367 @@
+//! Jobs and CronJobs on Fargate, end to end: the real 1.35 apiserver (which validates every Job status
+//! write), kube-controller-manager (the CronJob controller makes the Jobs; its Job controller skips
+//! ours), moto (each DescribeTasks moves a task one state; STOPPED with exit 0 after about 12 s).
+//!
+//! Each test creates a FargateProfile selecting only its own namespace (cluster-scoped: deleted at the
+//! end), so concurrent tests never select each other's workloads.
+
+use anyhow::{Context as _, Result, ensure};
+use ecs_controller::api::ConditionStatus;
+use ecs_controller_e2e::fixtures::{cluster_manifest, network};
+use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::probes::tasks_started_by;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(120);
+const MANAGED_BY: &str = "ecs.kubefargate.dev/fargate";
+const ROLE: &str = "arn:aws:iam::123456789012:role/batch-etl";
+
+/// Deletes the test's FargateProfile (cluster-scoped: the namespace's deletion does not take it).
+struct Profile(String);
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = kubectl(&[
+            "delete",
+            "fargateprofile",
+            &self.0,
+            "--ignore-not-found",
+            "--wait=false",
+        ]);
+    }
+}
+
+/// An EcsCluster `main` (Ready) and a profile selecting the namespace's Jobs labelled run-on=fargate.
+async fn base(setup: &Setup, prefix: &str) -> Result<(Profile, String)> {
+    apply(&setup.clusters, cluster_manifest("main", &unique(prefix))).await?;
+    let cluster = wait_ready(&setup.clusters, "main", ConditionStatus::True, T).await?;
+    let net = network()?;
+    let name = unique(prefix);
+    let profile = json!({
+        "apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateProfile", "metadata": {"name": name},
+        "spec": {"clusterRef": {"namespace": setup.ns.name, "name": "main"},
+                 "selectors": [{"namespace": setup.ns.name, "labels": {"run-on": "fargate"}}],
+                 "subnets": [net.subnets[0]], "securityGroups": net.security_groups,
+                 "executionRoleArn": "arn:aws:iam::123456789012:role/ecs-exec",
+                 "logging": {"logGroup": "/ecs/batch"},
+                 "allowedTaskRoleArns": ["arn:aws:iam::123456789012:role/batch-*"],
+                 "tags": [{"key": "cost-center", "value": "data"}]}});
+    let file = std::env::temp_dir().join(format!("{name}.json"));
+    std::fs::write(&file, profile.to_string())?;
+    let (ok, out) = kubectl(&["apply", "-f", &file.to_string_lossy()])?;
+    ensure!(ok, "kubectl apply profile: {out}");
+    let arn = cluster
+        .pointer("/status/arn")
+        .and_then(Value::as_str)
+        .context("cluster arn")?
+        .to_string();
+    Ok((Profile(name), arn))
+}
+
+fn job(name: &str, labels: Value, pod: Value) -> Result<Job> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"managedBy": MANAGED_BY, "backoffLimit": 1,
+                 "template": {"metadata": {"labels": labels}, "spec": pod}}
+    }))?)
+}
+
+fn pod(extra: Value) -> Value {
+    let mut p = json!({"restartPolicy": "Never", "containers": [{
+        "name": "app", "image": "busybox:1.37", "command": ["sh", "-c"], "args": ["echo done"],
+        "env": [{"name": "MODE", "value": "nightly"}],
+        "resources": {"requests": {"cpu": "300m", "memory": "700Mi"}}}]});
+    if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    p
+}
+
+/// Waits until the Job has condition `type_` True; returns it.
+async fn wait_job(api: &Api<Job>, name: &str, type_: &str, timeout: Duration) -> Result<Job> {
+    eventually(&format!("Job {name} {type_}=True"), timeout, || async {
+        let j = api.get(name).await?;
+        let found = j
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == type_ && c.status == "True"));
+        Ok(found.then_some(j))
+    })
+    .await
+}
+
+fn condition_of(j: &Job, type_: &str) -> Option<(String, String)> {
+    j.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| {
+            (
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            )
+        })
+}
+
+#[tokio::test]
+async fn a_labelled_job_runs_on_fargate_as_its_pod_template_says_and_completes() -> Result<()> {
+    let ecs = ecs().await?;
+    let setup = Setup::new("e2e-job").await?;
+    let (_profile, cluster) = base(&setup, "e2e-job").await?;
+    let jobs: Api<Job> = setup.ns.api();
+    let sas: Api<ServiceAccount> = setup.ns.api();
+    sas.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "etl",
+            "annotations": {"eks.amazonaws.com/role-arn": ROLE}}}))?,
+    )
+    .await?;
+    let labels = json!({"run-on": "fargate"});
+    jobs.create(
+        &PostParams::default(),
+        &job("nightly", labels, pod(json!({"serviceAccountName": "etl"})))?,
+    )
+    .await?;
+
+    // `kubectl wait` reads the Job as it reads any Job.
+    let (ok, out) = kubectl(&[
+        "wait",
+        "-n",
+        &setup.ns.name,
+        "--for=condition=complete",
+        "job/nightly",
+        "--timeout=120s",
+    ])?;
+    ensure!(ok, "kubectl wait: {out}");
+    let j = jobs.get("nightly").await?;
+    let s = j.status.clone().context("status")?;
+    assert_eq!(s.succeeded, Some(1));
+    assert_eq!(s.active.unwrap_or(0), 0);
+    assert!(s.start_time.is_some() && s.completion_time.is_some());
+    assert!(condition_of(&j, "SuccessCriteriaMet").is_some());
+    // Finished: the finalizer is gone (TTL and garbage collection need not wait for the controller).
+    assert!(
+        !j.metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f.starts_with("ecs.kubefargate.dev"))
+    );
+
+    // The task ran the revision translated from the pod template, in the profile's network.
+    let uid = j.metadata.uid.clone().context("uid")?;
+    let started_by = uid.replace('-', "");
+    // (moto's ListTasks without desiredStatus lists every task, finished or not.)
+    let arns = tasks_started_by(&ecs, &cluster, &started_by).await?;
+    ensure!(arns.len() == 1, "one task for the Job, got {arns:?}");
+    let tasks = ecs
+        .describe_tasks()
+        .cluster(&cluster)
+        .set_tasks(Some(arns))
+        .send()
+        .await?;
+    let task = tasks.tasks().first().context("the task")?;
+    let td_arn = task.task_definition_arn().context("its revision")?;
+    let family = format!("{}_nightly", setup.ns.name);
+    ensure!(td_arn.contains(&format!("task-definition/{family}:")), "{td_arn}");
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(td_arn)
+        .send()
+        .await?;
+    let td = td.task_definition().context("revision")?;
+    // 300m / 700Mi round up to Fargate's smallest size that holds them: 512 CPU units, 1024 MiB.
+    assert_eq!((td.cpu(), td.memory()), (Some("512"), Some("1024")));
+    assert_eq!(td.task_role_arn(), Some(ROLE));
+    assert_eq!(
+        td.execution_role_arn(),
+        Some("arn:aws:iam::123456789012:role/ecs-exec")
+    );
+    assert_eq!(td.network_mode(), Some(&aws_sdk_ecs::types::NetworkMode::Awsvpc));
+    let c = td.container_definitions().first().context("container")?;
+    assert_eq!(c.image(), Some("busybox:1.37"));
+    assert_eq!(c.entry_point(), ["sh", "-c"]);
+    assert_eq!(c.command(), ["echo done"]);
+    let env: Vec<_> = c.environment().iter().map(|e| (e.name(), e.value())).collect();
+    assert_eq!(env, vec![(Some("MODE"), Some("nightly"))]);
+    let logs = c.log_configuration().context("awslogs from the profile")?;
+    assert_eq!(
+        logs.options()
+            .and_then(|o| o.get("awslogs-group"))
+            .map(String::as_str),
+        Some("/ecs/batch")
+    );
+    let subnets = task
+        .attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .filter(|d| d.name() == Some("subnetId"))
+        .filter_map(|d| d.value())
+        .collect::<Vec<_>>();
+    assert_eq!(subnets, vec![network()?.subnets[0].as_str()]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_job_no_profile_selects_fails_at_once_and_one_asking_for_a_role_or_field_outside_the_rules_fails_naming_it()
+-> Result<()> {
+    let setup = Setup::new("e2e-job-refused").await?;
+    let (_profile, _) = base(&setup, "e2e-job-refused").await?;
+    let jobs: Api<Job> = setup.ns.api();
+    let sas: Api<ServiceAccount> = setup.ns.api();
+    sas.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "admin",
+            "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/admin"}}}))?,
+    )
+    .await?;
+    let fargate = json!({"run-on": "fargate"});
+    jobs.create(
+        &PostParams::default(),
+        &job("unselected", json!({"run-on": "ec2"}), pod(json!({})))?,
+    )
+    .await?;
+    jobs.create(
+        &PostParams::default(),
+        &job(
+            "admin",
+            fargate.clone(),
+            pod(json!({"serviceAccountName": "admin"})),
+        )?,
+    )
+    .await?;
+    let mut bad = pod(json!({"volumes": [{"name": "cfg", "configMap": {"name": "x"}}]}));
+    bad["containers"][0]["env"] =
+        json!([{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]);
+    jobs.create(&PostParams::default(), &job("unsupported", fargate, bad)?)
+        .await?;
+
+    let j = wait_job(&jobs, "unselected", "Failed", T).await?;
+    let (reason, message) = condition_of(&j, "Failed").context("Failed")?;
+    assert_eq!(reason, "NoFargateProfile");
+    assert!(message.contains(&setup.ns.name), "{message}");
+    let j = wait_job(&jobs, "admin", "Failed", T).await?;
+    let (reason, message) = condition_of(&j, "Failed").context("Failed")?;
+    assert_eq!(reason, "TaskRoleNotAllowed");
+    assert!(message.contains("role/admin"), "{message}");
+    let j = wait_job(&jobs, "unsupported", "Failed", T).await?;
+    let (reason, message) = condition_of(&j, "Failed").context("Failed")?;
+    assert_eq!(reason, "UnsupportedPodTemplate");
+    for path in [
+        "spec.template.spec.volumes[0].configMap",
+        "spec.template.spec.containers[0].env[0].valueFrom",
+    ] {
+        assert!(message.contains(path), "{path} in: {message}");
+    }
+    // None of them ran anything, and none keeps a finalizer.
+    for name in ["unselected", "admin", "unsupported"] {
+        let j = jobs.get(name).await?;
+        assert_eq!(j.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0), 0);
+        let fins = j.metadata.finalizers.unwrap_or_default();
+        ensure!(fins.is_empty(), "{name} keeps {fins:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn deleting_a_running_job_stops_its_task() -> Result<()> {
+    let ecs = ecs().await?;
+    let setup = Setup::new("e2e-job-delete").await?;
+    let (_profile, cluster) = base(&setup, "e2e-job-delete").await?;
+    let jobs: Api<Job> = setup.ns.api();
+    jobs.create(
+        &PostParams::default(),
+        &job("long", json!({"run-on": "fargate"}), pod(json!({})))?,
+    )
+    .await?;
+    let running = eventually("the Job's task is active", T, || async {
+        let j = jobs.get("long").await?;
+        Ok((j.status.as_ref().and_then(|s| s.active).unwrap_or(0) == 1).then_some(j))
+    })
+    .await?;
+    let started_by = running.metadata.uid.clone().context("uid")?.replace('-', "");
+    jobs.delete("long", &DeleteParams::background()).await?;
+    eventually("the Job is gone", T, || async {
+        Ok(jobs.get_opt("long").await?.is_none().then_some(()))
+    })
+    .await?;
+    // Its task was stopped by the controller, not left to finish.
+    let arns = tasks_started_by(&ecs, &cluster, &started_by).await?;
+    ensure!(arns.len() == 1, "one task for the Job, got {arns:?}");
+    let described = ecs
+        .describe_tasks()
+        .cluster(&cluster)
+        .set_tasks(Some(arns))
+        .send()
+        .await?;
+    ensure!(
+        described
+            .tasks()
+            .iter()
+            .all(|t| t.desired_status() == Some("STOPPED")),
+        "a task of the deleted Job still runs"
+    );
+    let reasons: Vec<_> = described
+        .tasks()
+        .iter()
+        .filter_map(|t| t.stopped_reason())
+        .collect();
+    ensure!(
+        reasons.iter().any(|r| r.contains("deleted")),
+        "stopped because the Job was deleted: {reasons:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cronjob_runs_every_minute_on_fargate() -> Result<()> {
+    let setup = Setup::new("e2e-cronjob").await?;
+    let (_profile, _) = base(&setup, "e2e-cronjob").await?;
+    let cronjobs: Api<CronJob> = setup.ns.api();
+    let labels = json!({"run-on": "fargate"});
+    let cron: CronJob = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+        "spec": {"schedule": "* * * * *", "concurrencyPolicy": "Forbid",
+                 "jobTemplate": {"metadata": {"labels": labels},
+                                 "spec": {"managedBy": MANAGED_BY, "backoffLimit": 0,
+                                          "template": {"metadata": {"labels": labels}, "spec": pod(json!({}))}}}}
+    }))?;
+    cronjobs.create(&PostParams::default(), &cron).await?;
+    let jobs: Api<Job> = setup.ns.api();
+    // Two scheduled runs: up to two minute boundaries, plus each run's ~15 s on moto.
+    let done = eventually(
+        "two of the CronJob's Jobs Complete",
+        Duration::from_secs(200),
+        || async {
+            let list = jobs.list(&ListParams::default()).await?;
+            let complete: Vec<String> = list
+                .items
+                .iter()
+                .filter(|j| condition_of(j, "Complete").is_some())
+                .map(|j| j.metadata.name.clone().unwrap_or_default())
+                .collect();
+            Ok((complete.len() >= 2).then_some(complete))
+        },
+    )
+    .await?;
+    ensure!(done.iter().all(|n| n.starts_with("tick-")), "{done:?}");
+    // The runs share one family (one per owner): its revision was registered once.
+    let ecs = ecs().await?;
+    let family = format!("{}_tick", setup.ns.name);
+    let revisions = ecs.list_task_definitions().family_prefix(&family).send().await?;
+    assert_eq!(
+        revisions.task_definition_arns().len(),
+        1,
+        "{:?}",
+        revisions.task_definition_arns()
+    );
+    Ok(())
+}
