@@ -121,7 +121,7 @@ pub struct Selector {
     pub namespace: String,
     /// Labels the workload must all carry (values may use `*` and `?`); at most 5, as on EKS.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(length(max = 5))]
+    #[schemars(extend("maxProperties" = 5))]
     pub labels: BTreeMap<String, String>,
 }
 

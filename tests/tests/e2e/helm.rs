@@ -248,7 +248,9 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
     let full = format!("{release}-ecs-controller");
     let mut want = vec![
         format!("ClusterRole {full}"),
+        format!("ClusterRole {full}-profiles"),
         format!("ClusterRoleBinding {full}"),
+        format!("ClusterRoleBinding {full}-profiles"),
         format!("Deployment {}/{full}", ns.name),
         format!("Role {}/{full}-leader-election", ns.name),
         format!("RoleBinding {}/{full}-leader-election", ns.name),

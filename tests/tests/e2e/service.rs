@@ -320,7 +320,7 @@ async fn invalid_services_are_rejected_with_a_message() -> Result<()> {
     let corpus: Vec<(serde_json::Value, &str)> = vec![
         (
             with(&|s| s["clusterArn"] = json!("arn:aws:ecs:us-east-1:123456789012:cluster/x")),
-            "set exactly one of clusterRef or clusterArn",
+            "set at most one of clusterRef or clusterArn",
         ),
         (
             with(&|s| {
