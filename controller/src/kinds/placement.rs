@@ -251,7 +251,7 @@ fn not_ready<T>(message: impl Into<String>) -> Result<Deref<T>, Error> {
     }))
 }
 
-fn ready(conditions: &[Condition]) -> bool {
+pub(super) fn ready(conditions: &[Condition]) -> bool {
     cond::find(conditions, cond::READY).is_some_and(|c| c.status == ConditionStatus::True)
 }
 

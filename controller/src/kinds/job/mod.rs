@@ -346,8 +346,10 @@ async fn rebuilt(
     let Some(cluster) = profile.status.as_ref().and_then(|p| p.cluster_arn.clone()) else {
         return Ok(s);
     };
-    let region = cluster.split(':').nth(3).unwrap_or_default().to_string();
-    let by = task.metadata.uid.as_deref().unwrap_or_default().replace('-', "");
+    let region = super::placement::arn_region(&cluster)
+        .unwrap_or_default()
+        .to_string();
+    let by = super::task::started_by(task);
     let aws = crate::runtime::aws_for(ctx, task)?;
     let ecs = &aws.region(Some(&region)).ecs;
     let running = crate::aws::ecs::list_tasks_started_by(ecs, &cluster, &by).await?;
@@ -383,7 +385,7 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     if !finalizers::has(job.as_ref()) {
         finalizers::add(&api, job.as_ref()).await?;
     }
-    let profile = match crate::kinds::profile::for_workload(&ctx, &ns, job.labels()).await {
+    let profile = match crate::kinds::profile::for_workload(&ctx, job.as_ref()).await {
         Ok(Some(p)) => p,
         Ok(None) => {
             let message = format!(
@@ -462,22 +464,15 @@ async fn delete(ctx: &Context, api: &Api<Job>, job: &Job, uid: &str) -> Result<A
         return Ok(Action::await_change());
     }
     let k = known(uid);
-    let ns = job.namespace().unwrap_or_default();
-    let profile = crate::kinds::profile::for_workload(ctx, &ns, job.labels())
-        .await
-        .ok()
-        .flatten();
+    let profile = crate::kinds::profile::for_workload(ctx, job).await.ok().flatten();
     let task = as_task(job, k.task_definition.as_deref().unwrap_or_default());
     let status = match (k.run, &profile) {
         (Some(s), _) => s,
         (None, Some(p)) => rebuilt(ctx, job, &task, p).await?,
         (None, None) => FargateTaskStatus::default(),
     };
-    let mut pending = status.clone();
-    if pending.started_by.is_none() {
-        pending.started_by = Some(uid.replace('-', ""));
-    }
-    match task.cleanup(ctx, &pending).await? {
+    // (A launch pending when this process lost track is found by startedBy in the task's cleanup.)
+    match task.cleanup(ctx, &status).await? {
         Cleanup::Done => {
             finalizers::remove(api, job).await?;
             forget(uid);
@@ -523,6 +518,7 @@ pub(crate) fn controller(ctx: Arc<Context>, scope: &Scope, shutdown: Shutdown) -
             };
             futures::future::ready(keep)
         })
+        .modify(crate::runtime::runner::lean)
         .reflect(writer)
         .inspect(move |event| {
             if matches!(event, Ok(watcher::Event::InitDone)) {

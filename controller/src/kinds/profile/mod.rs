@@ -4,21 +4,20 @@
 
 pub(crate) mod select;
 
+use crate::api::EcsCluster;
 use crate::api::conditions::{self as cond};
 use crate::api::profile::{FargateProfile, FargateProfileStatus};
-use crate::api::{ConditionStatus, EcsCluster};
 use crate::runtime::conditions::{self as conditions, reasons};
 use crate::runtime::kinds::Controllers;
 use crate::runtime::runner::Shutdown;
 use crate::runtime::{Context, Error, FIELD_MANAGER, State, cache};
 use futures::{FutureExt, StreamExt};
-use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
 use select::Selection;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,14 +27,15 @@ pub(crate) const NAME: &str = "profile";
 /// How often a profile waiting for its EcsCluster looks again (the cluster's watch wakes it first).
 const RECHECK_CLUSTER: Duration = Duration::from_secs(60);
 
-/// The profile of a workload in `namespace` with `labels` (see [`select::select`]): read from the
+/// The profile of a workload, by its namespace and labels (see [`select::select`]): read from the
 /// profiles' cache once it is synced, else listed from the API server (never guessed from an empty
 /// cache). A label naming a profile that does not select the workload is a terminal error.
 pub(crate) async fn for_workload(
     ctx: &Context,
-    namespace: &str,
-    labels: &BTreeMap<String, String>,
+    workload: &impl Resource,
 ) -> Result<Option<Arc<FargateProfile>>, Error> {
+    let namespace = workload.meta().namespace.as_deref().unwrap_or_default();
+    let labels = workload.labels();
     let profiles: Vec<Arc<FargateProfile>> = match ctx.stores.synced::<FargateProfile>(cache::SYNC_WAIT).await
     {
         Some(store) => store.state(),
@@ -99,8 +99,7 @@ async fn cluster(ctx: &Context, p: &FargateProfile) -> Result<Result<String, Sta
     let c = cache::get::<EcsCluster>(ctx, &r.namespace, &r.name, |_| true).await?;
     let ready = |c: &EcsCluster| {
         let s = c.status.as_ref()?;
-        let ok = cond::find(&s.conditions, cond::READY).is_some_and(|c| c.status == ConditionStatus::True);
-        (ok && c.metadata.deletion_timestamp.is_none())
+        (super::placement::ready(&s.conditions) && c.metadata.deletion_timestamp.is_none())
             .then(|| s.arn.clone())
             .flatten()
     };

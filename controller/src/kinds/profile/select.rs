@@ -119,6 +119,26 @@ pub(crate) fn network(profile: &FargateProfile) -> Option<crate::api::service::N
     })
 }
 
+/// The fields of a workload that runs tasks (FargateTask, FargateService) a profile fills in.
+pub(crate) struct RunFields<'a> {
+    pub(crate) network: &'a mut Option<crate::api::service::NetworkConfiguration>,
+    pub(crate) launch_type: Option<&'a str>,
+    pub(crate) strategy: &'a mut Option<Vec<crate::api::cluster::CapacityProviderStrategyItem>>,
+    pub(crate) tags: &'a mut Vec<Tag>,
+}
+
+/// Fills what a workload that runs tasks leaves out: the network, the capacity strategy (when it names
+/// neither a launch type nor a strategy: ECS takes one or the other) and tags (its own keys win).
+pub(crate) fn fill_run(p: &FargateProfile, f: RunFields<'_>) {
+    if f.network.is_none() {
+        *f.network = network(p);
+    }
+    if f.launch_type.is_none() && f.strategy.is_none() {
+        f.strategy.clone_from(&p.spec.capacity_provider_strategy);
+    }
+    *f.tags = tags(f.tags, p);
+}
+
 /// The awslogs configuration the profile gives containers that set none.
 pub(crate) fn log_configuration(
     profile: &FargateProfile,

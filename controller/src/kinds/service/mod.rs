@@ -47,8 +47,7 @@ impl Managed for FargateService {
         status: FargateServiceStatus,
     ) -> Result<Applied<FargateServiceStatus>, Error> {
         // The selecting FargateProfile fills in what the spec leaves out.
-        let ns = self.metadata.namespace.as_deref().unwrap_or_default();
-        let profile = crate::kinds::profile::for_workload(ctx, ns, self.labels()).await?;
+        let profile = crate::kinds::profile::for_workload(ctx, self).await?;
         let filled;
         let this = match profile.as_deref() {
             Some(p) => {

@@ -781,13 +781,15 @@ pub(super) fn with_profile(obj: &FargateService, p: &crate::api::FargateProfile)
     use crate::kinds::profile::select;
     let mut filled = obj.clone();
     let spec = &mut filled.spec;
-    if spec.network_configuration.is_none() {
-        spec.network_configuration = select::network(p);
-    }
-    if spec.launch_type.is_none() && spec.capacity_provider_strategy.is_none() {
-        spec.capacity_provider_strategy = p.spec.capacity_provider_strategy.clone();
-    }
-    spec.tags = select::tags(&spec.tags, p);
+    select::fill_run(
+        p,
+        select::RunFields {
+            network: &mut spec.network_configuration,
+            launch_type: spec.launch_type.as_deref(),
+            strategy: &mut spec.capacity_provider_strategy,
+            tags: &mut spec.tags,
+        },
+    );
     filled
 }
 

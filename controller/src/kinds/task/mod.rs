@@ -12,6 +12,9 @@ mod act;
 mod dereference;
 mod plan;
 
+/// The `startedBy` of a run's tasks (a Job's run is found by it after a restart).
+pub(super) use plan::started_by;
+
 use crate::api::{EcsCluster, FargateTask, FargateTaskStatus, TaskDefinition};
 use crate::aws::operations::{self as op, Operation};
 use crate::runtime::{Applied, Cleanup, Context, Deref, Error, Managed, relations};
@@ -58,8 +61,7 @@ impl Managed for FargateTask {
             None => {}
         }
         // The selecting FargateProfile fills in what the spec leaves out, for launches from now on.
-        let ns = self.metadata.namespace.as_deref().unwrap_or_default();
-        let profile = crate::kinds::profile::for_workload(ctx, ns, self.labels()).await?;
+        let profile = crate::kinds::profile::for_workload(ctx, self).await?;
         let filled;
         let this = match profile.as_deref() {
             Some(p) => {

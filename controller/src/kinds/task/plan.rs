@@ -76,7 +76,7 @@ fn settings(spec: &FargateTaskSpec) -> Settings {
 }
 
 /// The `startedBy` of every task of an object: its uid without dashes (32 characters; ECS allows 36).
-pub(super) fn started_by(obj: &FargateTask) -> String {
+pub(in crate::kinds) fn started_by(obj: &FargateTask) -> String {
     obj.metadata.uid.as_deref().unwrap_or_default().replace('-', "")
 }
 
@@ -1005,12 +1005,14 @@ pub(super) fn with_profile(obj: &FargateTask, p: &crate::api::FargateProfile) ->
     }
     let mut filled = obj.clone();
     let spec = &mut filled.spec;
-    if spec.network_configuration.is_none() {
-        spec.network_configuration = select::network(p);
-    }
-    if spec.launch_type.is_none() && spec.capacity_provider_strategy.is_none() {
-        spec.capacity_provider_strategy = p.spec.capacity_provider_strategy.clone();
-    }
-    spec.tags = select::tags(&spec.tags, p);
+    select::fill_run(
+        p,
+        select::RunFields {
+            network: &mut spec.network_configuration,
+            launch_type: spec.launch_type.as_deref(),
+            strategy: &mut spec.capacity_provider_strategy,
+            tags: &mut spec.tags,
+        },
+    );
     Ok(filled)
 }

@@ -59,8 +59,7 @@ impl Managed for TaskDefinition {
         let ecs = &clients.ecs;
         // The selecting FargateProfile fills in the execution role, logging and tags the spec leaves
         // out (so a profile change makes a new revision) and refuses a task role it does not allow.
-        let ns = self.metadata.namespace.as_deref().unwrap_or_default();
-        let profile = crate::kinds::profile::for_workload(ctx, ns, self.labels()).await?;
+        let profile = crate::kinds::profile::for_workload(ctx, self).await?;
         let filled;
         let this = match profile.as_deref() {
             Some(p) => {
