@@ -286,6 +286,8 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
     for kind in [
         "CustomResourceDefinition",
         "Deployment",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
         "PodDisruptionBudget",
         "Role",
         "RoleBinding",
@@ -298,9 +300,16 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
             "{kind} missing from the all-options render: {kinds:?}"
         );
     }
+    // With watchNamespaces, the only cluster-wide RBAC is the one for the cluster-scoped kinds
+    // (FargateProfile: read and status).
+    let cluster_wide: Vec<&str> = docs
+        .iter()
+        .filter(|d| matches!(str_at(d, "/kind"), "ClusterRole" | "ClusterRoleBinding"))
+        .map(|d| str_at(d, "/metadata/name"))
+        .collect();
     ensure!(
-        !kinds.contains("ClusterRole") && !kinds.contains("ClusterRoleBinding"),
-        "watchNamespaces set: no cluster-wide RBAC expected, got {kinds:?}"
+        cluster_wide.len() == 2 && cluster_wide.iter().all(|n| n.ends_with("-profiles")),
+        "watchNamespaces set: only the profiles' cluster-wide RBAC expected, got {cluster_wide:?}"
     );
     let roles_in: BTreeSet<&str> = docs
         .iter()
@@ -1143,6 +1152,77 @@ fn iam_policy_lists_exactly_the_operations_the_code_calls() -> Result<()> {
             "iam:PassRole",
         ]),
         "actions beyond the controller's own calls (explain any new one in docs/iam.md)"
+    );
+    Ok(())
+}
+
+// --- g) the opt-in MutatingAdmissionPolicy: teams only label their Jobs ---------------------------
+
+#[tokio::test]
+async fn the_charts_admission_policy_sets_managed_by_on_labelled_jobs_only() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-helm-map").await?;
+    // Off by default: nothing rendered.
+    let off = template(
+        "ecs-map",
+        "ecs-system",
+        &["--show-only", "templates/jobs-managed-by.yaml"],
+    );
+    ensure!(
+        off.is_err() || off.as_deref().is_ok_and(|t| t.trim().is_empty()),
+        "rendered without the value: {off:?}"
+    );
+    let release = unique("map");
+    let rendered = template(
+        &release,
+        "ecs-system",
+        &[
+            "--show-only",
+            "templates/jobs-managed-by.yaml",
+            "--set",
+            "jobs.injectManagedBy=true",
+        ],
+    )?;
+    let file = std::env::temp_dir().join(format!("{release}-map.yaml"));
+    std::fs::write(&file, &rendered)?;
+    let (ok, out) = kubectl(&["apply", "-f", &file.to_string_lossy()])?;
+    ensure!(ok, "kubectl apply: {out}");
+    let _applied = AppliedManifests(file.clone());
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = ns.api();
+    let job = |name: &str, labels: serde_json::Value| -> Result<k8s_openapi::api::batch::v1::Job> {
+        Ok(serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"suspend": true, "template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "app", "image": "busybox:1.37"}]}}}}))?)
+    };
+    // The policy's bindings become active a moment after they are created: retry the first Job.
+    let labelled = eventually(
+        "a labelled Job gets managedBy",
+        Duration::from_secs(60),
+        || async {
+            let name = unique("labelled");
+            let created = jobs
+                .create(
+                    &Default::default(),
+                    &job(&name, json!({"ecs.kubefargate.dev/fargate": "true"}))?,
+                )
+                .await?;
+            let managed = created.spec.as_ref().and_then(|s| s.managed_by.clone());
+            if managed.is_none() {
+                jobs.delete(&name, &Default::default()).await?;
+            }
+            Ok(managed)
+        },
+    )
+    .await?;
+    assert_eq!(labelled, "ecs.kubefargate.dev/fargate");
+    let plain = jobs
+        .create(&Default::default(), &job("plain", json!({"team": "a"}))?)
+        .await?;
+    assert_eq!(
+        plain.spec.and_then(|s| s.managed_by),
+        None,
+        "an unlabelled Job is left alone"
     );
     Ok(())
 }
