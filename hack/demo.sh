@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo after `make env-up install-crds`: (re)starts the controller in the background, applies
-# examples/, waits until every object is Ready and prints `kubectl get ecs`. Idempotent.
+# examples/, waits until every object is Ready, runs the CronJob of examples/jobs/ once (through the
+# FargateProfile) until its Job completes, and prints `kubectl get ecs` and the Jobs. Idempotent.
 # Usage: hack/demo.sh PATH-TO-ecs-controller
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -31,8 +32,19 @@ if ! kubectl wait --for=condition=Ready --timeout=120s -f "$ROOT/examples/" >/de
   log "not everything became Ready in 120s; the controller log is $LOGS/controller.log"
   exit 1
 fi
+# A CronJob on Fargate through the FargateProfile: run it once now and wait for the Job to complete.
+kubectl apply -f "$ROOT/examples/jobs/"
+kubectl delete job report-now --ignore-not-found --wait=true >/dev/null
+kubectl create job --from=cronjob/report report-now >/dev/null
+if ! kubectl wait --for=condition=complete --timeout=120s job/report-now >/dev/null; then
+  kubectl get job report-now -o yaml
+  log "the CronJob's Job did not complete in 120s; the controller log is $LOGS/controller.log"
+  exit 1
+fi
 echo
 kubectl get ecs -A -o wide
 echo
-echo "Everything is Ready. Try:  source $STATE/env && kubectl get ecs -A"
+kubectl get jobs -o wide
+echo
+echo "Everything is Ready, and the CronJob's Job ran on Fargate. Try:  source $STATE/env && kubectl get ecs -A"
 echo "Stop it all with:  make env-down"
