@@ -27,7 +27,10 @@ for f in "$ROOT"/examples/*.yaml; do
   python3 -c 'import os, sys; sys.stdout.write(os.path.expandvars(open(sys.argv[1]).read()))' "$f"
   echo "---"
 done | kubectl apply -f - 
-if ! kubectl wait --for=condition=Ready --timeout=120s -f "$ROOT/examples/" >/dev/null; then
+# The files one by one: `-f examples/` would also read examples/jobs/ (a CronJob has no Ready condition).
+ready_files=()
+for f in "$ROOT"/examples/*.yaml; do ready_files+=(-f "$f"); done
+if ! kubectl wait --for=condition=Ready --timeout=120s "${ready_files[@]}" >/dev/null; then
   kubectl get ecs -A -o wide
   log "not everything became Ready in 120s; the controller log is $LOGS/controller.log"
   exit 1
