@@ -89,6 +89,33 @@ impl Stores {
     }
 }
 
+/// Whether a watch's cache holds its first complete list: [`FirstList::see`] each event after the
+/// store took it (on InitDone the store holds the whole list); [`FirstList::wait`] resolves then. The
+/// store's own `wait_until_ready` serves one waiter at a time, and the controller already waits on it.
+pub(crate) struct FirstList(tokio::sync::watch::Sender<bool>);
+
+impl FirstList {
+    /// The flag, and a receiver for [`Stores::set`] or [`FirstList::wait`].
+    pub(crate) fn new() -> (Self, tokio::sync::watch::Receiver<bool>) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (Self(tx), rx)
+    }
+
+    pub(crate) fn see<K>(
+        &self,
+        event: &Result<kube::runtime::watcher::Event<K>, kube::runtime::watcher::Error>,
+    ) {
+        if matches!(event, Ok(kube::runtime::watcher::Event::InitDone)) {
+            self.0.send_replace(true);
+        }
+    }
+
+    /// Resolves once the first complete list is in.
+    pub(crate) async fn wait(mut synced: tokio::sync::watch::Receiver<bool>) {
+        let _ = synced.wait_for(|s| *s).await;
+    }
+}
+
 /// How long a read of another kind waits for that kind's cache to sync before asking the API server.
 pub(crate) const SYNC_WAIT: Duration = Duration::from_secs(10);
 

@@ -4,6 +4,7 @@
 //! start a reconcile (its own status writes do not), a periodic resync per kind that reconciles every
 //! object at once (so their Describe calls batch), and a shutdown that lets in-flight reconciles finish.
 
+use super::cache::FirstList;
 use super::kinds::{self, Controllers};
 use super::{Context, Managed, error_policy, reconcile};
 use crate::api::RECONCILE_REQUESTED_ANNOTATION;
@@ -29,7 +30,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn contains(&self, namespace: Option<&str>) -> bool {
+    pub(crate) fn contains(&self, namespace: Option<&str>) -> bool {
         self.namespaces.is_empty() || namespace.is_some_and(|ns| self.namespaces.iter().any(|n| n == ns))
     }
 }
@@ -177,9 +178,7 @@ fn controller<K: Managed>(
     }
     let (reader, writer) = reflector::store();
     // The first complete list (InitDone) means the cache is synced: other kinds' reads wait for it.
-    // (The store's own `wait_until_ready` serves one waiter at a time, and the controller already
-    // waits on it.)
-    let (synced_tx, mut synced_rx) = tokio::sync::watch::channel(false);
+    let (first_list, synced_rx) = FirstList::new();
     ctx.stores.set::<K>(reader.clone(), synced_rx.clone());
     let (publisher, cached) = (ctx.feeds.publisher::<K>(), reader.clone());
     let in_scope = scope.clone();
@@ -200,18 +199,13 @@ fn controller<K: Managed>(
         })
         .modify(lean)
         .reflect(writer)
-        .inspect(move |event| {
-            // After the store took the event: on InitDone it holds the whole first list.
-            if matches!(event, Ok(watcher::Event::InitDone)) {
-                synced_tx.send_replace(true);
-            }
-        })
+        .inspect(move |event| first_list.see(event))
         .inspect(move |event| feed(&publisher, &cached, event))
         .applied_objects()
         .predicate_filter(change_key::<K>, Default::default());
     let synced_kind = kind.clone();
     let synced = async move {
-        let _ = synced_rx.wait_for(|s| *s).await;
+        FirstList::wait(synced_rx).await;
         tracing::debug!(kind = %synced_kind, "cache synced");
     };
     let period = ctx.config.resync.of::<K>();

@@ -499,20 +499,16 @@ fn error_policy(job: Arc<Job>, error: &Error, _ctx: Arc<Context>) -> Action {
 /// The Jobs' controller: a watch of Jobs (only ours reach the cache), status writes, finalizer.
 pub(crate) fn controller(ctx: Arc<Context>, scope: &Scope, shutdown: Shutdown) -> Controllers {
     let (reader, writer) = reflector::store::<Job>();
-    let (synced_tx, mut synced_rx) = tokio::sync::watch::channel(false);
-    let api: Api<Job> = match scope.namespaces.as_slice() {
-        [ns] => Api::namespaced(ctx.client.clone(), ns),
-        _ => Api::all(ctx.client.clone()),
-    };
+    let (first_list, synced_rx) = crate::runtime::cache::FirstList::new();
+    let api = crate::runtime::runner::namespaced_api::<Job>(&ctx, scope);
     let in_scope = scope.clone();
     let stream = watcher(api, watcher::Config::default().page_size(100))
         .default_backoff()
         .filter(move |event| {
             let keep = match event {
                 Ok(watcher::Event::Apply(j) | watcher::Event::InitApply(j) | watcher::Event::Delete(j)) => {
-                    is_ours(j)
-                        && (in_scope.namespaces.is_empty()
-                            || j.namespace().is_some_and(|ns| in_scope.namespaces.contains(&ns)))
+                    // With several namespaces the watch covers all of them: drop what is out of scope.
+                    is_ours(j) && in_scope.contains(j.namespace().as_deref())
                 }
                 _ => true,
             };
@@ -520,11 +516,7 @@ pub(crate) fn controller(ctx: Arc<Context>, scope: &Scope, shutdown: Shutdown) -
         })
         .modify(crate::runtime::runner::lean)
         .reflect(writer)
-        .inspect(move |event| {
-            if matches!(event, Ok(watcher::Event::InitDone)) {
-                synced_tx.send_replace(true);
-            }
-        })
+        .inspect(move |event| first_list.see(event))
         .applied_objects();
     let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
     let run = Controller::for_stream(stream, reader)
@@ -533,10 +525,7 @@ pub(crate) fn controller(ctx: Arc<Context>, scope: &Scope, shutdown: Shutdown) -
         .run(reconcile, error_policy, ctx)
         .for_each(|_| async {})
         .boxed();
-    let synced = async move {
-        let _ = synced_rx.wait_for(|s| *s).await;
-    }
-    .boxed();
+    let synced = crate::runtime::cache::FirstList::wait(synced_rx).boxed();
     Controllers { run, synced }
 }
 

@@ -172,18 +172,14 @@ pub(crate) fn controller(
     shutdown: Shutdown,
 ) -> Controllers {
     let (reader, writer) = reflector::store::<FargateProfile>();
-    let (synced_tx, mut synced_rx) = tokio::sync::watch::channel(false);
+    let (first_list, synced_rx) = cache::FirstList::new();
     ctx.stores
         .set::<FargateProfile>(reader.clone(), synced_rx.clone());
     let api: Api<FargateProfile> = Api::all(ctx.client.clone());
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
-        .inspect(move |event| {
-            if matches!(event, Ok(watcher::Event::InitDone)) {
-                synced_tx.send_replace(true);
-            }
-        })
+        .inspect(move |event| first_list.see(event))
         .applied_objects()
         .predicate_filter(kube::runtime::predicates::generation, Default::default());
     let profiles = reader.clone();
@@ -206,10 +202,7 @@ pub(crate) fn controller(
         .run(reconcile, error_policy, ctx)
         .for_each(|_| async {})
         .boxed();
-    let synced = async move {
-        let _ = synced_rx.wait_for(|s| *s).await;
-    }
-    .boxed();
+    let synced = cache::FirstList::wait(synced_rx).boxed();
     Controllers { run, synced }
 }
 
