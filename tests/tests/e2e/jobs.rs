@@ -365,3 +365,35 @@ async fn a_cronjob_runs_every_minute_on_fargate() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_restarted_controller_follows_the_running_task_of_a_job_and_launches_no_other() -> Result<()> {
+    let ecs = ecs().await?;
+    let mut setup = Setup::new("e2e-job-restart").await?;
+    let (_profile, cluster) = base(&setup, "e2e-job-restart").await?;
+    let jobs: Api<Job> = setup.ns.api();
+    jobs.create(
+        &PostParams::default(),
+        &job("follow", json!({"run-on": "fargate"}), pod(json!({})))?,
+    )
+    .await?;
+    let running = eventually("the Job's task is active", T, || async {
+        let j = jobs.get("follow").await?;
+        Ok((j.status.as_ref().and_then(|s| s.active).unwrap_or(0) == 1).then_some(j))
+    })
+    .await?;
+    // A new process knows nothing of the run: it rebuilds it from the Job's status and the tasks ECS
+    // lists by startedBy, and follows that task to the end instead of launching another.
+    setup.controller.kill();
+    setup.controller = ControllerProcess::start(&setup.ns.name, &[])?;
+    let done = wait_job(&jobs, "follow", "Complete", T).await?;
+    let s = done.status.context("status")?;
+    assert_eq!((s.succeeded, s.failed.unwrap_or(0)), (Some(1), 0));
+    let started_by = running.metadata.uid.context("uid")?.replace('-', "");
+    let tasks = tasks_started_by(&ecs, &cluster, &started_by).await?;
+    ensure!(
+        tasks.len() == 1,
+        "one task for the Job across the restart, got {tasks:?}"
+    );
+    Ok(())
+}
