@@ -413,17 +413,8 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     };
     let applied = match task.apply(&ctx, current.clone()).await {
         Ok(a) => a,
-        Err(Error::Terminal { reason, message }) => {
-            remember(
-                &uid,
-                Known {
-                    run: Some(current),
-                    ..k
-                },
-            );
-            return fail(&ctx, &job, reason, message).await;
-        }
         Err(e) => {
+            // The run stays as it was; a terminal refusal fails the Job, anything else is retried.
             remember(
                 &uid,
                 Known {
@@ -431,7 +422,10 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
                     ..k
                 },
             );
-            return Err(e);
+            return match e {
+                Error::Terminal { reason, message } => fail(&ctx, &job, reason, message).await,
+                e => Err(e),
+            };
         }
     };
     for n in &applied.notes {
