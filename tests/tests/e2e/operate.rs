@@ -56,7 +56,17 @@ async fn metrics_health_and_events_follow_a_known_sequence() -> Result<()> {
     )
     .await?;
     wait_ready(api, "ops", ConditionStatus::True, T).await?;
-    let text = scrape(&setup.controller).await?;
+    // The reconcile that wrote Ready counts its outcome when it returns, a moment after the status
+    // write that `wait_ready` saw: wait for the count rather than race it.
+    let text = eventually("the ready reconcile counted", T, || async {
+        let text = scrape(&setup.controller).await?;
+        Ok((metric(
+            &text,
+            r#"ecs_controller_reconciles_total{kind="EcsCluster",outcome="ready"}"#,
+        ) >= 1.0)
+            .then_some(text))
+    })
+    .await?;
     assert_eq!(
         metric(
             &text,
