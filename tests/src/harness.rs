@@ -298,6 +298,7 @@ impl Setup {
         SetupBuilder {
             prefix: prefix.to_string(),
             args: Vec::new(),
+            vars: Vec::new(),
         }
     }
 }
@@ -306,6 +307,7 @@ impl Setup {
 pub struct SetupBuilder {
     prefix: String,
     args: Vec<String>,
+    vars: Vec<(String, String)>,
 }
 
 impl SetupBuilder {
@@ -315,12 +317,24 @@ impl SetupBuilder {
         self
     }
 
+    /// An environment variable for the controller (`AWS_ENDPOINT_URL` of a [`crate::moto::PrivateMoto`],
+    /// say).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// Creates the namespace, then starts the controller in it.
     pub async fn start(self) -> Result<Setup> {
         let client = kube().await?;
         let ns = TestNamespace::create(&client, &self.prefix).await?;
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let controller = ControllerProcess::start(&ns.name, &args)?;
+        let vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let controller = ControllerProcess::start_with_env(&ns.name, &args, &vars)?;
         Ok(Setup {
             controller,
             clusters: ns.api(),

@@ -420,38 +420,10 @@ pub async fn probe(reads: usize, writes: usize, in_flight: usize) -> Result<Cost
 /// server: the benchmark's environment is its own): `0` restores moto's default, one state per
 /// DescribeTasks.
 pub async fn set_task_state_seconds(seconds: u64) -> Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (path, body) = if seconds == 0 {
-        (
-            "/moto-api/state-manager/unset-transition",
-            serde_json::json!({"model_name": "ecs::task"}),
-        )
-    } else {
-        (
-            "/moto-api/state-manager/set-transition",
-            serde_json::json!({"model_name": "ecs::task",
-                               "transition": {"progression": "time", "seconds": seconds}}),
-        )
+    use ecs_controller_e2e::moto::{TaskProgression, set_task_progression};
+    let progression = match seconds {
+        0 => TaskProgression::PerDescribe,
+        s => TaskProgression::Seconds(s),
     };
-    let base = env("AWS_ENDPOINT_URL")?;
-    let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let body = body.to_string();
-    let mut stream = tokio::net::TcpStream::connect(host)
-        .await
-        .with_context(|| format!("connecting to moto at {host}"))?;
-    stream
-        .write_all(
-            format!(
-                "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let code = response.split_whitespace().nth(1).unwrap_or_default();
-    anyhow::ensure!(code.starts_with('2'), "moto {path}: {response}");
-    Ok(())
+    set_task_progression(&env("AWS_ENDPOINT_URL")?, progression).await
 }

@@ -7,7 +7,8 @@
 
 use anyhow::{Context as _, Result, ensure};
 use ecs_controller::api::ConditionStatus;
-use ecs_controller_e2e::fixtures::{cluster_manifest, network};
+use ecs_controller_e2e::fixtures::{Network, cluster_manifest, network};
+use ecs_controller_e2e::moto::{PrivateMoto, TaskProgression};
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::probes::tasks_started_by;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -37,9 +38,13 @@ impl Drop for Profile {
 
 /// An EcsCluster `main` (Ready) and a profile selecting the namespace's Jobs labelled run-on=fargate.
 async fn base(setup: &Setup, prefix: &str) -> Result<(Profile, String)> {
+    base_on(setup, prefix, &network()?).await
+}
+
+/// [`base`] with the network of another moto than the shared one.
+async fn base_on(setup: &Setup, prefix: &str, net: &Network) -> Result<(Profile, String)> {
     apply(&setup.clusters, cluster_manifest("main", &unique(prefix))).await?;
     let cluster = wait_ready(&setup.clusters, "main", ConditionStatus::True, T).await?;
-    let net = network()?;
     let name = unique(prefix);
     let profile = json!({
         "apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateProfile", "metadata": {"name": name},
@@ -336,9 +341,15 @@ async fn deleting_a_running_job_stops_its_task() -> Result<()> {
 }
 
 #[tokio::test]
-async fn a_cronjob_runs_every_minute_on_fargate() -> Result<()> {
-    let setup = Setup::new("e2e-cronjob").await?;
-    let (_profile, _) = base(&setup, "e2e-cronjob").await?;
+async fn a_cronjob_runs_every_minute_on_fargate_and_forbid_waits_while_a_task_runs() -> Result<()> {
+    // Holding a task RUNNING takes moto's state manager, global to a server: this test has its own moto.
+    let moto = PrivateMoto::start().await?;
+    moto.tasks(TaskProgression::Held).await?;
+    let setup = Setup::builder("e2e-cronjob")
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .start()
+        .await?;
+    let (_profile, _) = base_on(&setup, "e2e-cronjob", &moto.network).await?;
     let cronjobs: Api<CronJob> = setup.ns.api();
     let labels = json!({"run-on": "fargate"});
     let cron: CronJob = serde_json::from_value(json!({
@@ -350,10 +361,52 @@ async fn a_cronjob_runs_every_minute_on_fargate() -> Result<()> {
     }))?;
     cronjobs.create(&PostParams::default(), &cron).await?;
     let jobs: Api<Job> = setup.ns.api();
-    // Two scheduled runs: up to two minute boundaries, plus each run's ~15 s on moto.
+    let active = |j: &Job| j.status.as_ref().and_then(|s| s.active).unwrap_or(0);
+    // The first scheduled run starts its task, which moto holds RUNNING.
+    let first = eventually(
+        "the CronJob's first Job with its task running",
+        Duration::from_secs(120),
+        || async {
+            let list = jobs.list(&ListParams::default()).await?;
+            Ok(list.items.iter().find(|j| active(j) == 1).cloned())
+        },
+    )
+    .await?;
+    // At the next minute the CronJob controller finds it active and, under Forbid, starts nothing: it
+    // says so in an Event on the CronJob.
+    let events: Api<k8s_openapi::api::core::v1::Event> = setup.ns.api();
+    eventually(
+        "the CronJob controller's JobAlreadyActive event",
+        Duration::from_secs(90),
+        || async {
+            let list = events.list(&ListParams::default()).await?;
+            Ok(list
+                .items
+                .iter()
+                .any(|e| {
+                    e.reason.as_deref() == Some("JobAlreadyActive")
+                        && e.involved_object.name.as_deref() == Some("tick")
+                })
+                .then_some(()))
+        },
+    )
+    .await?;
+    let list = jobs.list(&ListParams::default()).await?;
+    ensure!(
+        list.items.len() == 1,
+        "Forbid: no second Job while the first runs, got {:?}",
+        list.items.iter().map(|j| j.metadata.name.clone()).collect::<Vec<_>>()
+    );
+    ensure!(
+        active(&jobs.get(first.metadata.name.as_deref().unwrap_or_default()).await?) == 1,
+        "the first Job is still running"
+    );
+    // Released, the task stops with exit 0: the first Job completes, and the run Forbid held back
+    // starts (no startingDeadlineSeconds: a missed schedule still runs) and completes too.
+    moto.tasks(TaskProgression::Immediate).await?;
     let done = eventually(
         "two of the CronJob's Jobs Complete",
-        Duration::from_secs(200),
+        Duration::from_secs(120),
         || async {
             let list = jobs.list(&ListParams::default()).await?;
             let complete: Vec<String> = list
@@ -367,8 +420,12 @@ async fn a_cronjob_runs_every_minute_on_fargate() -> Result<()> {
     )
     .await?;
     ensure!(done.iter().all(|n| n.starts_with("tick-")), "{done:?}");
+    ensure!(
+        done.contains(&first.metadata.name.clone().unwrap_or_default()),
+        "{done:?}"
+    );
     // The runs share one family (one per owner): its revision was registered once.
-    let ecs = ecs().await?;
+    let ecs = moto.ecs().await?;
     let family = format!("{}_tick", setup.ns.name);
     let revisions = ecs.list_task_definitions().family_prefix(&family).send().await?;
     assert_eq!(
