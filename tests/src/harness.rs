@@ -329,11 +329,7 @@ impl SetupBuilder {
         let client = kube().await?;
         let ns = TestNamespace::create(&client, &self.prefix).await?;
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let vars: Vec<(&str, &str)> = self
-            .vars
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let vars: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let controller = ControllerProcess::start_with_env(&ns.name, &args, &vars)?;
         Ok(Setup {
             controller,

@@ -8,8 +8,8 @@
 use anyhow::{Context as _, Result, ensure};
 use ecs_controller::api::ConditionStatus;
 use ecs_controller_e2e::fixtures::{Network, cluster_manifest, network};
-use ecs_controller_e2e::moto::{PrivateMoto, TaskProgression};
 use ecs_controller_e2e::harness::*;
+use ecs_controller_e2e::moto::{PrivateMoto, TaskProgression};
 use ecs_controller_e2e::probes::tasks_started_by;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -395,10 +395,17 @@ async fn a_cronjob_runs_every_minute_on_fargate_and_forbid_waits_while_a_task_ru
     ensure!(
         list.items.len() == 1,
         "Forbid: no second Job while the first runs, got {:?}",
-        list.items.iter().map(|j| j.metadata.name.clone()).collect::<Vec<_>>()
+        list.items
+            .iter()
+            .map(|j| j.metadata.name.clone())
+            .collect::<Vec<_>>()
     );
     ensure!(
-        active(&jobs.get(first.metadata.name.as_deref().unwrap_or_default()).await?) == 1,
+        active(
+            &jobs
+                .get(first.metadata.name.as_deref().unwrap_or_default())
+                .await?
+        ) == 1,
         "the first Job is still running"
     );
     // Released, the task stops with exit 0: the first Job completes, and the run Forbid held back
