@@ -3,8 +3,9 @@
 //! they change one field of it.
 
 use crate::harness::env;
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The subnets and security groups `make env-up` seeded in moto (`ECS_TEST_SUBNETS`,
@@ -123,4 +124,28 @@ pub fn manifests_file(stem: &str, manifests: &[serde_json::Value]) -> Result<Pat
             .join("---\n"),
     )?;
     Ok(file)
+}
+
+/// Fills in (for the corpus files) `${NAME}` and `${REPEAT:<text>:<count>}`; an unknown placeholder is an error.
+pub fn expand_placeholders(text: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').context("unterminated ${ placeholder")?;
+        let key = &after[..end];
+        if let Some(spec) = key.strip_prefix("REPEAT:") {
+            let (unit, count) = spec.rsplit_once(':').context("REPEAT needs <text>:<count>")?;
+            out.push_str(&unit.repeat(count.parse().context("REPEAT count")?));
+        } else {
+            out.push_str(
+                vars.get(key)
+                    .with_context(|| format!("unknown placeholder ${{{key}}}"))?,
+            );
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }

@@ -31,7 +31,8 @@ use ecs_controller::api::{
     ConditionStatus, EcsCluster, FargateProfile, FargateService, FargateTask, ScalingPolicy, TaskDefinition,
 };
 use ecs_controller_e2e::fixtures::{
-    cluster_manifest, network, runnable_task_definition_manifest, service_manifest, task_definition_manifest,
+    cluster_manifest, expand_placeholders, network, runnable_task_definition_manifest, service_manifest,
+    task_definition_manifest,
 };
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::kinds::corpus_dirs;
@@ -74,30 +75,6 @@ fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
-/// Fills in `${NAME}` and `${REPEAT:<text>:<count>}`; an unknown placeholder is an error.
-fn expand(text: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}').context("unterminated ${ placeholder")?;
-        let key = &after[..end];
-        if let Some(spec) = key.strip_prefix("REPEAT:") {
-            let (unit, count) = spec.rsplit_once(':').context("REPEAT needs <text>:<count>")?;
-            out.push_str(&unit.repeat(count.parse().context("REPEAT count")?));
-        } else {
-            out.push_str(
-                vars.get(key)
-                    .with_context(|| format!("unknown placeholder ${{{key}}}"))?,
-            );
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 fn parse_case(dir: &str, kind: &str, path: &Path, vars: &BTreeMap<&str, String>) -> Result<Case> {
     let file = format!(
         "{dir}/{}",
@@ -125,7 +102,7 @@ fn parse_case(dir: &str, kind: &str, path: &Path, vars: &BTreeMap<&str, String>)
         other => bail!("unknown expectation {other:?}"),
     };
     let mut docs = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(&expand(&raw, vars)?) {
+    for doc in serde_yaml::Deserializer::from_str(&expand_placeholders(&raw, vars)?) {
         let v = Value::deserialize(doc)?;
         if !v.is_null() {
             docs.push(v);

@@ -7,7 +7,7 @@
 
 use anyhow::{Context as _, Result, ensure};
 use ecs_controller::api::ConditionStatus;
-use ecs_controller_e2e::fixtures::{Network, cluster_manifest, network};
+use ecs_controller_e2e::fixtures::{Network, cluster_manifest, expand_placeholders, network};
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::moto::{PrivateMoto, TaskProgression};
 use ecs_controller_e2e::probes::tasks_started_by;
@@ -445,16 +445,18 @@ async fn a_cronjob_runs_every_minute_on_fargate_and_forbid_waits_while_a_task_ru
 }
 
 #[tokio::test]
-async fn a_restarted_controller_follows_the_running_task_of_a_job_and_launches_no_other() -> Result<()> {
+async fn a_restarted_controller_follows_the_running_task_of_a_job_launches_no_other_and_ttl_deletes_it()
+-> Result<()> {
     let ecs = ecs().await?;
     let mut setup = Setup::new("e2e-job-restart").await?;
     let (_profile, cluster) = base(&setup, "e2e-job-restart").await?;
     let jobs: Api<Job> = setup.ns.api();
-    jobs.create(
-        &PostParams::default(),
-        &job("follow", json!({"run-on": "fargate"}), pod(json!({})))?,
-    )
-    .await?;
+    let mut follow = job("follow", json!({"run-on": "fargate"}), pod(json!({})))?;
+    // Kubernetes' TTL controller deletes it once finished: the controller's finalizer must not hold it.
+    if let Some(s) = follow.spec.as_mut() {
+        s.ttl_seconds_after_finished = Some(5);
+    }
+    jobs.create(&PostParams::default(), &follow).await?;
     let running = eventually("the Job's task is active", T, || async {
         let j = jobs.get("follow").await?;
         Ok((j.status.as_ref().and_then(|s| s.active).unwrap_or(0) == 1).then_some(j))
@@ -472,6 +474,120 @@ async fn a_restarted_controller_follows_the_running_task_of_a_job_and_launches_n
     ensure!(
         tasks.len() == 1,
         "one task for the Job across the restart, got {tasks:?}"
+    );
+    eventually(
+        "the finished Job deleted by its ttlSecondsAfterFinished",
+        Duration::from_secs(60),
+        || async { Ok(jobs.get_opt("follow").await?.is_none().then_some(())) },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A case of `tests/corpus/jobs/`: a Job the apiserver accepts and the controller must fail at once.
+struct HostileJob {
+    file: String,
+    job: Job,
+    reason: String,
+    path: String,
+}
+
+/// Reads `tests/corpus/jobs/*.yaml`: `# expect: failed <Reason> <field path>`, then `# why: <text>`.
+fn hostile_jobs() -> Result<Vec<HostileJob>> {
+    let dir = repo_root().join("tests/corpus/jobs");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    let mut cases = Vec::new();
+    for path in files {
+        let file = path.display().to_string();
+        let raw = std::fs::read_to_string(&path)?;
+        let mut lines = raw.lines();
+        let expect = lines
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: failed "))
+            .with_context(|| format!("{file}: first line `# expect: failed <Reason> <path>`"))?;
+        ensure!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with("# why: ") && l.len() > 8),
+            "{file}: second line `# why: <text>`"
+        );
+        let (reason, field) = expect
+            .split_once(' ')
+            .with_context(|| format!("{file}: reason and path"))?;
+        let text = expand_placeholders(&raw, &Default::default())?;
+        let job: Job = serde_yaml::from_str(&text).with_context(|| file.clone())?;
+        ensure!(
+            is_labelled_ours(&job),
+            "{file}: a Job of ours the profile selects"
+        );
+        cases.push(HostileJob {
+            file,
+            job,
+            reason: reason.to_string(),
+            path: field.to_string(),
+        });
+    }
+    Ok(cases)
+}
+
+fn is_labelled_ours(job: &Job) -> bool {
+    job.spec.as_ref().and_then(|s| s.managed_by.as_deref()) == Some(MANAGED_BY)
+        && job
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("run-on"))
+            .map(String::as_str)
+            == Some("fargate")
+}
+
+#[tokio::test]
+async fn a_corpus_of_hostile_jobs_fails_each_naming_its_field_without_an_aws_change_or_a_loop() -> Result<()>
+{
+    let setup = Setup::new("e2e-job-corpus").await?;
+    let (_profile, _) = base(&setup, "e2e-job-corpus").await?;
+    let before = setup.controller.mutating_calls();
+    let cases = hostile_jobs()?;
+    ensure!(cases.len() >= 15, "the corpus: {} cases", cases.len());
+    let jobs: Api<Job> = setup.ns.api();
+    for c in &cases {
+        jobs.create(&PostParams::default(), &c.job)
+            .await
+            .with_context(|| format!("{}: the apiserver must accept it", c.file))?;
+    }
+    for c in &cases {
+        let name = c.job.metadata.name.as_deref().unwrap_or_default();
+        let j = wait_job(&jobs, name, "Failed", T)
+            .await
+            .with_context(|| c.file.clone())?;
+        let (reason, message) = condition_of(&j, "Failed").context("Failed")?;
+        ensure!(
+            reason == c.reason && message.contains(&c.path),
+            "{}: want {} at {}, got {reason}: {message}",
+            c.file,
+            c.reason,
+            c.path
+        );
+        let s = j.status.unwrap_or_default();
+        ensure!(
+            s.succeeded.unwrap_or(0) == 0 && s.active.unwrap_or(0) == 0,
+            "{}: nothing ran",
+            c.file
+        );
+        no_finalizer(&jobs, name).await?;
+    }
+    // Nothing reached AWS beyond the base's own calls (no revision registered, no task run)...
+    assert_eq!(setup.controller.mutating_calls(), before);
+    // ... and nothing keeps the controller busy: failed Jobs wait for a change.
+    let settled = reconciles(&setup.controller, "Job").await?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let later = reconciles(&setup.controller, "Job").await?;
+    ensure!(
+        later - settled <= 2.0,
+        "no loop over failed Jobs: {settled} -> {later} reconciles in 10 s"
     );
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! lists by `startedBy`. Deleting the Job stops its tasks (the controller's finalizer holds it until
 //! they are stopped).
 
+mod spec;
 pub(crate) mod status;
 pub(crate) mod translate;
 
@@ -42,6 +43,9 @@ pub(crate) mod why {
     pub const NO_FARGATE_PROFILE: &str = "NoFargateProfile";
     /// The pod template uses what has no Fargate translation (the message names the fields).
     pub const UNSUPPORTED_POD_TEMPLATE: &str = "UnsupportedPodTemplate";
+    /// The Job's own spec asks for what ECS tasks cannot do (Indexed completions, say; the message
+    /// names the fields).
+    pub const UNSUPPORTED_JOB_SPEC: &str = "UnsupportedJobSpec";
 }
 
 /// A Job's run as this process knows it: the revision it runs and the FargateTask-shaped bookkeeping.
@@ -95,22 +99,19 @@ pub(crate) fn family(namespace: &str, owner: &str) -> String {
 }
 
 /// The FargateTask the Job runs as: its uid, namespace, name and labels (so the same profile selects
-/// it), the registered revision, and the Job's run settings (with the Job API's defaults).
+/// it), the registered revision, and the Job's run settings ([`spec::run_settings`]; a Job whose spec
+/// has fields without an ECS meaning failed before it got here).
 fn as_task(job: &Job, task_definition: &str) -> FargateTask {
-    let spec = job.spec.clone().unwrap_or_default();
-    let failure_policy = spec.pod_failure_policy.as_ref().and_then(failure_policy);
+    let settings = job
+        .spec
+        .as_ref()
+        .and_then(|s| spec::run_settings(s).ok())
+        .unwrap_or_default();
     let mut t = FargateTask::new(
         &job.name_any(),
         FargateTaskSpec {
             task_definition_arn: Some(task_definition.to_string()),
-            completions: Some(spec.completions.unwrap_or(1)),
-            parallelism: Some(spec.parallelism.unwrap_or(1)),
-            // The Job API's default backoffLimit is 6.
-            backoff_limit: Some(spec.backoff_limit.unwrap_or(6)),
-            active_deadline_seconds: spec.active_deadline_seconds,
-            suspend: spec.suspend,
-            failure_policy,
-            ..Default::default()
+            ..settings
         },
     );
     t.metadata = ObjectMeta {
@@ -122,42 +123,6 @@ fn as_task(job: &Job, task_definition: &str) -> FargateTask {
         ..Default::default()
     };
     t
-}
-
-/// A podFailurePolicy's rules on exit codes, as a FargateTask failure policy (FailJob -> FailTask,
-/// Ignore, Count). Rules on pod conditions have no ECS counterpart and are left out (documented).
-fn failure_policy(
-    p: &k8s_openapi::api::batch::v1::PodFailurePolicy,
-) -> Option<crate::api::task::FailurePolicy> {
-    use crate::api::task::{ExitCodeOperator, ExitCodeRule, FailureAction, FailurePolicyRule};
-    let rules: Vec<FailurePolicyRule> = p
-        .rules
-        .iter()
-        .filter_map(|r| {
-            let codes = r.on_exit_codes.as_ref()?;
-            let action = match r.action.as_str() {
-                "FailJob" => FailureAction::FailTask,
-                "Ignore" => FailureAction::Ignore,
-                "Count" => FailureAction::Count,
-                _ => return None,
-            };
-            let operator = match codes.operator.as_str() {
-                "In" => ExitCodeOperator::In,
-                "NotIn" => ExitCodeOperator::NotIn,
-                _ => return None,
-            };
-            Some(FailurePolicyRule {
-                action,
-                on_stop_codes: None,
-                on_exit_codes: Some(ExitCodeRule {
-                    container_name: codes.container_name.clone(),
-                    operator,
-                    values: codes.values.clone(),
-                }),
-            })
-        })
-        .collect();
-    (!rules.is_empty()).then_some(crate::api::task::FailurePolicy { rules })
 }
 
 /// The Job status facts of a run, from the FargateTask bookkeeping and the state its plan reached.
@@ -369,6 +334,16 @@ async fn rebuilt(
     Ok(s)
 }
 
+/// [`reconcile`], timed and counted in the metrics as the kinds' reconciles are (kind `Job`, outcome
+/// `done` or `error`).
+async fn counted(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let start = std::time::Instant::now();
+    let result = reconcile(job, ctx).await;
+    let outcome = if result.is_ok() { "done" } else { "error" };
+    crate::metrics::METRICS.reconciled("Job", outcome, start.elapsed().as_secs_f64());
+    result
+}
+
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     let uid = job.uid().unwrap_or_default();
     let ns = job.namespace().unwrap_or_default();
@@ -384,6 +359,11 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     }
     if !finalizers::has(job.as_ref()) {
         finalizers::add(&api, job.as_ref()).await?;
+    }
+    if let Err(refusals) = spec::run_settings(job.spec.as_ref().unwrap_or(&Default::default())) {
+        let list: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+        let message = format!("the Job cannot run on Fargate: {}", list.join("; "));
+        return fail(&ctx, &job, why::UNSUPPORTED_JOB_SPEC, message).await;
     }
     let profile = match crate::kinds::profile::for_workload(&ctx, job.as_ref()).await {
         Ok(Some(p)) => p,
@@ -516,7 +496,7 @@ pub(crate) fn controller(ctx: Arc<Context>, scope: &Scope, shutdown: Shutdown) -
     let run = Controller::for_stream(stream, reader)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(counted, error_policy, ctx)
         .for_each(|_| async {})
         .boxed();
     let synced = crate::runtime::cache::FirstList::wait(synced_rx).boxed();
@@ -559,27 +539,6 @@ mod tests {
         assert_ne!(family("a-b", "c"), family("a", "b-c"));
         assert_eq!(family("ns", "a.b"), "ns_a-b");
         assert!(family(&"n".repeat(63), &"x".repeat(253)).len() <= 255);
-    }
-
-    #[test]
-    fn pod_failure_policy_rules_on_exit_codes_map_to_the_task_policy() {
-        let p: k8s_openapi::api::batch::v1::PodFailurePolicy = serde_json::from_value(serde_json::json!({
-            "rules": [
-                {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}},
-                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
-                {"action": "Count", "onExitCodes": {"containerName": "app", "operator": "NotIn", "values": [1, 2]}},
-            ]
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
-        let mapped = failure_policy(&p).unwrap_or_else(|| panic!("rules on exit codes map"));
-        assert_eq!(mapped.rules.len(), 2);
-        assert_eq!(mapped.rules[0].action, crate::api::task::FailureAction::FailTask);
-        assert_eq!(mapped.rules[1].action, crate::api::task::FailureAction::Count);
-        let only_conditions: k8s_openapi::api::batch::v1::PodFailurePolicy = serde_json::from_value(
-            serde_json::json!({"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(failure_policy(&only_conditions).is_none());
     }
 
     #[test]
