@@ -334,7 +334,9 @@ async fn deleting_a_running_job_stops_its_task() -> Result<()> {
         .filter_map(|t| t.stopped_reason())
         .collect();
     ensure!(
-        reasons.iter().any(|r| r.contains("deleted")),
+        reasons
+            .iter()
+            .any(|r| r.contains(&format!("Job {}/long was deleted", setup.ns.name))),
         "stopped because the Job was deleted: {reasons:?}"
     );
     Ok(())
@@ -588,6 +590,39 @@ async fn a_corpus_of_hostile_jobs_fails_each_naming_its_field_without_an_aws_cha
     ensure!(
         later - settled <= 2.0,
         "no loop over failed Jobs: {settled} -> {later} reconciles in 10 s"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_running_job_keeps_its_profile_and_a_profiles_deletion_applies_to_jobs_that_start_afterwards()
+-> Result<()> {
+    let setup = Setup::new("e2e-job-pinned").await?;
+    let (profile, _) = base(&setup, "e2e-job-pinned").await?;
+    let jobs: Api<Job> = setup.ns.api();
+    let fargate = json!({"run-on": "fargate"});
+    jobs.create(
+        &PostParams::default(),
+        &job("before", fargate.clone(), pod(json!({})))?,
+    )
+    .await?;
+    eventually("the Job's task is active", T, || async {
+        let j = jobs.get("before").await?;
+        Ok((j.status.as_ref().and_then(|s| s.active).unwrap_or(0) == 1).then_some(()))
+    })
+    .await?;
+    let (ok, out) = kubectl(&["delete", "fargateprofile", &profile.0, "--wait=true"])?;
+    ensure!(ok, "kubectl delete profile: {out}");
+    // The run started under the profile finishes under it (its task is followed, not abandoned).
+    let done = wait_job(&jobs, "before", "Complete", T).await?;
+    ensure!(condition_of(&done, "Failed").is_none(), "{:?}", done.status);
+    // A Job created afterwards meets no profile.
+    jobs.create(&PostParams::default(), &job("after", fargate, pod(json!({})))?)
+        .await?;
+    let j = wait_job(&jobs, "after", "Failed", T).await?;
+    assert_eq!(
+        condition_of(&j, "Failed").map(|(r, _)| r).as_deref(),
+        Some("NoFargateProfile")
     );
     Ok(())
 }

@@ -48,9 +48,12 @@ pub(crate) mod why {
     pub const UNSUPPORTED_JOB_SPEC: &str = "UnsupportedJobSpec";
 }
 
-/// A Job's run as this process knows it: the revision it runs and the FargateTask-shaped bookkeeping.
+/// A Job's run as this process knows it: the profile that selected it (kept for the whole run: a
+/// profile's change or deletion applies to Jobs that start afterwards), the revision it runs and the
+/// FargateTask-shaped bookkeeping.
 #[derive(Clone, Debug, Default)]
 struct Known {
+    profile: Option<Arc<FargateProfile>>,
     task_definition: Option<String>,
     run: Option<FargateTaskStatus>,
 }
@@ -120,6 +123,8 @@ fn as_task(job: &Job, task_definition: &str) -> FargateTask {
         uid: job.metadata.uid.clone(),
         labels: job.metadata.labels.clone(),
         generation: job.metadata.generation,
+        // What it runs for (the stop reason of a deleted Job's tasks names the Job).
+        owner_references: job.controller_owner_ref(&()).map(|o| vec![o]),
         ..Default::default()
     };
     t
@@ -365,19 +370,23 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
         let message = format!("the Job cannot run on Fargate: {}", list.join("; "));
         return fail(&ctx, &job, why::UNSUPPORTED_JOB_SPEC, message).await;
     }
-    let profile = match crate::kinds::profile::for_workload(&ctx, job.as_ref()).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            let message = format!(
-                "no FargateProfile selects namespace {ns} with the Job's labels: a Job with spec.managedBy \
-                 {MANAGED_BY} runs only where a profile selects it"
-            );
-            return fail(&ctx, &job, why::NO_FARGATE_PROFILE, message).await;
-        }
-        Err(Error::Terminal { reason, message }) => return fail(&ctx, &job, reason, message).await,
-        Err(e) => return Err(e),
-    };
     let mut k = known(&uid);
+    let profile = match k.profile.clone() {
+        Some(p) => p,
+        None => match crate::kinds::profile::for_workload(&ctx, job.as_ref()).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                let message = format!(
+                    "no FargateProfile selects namespace {ns} with the Job's labels: a Job with spec.managedBy \
+                     {MANAGED_BY} runs only where a profile selects it"
+                );
+                return fail(&ctx, &job, why::NO_FARGATE_PROFILE, message).await;
+            }
+            Err(Error::Terminal { reason, message }) => return fail(&ctx, &job, reason, message).await,
+            Err(e) => return Err(e),
+        },
+    };
+    k.profile = Some(profile.clone());
     let td = match &k.task_definition {
         Some(arn) => arn.clone(),
         None => match task_definition(&ctx, &job, &profile).await? {
@@ -421,6 +430,7 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
         Known {
             task_definition: Some(td),
             run: Some(applied.status),
+            ..k
         },
     );
     write_status(&ctx, &job, &run).await?;
@@ -438,7 +448,10 @@ async fn delete(ctx: &Context, api: &Api<Job>, job: &Job, uid: &str) -> Result<A
         return Ok(Action::await_change());
     }
     let k = known(uid);
-    let profile = crate::kinds::profile::for_workload(ctx, job).await.ok().flatten();
+    let profile = match &k.profile {
+        Some(p) => Some(p.clone()),
+        None => crate::kinds::profile::for_workload(ctx, job).await.ok().flatten(),
+    };
     let task = as_task(job, k.task_definition.as_deref().unwrap_or_default());
     let status = match (k.run, &profile) {
         (Some(s), _) => s,
@@ -456,8 +469,8 @@ async fn delete(ctx: &Context, api: &Api<Job>, job: &Job, uid: &str) -> Result<A
             remember(
                 uid,
                 Known {
-                    task_definition: k.task_definition,
                     run: Some(status),
+                    ..k
                 },
             );
             Ok(Action::requeue(recheck))

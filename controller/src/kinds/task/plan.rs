@@ -914,9 +914,16 @@ pub(super) fn removal(obj: &FargateTask, seen: &[(String, Option<sdk::Task>)]) -
 }
 
 /// The reason given to StopTask when the object is deleted.
+/// A FargateTask that runs a Job (the Job controller's, in memory) names the Job, the object the user
+/// deleted.
 pub(super) fn deletion_reason(obj: &FargateTask) -> String {
+    let kind = obj
+        .owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map_or("FargateTask", |o| o.kind.as_str());
     format!(
-        "stopped by ecs-controller: FargateTask {}/{} was deleted",
+        "stopped by ecs-controller: {kind} {}/{} was deleted",
         obj.namespace().unwrap_or_default(),
         obj.name_any()
     )

@@ -1470,7 +1470,23 @@ fn a_pinned_revision_decides_which_containers_count() {
 fn started_by_is_the_uid_without_dashes() {
     assert_eq!(started_by(&obj()), STARTED_BY);
     assert_eq!(started_by(&obj()).len(), 32, "ECS allows 36 characters");
-    assert!(deletion_reason(&obj()).contains("FargateTask jobs/report"));
+    assert!(deletion_reason(&obj()).contains("FargateTask jobs/report was deleted"));
+}
+
+#[test]
+fn the_stop_reason_of_a_jobs_task_names_the_job() {
+    let mut o = obj();
+    o.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "batch/v1".into(),
+            kind: "Job".into(),
+            name: "report".into(),
+            uid: "u".into(),
+            controller: Some(true),
+            ..Default::default()
+        },
+    ]);
+    assert!(deletion_reason(&o).contains("Job jobs/report was deleted"));
 }
 
 #[test]
