@@ -107,6 +107,33 @@ impl Drop for TestNamespace {
     }
 }
 
+/// A FargateProfile a test applied (cluster-scoped: its namespace's deletion does not take it), deleted
+/// when dropped.
+pub struct Profile(pub String);
+
+impl Profile {
+    /// Applies `manifest` (a FargateProfile named `name`) with kubectl.
+    pub fn apply(name: &str, manifest: &serde_json::Value) -> Result<Self> {
+        let file = std::env::temp_dir().join(format!("{name}.json"));
+        std::fs::write(&file, manifest.to_string())?;
+        let (ok, out) = kubectl(&["apply", "-f", &file.to_string_lossy()])?;
+        ensure!(ok, "kubectl apply profile: {out}");
+        Ok(Self(name.to_string()))
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = kubectl(&[
+            "delete",
+            "fargateprofile",
+            &self.0,
+            "--ignore-not-found",
+            "--wait=false",
+        ]);
+    }
+}
+
 /// The controller binary as a child process, killed when dropped; its log goes to a file.
 pub struct ControllerProcess {
     child: Child,

@@ -21,21 +21,6 @@ const T: Duration = Duration::from_secs(120);
 const MANAGED_BY: &str = "ecs.kubefargate.dev/fargate";
 const ROLE: &str = "arn:aws:iam::123456789012:role/batch-etl";
 
-/// Deletes the test's FargateProfile (cluster-scoped: the namespace's deletion does not take it).
-struct Profile(String);
-
-impl Drop for Profile {
-    fn drop(&mut self) {
-        let _ = kubectl(&[
-            "delete",
-            "fargateprofile",
-            &self.0,
-            "--ignore-not-found",
-            "--wait=false",
-        ]);
-    }
-}
-
 /// An EcsCluster `main` (Ready) and a profile selecting the namespace's Jobs labelled run-on=fargate.
 async fn base(setup: &Setup, prefix: &str) -> Result<(Profile, String)> {
     base_on(setup, prefix, &network()?).await
@@ -55,16 +40,12 @@ async fn base_on(setup: &Setup, prefix: &str, net: &Network) -> Result<(Profile,
                  "logging": {"logGroup": "/ecs/batch"},
                  "allowedTaskRoleArns": ["arn:aws:iam::123456789012:role/batch-*"],
                  "tags": [{"key": "cost-center", "value": "data"}]}});
-    let file = std::env::temp_dir().join(format!("{name}.json"));
-    std::fs::write(&file, profile.to_string())?;
-    let (ok, out) = kubectl(&["apply", "-f", &file.to_string_lossy()])?;
-    ensure!(ok, "kubectl apply profile: {out}");
     let arn = cluster
         .pointer("/status/arn")
         .and_then(Value::as_str)
         .context("cluster arn")?
         .to_string();
-    Ok((Profile(name), arn))
+    Ok((Profile::apply(&name, &profile)?, arn))
 }
 
 fn job(name: &str, labels: Value, pod: Value) -> Result<Job> {

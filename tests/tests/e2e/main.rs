@@ -13,6 +13,7 @@ mod job_status;
 mod jobs;
 mod operate;
 mod ownership;
+mod profiles;
 mod restart;
 mod scaling;
 mod service;

@@ -125,16 +125,21 @@ pub(super) async fn stop(
     Ok(())
 }
 
-/// The container facts of a revision, from DescribeTaskDefinition (a revision no object of this
-/// namespace registered); `None` when ECS does not know it.
+/// The container facts and task role of a revision, from DescribeTaskDefinition (a revision no object
+/// of this namespace registered); `None` when ECS does not know it.
 pub(super) async fn containers(
     aws: &Account<'_>,
     region: &str,
     arn: &str,
-) -> Result<Option<Vec<plan::ContainerFacts>>, Error> {
+) -> Result<Option<(Vec<plan::ContainerFacts>, Option<String>)>, Error> {
     let ecs = &aws.region(Some(region)).ecs;
     let described = ecs_api::describe_any_task_definition(ecs, arn).await?;
-    Ok(described.map(|(td, _)| plan::facts_of(td.container_definitions())))
+    Ok(described.map(|(td, _)| {
+        (
+            plan::facts_of(td.container_definitions()),
+            td.task_role_arn().map(str::to_string),
+        )
+    }))
 }
 
 /// Deletes a finished object whose `ttlSecondsAfterFinished` passed (only this version of it: a

@@ -58,13 +58,13 @@ pub(super) async fn references(
     }))
 }
 
-/// The container facts of the referenced TaskDefinition's spec, when it is the object that registered
-/// `arn` (its status says so); `None` otherwise (the revision is then described).
+/// The container facts and task role of the referenced TaskDefinition's spec, when it is the object
+/// that registered `arn` (its status says so); `None` otherwise (the revision is then described).
 pub(super) async fn containers_from_object(
     obj: &FargateTask,
     ctx: &Context,
     arn: &str,
-) -> Result<Option<Vec<ContainerFacts>>, Error> {
+) -> Result<Option<(Vec<ContainerFacts>, Option<String>)>, Error> {
     let Some(r) = &obj.spec.task_definition_ref else {
         return Ok(None);
     };
@@ -79,7 +79,8 @@ pub(super) async fn containers_from_object(
     if !current(&td) {
         return Ok(None);
     }
-    Ok(Some(
+    let role = td.spec.task_role_arn.clone();
+    Ok(Some((
         td.spec
             .container_definitions
             .iter()
@@ -98,5 +99,6 @@ pub(super) async fn containers_from_object(
                     }),
             })
             .collect(),
-    ))
+        role,
+    )))
 }

@@ -80,13 +80,16 @@ impl Managed for FargateTask {
         let (cluster, region) = (placed.cluster.as_str(), placed.region.as_str());
         if status.task_definition_arn.is_none() {
             let arn = &placed.task_definition;
-            let facts = match dereference::containers_from_object(this, ctx, arn).await? {
-                Some(facts) => facts,
+            let (facts, role) = match dereference::containers_from_object(this, ctx, arn).await? {
+                Some(found) => found,
                 None => match act::containers(&aws, region, arn).await? {
-                    Some(facts) => facts,
+                    Some(found) => found,
                     None => return Ok(Applied::new(status, plan::no_task_definition(arn))),
                 },
             };
+            if let Some(p) = profile.as_deref() {
+                plan::check_revision_role(this, p, role.as_deref())?;
+            }
             status = plan::pin(status, arn, &facts, now);
         }
         status.cluster_arn = Some(cluster.to_string());

@@ -994,6 +994,28 @@ mod tests;
 
 // ---- The selecting FargateProfile ------------------------------------------------------------------
 
+/// The profile's guard rail on the revision a run pins: its `taskRoleArn` must be one the profile
+/// allows, unless the run overrides the role (that override is checked in [`with_profile`]). A
+/// revision referenced by ARN, registered anywhere, is held to the same rule as the TaskDefinition
+/// objects the profile selects.
+pub(super) fn check_revision_role(
+    obj: &FargateTask,
+    p: &crate::api::FargateProfile,
+    role: Option<&str>,
+) -> Result<(), Error> {
+    let overridden = obj
+        .spec
+        .overrides
+        .as_ref()
+        .is_some_and(|o| o.task_role_arn.is_some());
+    match role {
+        Some(role) if !overridden => {
+            crate::kinds::profile::check_role(p, "the task definition's taskRoleArn", role)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The object as its FargateProfile completes it: network, capacity strategy (when it names neither a
 /// launch type nor a strategy) and tags it leaves out come from the profile; a task-role override the
 /// profile does not allow is refused. (The cluster comes from the profile in [`placement`]; the

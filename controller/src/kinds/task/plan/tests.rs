@@ -1616,4 +1616,31 @@ mod profile {
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
+
+    #[test]
+    fn the_role_of_a_revision_referenced_by_arn_is_held_to_the_profile_unless_the_run_overrides_it() {
+        let allowed = "arn:aws:iam::111122223333:role/batch-etl";
+        let admin = "arn:aws:iam::111122223333:role/admin";
+        let plain = obj();
+        assert!(check_revision_role(&plain, &profile(), None).is_ok());
+        assert!(check_revision_role(&plain, &profile(), Some(allowed)).is_ok());
+        match check_revision_role(&plain, &profile(), Some(admin)) {
+            Err(Error::Terminal { reason, message }) => {
+                assert_eq!(reason, reasons::TASK_ROLE_NOT_ALLOWED);
+                assert!(
+                    message.contains("the task definition's taskRoleArn is"),
+                    "{message}"
+                );
+                assert!(message.contains("role/admin"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // ECS runs the override's role instead (checked by with_profile).
+        let overridden = obj_with(serde_json::json!({"overrides": {"taskRoleArn": allowed}}));
+        assert!(check_revision_role(&overridden, &profile(), Some(admin)).is_ok());
+        // A profile without allowedTaskRoleArns allows any role.
+        let mut open = profile();
+        open.spec.allowed_task_role_arns = None;
+        assert!(check_revision_role(&plain, &open, Some(admin)).is_ok());
+    }
 }
