@@ -140,7 +140,7 @@ async fn objects_a_profile_selects_take_what_they_leave_out_from_it_and_a_role_o
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration())
         .context("the profile's network")?;
-    assert_eq!(vpc.subnets(), [subnet.clone()]);
+    assert_eq!(vpc.subnets(), std::slice::from_ref(&subnet));
     ensure!(
         has_tag(service.tags().iter().map(|t| (t.key(), t.value()))),
         "{:?}",
