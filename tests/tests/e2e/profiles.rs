@@ -193,5 +193,27 @@ async fn objects_a_profile_selects_take_what_they_leave_out_from_it_and_a_role_o
     let started_by = text(&refused.2, "/metadata/uid").replace('-', "");
     let arns = tasks_started_by(&ecs, &cluster_arn, &started_by).await?;
     ensure!(arns.is_empty(), "nothing ran for the refused task: {arns:?}");
+    // The same revision for a service: refused, and no ECS service created.
+    apply(
+        &setup.services,
+        json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateService",
+               "metadata": {"name": "admin-svc", "labels": labels},
+               "spec": {"taskDefinitionArn": foreign_arn, "desiredCount": 1}}),
+    )
+    .await?;
+    let refused = eventually("FargateService admin-svc Stalled", T, || async {
+        let obj = serde_json::to_value(setup.services.get("admin-svc").await?)?;
+        Ok(condition(&obj, "Stalled")
+            .filter(|c| c.status == ConditionStatus::True)
+            .map(|c| (c.reason, c.message)))
+    })
+    .await?;
+    assert_eq!(refused.0, "TaskRoleNotAllowed", "{}", refused.1);
+    ensure!(refused.1.contains("role/admin"), "{}", refused.1);
+    let created = describe_service(&ecs, &cluster_arn, "admin-svc").await?;
+    ensure!(
+        created.is_none(),
+        "no ECS service for the refused one: {created:?}"
+    );
     Ok(())
 }

@@ -85,6 +85,25 @@ pub(crate) fn check_role(profile: &FargateProfile, what: &str, arn: &str) -> Res
     })
 }
 
+/// The task role of revision `arn` (`None`: it has none, or ECS does not know the revision), for the
+/// guard rail of a workload that references a revision rather than registering it. A revision never
+/// changes, so each is described once per process.
+pub(crate) async fn revision_role(ecs: &crate::aws::EcsClient, arn: &str) -> Result<Option<String>, Error> {
+    static ROLES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let roles = || ROLES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = roles().get(arn) {
+        return Ok(known.clone());
+    }
+    let described = crate::aws::ecs::describe_any_task_definition(ecs, arn).await?;
+    let Some((td, _)) = described else {
+        return Ok(None);
+    };
+    let role = td.task_role_arn().map(str::to_string);
+    roles().insert(arn.to_string(), role.clone());
+    Ok(role)
+}
+
 /// The cluster of a profile, or the state it waits in.
 async fn cluster(ctx: &Context, p: &FargateProfile) -> Result<Result<String, State>, Error> {
     if let Some(arn) = &p.spec.cluster_arn {

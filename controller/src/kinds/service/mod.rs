@@ -26,6 +26,8 @@ impl Managed for FargateService {
     const OPERATIONS: &'static [Operation] = &[
         op::DESCRIBE_CLUSTERS,
         op::DESCRIBE_SERVICES,
+        // The revision's task role, once per revision, when a profile limits task roles.
+        op::DESCRIBE_TASK_DEFINITION,
         op::CREATE_SERVICE,
         op::UPDATE_SERVICE,
         op::DELETE_SERVICE,
@@ -63,6 +65,17 @@ impl Managed for FargateService {
             Deref::Ready(refs) => refs,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };
+        // A revision the profile did not see registered (by ARN, or an object it does not select)
+        // is held to its task-role guard rail too.
+        if let Some(p) = profile
+            .as_deref()
+            .filter(|p| p.spec.allowed_task_role_arns.is_some())
+        {
+            let ecs = &aws.region(refs.target.region.as_deref()).ecs;
+            if let Some(role) = crate::kinds::profile::revision_role(ecs, &refs.task_definition).await? {
+                crate::kinds::profile::check_role(p, "the task definition's taskRoleArn", &role)?;
+            }
+        }
         let observed = act::describe(&aws, &refs.target).await?;
         let mut planned = plan::plan(this, &refs, observed.clone(), status.clone())?;
         // Setting the count is destructive when a scaler owns it: "no ScalingPolicy" from the cache
