@@ -755,6 +755,40 @@ pub(crate) async fn list_tasks_started_by(
     }
 }
 
+/// The stopped tasks of one task-definition family in a cluster (ECS lists a stopped task for at least
+/// an hour). By family, not startedBy: ECS takes `startedBy` only as the sole filter.
+pub(crate) async fn list_stopped_tasks_of_family(
+    ecs: &EcsClient,
+    cluster: &str,
+    family: &str,
+) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = ecs
+            .call(
+                op::LIST_TASKS,
+                ecs.list_tasks()
+                    .cluster(cluster)
+                    .family(family)
+                    .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+                    .set_next_token(next.take())
+                    .send(),
+            )
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        out.extend(page.task_arns.unwrap_or_default());
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// Stops a task (idempotent in ECS: stopping a stopped task answers the task). A task or cluster ECS
 /// does not know is already gone.
 pub(crate) async fn stop_task(

@@ -323,10 +323,44 @@ async fn rebuilt(
     let aws = crate::runtime::aws_for(ctx, task)?;
     let ecs = &aws.region(Some(&region)).ecs;
     let running = crate::aws::ecs::list_tasks_started_by(ecs, &cluster, &by).await?;
-    s.active = i32::try_from(running.len()).unwrap_or(i32::MAX);
+    // Tasks that stopped while no controller watched: listed by the revision's family (ECS lists
+    // stopped tasks for an hour), ours by startedBy.
+    let family = task
+        .spec
+        .task_definition_arn
+        .as_deref()
+        .and_then(|arn| arn.rsplit_once(":task-definition/"))
+        .and_then(|(_, rest)| rest.rsplit_once(':'))
+        .map(|(family, _)| family.to_string());
+    let mut stopped = Vec::new();
+    if let Some(family) = family {
+        let listed: Vec<String> = crate::aws::ecs::list_stopped_tasks_of_family(ecs, &cluster, &family)
+            .await?
+            .into_iter()
+            .filter(|arn| !running.contains(arn))
+            .collect();
+        for t in crate::aws::ecs::describe_tasks(ecs, &cluster, &listed).await? {
+            if t.started_by() == Some(by.as_str())
+                && let Some(arn) = t.task_arn()
+            {
+                stopped.push((
+                    arn.to_string(),
+                    t.stopped_at().map(|d| (d.secs(), d.subsec_nanos())),
+                ));
+            }
+        }
+    }
+    let recorded = s.succeeded + s.failed;
+    let uncounted = uncounted_stops(recorded, stopped);
+    if !uncounted.is_empty() {
+        tracing::info!(job = %job.name_any(), tasks = ?uncounted, "tasks stopped while no controller watched: counting them");
+    }
+    s.active = i32::try_from(running.len() + uncounted.len()).unwrap_or(i32::MAX);
     s.launches = s.succeeded + s.failed + s.active;
+    // The stopped ones are observed (and counted) at once, as if they had just stopped.
     s.attempts = running
         .into_iter()
+        .chain(uncounted)
         .map(|arn| crate::api::task::Attempt {
             task_arn: arn,
             last_status: "RUNNING".into(),
@@ -337,6 +371,25 @@ async fn rebuilt(
     s.cluster_arn = Some(cluster);
     s.region = Some(region);
     Ok(s)
+}
+
+/// Of the Job's stopped tasks ECS still lists (`(arn, stoppedAt)`), the ones its status has not counted
+/// yet: the Job counts `recorded` stopped tasks (succeeded + failed), each when it saw it stop, so the
+/// uncounted are the latest to stop, past the first `recorded`. Exact while ECS lists every stopped task
+/// of the Job (it keeps them at least an hour); when fewer are listed than were counted, older ones
+/// aged out and none is taken as uncounted (the Job's own counts stand).
+fn uncounted_stops(recorded: i32, mut stopped: Vec<(String, Option<(i64, u32)>)>) -> Vec<String> {
+    let recorded = usize::try_from(recorded).unwrap_or(0);
+    if stopped.len() <= recorded {
+        return Vec::new();
+    }
+    // Unknown stop times sort first (counted): only a known, later stop is taken as new.
+    stopped.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    stopped
+        .split_off(recorded)
+        .into_iter()
+        .map(|(arn, _)| arn)
+        .collect()
 }
 
 /// [`reconcile`], timed and counted in the metrics as the kinds' reconciles are (kind `Job`, outcome
@@ -544,6 +597,21 @@ mod tests {
         );
         assert_eq!(patch["succeeded"], 1);
         assert!(patch["startTime"].is_string());
+    }
+
+    #[test]
+    fn tasks_that_stopped_unwatched_are_the_latest_past_the_counted_ones() {
+        let t = |arn: &str, at: Option<i64>| (arn.to_string(), at.map(|s| (s, 0)));
+        // Two counted by the Job before the restart; the third stopped while no controller ran.
+        let stopped = vec![t("c", Some(300)), t("a", Some(100)), t("b", Some(200))];
+        assert_eq!(uncounted_stops(2, stopped.clone()), vec!["c".to_string()]);
+        assert_eq!(uncounted_stops(0, stopped.clone()).len(), 3);
+        assert!(uncounted_stops(3, stopped.clone()).is_empty());
+        // Fewer listed than counted: older ones aged out of ECS's list; none is taken as new.
+        assert!(uncounted_stops(5, stopped).is_empty());
+        // A stop time ECS did not give sorts as the oldest.
+        let stopped = vec![t("late", Some(50)), t("unknown", None)];
+        assert_eq!(uncounted_stops(1, stopped), vec!["late".to_string()]);
     }
 
     #[test]
