@@ -456,7 +456,14 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     let applied = match task.apply(&ctx, current.clone()).await {
         Ok(a) => a,
         Err(e) => {
-            // The run stays as it was; a terminal refusal fails the Job, anything else is retried.
+            // The run stays as it was; a terminal refusal fails the Job once no task of it runs any
+            // more (a failed Job drops the finalizer: a task left running would be lost), anything
+            // else is retried.
+            let live = current.attempts.iter().any(|a| a.outcome.is_none());
+            let stopped = match &e {
+                Error::Terminal { .. } if live => task.cleanup(&ctx, &current).await?,
+                _ => Cleanup::Done,
+            };
             remember(
                 &uid,
                 Known {
@@ -464,9 +471,12 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
                     ..k
                 },
             );
-            return match e {
-                Error::Terminal { reason, message } => fail(&ctx, &job, reason, message).await,
-                e => Err(e),
+            return match (e, stopped) {
+                (Error::Terminal { .. }, Cleanup::Wait { recheck, .. }) => Ok(Action::requeue(recheck)),
+                (Error::Terminal { reason, message }, Cleanup::Done) => {
+                    fail(&ctx, &job, reason, message).await
+                }
+                (e, _) => Err(e),
             };
         }
     };
