@@ -68,8 +68,9 @@ pub struct FargateServiceSpec {
         pattern = r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/[a-zA-Z0-9_-]+:[0-9]+$"
     ))]
     pub task_definition_arn: Option<String>,
-    /// Number of tasks (default 1). While a ScalingPolicy targets the service this is only the initial
-    /// value: the scaler owns the count.
+    /// Number of tasks. Left out, the count is not managed: a new service starts with 1 (ECS's
+    /// default) and afterwards AWS keeps whatever count it has (set by hand or by a scaler). While a
+    /// ScalingPolicy targets the service this is only the initial value: the scaler owns the count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 5000))]
     pub desired_count: Option<i32>,

@@ -381,3 +381,53 @@ async fn invalid_services_are_rejected_with_a_message() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_desired_count_left_out_of_the_spec_is_left_to_aws() -> Result<()> {
+    let ecs = ecs().await?;
+    let setup = Setup::new("e2e-svc-count").await?;
+    let net = network()?;
+    apply(
+        &setup.clusters,
+        cluster_manifest("main", &unique("e2e-svc-count")),
+    )
+    .await?;
+    apply(
+        &setup.tds,
+        task_definition_manifest("web", &unique("e2e-svc-count"), "nginx:1.27"),
+    )
+    .await?;
+    let mut manifest = service_manifest("web", "main", "web", &net, 1);
+    if let Some(spec) = manifest["spec"].as_object_mut() {
+        spec.remove("desiredCount");
+    }
+    apply(&setup.services, manifest.clone()).await?;
+    let web = wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    let cluster = wait_ready(&setup.clusters, "main", ConditionStatus::True, T).await?;
+    let cluster_arn = cluster["status"]["arn"].as_str().context("arn")?.to_string();
+    let name = web["status"]["serviceName"].as_str().unwrap_or("web").to_string();
+    let count = |s: Option<Service>| s.map(|s| s.desired_count());
+    // Created with ECS's default of one task.
+    assert_eq!(count(describe_service(&ecs, &cluster_arn, &name).await?), Some(1));
+    // Someone (an operator, a scaler no object owns) sets 3 in AWS: resyncs keep it.
+    ecs.update_service()
+        .cluster(&cluster_arn)
+        .service(&name)
+        .desired_count(3)
+        .send()
+        .await?;
+    more_reconciles(&setup.controller, "FargateService", 3.0).await?;
+    assert_eq!(
+        count(describe_service(&ecs, &cluster_arn, &name).await?),
+        Some(3),
+        "a count the spec leaves out is not reset"
+    );
+    // Set in the spec, it is managed again.
+    manifest["spec"]["desiredCount"] = json!(2);
+    apply(&setup.services, manifest).await?;
+    eventually("desiredCount 2 in AWS", T, || async {
+        Ok((count(describe_service(&ecs, &cluster_arn, &name).await?) == Some(2)).then_some(()))
+    })
+    .await?;
+    Ok(())
+}

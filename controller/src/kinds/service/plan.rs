@@ -23,7 +23,8 @@ const RECHECK_ROLLOUT: Duration = Duration::from_secs(10);
 const RECHECK_DELETING: Duration = Duration::from_secs(5);
 /// How often a service whose deletion waits for its ScalingPolicy looks again.
 const RECHECK_DEPENDENT: Duration = super::dereference::RECHECK_DEPENDENCY;
-/// The desired count when the spec names none.
+/// The desired count a new service starts with when the spec names none (ECS's own default for a
+/// replica service); afterwards a count the spec leaves out is not managed.
 const DEFAULT_DESIRED_COUNT: i32 = 1;
 
 impl FargateService {
@@ -570,8 +571,12 @@ fn desired_update(
     if service.task_definition() != Some(desired_td) && failed_td != Some(desired_td) {
         u.task_definition = Some(desired_td.to_string());
     }
-    let want_count = spec.desired_count.unwrap_or(DEFAULT_DESIRED_COUNT);
-    if manage_count && service.desired_count() != want_count {
+    // Left out of the spec, the count is not managed: AWS keeps whatever it is (set by hand, by an
+    // external scaler, or at creation), as for every other field.
+    if let Some(want_count) = spec.desired_count
+        && manage_count
+        && service.desired_count() != want_count
+    {
         u.desired_count = Some(want_count);
     }
 
@@ -968,6 +973,23 @@ mod tests {
             )
             .launch_type(sdk::LaunchType::Fargate)
             .build()
+    }
+
+    #[test]
+    fn a_desired_count_left_out_of_the_spec_is_not_managed() {
+        let mut s = spec();
+        s.desired_count = None;
+        // Whatever count the service has (set by hand, by a scaler no object owns), it is kept.
+        for count in [0, 1, 7] {
+            let mut service = matching_service();
+            service.desired_count = count;
+            let u = desired_update(&s, &service, NEW, true, None);
+            assert!(u.is_empty(), "count {count}: {u:?}");
+        }
+        // Set in the spec, it is.
+        s.desired_count = Some(3);
+        let u = desired_update(&s, &matching_service(), NEW, true, None);
+        assert_eq!(u.desired_count, Some(3));
     }
 
     #[test]
