@@ -276,4 +276,9 @@ pub struct FargateServiceStatus {
     /// rather than recreated in the other account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// How many times the controller created the ECS service for this object. Part of the
+    /// CreateService client token: a recreate after the service was deleted behind the controller's
+    /// back is a new request, never an idempotent replay of the first one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creations: Option<i32>,
 }

@@ -129,7 +129,12 @@ pub(super) fn plan(
                     short_td(&refs.task_definition)
                 ),
             ));
-            Action::Create(Box::new(new_service(obj, refs, desired_tags(obj))?))
+            let before = status.creations.unwrap_or(0);
+            let create = new_service(obj, refs, desired_tags(obj), before)?;
+            // Written with the answer: the next create (after a deletion behind our back) is another
+            // request; a retry of this one, before the write, sends the same token.
+            status.creations = Some(before.saturating_add(1));
+            Action::Create(Box::new(create))
         }
         Some(s) if s.status() == Some("DRAINING") => {
             let state = State::InProgress {
@@ -397,11 +402,12 @@ fn deleting(name: &str) -> Cleanup {
 
 // ---- From the spec to SDK values ----------------------------------------------------------------
 
-/// ECS client tokens are up to 36 characters: a hash of the object's uid and generation, so a retry of
-/// the same create is recognised and a new generation is a new request.
-fn client_token(obj: &FargateService) -> String {
+/// ECS client tokens are up to 36 characters: a hash of the object's uid, its generation and how many
+/// services it created before (`status.creations`), so a retry of the same create is recognised, and a
+/// new generation or a recreate is a new request.
+fn client_token(obj: &FargateService, creations: i32) -> String {
     let seed = format!(
-        "{}/{}",
+        "{}/{}/{creations}",
         obj.meta().uid.as_deref().unwrap_or_default(),
         obj.meta().generation.unwrap_or(0)
     );
@@ -417,7 +423,12 @@ fn short_td(arn: &str) -> &str {
     arn.rsplit_once('/').map_or(arn, |(_, fr)| fr)
 }
 
-fn new_service(obj: &FargateService, r: &Resolved, tags: Vec<sdk::Tag>) -> Result<NewService, Error> {
+fn new_service(
+    obj: &FargateService,
+    r: &Resolved,
+    tags: Vec<sdk::Tag>,
+    creations: i32,
+) -> Result<NewService, Error> {
     let s = &obj.spec;
     Ok(NewService {
         cluster: r.target.cluster.clone(),
@@ -439,7 +450,7 @@ fn new_service(obj: &FargateService, r: &Resolved, tags: Vec<sdk::Tag>) -> Resul
         propagate_tags: s.propagate_tags.as_deref().map(sdk::PropagateTags::from),
         enable_ecs_managed_tags: s.enable_ecs_managed_tags,
         tags,
-        client_token: client_token(obj),
+        client_token: client_token(obj, creations),
     })
 }
 
@@ -1170,14 +1181,37 @@ mod tests {
     }
 
     #[test]
-    fn a_new_generation_is_a_new_create_request_and_a_retry_is_the_same_one() {
-        let token = |generation| {
+    fn a_new_generation_or_a_recreate_is_a_new_create_request_and_a_retry_is_the_same_one() {
+        let token = |generation, creations| {
             let mut o = obj();
             o.metadata.generation = Some(generation);
-            client_token(&o)
+            client_token(&o, creations)
         };
-        assert_eq!(token(3), token(3));
-        assert_ne!(token(3), token(4));
+        assert_eq!(token(3, 0), token(3, 0));
+        assert_ne!(token(3, 0), token(4, 0));
+        assert_ne!(token(3, 0), token(3, 1));
+    }
+
+    #[test]
+    fn a_service_deleted_behind_the_controllers_back_is_recreated_with_a_new_client_token() {
+        let create = |status: FargateServiceStatus| {
+            let (action, then) = act(plan(&obj(), &refs(), None, status));
+            let Action::Create(new) = action else {
+                panic!("expected a create, got {action:?}");
+            };
+            (
+                new.client_token,
+                then.with(&refs(), &ours(R::InProgress, 0)).status,
+            )
+        };
+        let (first, after) = create(FargateServiceStatus::default());
+        assert_eq!(after.creations, Some(1));
+        // A retry before the status was written: the same request.
+        assert_eq!(create(FargateServiceStatus::default()).0, first);
+        // The service gone from AWS (same generation): another request.
+        let (second, after) = create(after);
+        assert_ne!(second, first);
+        assert_eq!(after.creations, Some(2));
     }
 
     #[test]
