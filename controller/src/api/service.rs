@@ -262,7 +262,9 @@ pub struct FargateServiceStatus {
     /// referenced TaskDefinition changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_task_definition_arn: Option<String>,
-    /// The ScalingPolicy that owns desiredCount, when there is one.
+    /// What owns desiredCount, when something does: a ScalingPolicy (its name), or a scalable target
+    /// no ScalingPolicy owns (`ScalableTarget service/<cluster>/<name>`, found when the spec's count
+    /// differs from the service's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_by: Option<String>,
     /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.

@@ -431,3 +431,68 @@ async fn a_desired_count_left_out_of_the_spec_is_left_to_aws() -> Result<()> {
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_scalable_target_no_scaling_policy_owns_keeps_the_count() -> Result<()> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let ecs = ecs().await?;
+    let aas = aas().await?;
+    let setup = Setup::new("e2e-svc-ext").await?;
+    let net = network()?;
+    let cluster_name = unique("e2e-svc-ext");
+    apply(&setup.clusters, cluster_manifest("main", &cluster_name)).await?;
+    apply(
+        &setup.tds,
+        task_definition_manifest("web", &unique("e2e-svc-ext"), "nginx:1.27"),
+    )
+    .await?;
+    apply(&setup.services, service_manifest("web", "main", "web", &net, 1)).await?;
+    let web = wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    let cluster_arn = web["status"]["clusterArn"]
+        .as_str()
+        .context("cluster")?
+        .to_string();
+    let name = web["status"]["serviceName"].as_str().context("name")?.to_string();
+    // Terraform (say) registers the service with Application Auto Scaling, which then scales it to 4.
+    let resource_id = format!("service/{cluster_name}/{name}");
+    aas.register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(1)
+        .max_capacity(6)
+        .send()
+        .await?;
+    ecs.update_service()
+        .cluster(&cluster_arn)
+        .service(&name)
+        .desired_count(4)
+        .send()
+        .await?;
+    let scaled = eventually("status.scaledBy names the scalable target", T, || async {
+        let obj = serde_json::to_value(setup.services.get("web").await?)?;
+        Ok((obj["status"]["scaledBy"] == json!(format!("ScalableTarget {resource_id}"))).then_some(obj))
+    })
+    .await?;
+    ensure!(
+        scaled["status"]["desiredCount"] == json!(4),
+        "{}",
+        scaled["status"]
+    );
+    more_reconciles(&setup.controller, "FargateService", 3.0).await?;
+    let count = describe_service(&ecs, &cluster_arn, &name)
+        .await?
+        .map(|s| s.desired_count());
+    assert_eq!(
+        count,
+        Some(4),
+        "the scaler's count is kept, not reset to the spec's 1"
+    );
+    aas.deregister_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .send()
+        .await?;
+    Ok(())
+}

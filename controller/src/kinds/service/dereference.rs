@@ -77,6 +77,17 @@ pub(super) async fn scaler_confirmed(obj: &FargateService, ctx: &Context) -> Res
     Ok(relations::scaler_of(obj, policies.iter().map(AsRef::as_ref)))
 }
 
+/// Who scales the service when no ScalingPolicy object does: a scalable target registered outside this
+/// controller (Terraform, the console, a ScalingPolicy deleted with `deletionPolicy: Retain`) owns the
+/// count just as a policy would. `Some("ScalableTarget <resource id>")` when there is one.
+pub(super) async fn external_scaler(aws: &Account<'_>, target: &Target) -> Result<Option<String>, Error> {
+    let id = relations::scaling_resource_id(&target.cluster, &target.name);
+    let found = aws
+        .describe_scalable_target(target.region.as_deref(), &id)
+        .await?;
+    Ok(found.map(|_| format!("ScalableTarget {id}")))
+}
+
 /// Where the service was created, for its deletion: the cluster and region of the status, else of
 /// `clusterArn` or of the referenced EcsCluster's status whatever its condition (asked of the API
 /// server: a deletion never trusts a cache); `None` when there is no such cluster, so nothing was

@@ -28,6 +28,8 @@ impl Managed for FargateService {
         op::DESCRIBE_SERVICES,
         // The revision's task role, once per revision, when a profile limits task roles.
         op::DESCRIBE_TASK_DEFINITION,
+        // A scalable target no ScalingPolicy owns, before the count is set.
+        op::DESCRIBE_SCALABLE_TARGETS,
         op::CREATE_SERVICE,
         op::UPDATE_SERVICE,
         op::DELETE_SERVICE,
@@ -79,13 +81,17 @@ impl Managed for FargateService {
         let observed = act::describe(&aws, &refs.target).await?;
         let mut planned = plan::plan(this, &refs, observed.clone(), status.clone())?;
         // Setting the count is destructive when a scaler owns it: "no ScalingPolicy" from the cache
-        // is confirmed with the API server first.
-        if refs.scaled_by.is_none()
-            && planned.sets_desired_count()
-            && let Some(policy) = dereference::scaler_confirmed(this, ctx).await?
-        {
-            refs.scaled_by = Some(policy);
-            planned = plan::plan(this, &refs, observed, status)?;
+        // is confirmed with the API server first, then with Application Auto Scaling (a scalable
+        // target no object owns).
+        if refs.scaled_by.is_none() && planned.sets_desired_count() {
+            let scaler = match dereference::scaler_confirmed(this, ctx).await? {
+                Some(policy) => Some(policy),
+                None => dereference::external_scaler(&aws, &refs.target).await?,
+            };
+            if let Some(scaler) = scaler {
+                refs.scaled_by = Some(scaler);
+                planned = plan::plan(this, &refs, observed, status)?;
+            }
         }
         match planned {
             Plan::Settled(applied) => Ok(applied),
