@@ -519,6 +519,10 @@ pub struct TaskDefinitionStatus {
     /// ACTIVE revisions this object registered, oldest first (the current one last).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub active_revisions: Vec<i32>,
+    /// Revisions this object deregistered (`revisionHistoryLimit`) and has not deleted yet: its
+    /// deletion deletes them without reading the family's INACTIVE history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inactive_revisions: Vec<i32>,
     /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,

@@ -302,6 +302,7 @@ async fn revision_history_limit_deregisters_older_revisions() -> Result<()> {
     assert_eq!(inactive, vec![1, 2]);
     let obj = serde_json::to_value(api.get("web").await?)?;
     assert_eq!(obj.pointer("/status/activeRevisions"), Some(&json!([3, 4])));
+    assert_eq!(obj.pointer("/status/inactiveRevisions"), Some(&json!([1, 2])));
     delete_and_wait_gone(api, "web", T).await?;
     // Deletion removes every revision this object registered, the deregistered ones included.
     assert_eq!(
@@ -617,5 +618,61 @@ async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()
     let (active, _) = revisions(&ecs, &family).await?;
     assert!(active.is_empty(), "{active:?}");
     delete_and_wait_gone(clusters, "main", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn deleting_a_task_definition_reads_only_its_own_revisions_not_the_familys_history() -> Result<()> {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
+    const FOREIGN: usize = 500;
+    let ecs = ecs().await?;
+    let family = unique("e2e-tdcost");
+    // A family with a long history someone else registered and deregistered (normal on real AWS).
+    for _ in 0..FOREIGN {
+        let out = ecs
+            .register_task_definition()
+            .family(&family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image("busybox:1.37")
+                    .memory(256)
+                    .build(),
+            )
+            .send()
+            .await?;
+        let arn = out
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .context("arn")?;
+        ecs.deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await?;
+    }
+    let setup = Setup::new("e2e-tdcost").await?;
+    let api = &setup.tds;
+    apply(api, seed("web", &family, "nginx:1")).await?;
+    let obj = wait_ready(api, "web", ConditionStatus::True, T).await?;
+    let revision = obj.pointer("/status/revision").and_then(|r| r.as_i64());
+    assert_eq!(revision, Some(i64::try_from(FOREIGN)? + 1));
+    let before = |op: &str| setup.controller.calls(op);
+    let (describes, lists) = (before("DescribeTaskDefinition"), before("ListTaskDefinitions"));
+    delete_and_wait_gone(api, "web", T).await?;
+    let describes = setup.controller.calls("DescribeTaskDefinition") - describes;
+    let lists = setup.controller.calls("ListTaskDefinitions") - lists;
+    // Its one revision deregistered and deleted; the foreign history neither listed nor described.
+    ensure!(
+        describes == 0 && lists <= 1,
+        "deletion read the family's history: {describes} DescribeTaskDefinition, {lists} ListTaskDefinitions"
+    );
+    assert_eq!(setup.controller.calls("DeleteTaskDefinitions"), 1);
+    let (active, inactive) = revisions(&ecs, &family).await?;
+    assert!(active.is_empty(), "{active:?}");
+    assert_eq!(inactive.len(), FOREIGN, "the foreign history is left alone");
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! A TaskDefinition's AWS I/O, through [`crate::aws::ecs`]: the look-ups the plan decides from, and
 //! the registrations, tag changes, deregistrations and deletions it decided.
 
-use super::plan::{Current, Described, Revision, Seen};
-use crate::api::TaskDefinitionStatus;
+use super::plan::{self, Current, Described, Revision, Seen};
+use crate::api::{TaskDefinition, TaskDefinitionStatus};
 use crate::aws::EcsClient as Client;
 use crate::aws::ecs as ecs_api;
 use crate::runtime::Error;
-use aws_sdk_ecs::types::{Tag, TaskDefinition as EcsRevision, TaskDefinitionStatus as RevisionStatus};
+use aws_sdk_ecs::types::{Tag, TaskDefinition as EcsRevision};
 
 /// How many of the newest ACTIVE revisions are examined when looking for one with the current hash.
 const LOOKUP_DEPTH: usize = 10;
@@ -112,15 +112,24 @@ pub(super) async fn newest(ecs: &Client, family: &str) -> Result<Option<EcsRevis
 
 // ---- Cleanup ------------------------------------------------------------------------------------
 
-/// Every ACTIVE revision of the family, with its tags.
-pub(super) async fn active(ecs: &Client, family: &str) -> Result<Vec<(String, Vec<Tag>)>, Error> {
-    let mut out = Vec::new();
-    for arn in ecs_api::list_active_revisions(ecs, family).await? {
-        if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await? {
-            out.push((arn, tags));
+/// This object's ACTIVE revisions: those its status records, plus any newer one a crash kept out of it
+/// (described for its ownership tag; see [`plan::sort_active`]).
+pub(super) async fn owned_active(
+    ecs: &Client,
+    obj: &TaskDefinition,
+    status: &TaskDefinitionStatus,
+    family: &str,
+) -> Result<Vec<String>, Error> {
+    let (mut ours, to_describe) =
+        plan::sort_active(status, ecs_api::list_active_revisions(ecs, family).await?);
+    for arn in to_describe {
+        if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await?
+            && plan::is_ours(obj, &tags)
+        {
+            ours.push(arn);
         }
     }
-    Ok(out)
+    Ok(ours)
 }
 
 /// Deregisters revisions.
@@ -129,23 +138,6 @@ pub(super) async fn deregister(ecs: &Client, arns: &[String]) -> Result<(), Erro
         ecs_api::deregister_task_definition(ecs, arn).await?;
     }
     Ok(())
-}
-
-/// Every INACTIVE revision of the family but those in `known` (already decided on), with its tags.
-pub(super) async fn inactive(
-    ecs: &Client,
-    family: &str,
-    known: &[String],
-) -> Result<Vec<(String, Vec<Tag>)>, Error> {
-    let mut out = Vec::new();
-    for arn in ecs_api::list_revisions(ecs, family, RevisionStatus::Inactive).await? {
-        if !known.contains(&arn)
-            && let Some((_, tags)) = ecs_api::describe_any_task_definition(ecs, &arn).await?
-        {
-            out.push((arn, tags));
-        }
-    }
-    Ok(out)
 }
 
 /// Deletes revisions (INACTIVE ones), if any.

@@ -135,10 +135,10 @@ impl Managed for TaskDefinition {
         if let Some(wait) = plan::held(&family, status, &in_use) {
             return Ok(wait);
         }
-        let removal = plan::removal(self, &in_use, act::active(ecs, &family).await?);
+        let ours = act::owned_active(ecs, self, status, &family).await?;
+        let removal = plan::removal(&in_use, ours);
         act::deregister(ecs, &removal.deregister).await?;
-        let inactive = act::inactive(ecs, &family, &removal.deregister).await?;
-        act::delete(ecs, &plan::to_delete(self, &removal.deregister, inactive)).await?;
+        act::delete(ecs, &plan::to_delete(status, &removal.deregister)).await?;
         Ok(plan::cleaned(&removal.blocked))
     }
 }

@@ -240,13 +240,16 @@ pub(super) fn applied(
     }
     let mut known = plan.known;
     known.insert(revision);
+    let mut inactive: BTreeSet<i32> = status.inactive_revisions.iter().copied().collect();
     for (old, old_arn) in deregistered {
         notes.push(Note::new(
             reasons::DEREGISTERED,
             format!("deregistered {old_arn} (revisionHistoryLimit)"),
         ));
         known.remove(old);
+        inactive.insert(*old);
     }
+    status.inactive_revisions = inactive.into_iter().collect();
     if plan.adopted {
         status.adopted = Some(true);
     }
@@ -309,12 +312,7 @@ fn not_found(family: &str) -> State {
 /// While FargateServices run every revision this object recorded there is nothing to remove yet: the
 /// wait, decided before any AWS call.
 pub(super) fn held(family: &str, status: &TaskDefinitionStatus, in_use: &BTreeSet<i32>) -> Option<Cleanup> {
-    let recorded: BTreeSet<i32> = status
-        .active_revisions
-        .iter()
-        .chain(status.revision.iter())
-        .copied()
-        .collect();
+    let recorded = recorded(status);
     let busy: Vec<i32> = recorded.iter().filter(|r| in_use.contains(r)).copied().collect();
     (!busy.is_empty() && busy.len() == recorded.len()).then(|| Cleanup::Wait {
         reason: reasons::HAS_DEPENDENTS,
@@ -325,6 +323,41 @@ pub(super) fn held(family: &str, status: &TaskDefinitionStatus, in_use: &BTreeSe
     })
 }
 
+/// The revisions this object's status records as its own (ACTIVE ones and the current one).
+fn recorded(status: &TaskDefinitionStatus) -> BTreeSet<i32> {
+    status
+        .active_revisions
+        .iter()
+        .chain(status.revision.iter())
+        .copied()
+        .collect()
+}
+
+/// Of the family's ACTIVE revisions (ARNs as ListTaskDefinitions gives them): those this object's
+/// status records (its own, no call needed), and those to describe for the ownership tag, which are
+/// only the ones newer than every recorded revision (a crash between RegisterTaskDefinition and the
+/// status write leaves the newest unrecorded). Older unrecorded revisions are another owner's and are
+/// never described: families with thousands of revisions are normal.
+pub(super) fn sort_active(status: &TaskDefinitionStatus, active: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let recorded = recorded(status);
+    let newest = recorded.iter().max().copied().unwrap_or(0);
+    let mut ours = Vec::new();
+    let mut to_describe = Vec::new();
+    for arn in active {
+        match revision_of(&arn) {
+            Some(r) if recorded.contains(&r) => ours.push(arn),
+            Some(r) if r > newest => to_describe.push(arn),
+            _ => {}
+        }
+    }
+    (ours, to_describe)
+}
+
+/// Whether a described revision (its tags) is this object's: the crash window of [`sort_active`].
+pub(super) fn is_ours(obj: &TaskDefinition, tags: &[Tag]) -> bool {
+    owned(obj, tags)
+}
+
 /// The ACTIVE revisions a deletion deregisters, and those it must leave to the services using them.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Removal {
@@ -332,32 +365,31 @@ pub(super) struct Removal {
     pub(super) blocked: Vec<String>,
 }
 
-/// Of the family's ACTIVE revisions (ARN, tags), this object's (its uid in the tags: those in status
-/// and any a crash kept out of it), split by use. Revisions of other owners are left alone.
-pub(super) fn removal(
-    obj: &TaskDefinition,
-    in_use: &BTreeSet<i32>,
-    active: Vec<(String, Vec<Tag>)>,
-) -> Removal {
-    let (blocked, deregister) = active
+/// This object's ACTIVE revisions, split by use.
+pub(super) fn removal(in_use: &BTreeSet<i32>, ours: Vec<String>) -> Removal {
+    let (blocked, deregister) = ours
         .into_iter()
-        .filter(|(_, tags)| owned(obj, tags))
-        .map(|(arn, _)| arn)
         .partition(|a| revision_of(a).is_some_and(|r| in_use.contains(&r)));
     Removal { deregister, blocked }
 }
 
-/// What a deletion deletes: the revisions it deregistered, then this object's INACTIVE ones
-/// (deregistered earlier by `revisionHistoryLimit`), given with their tags.
-pub(super) fn to_delete(
-    obj: &TaskDefinition,
-    deregistered: &[String],
-    inactive: Vec<(String, Vec<Tag>)>,
-) -> Vec<String> {
+/// What a deletion deletes: the revisions it deregistered, then the ones this object deregistered
+/// earlier (`revisionHistoryLimit`, recorded in `status.inactiveRevisions`): no listing of the family's
+/// INACTIVE history.
+pub(super) fn to_delete(status: &TaskDefinitionStatus, deregistered: &[String]) -> Vec<String> {
     let mut arns = deregistered.to_vec();
-    for (arn, tags) in inactive {
-        if !arns.contains(&arn) && owned(obj, &tags) {
-            arns.push(arn);
+    // Every revision of the family shares the ARN up to the revision number.
+    let prefix = status
+        .arn
+        .as_deref()
+        .and_then(|a| a.rsplit_once(':'))
+        .map(|(p, _)| p);
+    if let Some(prefix) = prefix {
+        for r in &status.inactive_revisions {
+            let arn = format!("{prefix}:{r}");
+            if !arns.contains(&arn) {
+                arns.push(arn);
+            }
         }
     }
     arns
@@ -689,7 +721,7 @@ mod tests {
     }
 
     #[test]
-    fn the_status_records_the_current_revision_and_forgets_the_deregistered_ones() {
+    fn the_status_records_the_current_revision_and_moves_the_deregistered_ones_to_inactive() {
         let obj = obj(None);
         let mut plan = plan_knowing(&[1, 2, 3]);
         plan.adopted = true;
@@ -705,6 +737,7 @@ mod tests {
         );
         let s = &applied.status;
         assert_eq!(s.active_revisions, [2, 3, 4]);
+        assert_eq!(s.inactive_revisions, [1], "deleted with the object");
         assert_eq!((s.revision, s.arn.clone()), (Some(4), Some(arn(4))));
         assert_eq!(s.spec_hash, Some(input::spec_hash(&obj.spec)));
         assert_eq!((s.adopted, s.region.as_deref()), (Some(true), Some("eu-west-1")));
@@ -774,28 +807,45 @@ mod tests {
     #[test]
     fn a_deletion_removes_only_this_objects_revisions_and_waits_for_those_in_use() {
         let obj = obj(None);
-        let active = vec![
-            (arn(10), ours("h")),
-            (arn(9), tags(Some("uid-2"), "other-ns", Some("h"))),
-            (arn(8), ours("h")),
-            (arn(7), tags(None, "", None)),
-            // An earlier object of this name, deleted with Retain: not this one's to delete.
-            (arn(6), tags(Some("uid-0"), "shop", Some("h"))),
-        ];
-        let removal = removal(&obj, &BTreeSet::from([8, 9]), active);
+        // Recorded: 8 (in use by a service) and 10; deregistered earlier by the history limit: 1, 2.
+        let status = TaskDefinitionStatus {
+            arn: Some(arn(10)),
+            revision: Some(10),
+            active_revisions: vec![8, 10],
+            inactive_revisions: vec![1, 2],
+            ..Default::default()
+        };
+        // The family's ACTIVE revisions: 11 is newer than every recorded one (a crash may have kept
+        // it out of status: described), 9, 7 and 6 are older and unrecorded: another owner's, never
+        // described.
+        let listed: Vec<String> = [11, 10, 9, 8, 7, 6].into_iter().map(arn).collect();
+        let (mine, to_describe) = sort_active(&status, listed);
+        assert_eq!(mine, [arn(10), arn(8)]);
+        assert_eq!(to_describe, [arn(11)]);
+        assert!(is_ours(&obj, &ours("h")));
+        assert!(!is_ours(&obj, &tags(Some("uid-2"), "other-ns", Some("h"))));
+        // An earlier object of this name, deleted with Retain: not this one's.
+        assert!(!is_ours(&obj, &tags(Some("uid-0"), "shop", Some("h"))));
+        let mut all_ours = mine;
+        all_ours.push(arn(11));
+        let removal = removal(&BTreeSet::from([8, 9]), all_ours);
         assert_eq!(
             removal,
             Removal {
-                deregister: vec![arn(10)],
+                deregister: vec![arn(10), arn(11)],
                 blocked: vec![arn(8)],
             }
         );
-        // Deregistered earlier (revisionHistoryLimit): this object's are deleted too.
-        let inactive = vec![
-            (arn(2), tags(Some("uid-2"), "other-ns", None)),
-            (arn(1), ours("h")),
-        ];
-        assert_eq!(to_delete(&obj, &removal.deregister, inactive), [arn(10), arn(1)]);
+        // Deleted: what it deregistered now, then what it deregistered earlier, from status alone.
+        assert_eq!(
+            to_delete(&status, &removal.deregister),
+            [arn(10), arn(11), arn(1), arn(2)]
+        );
+        // Nothing recorded (a crash before the first status write): every ACTIVE revision is a
+        // candidate, described for its tag.
+        let (mine, to_describe) = sort_active(&TaskDefinitionStatus::default(), vec![arn(3), arn(2)]);
+        assert!(mine.is_empty());
+        assert_eq!(to_describe, [arn(3), arn(2)]);
         match cleaned(&removal.blocked) {
             Cleanup::Wait { reason, message, .. } => {
                 assert_eq!(reason, reasons::HAS_DEPENDENTS);
