@@ -380,6 +380,27 @@ pub struct Decision {
     /// The request's place among the eligible requests (the `n` of [`FaultConfig::choice`]); `None` for
     /// a request `only_targets` excluded.
     pub index: Option<u64>,
+    /// What a create names ([`created_name`]): how a test counts the creates of one name that reached
+    /// AWS (moto replaces a same-name create silently, so a duplicate shows only here).
+    pub created: Option<String>,
+}
+
+/// The resource a JSON-protocol create request names: `CreateCluster` its `clusterName`,
+/// `CreateService` `<cluster>/<serviceName>`, `RegisterTaskDefinition` its `family`; `None` for any
+/// other request.
+pub fn created_name(operation: &str, body: &[u8]) -> Option<String> {
+    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let parse = || serde_json::from_slice::<serde_json::Value>(body).ok();
+    match operation {
+        "CreateCluster" => parse().and_then(|v| field(&v, "clusterName")),
+        "CreateService" => parse().and_then(|v| {
+            let cluster = field(&v, "cluster").unwrap_or_else(|| "default".into());
+            let cluster = cluster.rsplit('/').next().unwrap_or_default().to_string();
+            Some(format!("{cluster}/{}", field(&v, "serviceName")?))
+        }),
+        "RegisterTaskDefinition" => parse().and_then(|v| field(&v, "family")),
+        _ => None,
+    }
 }
 
 #[derive(Default)]
@@ -387,6 +408,8 @@ struct State {
     next_index: u64,
     counts: Counts,
     history: Vec<Decision>,
+    /// `(operation, name)` of every create the upstream answered with success ([`created_name`]).
+    created: Vec<(String, String)>,
 }
 
 type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
@@ -511,6 +534,12 @@ impl FaultProxy {
     }
 
     /// Every request so far, in arrival order.
+    /// `(operation, name)` of every create ([`created_name`]) the upstream answered with success, in
+    /// order, whether or not the client got the answer.
+    pub fn created(&self) -> Vec<(String, String)> {
+        self.shared.state().created.clone()
+    }
+
     pub fn history(&self) -> Vec<Decision> {
         self.shared.state().history.clone()
     }
@@ -537,7 +566,7 @@ impl Shared {
     }
 
     /// Picks the action for a request and counts it.
-    fn decide(&self, operation: &str, target: Option<&str>) -> Action {
+    fn decide(&self, operation: &str, target: Option<&str>, created: Option<String>) -> Action {
         let rate = f64::from_bits(self.fault_rate.load(Ordering::SeqCst));
         let mut state = self.state();
         let (action, index) = if self.config.eligible(operation, target) {
@@ -557,6 +586,7 @@ impl Shared {
             operation: operation.to_string(),
             action,
             index,
+            created,
         });
         action
     }
@@ -732,10 +762,19 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let (operation, protocol) = operation(&parts, &body);
-    let action = shared.decide(&operation, target.as_deref());
+    let created = created_name(&operation, &body);
+    let action = shared.decide(&operation, target.as_deref(), created.clone());
+    let record = |response: &Response<Full<Bytes>>| {
+        if let Some(name) = created.clone().filter(|_| response.status().is_success()) {
+            shared.state().created.push((operation.clone(), name));
+        }
+    };
     match action {
         Action::Forward => match shared.forward(&parts, body).await {
-            Ok(response) => Ok(shared.rewritten(&operation, response).await),
+            Ok(response) => {
+                record(&response);
+                Ok(shared.rewritten(&operation, response).await)
+            }
             Err(e) => {
                 shared.count_upstream_failed(&operation);
                 let id = shared.request_id();
@@ -771,8 +810,9 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
             Err(Dropped::Hang)
         }
         Action::ForwardThenDrop => {
-            if shared.forward(&parts, body).await.is_err() {
-                shared.count_upstream_failed(&operation);
+            match shared.forward(&parts, body).await {
+                Ok(response) => record(&response),
+                Err(_) => shared.count_upstream_failed(&operation),
             }
             Err(Dropped::AfterForward)
         }
@@ -894,6 +934,32 @@ fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creates_are_named_by_what_they_create() {
+        let named = |op: &str, body: serde_json::Value| created_name(op, body.to_string().as_bytes());
+        assert_eq!(
+            named("CreateCluster", serde_json::json!({"clusterName": "main"})).as_deref(),
+            Some("main")
+        );
+        assert_eq!(
+            named(
+                "CreateService",
+                serde_json::json!({"cluster": "arn:aws:ecs:us-east-1:1:cluster/main", "serviceName": "web"})
+            )
+            .as_deref(),
+            Some("main/web")
+        );
+        assert_eq!(
+            named("RegisterTaskDefinition", serde_json::json!({"family": "web"})).as_deref(),
+            Some("web")
+        );
+        assert_eq!(
+            named("DescribeClusters", serde_json::json!({"clusterName": "x"})),
+            None
+        );
+        assert_eq!(created_name("CreateCluster", b"not json"), None);
+    }
     use std::time::Instant;
 
     /// A request as the test upstream received it.
@@ -1206,6 +1272,29 @@ mod tests {
         let counts = proxy.counts().by_operation("CreateService");
         assert_eq!(counts.forward_then_drop, 1);
         assert_eq!(counts.reached_upstream(), 1);
+    }
+
+    #[tokio::test]
+    async fn creates_the_upstream_answered_with_success_are_recorded_by_name() {
+        let upstream = Upstream::start().await;
+        let proxy = FaultProxy::start(&upstream.url, FaultConfig::new(7, 0.0)).unwrap();
+        let create = |status: &str| {
+            let mut r = ecs_request(&proxy.url(), "CreateCluster");
+            *r.body_mut() = Full::new(Bytes::from_static(br#"{"clusterName": "main"}"#));
+            r.headers_mut()
+                .insert("x-echo-status", HeaderValue::from_str(status).unwrap());
+            r
+        };
+        send(&client(), create("200")).await.unwrap();
+        // Refused upstream: nothing was created.
+        send(&client(), create("400")).await.unwrap();
+        send(&client(), ecs_request(&proxy.url(), "DescribeClusters"))
+            .await
+            .unwrap();
+        assert_eq!(
+            proxy.created(),
+            [("CreateCluster".to_string(), "main".to_string())]
+        );
     }
 
     #[tokio::test]

@@ -326,6 +326,22 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
     )
     .await?;
     let converge_counts = proxy.counts();
+    // No duplicate: moto replaces a same-name CreateCluster / CreateService silently, so count at the
+    // proxy the creates of each name moto answered with success (whether or not the controller got
+    // the answer).
+    let mut creates: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (operation, name) in proxy.created() {
+        if operation == "CreateCluster" || operation == "CreateService" {
+            *creates.entry((operation, name)).or_default() += 1;
+        }
+    }
+    let created_services = creates.keys().filter(|(op, _)| op == "CreateService").count();
+    ensure!(
+        created_services == SERVICES,
+        "every service created: {created_services} names in {creates:?}"
+    );
+    let twice: Vec<_> = creates.iter().filter(|(_, n)| **n > 1).collect();
+    ensure!(twice.is_empty(), "created more than once: {twice:?}");
     eprintln!(
         "chaos: all Ready after {:?}; {} AWS calls through the proxy, {} of them faults:\n{converge_counts}",
         t0.elapsed(),
