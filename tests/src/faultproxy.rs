@@ -387,7 +387,17 @@ pub struct Decision {
 
 /// The resource a JSON-protocol create request names: `CreateCluster` its `clusterName`,
 /// `CreateService` `<cluster>/<serviceName>`, `RegisterTaskDefinition` its `family`; `None` for any
-/// other request.
+/// other request. (With [`client_token`], a repeat of one request is told from a second request.)
+/// The `clientToken` of a JSON-protocol request: ECS answers a repeat of a token with the first
+/// request's result (idempotency), so two creates with one token are one request.
+pub fn client_token(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("clientToken")?
+        .as_str()
+        .map(str::to_string)
+}
+
 pub fn created_name(operation: &str, body: &[u8]) -> Option<String> {
     let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     let parse = || serde_json::from_slice::<serde_json::Value>(body).ok();
@@ -403,13 +413,21 @@ pub fn created_name(operation: &str, body: &[u8]) -> Option<String> {
     }
 }
 
+/// A create the upstream answered with success: its operation, [`created_name`] and [`client_token`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    pub operation: String,
+    pub name: String,
+    pub client_token: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
     next_index: u64,
     counts: Counts,
     history: Vec<Decision>,
-    /// `(operation, name)` of every create the upstream answered with success ([`created_name`]).
-    created: Vec<(String, String)>,
+    /// Every create the upstream answered with success.
+    created: Vec<Created>,
 }
 
 type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
@@ -534,9 +552,9 @@ impl FaultProxy {
     }
 
     /// Every request so far, in arrival order.
-    /// `(operation, name)` of every create ([`created_name`]) the upstream answered with success, in
-    /// order, whether or not the client got the answer.
-    pub fn created(&self) -> Vec<(String, String)> {
+    /// Every create ([`created_name`]) the upstream answered with success, in order, whether or not
+    /// the client got the answer.
+    pub fn created(&self) -> Vec<Created> {
         self.shared.state().created.clone()
     }
 
@@ -763,10 +781,15 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         .map(str::to_string);
     let (operation, protocol) = operation(&parts, &body);
     let created = created_name(&operation, &body);
+    let token = client_token(&body);
     let action = shared.decide(&operation, target.as_deref(), created.clone());
     let record = |response: &Response<Full<Bytes>>| {
         if let Some(name) = created.clone().filter(|_| response.status().is_success()) {
-            shared.state().created.push((operation.clone(), name));
+            shared.state().created.push(Created {
+                operation: operation.clone(),
+                name,
+                client_token: token.clone(),
+            });
         }
     };
     match action {
@@ -1293,7 +1316,15 @@ mod tests {
             .unwrap();
         assert_eq!(
             proxy.created(),
-            [("CreateCluster".to_string(), "main".to_string())]
+            [Created {
+                operation: "CreateCluster".into(),
+                name: "main".into(),
+                client_token: None
+            }]
+        );
+        assert_eq!(
+            client_token(br#"{"serviceName": "web", "clientToken": "t1"}"#).as_deref(),
+            Some("t1")
         );
     }
 

@@ -326,22 +326,29 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
     )
     .await?;
     let converge_counts = proxy.counts();
-    // No duplicate: moto replaces a same-name CreateCluster / CreateService silently, so count at the
-    // proxy the creates of each name moto answered with success (whether or not the controller got
-    // the answer).
-    let mut creates: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for (operation, name) in proxy.created() {
-        if operation == "CreateCluster" || operation == "CreateService" {
-            *creates.entry((operation, name)).or_default() += 1;
+    // No duplicate service: moto replaces a same-name CreateService silently, so count at the proxy the
+    // creates of each name moto answered with success (whether or not the controller got the answer),
+    // by client token: ECS answers a repeated token with the first result, so only a second token is a
+    // second service. (CreateCluster is idempotent by name in ECS, so it is not counted.)
+    let mut tokens: BTreeMap<String, BTreeSet<Option<String>>> = BTreeMap::new();
+    let mut repeats = 0;
+    for c in proxy
+        .created()
+        .into_iter()
+        .filter(|c| c.operation == "CreateService")
+    {
+        if !tokens.entry(c.name).or_default().insert(c.client_token) {
+            repeats += 1;
         }
     }
-    let created_services = creates.keys().filter(|(op, _)| op == "CreateService").count();
     ensure!(
-        created_services == SERVICES,
-        "every service created: {created_services} names in {creates:?}"
+        tokens.len() == SERVICES,
+        "every service created: {} names in {tokens:?}",
+        tokens.len()
     );
-    let twice: Vec<_> = creates.iter().filter(|(_, n)| **n > 1).collect();
-    ensure!(twice.is_empty(), "created more than once: {twice:?}");
+    let twice: Vec<_> = tokens.iter().filter(|(_, t)| t.len() > 1).collect();
+    ensure!(twice.is_empty(), "services created by two requests: {twice:?}");
+    eprintln!("chaos: {repeats} CreateService repeated with the same client token");
     eprintln!(
         "chaos: all Ready after {:?}; {} AWS calls through the proxy, {} of them faults:\n{converge_counts}",
         t0.elapsed(),
