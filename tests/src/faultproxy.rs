@@ -428,6 +428,8 @@ struct State {
     history: Vec<Decision>,
     /// Every create the upstream answered with success.
     created: Vec<Created>,
+    /// Requests answered by [`FaultProxy::refuse`], by operation.
+    refused: BTreeMap<String, u64>,
 }
 
 type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
@@ -441,6 +443,8 @@ struct Shared {
     state: Mutex<State>,
     client: UpstreamClient,
     rewrites: Mutex<BTreeMap<String, Rewrite>>,
+    /// Operations answered with an AWS error, never forwarded: `(status, code, message)`.
+    refusals: Mutex<BTreeMap<String, (u16, String, String)>>,
 }
 
 /// Changes the JSON body of an upstream's successful answer (see [`FaultProxy::rewrite`]).
@@ -498,6 +502,7 @@ impl FaultProxy {
             state: Mutex::new(State::default()),
             client,
             rewrites: Mutex::default(),
+            refusals: Mutex::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let task = runtime.spawn(accept_loop(listener, shared.clone(), stopped));
@@ -518,6 +523,34 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(operation.to_string(), Arc::new(rewrite));
+    }
+
+    /// Error mode: from now on every request of `operation` is answered with the AWS error document of
+    /// its protocol (`status`, `code`, `message`), as AWS refuses a request (a 4xx moto never gives),
+    /// and not forwarded. [`FaultProxy::accept`] ends it.
+    pub fn refuse(&self, operation: &str, status: u16, code: &str, message: &str) {
+        self.shared
+            .refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                operation.to_string(),
+                (status, code.to_string(), message.to_string()),
+            );
+    }
+
+    /// How many requests of `operation` [`FaultProxy::refuse`] answered.
+    pub fn refused(&self, operation: &str) -> u64 {
+        self.shared.state().refused.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Ends [`FaultProxy::refuse`] for `operation`.
+    pub fn accept(&self, operation: &str) {
+        self.shared
+            .refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(operation);
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
@@ -780,6 +813,24 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let (operation, protocol) = operation(&parts, &body);
+    let refusal = shared
+        .refusals
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&operation)
+        .cloned();
+    if let Some((status, code, message)) = refusal {
+        *shared.state().refused.entry(operation.clone()).or_default() += 1;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        return Ok(error_response(
+            &parts,
+            protocol,
+            status,
+            &code,
+            &message,
+            &shared.request_id(),
+        ));
+    }
     let created = created_name(&operation, &body);
     let token = client_token(&body);
     let action = shared.decide(&operation, target.as_deref(), created.clone());

@@ -4,6 +4,7 @@ use anyhow::{Result, ensure};
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName, Tag};
 use ecs_controller::api::conditions::{READY, STALLED};
 use ecs_controller::api::{ConditionStatus, EcsCluster, OWNER_UID_TAG};
+use ecs_controller_e2e::fixtures::cluster_manifest_with;
 use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
@@ -369,5 +370,51 @@ async fn retain_policy_keeps_the_cluster() -> Result<()> {
     delete_and_wait_gone(api, "kept", T).await?;
     let c = describe(&ecs, &cluster_name).await?.expect("still there");
     assert_eq!(c.status(), Some("ACTIVE"));
+    Ok(())
+}
+
+/// An AWS refusal (a 4xx error document, which moto never answers for a valid-looking request) takes
+/// the Terminal path end to end: `Stalled=True` with AWS's message, no retry loop, and a new generation
+/// tries again.
+#[tokio::test]
+async fn an_aws_refusal_is_stalled_with_its_message_without_a_loop_and_a_new_generation_retries() -> Result<()>
+{
+    use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
+    let proxy = FaultProxy::start(&env("MOTO_URL")?, FaultConfig::default())?;
+    let message = "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster.";
+    proxy.refuse("CreateCluster", 400, "InvalidParameterException", message);
+    let url = proxy.url();
+    let setup = Setup::builder("e2e-refused")
+        .env("AWS_ENDPOINT_URL", &url)
+        .start()
+        .await?;
+    let api = &setup.clusters;
+    let name = unique("e2e-refused");
+    apply(api, cluster_manifest_with("main", &name, json!({}))).await?;
+    let stalled = eventually("Stalled=True", T, || async {
+        let obj = serde_json::to_value(api.get("main").await?)?;
+        Ok(condition(&obj, STALLED).filter(|c| c.status == ConditionStatus::True))
+    })
+    .await?;
+    assert_eq!(stalled.reason, "AwsError");
+    ensure!(
+        stalled.message.contains("InvalidParameterException") && stalled.message.contains(message),
+        "{}",
+        stalled.message
+    );
+    // Several resyncs (3 s each here): no retry loop of the refused call.
+    let refused = proxy.refused("CreateCluster");
+    more_reconciles(&setup.controller, "EcsCluster", 3.0).await?;
+    let again = proxy.refused("CreateCluster") - refused;
+    ensure!(again <= 3, "{again} more CreateCluster calls after Stalled");
+    // AWS would accept it now; the user changes the spec: a new generation is tried again.
+    proxy.accept("CreateCluster");
+    apply(
+        api,
+        cluster_manifest_with("main", &name, json!({"tags": [{"key": "try", "value": "2"}]})),
+    )
+    .await?;
+    wait_ready(api, "main", ConditionStatus::True, T).await?;
+    delete_and_wait_gone(api, "main", T).await?;
     Ok(())
 }
