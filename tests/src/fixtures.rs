@@ -149,3 +149,35 @@ pub fn expand_placeholders(text: &str, vars: &BTreeMap<&str, String>) -> Result<
     out.push_str(rest);
     Ok(out)
 }
+
+/// A Fargate revision registered straight in AWS (moto), as another tool would: one busybox container,
+/// with `task_role` when given. Returns its ARN.
+pub async fn register_revision(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    task_role: Option<&str>,
+) -> Result<String> {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
+    let out = ecs
+        .register_task_definition()
+        .family(family)
+        .set_task_role_arn(task_role.map(str::to_string))
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("busybox:1.37")
+                .memory(256)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(out
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .context("RegisterTaskDefinition answered no ARN")?
+        .to_string())
+}

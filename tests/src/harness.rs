@@ -470,12 +470,31 @@ pub fn kubectl(args: &[&str]) -> Result<(bool, String)> {
 
 /// A plain HTTP/1.0 GET on loopback: (status code, body).
 pub async fn http_get(base: &str, path: &str) -> Result<(u16, String)> {
+    http_exchange(base, "GET", path, None).await
+}
+
+/// A plain HTTP/1.0 POST of a JSON body on loopback: (status code, body).
+pub async fn http_post_json(base: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    http_exchange(base, "POST", path, Some(body)).await
+}
+
+/// One HTTP/1.0 request on a new loopback connection (`base` is `http://host:port`), read to the end.
+async fn http_exchange(base: &str, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(host).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
-        .await?;
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .with_context(|| format!("connecting to {host}"))?;
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
+    if let Some(body) = body {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        request.push_str("\r\n");
+    }
+    stream.write_all(request.as_bytes()).await?;
     let mut response = String::new();
     stream.read_to_string(&mut response).await?;
     let (head, body) = response.split_once("\r\n\r\n").context("no HTTP header end")?;

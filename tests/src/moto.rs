@@ -3,7 +3,7 @@
 //! starts serves every end-to-end test at once).
 
 use crate::fixtures::Network;
-use crate::harness::{env, eventually, http_get, unique};
+use crate::harness::{env, eventually, http_get, http_post_json, unique};
 use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
 use std::path::PathBuf;
@@ -47,30 +47,6 @@ pub async fn set_task_progression(base: &str, progression: TaskProgression) -> R
     let (code, response) = http_post_json(base, path, &body.to_string()).await?;
     ensure!((200..300).contains(&code), "moto {path}: {code} {response}");
     Ok(())
-}
-
-/// A plain HTTP/1.0 POST of a JSON body on loopback: (status code, body).
-async fn http_post_json(base: &str, path: &str, body: &str) -> Result<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(host)
-        .await
-        .with_context(|| format!("connecting to moto at {host}"))?;
-    stream
-        .write_all(
-            format!(
-                "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").context("no HTTP header end")?;
-    let code = head.split_whitespace().nth(1).context("no status")?.parse()?;
-    Ok((code, body.to_string()))
 }
 
 /// A moto_server of the test's own on a free loopback port, seeded with the same network as the shared

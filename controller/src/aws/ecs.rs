@@ -729,30 +729,7 @@ pub(crate) async fn list_tasks_started_by(
     cluster: &str,
     started_by: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page = ecs
-            .call(
-                op::LIST_TASKS,
-                ecs.list_tasks()
-                    .cluster(cluster)
-                    .started_by(started_by)
-                    .set_next_token(next.take())
-                    .send(),
-            )
-            .await;
-        let page = match page {
-            Ok(page) => page,
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        out.extend(page.task_arns.unwrap_or_default());
-        match page.next_token {
-            Some(t) if !t.is_empty() => next = Some(t),
-            _ => return Ok(out),
-        }
-    }
+    list_tasks(ecs, cluster, |r| r.started_by(started_by)).await
 }
 
 /// The stopped tasks of one task-definition family in a cluster (ECS lists a stopped task for at least
@@ -762,21 +739,27 @@ pub(crate) async fn list_stopped_tasks_of_family(
     cluster: &str,
     family: &str,
 ) -> Result<Vec<String>, AwsError> {
+    list_tasks(ecs, cluster, |r| {
+        r.family(family)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+    })
+    .await
+}
+
+/// Every page of ListTasks in `cluster` with the filters `filter` sets; a cluster ECS does not know
+/// has no tasks.
+async fn list_tasks(
+    ecs: &EcsClient,
+    cluster: &str,
+    filter: impl Fn(
+        aws_sdk_ecs::operation::list_tasks::builders::ListTasksFluentBuilder,
+    ) -> aws_sdk_ecs::operation::list_tasks::builders::ListTasksFluentBuilder,
+) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
     loop {
-        let page = ecs
-            .call(
-                op::LIST_TASKS,
-                ecs.list_tasks()
-                    .cluster(cluster)
-                    .family(family)
-                    .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
-                    .set_next_token(next.take())
-                    .send(),
-            )
-            .await;
-        let page = match page {
+        let request = filter(ecs.list_tasks().cluster(cluster)).set_next_token(next.take());
+        let page = match ecs.call(op::LIST_TASKS, request.send()).await {
             Ok(page) => page,
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(out),
             Err(e) => return Err(e),

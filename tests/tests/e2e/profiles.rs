@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, Result, ensure};
 use ecs_controller::api::ConditionStatus;
-use ecs_controller_e2e::fixtures::{cluster_manifest, network};
+use ecs_controller_e2e::fixtures::{cluster_manifest, network, register_revision};
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::probes::{describe_service, tasks_started_by};
 use serde_json::{Value, json};
@@ -148,28 +148,12 @@ async fn objects_a_profile_selects_take_what_they_leave_out_from_it_and_a_role_o
     );
 
     // A revision registered elsewhere, with a task role the profile does not allow, referenced by ARN.
-    let foreign = ecs
-        .register_task_definition()
-        .family(unique("e2e-foreign"))
-        .task_role_arn("arn:aws:iam::123456789012:role/admin")
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("app")
-                .image("busybox:1.37")
-                .memory(256)
-                .build(),
-        )
-        .send()
-        .await?;
-    let foreign_arn = foreign
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .context("arn")?
-        .to_string();
+    let foreign_arn = register_revision(
+        &ecs,
+        &unique("e2e-foreign"),
+        Some("arn:aws:iam::123456789012:role/admin"),
+    )
+    .await?;
     apply(
         &setup.tasks,
         json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateTask",

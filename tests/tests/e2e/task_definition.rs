@@ -4,6 +4,7 @@
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
 use ecs_controller::api::{ConditionStatus, TaskDefinition};
+use ecs_controller_e2e::fixtures::register_revision;
 use ecs_controller_e2e::harness::*;
 use kube::api::Api;
 use serde_json::json;
@@ -623,32 +624,12 @@ async fn a_revision_a_service_runs_is_never_deregistered_under_it() -> Result<()
 
 #[tokio::test]
 async fn deleting_a_task_definition_reads_only_its_own_revisions_not_the_familys_history() -> Result<()> {
-    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
     const FOREIGN: usize = 500;
     let ecs = ecs().await?;
     let family = unique("e2e-tdcost");
     // A family with a long history someone else registered and deregistered (normal on real AWS).
     for _ in 0..FOREIGN {
-        let out = ecs
-            .register_task_definition()
-            .family(&family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("app")
-                    .image("busybox:1.37")
-                    .memory(256)
-                    .build(),
-            )
-            .send()
-            .await?;
-        let arn = out
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .context("arn")?;
+        let arn = register_revision(&ecs, &family, None).await?;
         ecs.deregister_task_definition()
             .task_definition(arn)
             .send()
