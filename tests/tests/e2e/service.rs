@@ -496,3 +496,121 @@ async fn a_scalable_target_no_scaling_policy_owns_keeps_the_count() -> Result<()
         .await?;
     Ok(())
 }
+
+/// The ARN of revision `n` of the TaskDefinition `web`, once its status shows it.
+async fn revision_arn(tds: &Api<ecs_controller::api::TaskDefinition>, n: i64) -> Result<String> {
+    eventually(&format!("revision {n}"), T, || async {
+        let td = serde_json::to_value(tds.get("web").await?)?;
+        Ok((td["status"]["revision"] == json!(n))
+            .then(|| td["status"]["arn"].as_str().map(str::to_string))
+            .flatten())
+    })
+    .await
+}
+
+/// How DescribeServices answers in [`a_rollout_goes_in_progress_then_complete_as_ecs_reports_it`].
+#[derive(Clone, Debug, PartialEq)]
+enum Rollout {
+    /// moto's own answer (a deployment is COMPLETED at once).
+    AsMoto,
+    /// The PRIMARY deployment IN_PROGRESS, its task not running yet.
+    InProgress,
+    /// The PRIMARY deployment COMPLETED, its task running.
+    Completed,
+}
+
+/// The rollout path real ECS takes, which moto does not (its deployments stay on the first revision and
+/// complete at once): answers to DescribeServices rewritten by the fault proxy as ECS gives them during
+/// a rollout and once it completed.
+#[tokio::test]
+async fn a_rollout_goes_in_progress_then_complete_as_ecs_reports_it() -> Result<()> {
+    use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
+    use std::sync::{Arc, Mutex};
+    let proxy = FaultProxy::start(&env("MOTO_URL")?, FaultConfig::default())?;
+    let mode = Arc::new(Mutex::new(Rollout::AsMoto));
+    let seen = mode.clone();
+    proxy.rewrite("DescribeServices", move |answer| {
+        let mode = seen.lock().map(|m| m.clone()).unwrap_or(Rollout::AsMoto);
+        let Some(services) = answer.get_mut("services").and_then(|s| s.as_array_mut()) else {
+            return;
+        };
+        for s in services {
+            // moto leaves its deployments on the first revision; ECS's PRIMARY runs the service's.
+            let current = s["taskDefinition"].clone();
+            let Some(deployments) = s.get_mut("deployments").and_then(|d| d.as_array_mut()) else {
+                continue;
+            };
+            if mode != Rollout::AsMoto {
+                for d in deployments.iter_mut().filter(|d| d["status"] == "PRIMARY") {
+                    d["taskDefinition"] = current.clone();
+                }
+            }
+            match &mode {
+                Rollout::AsMoto => {}
+                Rollout::InProgress => {
+                    for d in deployments.iter_mut().filter(|d| d["status"] == "PRIMARY") {
+                        d["rolloutState"] = json!("IN_PROGRESS");
+                        d["rolloutStateReason"] = json!("ECS deployment ecs-svc/1 in progress.");
+                        d["runningCount"] = json!(0);
+                        d["pendingCount"] = json!(1);
+                    }
+                    s["runningCount"] = json!(0);
+                    s["pendingCount"] = json!(1);
+                }
+                Rollout::Completed => {
+                    for d in deployments.iter_mut().filter(|d| d["status"] == "PRIMARY") {
+                        d["rolloutState"] = json!("COMPLETED");
+                        d["rolloutStateReason"] = json!("ECS deployment ecs-svc/1 completed.");
+                        d["runningCount"] = json!(1);
+                        d["pendingCount"] = json!(0);
+                    }
+                }
+            }
+        }
+    });
+    let setup = Setup::builder("e2e-svc-rollout")
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .start()
+        .await?;
+    let net = network()?;
+    let family = unique("e2e-svc-rollout");
+    apply(
+        &setup.clusters,
+        cluster_manifest("main", &unique("e2e-svc-rollout")),
+    )
+    .await?;
+    apply(&setup.tds, task_definition_manifest("web", &family, "nginx:1")).await?;
+    apply(&setup.services, service_manifest("web", "main", "web", &net, 1)).await?;
+    wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    let ready_reason = |obj: &serde_json::Value| condition(obj, READY).map(|c| (c.status, c.reason));
+
+    // A new revision rolls out: IN_PROGRESS while ECS says so, then COMPLETED.
+    *mode.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Rollout::InProgress;
+    apply(&setup.tds, task_definition_manifest("web", &family, "nginx:2")).await?;
+    let rev2 = revision_arn(&setup.tds, 2).await?;
+    // (The first status after UpdateService comes from its answer; the rollout state from the next
+    // DescribeServices.)
+    let rolling = eventually("RolloutInProgress with ECS's rollout state", T, || async {
+        let obj = serde_json::to_value(setup.services.get("web").await?)?;
+        Ok(
+            (ready_reason(&obj) == Some((ConditionStatus::False, "RolloutInProgress".into()))
+                && obj["status"]["rolloutState"] == "IN_PROGRESS")
+                .then_some(obj),
+        )
+    })
+    .await?;
+    assert_eq!(
+        rolling["status"]["rolloutStateReason"],
+        "ECS deployment ecs-svc/1 in progress."
+    );
+    assert_eq!(
+        condition(&rolling, "Progressing").map(|c| c.status),
+        Some(ConditionStatus::True)
+    );
+    *mode.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Rollout::Completed;
+    let done = wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    assert_eq!(done["status"]["taskDefinitionArn"], json!(rev2));
+    assert_eq!(done["status"]["rolloutState"], "COMPLETED");
+
+    Ok(())
+}
