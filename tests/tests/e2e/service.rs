@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result, ensure};
 use aws_sdk_ecs::types::Service;
-use ecs_controller::api::conditions::READY;
+use ecs_controller::api::conditions::{READY, STALLED};
 use ecs_controller::api::{ConditionStatus, FargateService};
 use ecs_controller_e2e::fixtures::{
     Network, cluster_manifest, manifests_file, network, service_manifest, task_definition_manifest,
@@ -508,7 +508,7 @@ async fn revision_arn(tds: &Api<ecs_controller::api::TaskDefinition>, n: i64) ->
     .await
 }
 
-/// How DescribeServices answers in [`a_rollout_goes_in_progress_then_complete_as_ecs_reports_it`].
+/// How DescribeServices answers in [`a_rollout_goes_in_progress_then_complete_and_a_circuit_breaker_rollback_is_not_retried`].
 #[derive(Clone, Debug, PartialEq)]
 enum Rollout {
     /// moto's own answer (a deployment is COMPLETED at once).
@@ -517,13 +517,17 @@ enum Rollout {
     InProgress,
     /// The PRIMARY deployment COMPLETED, its task running.
     Completed,
+    /// Once the service runs another revision than `old`: the circuit breaker rolled it back to `old`
+    /// (the new deployment FAILED, `old` PRIMARY again); until then as `Completed`.
+    RolledBackTo(String),
 }
 
 /// The rollout path real ECS takes, which moto does not (its deployments stay on the first revision and
 /// complete at once): answers to DescribeServices rewritten by the fault proxy as ECS gives them during
-/// a rollout and once it completed.
+/// a rollout, once it completed, and after a circuit-breaker rollback.
 #[tokio::test]
-async fn a_rollout_goes_in_progress_then_complete_as_ecs_reports_it() -> Result<()> {
+async fn a_rollout_goes_in_progress_then_complete_and_a_circuit_breaker_rollback_is_not_retried() -> Result<()>
+{
     use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
     use std::sync::{Arc, Mutex};
     let proxy = FaultProxy::start(&env("MOTO_URL")?, FaultConfig::default())?;
@@ -557,7 +561,21 @@ async fn a_rollout_goes_in_progress_then_complete_as_ecs_reports_it() -> Result<
                     s["runningCount"] = json!(0);
                     s["pendingCount"] = json!(1);
                 }
-                Rollout::Completed => {
+                Rollout::RolledBackTo(old) if current != json!(old) => {
+                    let mut back = deployments.first().cloned().unwrap_or_default();
+                    for d in deployments.iter_mut() {
+                        d["status"] = json!("ACTIVE");
+                        d["rolloutState"] = json!("FAILED");
+                        d["rolloutStateReason"] =
+                            json!("ECS deployment circuit breaker: tasks failed to start.");
+                    }
+                    back["status"] = json!("PRIMARY");
+                    back["taskDefinition"] = json!(old);
+                    back["rolloutState"] = json!("COMPLETED");
+                    deployments.insert(0, back);
+                    s["taskDefinition"] = json!(old);
+                }
+                Rollout::Completed | Rollout::RolledBackTo(_) => {
                     for d in deployments.iter_mut().filter(|d| d["status"] == "PRIMARY") {
                         d["rolloutState"] = json!("COMPLETED");
                         d["rolloutStateReason"] = json!("ECS deployment ecs-svc/1 completed.");
@@ -611,6 +629,31 @@ async fn a_rollout_goes_in_progress_then_complete_as_ecs_reports_it() -> Result<
     let done = wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
     assert_eq!(done["status"]["taskDefinitionArn"], json!(rev2));
     assert_eq!(done["status"]["rolloutState"], "COMPLETED");
+
+    // The next revision fails and the circuit breaker rolls back to revision 2: RolloutFailed, Stalled,
+    // the rejected revision recorded and never sent again (before the fix, the first look at the
+    // rollback sent it again, and again at every resync).
+    *mode.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Rollout::RolledBackTo(rev2.clone());
+    apply(&setup.tds, task_definition_manifest("web", &family, "nginx:3")).await?;
+    let rev3 = revision_arn(&setup.tds, 3).await?;
+    let failed = eventually("RolloutFailed", T, || async {
+        let obj = serde_json::to_value(setup.services.get("web").await?)?;
+        Ok((ready_reason(&obj) == Some((ConditionStatus::False, "RolloutFailed".into()))).then_some(obj))
+    })
+    .await?;
+    assert_eq!(failed["status"]["failedTaskDefinitionArn"], json!(rev3));
+    assert_eq!(failed["status"]["taskDefinitionArn"], json!(rev2));
+    assert_eq!(
+        condition(&failed, STALLED).map(|c| c.status),
+        Some(ConditionStatus::True)
+    );
+    let updates = proxy.counts().by_operation("UpdateService").forwarded;
+    more_reconciles(&setup.controller, "FargateService", 3.0).await?;
+    assert_eq!(
+        proxy.counts().by_operation("UpdateService").forwarded,
+        updates,
+        "the rolled-back revision is not rolled out again"
+    );
 
     Ok(())
 }

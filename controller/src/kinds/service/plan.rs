@@ -147,12 +147,19 @@ pub(super) fn plan(
             return Ok(Plan::Settled(Applied::new(status, state)));
         }
         Some(s) => {
+            // A revision the circuit breaker rejected is not rolled out again: the one recorded in
+            // status, or (first sight of the rollback: right after it, or after a restart before the
+            // status said so) a FAILED deployment of the desired revision in the answer itself.
+            let rejected = status
+                .failed_task_definition_arn
+                .clone()
+                .or_else(|| failed_deployment_of(&s, &refs.task_definition));
             let changes = desired_update(
                 &obj.spec,
                 &s,
                 &refs.task_definition,
                 refs.scaled_by.is_none(),
-                status.failed_task_definition_arn.as_deref(),
+                rejected.as_deref(),
             );
             let current = Box::new(s);
             let tags = desired_tags(obj);
@@ -704,6 +711,18 @@ struct Rollout {
     pub task_definition: Option<String>,
     pub rollout_state: Option<String>,
     pub reason: Option<String>,
+}
+
+/// `desired_td` when the service has a FAILED deployment of it (the circuit breaker rejected it).
+fn failed_deployment_of(service: &sdk::Service, desired_td: &str) -> Option<String> {
+    service
+        .deployments()
+        .iter()
+        .any(|d| {
+            d.task_definition() == Some(desired_td)
+                && d.rollout_state() == Some(&sdk::DeploymentRolloutState::Failed)
+        })
+        .then(|| desired_td.to_string())
 }
 
 /// Derives the rollout from DescribeServices/UpdateService output shaped like real ECS:
@@ -1344,9 +1363,11 @@ mod tests {
             Some(rolled_back.clone()),
             FargateServiceStatus::default(),
         ));
+        // Seen for the first time (the status does not say so yet: right after the rollback, or after a
+        // restart), the rejected revision is not sent again.
         assert!(
-            matches!(&action, Action::Update { changes, .. } if changes.changed() == ["taskDefinition"]),
-            "before the failure is known the new revision is sent: {action:?}"
+            matches!(&action, Action::SyncTags { .. }),
+            "the rejected revision must not be rolled out again: {action:?}"
         );
         let a = then.with(&refs(), &rolled_back);
         assert_eq!(
