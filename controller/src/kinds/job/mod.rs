@@ -329,12 +329,10 @@ async fn rebuilt(
         .spec
         .task_definition_arn
         .as_deref()
-        .and_then(|arn| arn.rsplit_once(":task-definition/"))
-        .and_then(|(_, rest)| rest.rsplit_once(':'))
-        .map(|(family, _)| family.to_string());
+        .and_then(crate::aws::ecs::family_of);
     let mut stopped = Vec::new();
     if let Some(family) = family {
-        let listed: Vec<String> = crate::aws::ecs::list_stopped_tasks_of_family(ecs, &cluster, &family)
+        let listed: Vec<String> = crate::aws::ecs::list_stopped_tasks_of_family(ecs, &cluster, family)
             .await?
             .into_iter()
             .filter(|arn| !running.contains(arn))

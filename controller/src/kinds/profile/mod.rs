@@ -85,6 +85,12 @@ pub(crate) fn check_role(profile: &FargateProfile, what: &str, arn: &str) -> Res
     })
 }
 
+/// Refuses a revision whose task role the profile does not allow (a revision a workload runs without
+/// overriding its role).
+pub(crate) fn check_revision_role(profile: &FargateProfile, role: &str) -> Result<(), Error> {
+    check_role(profile, "the task definition's taskRoleArn", role)
+}
+
 /// The task role of revision `arn` (`None`: it has none, or ECS does not know the revision), for the
 /// guard rail of a workload that references a revision rather than registering it. A revision never
 /// changes, so each is described once per process.

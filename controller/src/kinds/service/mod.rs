@@ -75,7 +75,7 @@ impl Managed for FargateService {
         {
             let ecs = &aws.region(refs.target.region.as_deref()).ecs;
             if let Some(role) = crate::kinds::profile::revision_role(ecs, &refs.task_definition).await? {
-                crate::kinds::profile::check_role(p, "the task definition's taskRoleArn", &role)?;
+                crate::kinds::profile::check_revision_role(p, &role)?;
             }
         }
         let observed = act::describe(&aws, &refs.target).await?;

@@ -1009,9 +1009,7 @@ pub(super) fn check_revision_role(
         .as_ref()
         .is_some_and(|o| o.task_role_arn.is_some());
     match role {
-        Some(role) if !overridden => {
-            crate::kinds::profile::check_role(p, "the task definition's taskRoleArn", role)
-        }
+        Some(role) if !overridden => crate::kinds::profile::check_revision_role(p, role),
         _ => Ok(()),
     }
 }
