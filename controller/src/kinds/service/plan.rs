@@ -150,10 +150,9 @@ pub(super) fn plan(
             // A revision the circuit breaker rejected is not rolled out again: the one recorded in
             // status, or (first sight of the rollback: right after it, or after a restart before the
             // status said so) a FAILED deployment of the desired revision in the answer itself.
-            let rejected = status
-                .failed_task_definition_arn
-                .clone()
-                .or_else(|| failed_deployment_of(&s, &refs.task_definition));
+            let rejected = status.failed_task_definition_arn.clone().or_else(|| {
+                failed_deployment(&s, &refs.task_definition).map(|_| refs.task_definition.clone())
+            });
             let changes = desired_update(
                 &obj.spec,
                 &s,
@@ -713,16 +712,12 @@ struct Rollout {
     pub reason: Option<String>,
 }
 
-/// `desired_td` when the service has a FAILED deployment of it (the circuit breaker rejected it).
-fn failed_deployment_of(service: &sdk::Service, desired_td: &str) -> Option<String> {
-    service
-        .deployments()
-        .iter()
-        .any(|d| {
-            d.task_definition() == Some(desired_td)
-                && d.rollout_state() == Some(&sdk::DeploymentRolloutState::Failed)
-        })
-        .then(|| desired_td.to_string())
+/// The service's FAILED deployment of `desired_td`, if any (the circuit breaker rejected it).
+fn failed_deployment<'a>(service: &'a sdk::Service, desired_td: &str) -> Option<&'a sdk::Deployment> {
+    service.deployments().iter().find(|d| {
+        d.task_definition() == Some(desired_td)
+            && d.rollout_state() == Some(&sdk::DeploymentRolloutState::Failed)
+    })
 }
 
 /// Derives the rollout from DescribeServices/UpdateService output shaped like real ECS:
@@ -738,10 +733,7 @@ fn rollout(service: &sdk::Service, desired_td: &str, failed_td: Option<&str>) ->
     let state_of = |d: &sdk::Deployment| d.rollout_state().map(|s| s.as_str().to_string());
     let reason_of = |d: &sdk::Deployment| d.rollout_state_reason().map(str::to_string);
 
-    if let Some(failed) = deployments.iter().find(|d| {
-        d.task_definition() == Some(desired_td)
-            && d.rollout_state() == Some(&sdk::DeploymentRolloutState::Failed)
-    }) {
+    if let Some(failed) = failed_deployment(service, desired_td) {
         return Rollout {
             phase: Phase::Failed,
             task_definition: primary.and_then(|p| p.task_definition()).map(str::to_string),

@@ -124,7 +124,7 @@ pub(super) async fn owned_active(
         plan::sort_active(status, ecs_api::list_active_revisions(ecs, family).await?);
     for arn in to_describe {
         if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await?
-            && plan::is_ours(obj, &tags)
+            && plan::owned(obj, &tags)
         {
             ours.push(arn);
         }

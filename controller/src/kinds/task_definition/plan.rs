@@ -80,7 +80,7 @@ fn owner(obj: &TaskDefinition, tags: &[Tag]) -> Owner {
 }
 
 /// Whether the revision carrying `tags` is this object's.
-fn owned(obj: &TaskDefinition, tags: &[Tag]) -> bool {
+pub(super) fn owned(obj: &TaskDefinition, tags: &[Tag]) -> bool {
     owner(obj, tags) == Owner::This
 }
 
@@ -351,11 +351,6 @@ pub(super) fn sort_active(status: &TaskDefinitionStatus, active: Vec<String>) ->
         }
     }
     (ours, to_describe)
-}
-
-/// Whether a described revision (its tags) is this object's: the crash window of [`sort_active`].
-pub(super) fn is_ours(obj: &TaskDefinition, tags: &[Tag]) -> bool {
-    owned(obj, tags)
 }
 
 /// The ACTIVE revisions a deletion deregisters, and those it must leave to the services using them.
@@ -822,10 +817,10 @@ mod tests {
         let (mine, to_describe) = sort_active(&status, listed);
         assert_eq!(mine, [arn(10), arn(8)]);
         assert_eq!(to_describe, [arn(11)]);
-        assert!(is_ours(&obj, &ours("h")));
-        assert!(!is_ours(&obj, &tags(Some("uid-2"), "other-ns", Some("h"))));
+        assert!(owned(&obj, &ours("h")));
+        assert!(!owned(&obj, &tags(Some("uid-2"), "other-ns", Some("h"))));
         // An earlier object of this name, deleted with Retain: not this one's.
-        assert!(!is_ours(&obj, &tags(Some("uid-0"), "shop", Some("h"))));
+        assert!(!owned(&obj, &tags(Some("uid-0"), "shop", Some("h"))));
         let mut all_ours = mine;
         all_ours.push(arn(11));
         let removal = removal(&BTreeSet::from([8, 9]), all_ours);
