@@ -430,6 +430,8 @@ struct State {
     created: Vec<Created>,
     /// Requests answered by [`FaultProxy::refuse`], by operation.
     refused: BTreeMap<String, u64>,
+    /// With [`FaultProxy::record_requests`]: the JSON body of every request forwarded, with its operation.
+    sent: Option<Vec<(String, serde_json::Value)>>,
 }
 
 type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
@@ -584,13 +586,32 @@ impl FaultProxy {
         self.shared.state().counts.clone()
     }
 
-    /// Every request so far, in arrival order.
     /// Every create ([`created_name`]) the upstream answered with success, in order, whether or not
     /// the client got the answer.
     pub fn created(&self) -> Vec<Created> {
         self.shared.state().created.clone()
     }
 
+    /// From now on, keep the JSON body of every request forwarded upstream (see [`sent`](Self::sent)):
+    /// what the controller asked AWS, including what moto drops.
+    pub fn record_requests(&self) {
+        self.shared.state().sent.get_or_insert_with(Vec::new);
+    }
+
+    /// The JSON bodies of the `operation` requests forwarded since [`record_requests`](Self::record_requests),
+    /// in order (JSON-protocol requests only: ECS and Application Auto Scaling).
+    pub fn sent(&self, operation: &str) -> Vec<serde_json::Value> {
+        let state = self.shared.state();
+        state
+            .sent
+            .iter()
+            .flatten()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    /// Every request so far, in arrival order.
     pub fn history(&self) -> Vec<Decision> {
         self.shared.state().history.clone()
     }
@@ -843,6 +864,12 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
             });
         }
     };
+    if action.reaches_upstream()
+        && let Some(sent) = shared.state().sent.as_mut()
+        && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
+    {
+        sent.push((operation.clone(), json));
+    }
     match action {
         Action::Forward => match shared.forward(&parts, body).await {
             Ok(response) => {

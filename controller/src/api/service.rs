@@ -74,11 +74,15 @@ pub struct FargateServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 5000))]
     pub desired_count: Option<i32>,
-    /// `FARGATE` (the default when no capacityProviderStrategy is given).
+    /// `FARGATE`. With neither a launch type nor a capacityProviderStrategy (here or from a
+    /// FargateProfile), a new service uses its cluster's default capacity provider strategy, or the
+    /// FARGATE launch type when the cluster has none. Naming FARGATE moves a service that runs on a
+    /// strategy back to the launch type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["FARGATE"]))]
     pub launch_type: Option<String>,
-    /// FARGATE / FARGATE_SPOT with base and weight.
+    /// FARGATE / FARGATE_SPOT with base and weight. A change (or removal, see
+    /// `status.capacityProviderStrategyApplied`) is applied with a new deployment, so the tasks move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 2))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]))]
@@ -283,4 +287,10 @@ pub struct FargateServiceStatus {
     /// back is a new request, never an idempotent replay of the first one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creations: Option<i32>,
+    /// Whether the service's capacity provider strategy is one the spec (or its FargateProfile) set.
+    /// When such a strategy is then removed from the spec, the removal is applied: the service moves
+    /// to its cluster's default strategy, or to the FARGATE launch type when the cluster has none. A
+    /// strategy the spec never named is not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy_applied: Option<bool>,
 }

@@ -92,6 +92,13 @@ macro_rules! memory_mib {
 #[x_kube(validation = Rule::new("has(self.volumes) || self.containerDefinitions.all(c, !has(c.mountPoints) || size(c.mountPoints) == 0)").message("a mountPoint names a sourceVolume that is not in volumes"))]
 #[x_kube(validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(o, o.name == d.containerName)))").message("dependsOn must name another container of this task"))]
 #[x_kube(validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: create a new TaskDefinition instead"))]
+// ECS (PortMapping.hostPort): "If you use containers in a task with the awsvpc or host network mode,
+// the hostPort can either be left blank or set to the same value as the containerPort." In bridge mode
+// any host port goes (a static port mapping).
+#[x_kube(validation = Rule::new(concat!(
+    "!has(self.networkMode) || !(self.networkMode in ['awsvpc', 'host']) || ",
+    "self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, !has(p.hostPort) || p.hostPort == p.containerPort))"
+)).message("with networkMode awsvpc or host, a portMappings[].hostPort must be omitted or equal its containerPort"))]
 pub struct TaskDefinitionSpec {
     /// Task-definition family; defaults to metadata.name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -339,7 +346,6 @@ pub struct RepositoryCredentials {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("!has(self.hostPort) || self.hostPort == self.containerPort").message("with awsvpc networking hostPort must be omitted or equal containerPort"))]
 pub struct PortMapping {
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: i32,

@@ -58,14 +58,14 @@ fn cluster_source<'a>(names: &Names<'a>) -> Option<ClusterSource<'a>> {
 }
 
 /// The cluster (ARN), its region, and the task-definition revision to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Placed {
     pub(super) cluster: String,
     pub(super) region: String,
     pub(super) task_definition: String,
-    /// Whether the cluster has a default capacity provider strategy (without one, ECS runs a task that
-    /// names neither a launch type nor a strategy on EC2).
-    pub(super) default_strategy: bool,
+    /// The cluster's default capacity provider strategy, empty when it has none (then ECS runs a task
+    /// that names neither a launch type nor a strategy on EC2).
+    pub(super) default_strategy: Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>,
 }
 
 /// The cluster, region and task definition of `names`, or why they are not usable yet. With
@@ -79,7 +79,7 @@ pub(super) async fn resolve(
     let Names {
         kind, namespace: ns, ..
     } = names;
-    let mut default_strategy = false;
+    let mut default_strategy = Vec::new();
     let source = cluster_source(&names);
     let (cluster, region) = match source {
         Some(ClusterSource::Arn { arn, .. }) => (arn.to_string(), arn_region(arn).map(str::to_string)),
@@ -148,7 +148,7 @@ pub(super) async fn resolve(
         let Some(c) = aws.describe_cluster(Some(&region), name).await? else {
             return not_ready(format!("ECS cluster {cluster} does not exist"));
         };
-        default_strategy = !c.default_capacity_provider_strategy().is_empty();
+        default_strategy = c.default_capacity_provider_strategy().to_vec();
         let tag = |key: &str| crate::aws::ecs::tag_value(c.tags(), key);
         if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
             && owner_check
@@ -214,32 +214,35 @@ pub(super) async fn cluster_for_cleanup(
         .and_then(|s| s.arn.map(|arn| (arn, s.region))))
 }
 
-/// Whether the cluster of `names` (at `cluster`, `region`) has a default capacity provider strategy:
-/// from the EcsCluster object's spec (whatever its condition), or as ECS describes the cluster.
+/// The default capacity provider strategy of the cluster of `names` (at `cluster`, `region`), empty
+/// when it has none: from the EcsCluster object's spec (whatever its condition), or as ECS describes
+/// the cluster.
 pub(super) async fn default_strategy(
     names: Names<'_>,
     cluster: &str,
     region: &str,
     ctx: &Context,
     aws: &Account<'_>,
-) -> Result<bool, Error> {
+) -> Result<Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>, Error> {
     if let Some(ClusterSource::Object(cluster_ns, name)) = cluster_source(&names) {
         let c = cache::get::<EcsCluster>(ctx, cluster_ns, name, |_| true).await?;
-        return Ok(c.as_ref().is_some_and(spec_default_strategy));
+        return Ok(c.as_ref().map(spec_default_strategy).unwrap_or_default());
     }
     let name = crate::runtime::relations::last_segment(cluster);
     Ok(aws
         .describe_cluster(Some(region), name)
         .await?
-        .is_some_and(|c| !c.default_capacity_provider_strategy().is_empty()))
+        .map(|c| c.default_capacity_provider_strategy().to_vec())
+        .unwrap_or_default())
 }
 
-/// Whether an EcsCluster's spec gives its cluster a default capacity provider strategy.
-fn spec_default_strategy(c: &EcsCluster) -> bool {
+/// The default capacity provider strategy an EcsCluster's spec gives its cluster (empty: none).
+fn spec_default_strategy(c: &EcsCluster) -> Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem> {
     c.spec
         .default_capacity_provider_strategy
-        .as_ref()
-        .is_some_and(|s| !s.is_empty())
+        .as_deref()
+        .map(strategy)
+        .unwrap_or_default()
 }
 
 /// A dependency that is not there yet, with a message naming it.

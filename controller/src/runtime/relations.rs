@@ -188,15 +188,16 @@ pub fn services_naming_task_definition<'a>(
         .collect()
 }
 
-/// The policies a change of FargateService `service` wakes (those naming it).
+/// The policies a change of FargateService `service` wakes (those naming it, by reference or id).
 pub fn policies_naming_service<'a>(
     policies: impl IntoIterator<Item = &'a ScalingPolicy>,
     service: &FargateService,
 ) -> Vec<ObjectRef<ScalingPolicy>> {
-    let key = ObjectRef::from_obj(service);
+    // By reference, or by the resource id the service has once it exists in AWS: a policy by id
+    // waits for its service as much as one by reference does.
     policies
         .into_iter()
-        .filter(|p| service_of(p).as_ref() == Some(&key))
+        .filter(|p| policy_targets(p, service))
         .map(ObjectRef::from_obj)
         .collect()
 }
@@ -531,6 +532,15 @@ mod tests {
         assert_eq!(
             policies_naming_service(&policies, &services[0]),
             [ObjectRef::from_obj(&policies[0])]
+        );
+        // Once the service exists in AWS, a policy naming it by resource id is woken too.
+        let in_aws = created(services[0].clone(), "arn:aws:ecs:r:1:cluster/main", "x");
+        assert_eq!(
+            policies_naming_service(&policies, &in_aws),
+            [
+                ObjectRef::from_obj(&policies[0]),
+                ObjectRef::from_obj(&policies[1])
+            ]
         );
         assert_eq!(cluster_freed_by(&services[0]), None);
         assert_eq!(task_definition_freed_by(&services[0]), None);

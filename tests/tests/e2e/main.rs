@@ -7,6 +7,7 @@ mod argocd;
 mod cluster;
 mod corpus;
 mod crds;
+mod fields;
 mod gitops;
 mod helm;
 mod job_status;

@@ -23,7 +23,7 @@ pub(super) struct Target {
 }
 
 /// Everything `apply` needs from the referenced objects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Resolved {
     /// Always with its region: a service runs in its cluster's region.
     pub(super) target: Target,
@@ -31,6 +31,8 @@ pub(super) struct Resolved {
     pub(super) task_definition: String,
     /// The ScalingPolicy that owns the service's `desiredCount`, if any.
     pub(super) scaled_by: Option<String>,
+    /// The cluster's default capacity provider strategy (empty: none).
+    pub(super) default_strategy: Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>,
 }
 
 /// The referenced cluster, task definition and scaling policy of `obj`; waits (`DependencyNotReady`)
@@ -60,6 +62,7 @@ pub(super) async fn references(
         target,
         task_definition,
         scaled_by,
+        default_strategy: placed.default_strategy,
     }))
 }
 

@@ -159,6 +159,10 @@ pub(super) fn plan(
                 &refs.task_definition,
                 refs.scaled_by.is_none(),
                 rejected.as_deref(),
+                Placement {
+                    cluster_default: &refs.default_strategy,
+                    applied: status.capacity_provider_strategy_applied == Some(true),
+                },
             );
             let current = Box::new(s);
             let tags = desired_tags(obj);
@@ -174,6 +178,8 @@ pub(super) fn plan(
             }
         }
     };
+    // Recorded with the answer: once the spec's strategy is on the service, its removal is applied.
+    status.capacity_provider_strategy_applied = obj.spec.capacity_provider_strategy.is_some().then_some(true);
     let sent = matches!(action, Action::Create(_) | Action::Update { .. });
     Ok(Plan::Act {
         action,
@@ -441,10 +447,13 @@ fn new_service(
         name: r.target.name.clone(),
         task_definition: r.task_definition.clone(),
         desired_count: s.desired_count.unwrap_or(DEFAULT_DESIRED_COUNT),
-        launch_type: s
-            .capacity_provider_strategy
-            .is_none()
-            .then_some(sdk::LaunchType::Fargate),
+        // Neither a launch type nor a strategy: the cluster's default strategy places the tasks (ECS
+        // takes it when both are left out); without one ECS would use EC2, so FARGATE is named.
+        launch_type: match (&s.launch_type, &s.capacity_provider_strategy) {
+            (Some(_), _) => Some(sdk::LaunchType::Fargate),
+            (None, Some(_)) => None,
+            (None, None) => r.default_strategy.is_empty().then_some(sdk::LaunchType::Fargate),
+        },
         capacity_provider_strategy: s.capacity_provider_strategy.as_deref().map(strategy),
         platform_version: s.platform_version.clone(),
         network_configuration: network(s)?,
@@ -574,6 +583,42 @@ fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     v
 }
 
+/// Where the spec places the service, when it says: its capacity provider strategy; the FARGATE launch
+/// type (an empty strategy: UpdateService moves a service "back to the launch type" when given an
+/// empty list); with neither, the cluster's default strategy (or the launch type when it has none), but
+/// only when the spec had set a strategy before (`applied`): a strategy the spec never named is not
+/// managed.
+fn desired_strategy(
+    spec: &FargateServiceSpec,
+    placement: Placement<'_>,
+) -> Option<Vec<sdk::CapacityProviderStrategyItem>> {
+    match (&spec.capacity_provider_strategy, &spec.launch_type) {
+        (Some(want), _) => Some(strategy(want)),
+        (None, Some(_)) => Some(Vec::new()),
+        (None, None) if placement.applied => Some(placement.cluster_default.to_vec()),
+        (None, None) => None,
+    }
+}
+
+/// What the service's placement depends on besides its spec.
+#[derive(Clone, Copy, Debug)]
+struct Placement<'a> {
+    /// The cluster's default capacity provider strategy (empty: none).
+    cluster_default: &'a [sdk::CapacityProviderStrategyItem],
+    /// Whether the service's current strategy is one the spec set (`status.capacityProviderStrategyApplied`).
+    applied: bool,
+}
+
+/// A strategy in a form that compares equal whatever the order of its items.
+fn norm_strategy(items: &[sdk::CapacityProviderStrategyItem]) -> Vec<(String, i32, i32)> {
+    sorted(
+        &items
+            .iter()
+            .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// The UpdateService that brings `service` to the spec: only fields the user set and that differ.
 /// `manage_count` is false while a ScalingPolicy owns the desired count; a task definition whose rollout
 /// already failed (`failed_td`) is not rolled out again.
@@ -583,6 +628,7 @@ fn desired_update(
     desired_td: &str,
     manage_count: bool,
     failed_td: Option<&str>,
+    placement: Placement<'_>,
 ) -> ServiceUpdate {
     let mut u = ServiceUpdate::default();
     if service.task_definition() != Some(desired_td) && failed_td != Some(desired_td) {
@@ -620,20 +666,13 @@ fn desired_update(
         u.network_configuration = network(spec).ok();
     }
 
-    if let Some(want) = &spec.capacity_provider_strategy {
-        let norm = |items: &[sdk::CapacityProviderStrategyItem]| {
-            sorted(
-                &items
-                    .iter()
-                    .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        if norm(&strategy(want)) != norm(service.capacity_provider_strategy()) {
-            u.capacity_provider_strategy = Some(strategy(want));
-            // Moving from a launch type to capacity providers needs a new deployment.
-            u.force_new_deployment = service.launch_type().is_some();
-        }
+    if let Some(want) = desired_strategy(spec, placement)
+        && norm_strategy(&want) != norm_strategy(service.capacity_provider_strategy())
+    {
+        u.capacity_provider_strategy = Some(want);
+        // ECS applies a new strategy with the next deployment ("this parameter doesn't trigger a
+        // new service deployment"): start one, so the tasks move now.
+        u.force_new_deployment = true;
     }
     if let Some(v) = &spec.platform_version
         && service.platform_version() != Some(v.as_str())
@@ -997,6 +1036,137 @@ mod tests {
             .build()
     }
 
+    /// A cluster without a default strategy, a service whose strategy the spec never set.
+    const UNPLACED: Placement<'static> = Placement {
+        cluster_default: &[],
+        applied: false,
+    };
+
+    fn item(provider: &str, weight: i32, base: i32) -> sdk::CapacityProviderStrategyItem {
+        sdk::CapacityProviderStrategyItem::builder()
+            .capacity_provider(provider)
+            .weight(weight)
+            .base(base)
+            .build()
+            .expect("item")
+    }
+
+    fn spot_spec() -> FargateServiceSpec {
+        let mut s = spec();
+        s.capacity_provider_strategy = serde_json::from_value(serde_json::json!([
+            {"capacityProvider": "FARGATE_SPOT", "weight": 3}, {"capacityProvider": "FARGATE", "base": 1, "weight": 1}
+        ]))
+        .expect("strategy parses");
+        s
+    }
+
+    fn on_strategy(items: Vec<sdk::CapacityProviderStrategyItem>) -> sdk::Service {
+        let mut service = matching_service();
+        service.launch_type = None;
+        service.capacity_provider_strategy = Some(items);
+        service
+    }
+
+    #[test]
+    fn a_new_service_without_launch_type_or_strategy_takes_the_clusters_default_strategy() {
+        let mut o = obj();
+        o.spec.launch_type = None;
+        let create =
+            |o: &FargateService, r: &Resolved| match act(plan(o, r, None, FargateServiceStatus::default())).0
+            {
+                Action::Create(c) => (c.launch_type, c.capacity_provider_strategy),
+                other => panic!("expected a create, got {other:?}"),
+            };
+        // The cluster has a default strategy: CreateService names neither, so ECS applies it.
+        let with_default = Resolved {
+            default_strategy: vec![item("FARGATE_SPOT", 1, 0)],
+            ..refs()
+        };
+        assert_eq!(create(&o, &with_default), (None, None));
+        // No default: ECS would place the service on EC2, so FARGATE is named.
+        assert_eq!(create(&o, &refs()), (Some(sdk::LaunchType::Fargate), None));
+        // An explicit launch type is sent whatever the cluster's default.
+        o.spec.launch_type = Some("FARGATE".into());
+        assert_eq!(create(&o, &with_default), (Some(sdk::LaunchType::Fargate), None));
+    }
+
+    #[test]
+    fn a_strategy_change_is_applied_with_a_new_deployment_and_an_equal_one_in_another_order_is_not() {
+        let s = spot_spec();
+        let u = desired_update(&s, &matching_service(), NEW, true, None, UNPLACED);
+        assert_eq!(
+            u.capacity_provider_strategy.as_deref().map(norm_strategy),
+            Some(norm_strategy(&[
+                item("FARGATE", 1, 1),
+                item("FARGATE_SPOT", 3, 0)
+            ]))
+        );
+        assert!(u.force_new_deployment, "the tasks move with a new deployment");
+        let same = on_strategy(vec![item("FARGATE", 1, 1), item("FARGATE_SPOT", 3, 0)]);
+        assert!(desired_update(&s, &same, NEW, true, None, UNPLACED).is_empty());
+    }
+
+    #[test]
+    fn a_strategy_the_spec_never_named_is_not_managed_but_its_removal_is_applied() {
+        let mut s = spec();
+        s.launch_type = None;
+        let custom = on_strategy(vec![item("FARGATE_SPOT", 1, 0)]);
+        let default = [item("FARGATE", 1, 0)];
+        // Adopted (or set by hand) while the spec never named one: left alone.
+        let unmanaged = Placement {
+            cluster_default: &default,
+            applied: false,
+        };
+        assert!(desired_update(&s, &custom, NEW, true, None, unmanaged).is_empty());
+        // The spec had set it and no longer does: back to the cluster's default strategy...
+        let removed = Placement {
+            cluster_default: &default,
+            applied: true,
+        };
+        let u = desired_update(&s, &custom, NEW, true, None, removed);
+        assert_eq!(u.capacity_provider_strategy, Some(default.to_vec()));
+        assert!(u.force_new_deployment);
+        // ...or, on a cluster without one, to the launch type (an empty list, as UpdateService takes it).
+        let u = desired_update(
+            &s,
+            &custom,
+            NEW,
+            true,
+            None,
+            Placement {
+                cluster_default: &[],
+                applied: true,
+            },
+        );
+        assert_eq!(u.capacity_provider_strategy, Some(Vec::new()));
+        // Naming FARGATE moves a service off its strategy whatever the record says.
+        s.launch_type = Some("FARGATE".into());
+        let u = desired_update(&s, &custom, NEW, true, None, unmanaged);
+        assert_eq!(u.capacity_provider_strategy, Some(Vec::new()));
+        assert!(desired_update(&s, &matching_service(), NEW, true, None, unmanaged).is_empty());
+    }
+
+    #[test]
+    fn the_plan_records_a_strategy_the_spec_set_and_clears_the_record_once_it_is_removed() {
+        let with = obj_with(spot_spec());
+        let status = act(plan(&with, &refs(), None, FargateServiceStatus::default()))
+            .1
+            .status;
+        assert_eq!(status.capacity_provider_strategy_applied, Some(true));
+        // The spec drops it: the removal is sent, and the record goes with the answer.
+        let mut without = obj();
+        without.spec.launch_type = None;
+        let mut current = ours(R::Completed, 2);
+        current.launch_type = None;
+        current.capacity_provider_strategy = Some(vec![item("FARGATE_SPOT", 3, 0), item("FARGATE", 1, 1)]);
+        let (action, then) = act(plan(&without, &refs(), Some(current), status));
+        let Action::Update { changes, .. } = &action else {
+            panic!("expected an update, got {action:?}");
+        };
+        assert_eq!(changes.capacity_provider_strategy, Some(Vec::new()));
+        assert_eq!(then.status.capacity_provider_strategy_applied, None);
+    }
+
     #[test]
     fn a_desired_count_left_out_of_the_spec_is_not_managed() {
         let mut s = spec();
@@ -1005,18 +1175,18 @@ mod tests {
         for count in [0, 1, 7] {
             let mut service = matching_service();
             service.desired_count = count;
-            let u = desired_update(&s, &service, NEW, true, None);
+            let u = desired_update(&s, &service, NEW, true, None, UNPLACED);
             assert!(u.is_empty(), "count {count}: {u:?}");
         }
         // Set in the spec, it is.
         s.desired_count = Some(3);
-        let u = desired_update(&s, &matching_service(), NEW, true, None);
+        let u = desired_update(&s, &matching_service(), NEW, true, None, UNPLACED);
         assert_eq!(u.desired_count, Some(3));
     }
 
     #[test]
     fn nothing_to_update_when_aws_matches_what_the_user_set() {
-        let u = desired_update(&spec(), &matching_service(), NEW, true, None);
+        let u = desired_update(&spec(), &matching_service(), NEW, true, None, UNPLACED);
         assert!(u.is_empty(), "{u:?}");
     }
 
@@ -1024,7 +1194,7 @@ mod tests {
     fn only_the_fields_that_differ_are_sent() {
         let mut s = spec();
         s.desired_count = Some(3);
-        let u = desired_update(&s, &matching_service(), OLD, true, None);
+        let u = desired_update(&s, &matching_service(), OLD, true, None, UNPLACED);
         assert_eq!(u.changed(), vec!["taskDefinition", "desiredCount"]);
         assert_eq!(u.task_definition.as_deref(), Some(OLD));
     }
@@ -1033,12 +1203,12 @@ mod tests {
     fn a_scaler_owns_the_desired_count() {
         let mut s = spec();
         s.desired_count = Some(7);
-        assert!(desired_update(&s, &matching_service(), NEW, false, None).is_empty());
+        assert!(desired_update(&s, &matching_service(), NEW, false, None, UNPLACED).is_empty());
     }
 
     #[test]
     fn a_failed_task_definition_is_not_rolled_out_again() {
-        let u = desired_update(&spec(), &matching_service(), OLD, true, Some(OLD));
+        let u = desired_update(&spec(), &matching_service(), OLD, true, Some(OLD), UNPLACED);
         assert!(u.task_definition.is_none());
     }
 
@@ -1088,6 +1258,7 @@ mod tests {
             },
             task_definition: NEW.into(),
             scaled_by: None,
+            default_strategy: Vec::new(),
         }
     }
 

@@ -47,7 +47,7 @@ pub(super) async fn references(
     };
     // Whether the cluster has a default strategy matters only to a launch.
     let default_strategy = match &status.pending_launch {
-        None => false,
+        None => Vec::new(),
         Some(_) => placement::default_strategy(names, cluster, region, ctx, aws).await?,
     };
     Ok(Deref::Ready(Placed {

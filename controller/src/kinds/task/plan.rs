@@ -584,7 +584,10 @@ pub(super) fn request(
     let launch_type = match (&spec.launch_type, &spec.capacity_provider_strategy) {
         (Some(_), _) => Some(sdk::LaunchType::Fargate),
         (None, Some(_)) => None,
-        (None, None) => (!placed.default_strategy).then_some(sdk::LaunchType::Fargate),
+        (None, None) => placed
+            .default_strategy
+            .is_empty()
+            .then_some(sdk::LaunchType::Fargate),
     };
     Ok(NewTasks {
         cluster: placed.cluster.clone(),

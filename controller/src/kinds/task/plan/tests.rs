@@ -1262,7 +1262,7 @@ fn the_run_task_request_carries_the_spec_the_ownership_tags_and_the_token() {
             cluster: CLUSTER.into(),
             region: "us-east-1".into(),
             task_definition: TD.into(),
-            default_strategy: false,
+            default_strategy: Vec::new(),
         },
     )
     .expect("a valid request");
@@ -1344,7 +1344,7 @@ fn a_minimal_spec_with_a_launch_type_asks_for_fargate_and_sends_no_overrides() {
             cluster: CLUSTER.into(),
             region: "us-east-1".into(),
             task_definition: TD.into(),
-            default_strategy: false,
+            default_strategy: Vec::new(),
         },
     )
     .expect("a valid request");
@@ -1525,7 +1525,7 @@ fn overrides_longer_than_ecs_allows_are_refused_before_run_task() {
         cluster: CLUSTER.into(),
         region: "us-east-1".into(),
         task_definition: TD.into(),
-        default_strategy: false,
+        default_strategy: Vec::new(),
     };
     match request(&o, &pinned(), &pending, &placed) {
         Err(Error::Terminal { reason, message }) => {
