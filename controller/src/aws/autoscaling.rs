@@ -10,6 +10,9 @@ use aws_sdk_applicationautoscaling::types::{
     ServiceNamespace, StepScalingPolicyConfiguration, SuspendedState,
     TargetTrackingScalingPolicyConfiguration,
 };
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn ns() -> ServiceNamespace {
     ServiceNamespace::Ecs
@@ -109,34 +112,53 @@ pub(crate) async fn describe_policies(
     aas: &AutoScalingClient,
     resource_id: &str,
 ) -> Result<Vec<ScalingPolicy>, AwsError> {
+    Ok(policies(aas, Some(resource_id)).await?.0)
+}
+
+/// The scaling policies of every ECS service of the account and region, and how many calls (pages of
+/// 50) that took.
+pub(crate) async fn list_policies(aas: &AutoScalingClient) -> Result<(Vec<ScalingPolicy>, usize), AwsError> {
+    policies(aas, None).await
+}
+
+/// The policies of one target (`Some(resource_id)`) or of the whole `ecs` namespace, page by page
+/// (AWS takes a scalable dimension only with a resource id, so the namespace is listed without one and
+/// filtered here), with the number of calls.
+async fn policies(
+    aas: &AutoScalingClient,
+    resource_id: Option<&str>,
+) -> Result<(Vec<ScalingPolicy>, usize), AwsError> {
     let mut policies = Vec::new();
     let mut token = None;
+    let mut calls = 0;
     loop {
         let out = aas
             .call(
                 op::DESCRIBE_SCALING_POLICIES,
                 aas.describe_scaling_policies()
                     .service_namespace(ns())
-                    .resource_id(resource_id)
-                    .scalable_dimension(dimension())
+                    .set_resource_id(resource_id.map(str::to_string))
+                    .set_scalable_dimension(resource_id.map(|_| dimension()))
+                    .max_results(PAGE)
                     .set_next_token(token)
                     .send(),
             )
             .await?;
+        calls += 1;
         // Filter exactly: some implementations match resource ids by substring.
-        policies.extend(
-            out.scaling_policies
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|p| p.resource_id() == resource_id),
-        );
+        policies.extend(out.scaling_policies.unwrap_or_default().into_iter().filter(|p| {
+            p.scalable_dimension() == &dimension() && resource_id.is_none_or(|id| p.resource_id() == id)
+        }));
         token = out.next_token;
         if token.is_none() {
             break;
         }
     }
-    Ok(policies)
+    Ok((policies, calls))
 }
+
+/// The most items Application Auto Scaling's Describe calls answer per page.
+const PAGE: i32 = 50;
 
 /// The configuration of one policy: target tracking or step scaling.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,32 +220,83 @@ pub(crate) async fn describe_scheduled_actions(
     aas: &AutoScalingClient,
     resource_id: &str,
 ) -> Result<Vec<ScheduledAction>, AwsError> {
+    Ok(scheduled_actions(aas, Some(resource_id)).await?.0)
+}
+
+/// The scheduled actions of every ECS service of the account and region, and how many calls (pages of
+/// 50) that took.
+pub(crate) async fn list_scheduled_actions(
+    aas: &AutoScalingClient,
+) -> Result<(Vec<ScheduledAction>, usize), AwsError> {
+    scheduled_actions(aas, None).await
+}
+
+/// The scheduled actions of one target or of the whole `ecs` namespace, as [`policies`] reads policies.
+async fn scheduled_actions(
+    aas: &AutoScalingClient,
+    resource_id: Option<&str>,
+) -> Result<(Vec<ScheduledAction>, usize), AwsError> {
     let mut actions = Vec::new();
     let mut token = None;
+    let mut calls = 0;
     loop {
         let out = aas
             .call(
                 op::DESCRIBE_SCHEDULED_ACTIONS,
                 aas.describe_scheduled_actions()
                     .service_namespace(ns())
-                    .resource_id(resource_id)
-                    .scalable_dimension(dimension())
+                    .set_resource_id(resource_id.map(str::to_string))
+                    .set_scalable_dimension(resource_id.map(|_| dimension()))
+                    .max_results(PAGE)
                     .set_next_token(token)
                     .send(),
             )
             .await?;
-        actions.extend(
-            out.scheduled_actions
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|a| a.resource_id() == resource_id),
-        );
+        calls += 1;
+        actions.extend(out.scheduled_actions.unwrap_or_default().into_iter().filter(|a| {
+            a.scalable_dimension() == Some(&dimension()) && resource_id.is_none_or(|id| a.resource_id() == id)
+        }));
         token = out.next_token;
         if token.is_none() {
             break;
         }
     }
-    Ok(actions)
+    Ok((actions, calls))
+}
+
+/// The items (policies or scheduled actions) of several targets, read at once for the reconciles of the
+/// moment: one paged call per target, or one listing of the account's whole `ecs` namespace when that
+/// takes no more calls (judged by the pages the last listing took, `listing_pages`, updated here). Every
+/// id is answered, with no items when it has none.
+pub(crate) async fn per_target<T, One, OneFut, All, AllFut>(
+    ids: Vec<String>,
+    listing_pages: &AtomicUsize,
+    one: One,
+    all: All,
+    id_of: fn(&T) -> &str,
+) -> Result<Vec<(String, Vec<T>)>, AwsError>
+where
+    One: Fn(String) -> OneFut,
+    OneFut: Future<Output = Result<Vec<T>, AwsError>>,
+    All: FnOnce() -> AllFut,
+    AllFut: Future<Output = Result<(Vec<T>, usize), AwsError>>,
+{
+    if ids.len() >= 2 && ids.len() >= listing_pages.load(Ordering::Relaxed) {
+        let (items, pages) = all().await?;
+        listing_pages.store(pages, Ordering::Relaxed);
+        let mut by_id: HashMap<String, Vec<T>> = ids.into_iter().map(|id| (id, Vec::new())).collect();
+        for item in items {
+            if let Some(of_id) = by_id.get_mut(id_of(&item)) {
+                of_id.push(item);
+            }
+        }
+        return Ok(by_id.into_iter().collect());
+    }
+    futures::future::try_join_all(ids.into_iter().map(|id| {
+        let read = one(id.clone());
+        async move { Ok((id, read.await?)) }
+    }))
+    .await
 }
 
 /// Everything PutScheduledAction takes.
@@ -280,5 +353,84 @@ pub(crate) async fn delete_scheduled_action(
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound || is_missing(&e) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    /// Items `(resource id, n)`; the listing holds items of ids nobody asked for too.
+    type Item = (String, u32);
+
+    fn listing() -> Vec<Item> {
+        ["a", "b", "b", "zz-foreign", "c"]
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (id.to_string(), n as u32))
+            .collect()
+    }
+
+    async fn read(
+        ids: &[&str],
+        pages: &AtomicUsize,
+        calls: &Mutex<Vec<String>>,
+    ) -> BTreeMap<String, Vec<u32>> {
+        let log = |what: String| {
+            calls
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(what)
+        };
+        let answered = per_target(
+            ids.iter().map(|s| s.to_string()).collect(),
+            pages,
+            |id| {
+                log(format!("one {id}"));
+                let items: Vec<Item> = listing().into_iter().filter(|(i, _)| *i == id).collect();
+                async move { Ok(items) }
+            },
+            || {
+                log("all".into());
+                async { Ok((listing(), 3)) }
+            },
+            |item: &Item| item.0.as_str(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        answered
+            .into_iter()
+            .map(|(id, items)| (id, items.into_iter().map(|(_, n)| n).collect()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn many_targets_are_read_in_one_listing_and_few_one_by_one() {
+        let pages = AtomicUsize::new(1);
+        let calls = Mutex::new(Vec::new());
+        // One target: one call for it, never the whole namespace.
+        let one = read(&["b"], &pages, &calls).await;
+        assert_eq!(one, BTreeMap::from([("b".into(), vec![1, 2])]));
+        // A resync asking for four targets: one listing (which took 3 pages), every id answered, one
+        // without items included, and the foreign items left out.
+        let many = read(&["a", "b", "c", "d"], &pages, &calls).await;
+        assert_eq!(
+            many,
+            BTreeMap::from([
+                ("a".into(), vec![0]),
+                ("b".into(), vec![1, 2]),
+                ("c".into(), vec![4]),
+                ("d".into(), vec![]),
+            ])
+        );
+        assert_eq!(pages.load(Ordering::Relaxed), 3);
+        // Two targets now cost less one by one than the 3-page listing.
+        read(&["a", "c"], &pages, &calls).await;
+        let calls = calls
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert_eq!(calls, ["one b", "all", "one a", "one c"]);
     }
 }

@@ -15,6 +15,7 @@ use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The SDK client of one AWS service with the gateway its calls go through. It derefs to the SDK
@@ -102,6 +103,10 @@ pub struct AwsClients {
     services: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Service>,
     scalable_targets: batch::Batcher<Place, String, aws_sdk_applicationautoscaling::types::ScalableTarget>,
     tasks: batch::Batcher<(Place, String), String, aws_sdk_ecs::types::Task>,
+    scaling_policies:
+        batch::Batcher<Place, String, Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>>,
+    scheduled_actions:
+        batch::Batcher<Place, String, Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>>,
     /// The account of the controller's own identity (STS GetCallerIdentity, asked once when needed).
     base_account: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -179,6 +184,57 @@ impl AwsClients {
                 })
             }),
         );
+        // Policies and scheduled actions: per target, or the whole namespace in pages when a resync
+        // asks for many targets at once (see `autoscaling::per_target`); all ids of a moment in one batch.
+        let listing_pages: Arc<Mutex<HashMap<Place, Arc<AtomicUsize>>>> = Arc::default();
+        let pages_of = move |place: &Place| {
+            let mut map = listing_pages.lock().unwrap_or_else(PoisonError::into_inner);
+            map.entry(place.clone())
+                .or_insert_with(|| Arc::new(AtomicUsize::new(1)))
+                .clone()
+        };
+        let (for_policies, policy_pages) = (make.clone(), pages_of.clone());
+        let scaling_policies = batch::Batcher::spawn(
+            usize::MAX,
+            Arc::new(move |place: Place, ids: Vec<String>| {
+                let aas = for_policies(&place).autoscaling;
+                let pages = policy_pages(&place);
+                Box::pin(async move {
+                    autoscaling::per_target(
+                        ids,
+                        &pages,
+                        |id| {
+                            let aas = aas.clone();
+                            async move { autoscaling::describe_policies(&aas, &id).await }
+                        },
+                        || autoscaling::list_policies(&aas),
+                        |p| p.resource_id(),
+                    )
+                    .await
+                })
+            }),
+        );
+        let (for_actions, action_pages) = (make.clone(), pages_of);
+        let scheduled_actions = batch::Batcher::spawn(
+            usize::MAX,
+            Arc::new(move |place: Place, ids: Vec<String>| {
+                let aas = for_actions(&place).autoscaling;
+                let pages = action_pages(&place);
+                Box::pin(async move {
+                    autoscaling::per_target(
+                        ids,
+                        &pages,
+                        |id| {
+                            let aas = aas.clone();
+                            async move { autoscaling::describe_scheduled_actions(&aas, &id).await }
+                        },
+                        || autoscaling::list_scheduled_actions(&aas),
+                        |a| a.resource_id(),
+                    )
+                    .await
+                })
+            }),
+        );
         let for_targets = make;
         let scalable_targets = batch::Batcher::spawn(
             50,
@@ -203,6 +259,8 @@ impl AwsClients {
             services,
             scalable_targets,
             tasks,
+            scaling_policies,
+            scheduled_actions,
             base_account: Arc::default(),
         })
     }
@@ -344,6 +402,36 @@ impl Account<'_> {
             .await
     }
 
+    /// The scaling policies on one service's scalable target, read with those the other reconciles
+    /// of the moment ask for (see [`autoscaling::per_target`]).
+    pub(crate) async fn describe_scaling_policies(
+        &self,
+        region: Option<&str>,
+        resource_id: &str,
+    ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>, AwsError> {
+        let found = self
+            .clients
+            .scaling_policies
+            .get(self.place(region), resource_id.to_string())
+            .await?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// The scheduled actions on one service's scalable target, read as
+    /// [`describe_scaling_policies`](Self::describe_scaling_policies) reads policies.
+    pub(crate) async fn describe_scheduled_actions(
+        &self,
+        region: Option<&str>,
+        resource_id: &str,
+    ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>, AwsError> {
+        let found = self
+            .clients
+            .scheduled_actions
+            .get(self.place(region), resource_id.to_string())
+            .await?;
+        Ok(found.unwrap_or_default())
+    }
+
     /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
     pub(crate) async fn describe_scalable_target(
         &self,
@@ -438,6 +526,8 @@ impl AwsClients {
             services: batch::Batcher::spawn(10, refuse()),
             scalable_targets: batch::Batcher::spawn(50, refuse()),
             tasks: batch::Batcher::spawn(100, refuse()),
+            scaling_policies: batch::Batcher::spawn(usize::MAX, refuse()),
+            scheduled_actions: batch::Batcher::spawn(usize::MAX, refuse()),
             base_account: Arc::new(tokio::sync::OnceCell::new_with(Some(OFFLINE_ACCOUNT.to_string()))),
         }
     }

@@ -5,7 +5,9 @@ use anyhow::{Context as _, Result};
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
 use ecs_controller::api::conditions::READY;
 use ecs_controller::api::{ConditionStatus, ScalingPolicy};
-use ecs_controller_e2e::fixtures::{cluster_manifest, network, service_manifest, task_definition_manifest};
+use ecs_controller_e2e::fixtures::{
+    cluster_manifest, network, scaling_policy_manifest, service_manifest, task_definition_manifest,
+};
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::probes::describe_service;
 use kube::api::Api;
@@ -432,5 +434,60 @@ async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Resul
     delete_and_wait_gone(services, "web", T).await?;
     delete_and_wait_gone(tds, "web", T).await?;
     delete_and_wait_gone(clusters, "main", T).await?;
+    Ok(())
+}
+
+/// Steady state costs near the floor: a resync of many ScalingPolicies reads the policies and scheduled
+/// actions of every service at once, in pages (50 per call), not one call per object. Counted from the
+/// controller's own log of successful calls over many resyncs (every 3 s in tests).
+#[tokio::test]
+async fn a_resync_of_many_policies_reads_policies_and_scheduled_actions_in_pages() -> Result<()> {
+    const N: usize = 10;
+    let setup = Setup::new("e2e-scale-pages").await?;
+    let net = network()?;
+    apply(
+        &setup.clusters,
+        cluster_manifest("main", &unique("e2e-scale-pages")),
+    )
+    .await?;
+    apply(
+        &setup.tds,
+        task_definition_manifest("web", &unique("e2e-scale-pages"), "nginx:1"),
+    )
+    .await?;
+    for i in 0..N {
+        let svc = format!("web-{i}");
+        apply(&setup.services, service_manifest(&svc, "main", "web", &net, 1)).await?;
+        apply(
+            &setup.policies,
+            scaling_policy_manifest(&format!("scale-{i}"), &svc, 50.0 + i as f64),
+        )
+        .await?;
+    }
+    for i in 0..N {
+        wait_ready(&setup.policies, &format!("scale-{i}"), ConditionStatus::True, T).await?;
+    }
+    // Settled: count the reads over at least 5 resyncs of every policy.
+    let c = &setup.controller;
+    let (policies_before, actions_before) = (
+        c.calls("DescribeScalingPolicies"),
+        c.calls("DescribeScheduledActions"),
+    );
+    let reconciles_before = reconciles(c, "ScalingPolicy").await?;
+    more_reconciles(c, "ScalingPolicy", (5 * N) as f64).await?;
+    let reconciled = reconciles(c, "ScalingPolicy").await? - reconciles_before;
+    let policy_reads = c.calls("DescribeScalingPolicies") - policies_before;
+    let action_reads = c.calls("DescribeScheduledActions") - actions_before;
+    eprintln!(
+        "{reconciled} ScalingPolicy reconciles: {policy_reads} DescribeScalingPolicies, {action_reads} DescribeScheduledActions"
+    );
+    // One call per object would be `reconciled` of each; reads shared by the resync of all N objects
+    // are about reconciled / N. Allow stragglers (a resync split across two batches) but not per-object reads.
+    let most = (reconciled / 3.0).ceil() as usize;
+    assert!(
+        policy_reads <= most && action_reads <= most,
+        "reads are not shared: {policy_reads} policy and {action_reads} scheduled-action reads for \
+         {reconciled} reconciles (at most {most})"
+    );
     Ok(())
 }

@@ -3,9 +3,9 @@
 //! taken here; each call is logged as it was before the kind was split in steps.
 
 use super::plan::{Action, Changes};
-use crate::aws::AutoScalingClient as Client;
 use crate::aws::autoscaling as aas_api;
 use crate::aws::autoscaling::PolicyConfig;
+use crate::aws::{Account, AutoScalingClient as Client};
 use crate::runtime::{Error, Note};
 use aws_sdk_applicationautoscaling::types as sdk;
 
@@ -75,21 +75,41 @@ async fn make(aas: &Client, id: &str, action: &Action, done: &mut Done) -> Resul
     Ok(())
 }
 
-pub(super) async fn describe_policies(aas: &Client, id: &str) -> Result<Vec<sdk::ScalingPolicy>, Error> {
-    Ok(aas_api::describe_policies(aas, id).await?)
+/// Where a target's calls go: its region, with the writes through that region's client and the reads
+/// of policies and scheduled actions batched with those of the other reconciles of the moment (a
+/// resync of many policies reads the account's policies in pages, not one call per object).
+pub(super) struct At<'a> {
+    pub(super) aws: &'a Account<'a>,
+    pub(super) region: Option<&'a str>,
+    pub(super) aas: Client,
+}
+
+impl<'a> At<'a> {
+    pub(super) fn new(aws: &'a Account<'a>, region: Option<&'a str>) -> Self {
+        let aas = aws.region(region).autoscaling;
+        Self { aws, region, aas }
+    }
+
+    pub(super) async fn policies(&self, id: &str) -> Result<Vec<sdk::ScalingPolicy>, Error> {
+        Ok(self.aws.describe_scaling_policies(self.region, id).await?)
+    }
+
+    async fn scheduled_actions(&self, id: &str) -> Result<Vec<sdk::ScheduledAction>, Error> {
+        Ok(self.aws.describe_scheduled_actions(self.region, id).await?)
+    }
 }
 
 /// The target's policies made the spec's: described, changed as `plan` decides, described again when
 /// anything changed.
 pub(super) async fn converge_policies(
-    aas: &Client,
+    at: &At<'_>,
     id: &str,
     plan: impl FnOnce(&[sdk::ScalingPolicy]) -> Changes,
     done: &mut Done,
 ) -> Result<Vec<sdk::ScalingPolicy>, Error> {
-    let existing = describe_policies(aas, id).await?;
-    if run(aas, id, plan(&existing), done).await? {
-        describe_policies(aas, id).await
+    let existing = at.policies(id).await?;
+    if run(&at.aas, id, plan(&existing), done).await? {
+        at.policies(id).await
     } else {
         Ok(existing)
     }
@@ -97,14 +117,14 @@ pub(super) async fn converge_policies(
 
 /// The target's scheduled actions made the spec's, the same way.
 pub(super) async fn converge_scheduled_actions(
-    aas: &Client,
+    at: &At<'_>,
     id: &str,
     plan: impl FnOnce(&[sdk::ScheduledAction]) -> Changes,
     done: &mut Done,
 ) -> Result<Vec<sdk::ScheduledAction>, Error> {
-    let existing = aas_api::describe_scheduled_actions(aas, id).await?;
-    if run(aas, id, plan(&existing), done).await? {
-        Ok(aas_api::describe_scheduled_actions(aas, id).await?)
+    let existing = at.scheduled_actions(id).await?;
+    if run(&at.aas, id, plan(&existing), done).await? {
+        at.scheduled_actions(id).await
     } else {
         Ok(existing)
     }
@@ -112,11 +132,12 @@ pub(super) async fn converge_scheduled_actions(
 
 /// Removes the target's whole setup: AWS does not remove policies and scheduled actions with the
 /// target everywhere (moto keeps them), so they go first, then the target.
-pub(super) async fn teardown(aas: &Client, id: &str) -> Result<(), Error> {
-    for p in aas_api::describe_policies(aas, id).await? {
+pub(super) async fn teardown(at: &At<'_>, id: &str) -> Result<(), Error> {
+    let aas = &at.aas;
+    for p in at.policies(id).await? {
         aas_api::delete_scaling_policy(aas, id, p.policy_name()).await?;
     }
-    for a in aas_api::describe_scheduled_actions(aas, id).await? {
+    for a in at.scheduled_actions(id).await? {
         aas_api::delete_scheduled_action(aas, id, a.scheduled_action_name()).await?;
     }
     tracing::info!(resource_id = %id, "deregistering scalable target");

@@ -54,20 +54,20 @@ impl Managed for ScalingPolicy {
             Deref::Ready(target) => target,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };
-        let aas = &aws.region(Some(&target.region)).autoscaling;
+        let at = act::At::new(&aws, Some(&target.region));
         let (id, spec) = (target.resource_id.as_str(), &self.spec);
         if spec.policies.observe_only() {
             // Report the target and its policies, write nothing.
-            let policies = act::describe_policies(aas, id).await?;
+            let policies = at.policies(id).await?;
             let (status, state) = plan::observed(status, &target, &policies);
             return Ok(Applied::new(status, state));
         }
         // 2-3. Plan and act, step by step: the scalable target, its policies, its scheduled actions.
         let mut done = act::Done::default();
-        act::run(aas, id, plan::scalable_target(spec, &target), &mut done).await?;
-        let policies = act::converge_policies(aas, id, |have| plan::policies(spec, have), &mut done).await?;
+        act::run(&at.aas, id, plan::scalable_target(spec, &target), &mut done).await?;
+        let policies = act::converge_policies(&at, id, |have| plan::policies(spec, have), &mut done).await?;
         let actions =
-            act::converge_scheduled_actions(aas, id, |have| plan::scheduled_actions(spec, have), &mut done)
+            act::converge_scheduled_actions(&at, id, |have| plan::scheduled_actions(spec, have), &mut done)
                 .await?;
         // 4. Status.
         let (status, state) = plan::report(status, spec, &target, done.registered_arn, &policies, &actions);
@@ -79,7 +79,7 @@ impl Managed for ScalingPolicy {
         let Some((id, region)) = dereference::removable(self, ctx, status).await? else {
             return Ok(Cleanup::Done);
         };
-        act::teardown(&aws.region(region.as_deref()).autoscaling, &id).await?;
+        act::teardown(&act::At::new(&aws, region.as_deref()), &id).await?;
         Ok(Cleanup::Done)
     }
 
