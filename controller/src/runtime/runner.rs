@@ -139,6 +139,20 @@ fn watch_delay(kind: &str) -> Duration {
         .unwrap_or_default()
 }
 
+/// A failpoint for tests of decisions taken on a cache that lags: with
+/// `ECS_CONTROLLER_LAG_WATCH=<Kind>:<seconds>` every change the watch of that kind sees after its first
+/// list reaches the cache (and the kind's own controller) that much later, one after the other.
+fn watch_lag(kind: &str) -> Duration {
+    std::env::var("ECS_CONTROLLER_LAG_WATCH")
+        .ok()
+        .and_then(|v| {
+            let (k, secs) = v.split_once(':')?;
+            (k == kind).then(|| secs.parse().ok()).flatten()
+        })
+        .map(Duration::from_secs)
+        .unwrap_or_default()
+}
+
 /// A stream that ticks every `period`, starting one period from now.
 fn ticks(period: Duration) -> impl futures::Stream<Item = ()> + Send + 'static {
     futures::stream::unfold((), move |()| async move {
@@ -183,10 +197,16 @@ fn controller<K: Managed>(
     let (publisher, cached) = (ctx.feeds.publisher::<K>(), reader.clone());
     let in_scope = scope.clone();
     let api = namespaced_api::<K>(&ctx, scope);
-    let delay = watch_delay(&kind);
+    let (delay, lag) = (watch_delay(&kind), watch_lag(&kind));
     let stream = futures::stream::once(tokio::time::sleep(delay))
         .flat_map(move |()| watcher(api.clone(), wc.clone()))
         .default_backoff()
+        .then(move |event| async move {
+            if !lag.is_zero() && matches!(event, Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))) {
+                tokio::time::sleep(lag).await;
+            }
+            event
+        })
         .filter(move |event| {
             // With several namespaces the watch covers all of them: drop what is out of scope.
             let keep = match event {

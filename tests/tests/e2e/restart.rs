@@ -4,7 +4,7 @@
 //! service runs. The failpoint `ECS_CONTROLLER_DELAY_WATCH=<Kind>:<seconds>` makes one kind's first list
 //! late on purpose, so the window is there every time instead of by chance.
 
-use anyhow::{Context as _, Result, ensure};
+use anyhow::{Context as _, Result, bail, ensure};
 use ecs_controller::api::ConditionStatus;
 use ecs_controller_e2e::fixtures::{
     cluster_manifest, network, scaling_policy_manifest, service_manifest, task_definition_manifest,
@@ -162,5 +162,71 @@ async fn a_deleting_task_definition_keeps_waiting_for_its_service_across_restart
     // Once the service goes, the task definition follows.
     delete_and_wait_gone(&setup.services, "web", T).await?;
     delete_and_wait_gone(&setup.tds, "web", T).await?;
+    Ok(())
+}
+
+/// A cache that lags is confirmed with the API server before anything is deregistered: a service that
+/// pins a revision a moment before its TaskDefinition is deleted is not in the controller's cache yet
+/// (`ECS_CONTROLLER_LAG_WATCH` holds every FargateService change 20 s), and the deletion waits for it
+/// all the same, by the API server's list.
+#[tokio::test]
+async fn a_task_definition_deleted_while_the_cache_lags_behind_a_new_service_keeps_its_revision() -> Result<()>
+{
+    let ecs = ecs().await?;
+    let setup = Setup::builder("e2e-lag-td")
+        .env("ECS_CONTROLLER_LAG_WATCH", "FargateService:20")
+        .start()
+        .await?;
+    let family = unique("e2e-lag-td");
+    apply(&setup.clusters, cluster_manifest("main", &unique("e2e-lag-td"))).await?;
+    apply(&setup.tds, task_definition_manifest("web", &family, "nginx:1")).await?;
+    let td = wait_ready(&setup.tds, "web", ConditionStatus::True, T).await?;
+    let arn = td
+        .pointer("/status/arn")
+        .and_then(|v| v.as_str())
+        .context("status.arn")?
+        .to_string();
+    // The service pins the revision; the controller's cache hears of it 20 s from now.
+    let mut svc = service_manifest("web", "main", "web", &network()?, 1);
+    svc["spec"]["taskDefinitionArn"] = serde_json::json!(arn);
+    svc["spec"]
+        .as_object_mut()
+        .context("spec")?
+        .remove("taskDefinitionRef");
+    apply(&setup.services, svc).await?;
+    setup.tds.delete("web", &Default::default()).await?;
+
+    // The deletion waits for the service, which only the API server knows of yet.
+    let tds = setup.tds.clone();
+    eventually(
+        "the TaskDefinition to wait for its service",
+        Duration::from_secs(15),
+        || async {
+            let Some(obj) = tds.get_opt("web").await? else {
+                bail!("the TaskDefinition was deleted while a service pins its revision");
+            };
+            let obj = serde_json::to_value(obj)?;
+            Ok(condition(&obj, "Ready")
+                .filter(|c| c.reason == "HasDependents")
+                .map(|_| ()))
+        },
+    )
+    .await?;
+    let status = ecs
+        .describe_task_definition()
+        .task_definition(&arn)
+        .send()
+        .await?
+        .task_definition()
+        .and_then(|t| t.status())
+        .map(|s| s.as_str().to_string());
+    ensure!(
+        status.as_deref() == Some("ACTIVE"),
+        "the pinned revision is {status:?}"
+    );
+    ensure!(
+        setup.controller.calls("DeregisterTaskDefinition") == 0,
+        "a revision was deregistered on the lagging cache's word"
+    );
     Ok(())
 }

@@ -95,7 +95,12 @@ impl Managed for TaskDefinition {
         } else {
             dereference::revisions_in_use(ctx, self, &family).await?
         };
-        let pruned = plan::prune(&current, &stale, &in_use);
+        let mut pruned = plan::prune(&current, &stale, &in_use);
+        if !pruned.is_empty() {
+            // Deregistering on the cache's word: confirmed with the API server first.
+            let in_use = dereference::revisions_in_use_confirmed(ctx, self, &family).await?;
+            pruned = plan::prune(&current, &stale, &in_use);
+        }
         act::prune(ecs, &pruned).await?;
         let (family, region) = (family.as_str(), clients.region.as_str());
         Ok(plan::applied(
@@ -136,7 +141,15 @@ impl Managed for TaskDefinition {
             return Ok(wait);
         }
         let ours = act::owned_active(ecs, self, status, &family).await?;
-        let removal = plan::removal(&in_use, ours);
+        let mut removal = plan::removal(&in_use, ours.clone());
+        if !removal.deregister.is_empty() {
+            // Deregistering on the cache's word: confirmed with the API server first.
+            let in_use = dereference::revisions_in_use_confirmed(ctx, self, &family).await?;
+            if let Some(wait) = plan::held(&family, status, &in_use) {
+                return Ok(wait);
+            }
+            removal = plan::removal(&in_use, ours);
+        }
         act::deregister(ecs, &removal.deregister).await?;
         act::delete(ecs, &plan::to_delete(status, &removal.deregister)).await?;
         Ok(plan::cleaned(&removal.blocked))
