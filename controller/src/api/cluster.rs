@@ -102,6 +102,7 @@ impl CapacityProvider {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityProviderStrategyItem {
+    /// `FARGATE` or `FARGATE_SPOT` (Spot: cheaper, and ECS may stop the task with a two-minute notice).
     pub capacity_provider: CapacityProvider,
     /// Relative share of tasks placed on this provider (0-1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +123,7 @@ pub enum ClusterSettingName {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSetting {
+    /// The setting: `containerInsights` (CloudWatch Container Insights for the cluster's tasks and services).
     pub name: ClusterSettingName,
     /// `enabled`, `disabled` or `enhanced`.
     #[schemars(length(max = 16), extend("enum" = ["enabled", "disabled", "enhanced"]))]
@@ -131,6 +133,8 @@ pub struct ClusterSetting {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterConfiguration {
+    /// How `aws ecs execute-command` sessions into the cluster's tasks are encrypted and logged. Left
+    /// out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execute_command_configuration: Option<ExecuteCommandConfiguration>,
 }
@@ -146,6 +150,7 @@ pub struct ExecuteCommandConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16), extend("enum" = ["NONE", "DEFAULT", "OVERRIDE"]))]
     pub logging: Option<String>,
+    /// Where session logs go when `logging` is `OVERRIDE`: a CloudWatch Logs group and/or an S3 bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<ExecuteCommandLogConfiguration>,
 }
@@ -153,14 +158,19 @@ pub struct ExecuteCommandConfiguration {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteCommandLogConfiguration {
+    /// CloudWatch Logs group that receives the session logs (it must exist).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_watch_log_group_name: Option<String>,
+    /// Whether the log group is encrypted (ECS refuses an unencrypted group when this is true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_watch_encryption_enabled: Option<bool>,
+    /// S3 bucket that receives the session logs (it must exist).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_bucket_name: Option<String>,
+    /// Whether the bucket is encrypted (ECS refuses an unencrypted bucket when this is true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_encryption_enabled: Option<bool>,
+    /// Key prefix of the session logs in the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_key_prefix: Option<String>,
 }
@@ -199,10 +209,13 @@ pub struct EcsClusterStatus {
     /// ECS cluster status: ACTIVE, PROVISIONING, DEPROVISIONING, FAILED or INACTIVE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Tasks RUNNING in the cluster, as ECS counts them (all of them, not only this controller's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running_tasks_count: Option<i32>,
+    /// Tasks PENDING in the cluster, as ECS counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_tasks_count: Option<i32>,
+    /// ACTIVE services in the cluster, as ECS counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_services_count: Option<i32>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.

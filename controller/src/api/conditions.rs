@@ -27,6 +27,7 @@ pub struct Condition {
     /// Condition type, e.g. `Ready`.
     #[serde(rename = "type")]
     pub type_: String,
+    /// `True`, `False` or `Unknown`.
     pub status: ConditionStatus,
     /// The `metadata.generation` this condition was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]

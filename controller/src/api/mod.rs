@@ -127,3 +127,50 @@ pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+
+    /// The paths under `schema` of properties that have no description.
+    fn undescribed(schema: &JSONSchemaProps, path: &str, out: &mut Vec<String>) {
+        for (name, prop) in schema.properties.iter().flatten() {
+            let here = format!("{path}.{name}");
+            if prop.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+                out.push(here.clone());
+            }
+            undescribed(prop, &here, out);
+            if let Some(k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaPropsOrArray::Schema(items)) =
+                &prop.items
+            {
+                undescribed(items, &format!("{here}[]"), out);
+            }
+        }
+    }
+
+    /// `kubectl explain` shows a field's description: every field of every kind's spec and status has
+    /// one.
+    #[test]
+    fn every_field_of_every_kind_has_a_description() {
+        let mut missing = Vec::new();
+        for crd in super::crds() {
+            for version in &crd.spec.versions {
+                let root = version
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.open_api_v3_schema.as_ref())
+                    .and_then(|s| s.properties.as_ref());
+                for part in ["spec", "status"] {
+                    if let Some(schema) = root.and_then(|p| p.get(part)) {
+                        undescribed(schema, &format!("{}.{part}", crd.spec.names.kind), &mut missing);
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "fields without a description:\n  {}",
+            missing.join("\n  ")
+        );
+    }
+}

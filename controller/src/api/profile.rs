@@ -104,8 +104,10 @@ pub struct FargateProfileSpec {
 /// An object of another namespace, by namespace and name.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct NamespacedRef {
+    /// The object's namespace.
     #[schemars(length(min = 1, max = 63))]
     pub namespace: String,
+    /// The object's name.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
@@ -147,6 +149,7 @@ pub struct FargateProfileStatus {
     /// Ready: the profile is valid and its cluster resolves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// The cluster the selected workloads run in, once resolved.

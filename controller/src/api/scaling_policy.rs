@@ -64,6 +64,7 @@ pub struct ScalingPolicySpec {
     /// Most tasks the scaler may set.
     #[schemars(range(min = 0, max = 5000))]
     pub max_capacity: i32,
+    /// Pause parts of the scaling (e.g. during an incident or a migration). Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_state: Option<SuspendedState>,
     /// Target-tracking policies: keep a metric near a target value.
@@ -94,10 +95,13 @@ pub struct ScalingPolicySpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SuspendedState {
+    /// Stop target-tracking and step policies from removing tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamic_scaling_in_suspended: Option<bool>,
+    /// Stop target-tracking and step policies from adding tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamic_scaling_out_suspended: Option<bool>,
+    /// Stop scheduled actions from running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_scaling_suspended: Option<bool>,
 }
@@ -112,8 +116,10 @@ pub struct TargetTrackingPolicy {
     pub name: String,
     /// The value the metric is kept near.
     pub target_value: f64,
+    /// A metric AWS defines for ECS (CPU, memory, ALB requests per target). Set it or customizedMetric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predefined_metric: Option<PredefinedMetric>,
+    /// A CloudWatch metric of your own to track, instead of a predefined one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customized_metric: Option<CustomizedMetric>,
     /// Seconds after a scale-in before another.
@@ -124,6 +130,7 @@ pub struct TargetTrackingPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 86400))]
     pub scale_out_cooldown: Option<i32>,
+    /// Never remove tasks through this policy (only add); default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_scale_in: Option<bool>,
 }
@@ -132,6 +139,7 @@ pub struct TargetTrackingPolicy {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.type != 'ALBRequestCountPerTarget' || (has(self.resourceLabel) && size(self.resourceLabel) > 0)").message("ALBRequestCountPerTarget needs resourceLabel (app/<load-balancer>/<id>/targetgroup/<target-group>/<id>)"))]
 pub struct PredefinedMetric {
+    /// `ECSServiceAverageCPUUtilization`, `ECSServiceAverageMemoryUtilization` or `ALBRequestCountPerTarget` (AWS name: predefinedMetricType).
     #[serde(rename = "type")]
     #[schemars(extend("enum" = ["ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ALBRequestCountPerTarget"]))]
     pub type_: String,
@@ -144,20 +152,26 @@ pub struct PredefinedMetric {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomizedMetric {
+    /// The CloudWatch metric's name.
     pub metric_name: String,
+    /// The CloudWatch metric's namespace, e.g. `MyApp/Queue`.
     pub namespace: String,
     /// `Average`, `Minimum`, `Maximum`, `SampleCount` or `Sum`.
     #[schemars(extend("enum" = ["Average", "Minimum", "Maximum", "SampleCount", "Sum"]))]
     pub statistic: String,
+    /// The metric's unit, e.g. `Count`, `Percent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The metric's dimensions, as it is published.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dimensions: Vec<MetricDimension>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct MetricDimension {
+    /// The dimension's name.
     pub name: String,
+    /// The dimension's value.
     pub value: String,
 }
 
@@ -171,6 +185,7 @@ pub struct StepScalingPolicy {
     /// `ChangeInCapacity`, `ExactCapacity` or `PercentChangeInCapacity`.
     #[schemars(extend("enum" = ["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]))]
     pub adjustment_type: String,
+    /// The steps: how much to scale for each range of the alarm's metric, relative to its threshold.
     #[schemars(length(min = 1, max = 20))]
     pub step_adjustments: Vec<StepAdjustment>,
     /// Seconds after a scaling activity before another.
@@ -181,6 +196,7 @@ pub struct StepScalingPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["Average", "Minimum", "Maximum"]))]
     pub metric_aggregation_type: Option<String>,
+    /// With PercentChangeInCapacity, the least number of tasks a step changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub min_adjustment_magnitude: Option<i32>,
@@ -190,10 +206,13 @@ pub struct StepScalingPolicy {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.metricIntervalLowerBound) || !has(self.metricIntervalUpperBound) || self.metricIntervalLowerBound < self.metricIntervalUpperBound").message("metricIntervalLowerBound must be below metricIntervalUpperBound"))]
 pub struct StepAdjustment {
+    /// The step's lower bound, as a difference from the alarm threshold (inclusive); left out: minus infinity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_interval_lower_bound: Option<f64>,
+    /// The step's upper bound, as a difference from the alarm threshold (exclusive); left out: infinity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_interval_upper_bound: Option<f64>,
+    /// How much to scale in this step: tasks, or percent, as adjustmentType says (negative scales in).
     pub scaling_adjustment: i32,
 }
 
@@ -221,9 +240,11 @@ pub struct ScheduledAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub end_time: Option<String>,
+    /// The service's new minimum task count when the action runs (AWS: scalableTargetAction.minCapacity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 5000))]
     pub min_capacity: Option<i32>,
+    /// The service's new maximum task count when the action runs (AWS: scalableTargetAction.maxCapacity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 5000))]
     pub max_capacity: Option<i32>,
@@ -233,7 +254,9 @@ pub struct ScheduledAction {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyStatus {
+    /// The policy's name.
     pub name: String,
+    /// The policy's ARN.
     pub arn: String,
     /// The CloudWatch alarms Application Auto Scaling created for the policy (target tracking).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -244,7 +267,9 @@ pub struct PolicyStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduledActionStatus {
+    /// The scheduled action's name.
     pub name: String,
+    /// The scheduled action's ARN.
     pub arn: String,
 }
 
@@ -252,9 +277,11 @@ pub struct ScheduledActionStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingPolicyStatus {
+    /// Conditions: `Ready`, plus `Reconciling` / `Stalled` as kstatus reads them.
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
@@ -263,12 +290,16 @@ pub struct ScalingPolicyStatus {
     /// `service/<cluster>/<service>`: the scalable target's resource id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
+    /// ARN of the scalable target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scalable_target_arn: Option<String>,
+    /// Region of the scalable target (its service's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The target's scaling policies as Application Auto Scaling reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<PolicyStatus>,
+    /// The target's scheduled actions as Application Auto Scaling reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scheduled_actions: Vec<ScheduledActionStatus>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.

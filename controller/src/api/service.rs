@@ -95,8 +95,10 @@ pub struct FargateServiceSpec {
     /// subnets and security groups; with no profile either, the service is refused (Stalled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_configuration: Option<NetworkConfiguration>,
+    /// How a rollout replaces tasks: the healthy and maximum percentages, the circuit breaker and CloudWatch alarms. Fields left out keep the service's values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_configuration: Option<DeploymentConfiguration>,
+    /// Elastic Load Balancing target groups the service registers its tasks with (up to 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 5))]
     pub load_balancers: Option<Vec<LoadBalancer>>,
@@ -108,6 +110,7 @@ pub struct FargateServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1))]
     pub service_registries: Option<Vec<ServiceRegistry>>,
+    /// Allow `aws ecs execute-command` into the service's tasks (the task role needs the SSM permissions). Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_execute_command: Option<bool>,
     /// `TASK_DEFINITION`, `SERVICE` or `NONE`.
@@ -119,7 +122,9 @@ pub struct FargateServiceSpec {
         skip_serializing_if = "Option::is_none",
         rename = "enableECSManagedTags"
     )]
+    /// Let ECS tag the service's tasks with the cluster and service names (`aws:ecs:*`). Left out: not managed.
     pub enable_ecs_managed_tags: Option<bool>,
+    /// Tags on the service (the controller adds its ownership tags and removes tags not listed here).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 45))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
@@ -137,6 +142,7 @@ pub struct FargateServiceSpec {
 /// A reference to an object of the expected kind in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct LocalRef {
+    /// The object's name (`metadata.name`).
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
@@ -144,6 +150,7 @@ pub struct LocalRef {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkConfiguration {
+    /// The subnets, security groups and public IP of the tasks' network interfaces (awsvpc).
     pub awsvpc_configuration: AwsVpcConfiguration,
 }
 
@@ -175,8 +182,10 @@ pub struct DeploymentConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 100, max = 200))]
     pub maximum_percent: Option<i32>,
+    /// Stop a rollout whose tasks keep failing to reach RUNNING (and roll back when `rollback`). The controller reports it (RolloutFailed) and does not retry that revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_circuit_breaker: Option<DeploymentCircuitBreaker>,
+    /// CloudWatch alarms that fail a rollout when they go to ALARM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<DeploymentAlarms>,
 }
@@ -184,6 +193,7 @@ pub struct DeploymentConfiguration {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentCircuitBreaker {
+    /// Turn the circuit breaker on.
     pub enable: bool,
     /// Roll back to the last completed deployment when the breaker trips.
     pub rollback: bool,
@@ -192,19 +202,25 @@ pub struct DeploymentCircuitBreaker {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentAlarms {
+    /// Names of the CloudWatch alarms watched during a rollout.
     #[schemars(length(min = 1, max = 10))]
     pub alarm_names: Vec<String>,
+    /// Watch the alarms.
     pub enable: bool,
+    /// Roll back to the last completed deployment when an alarm fails the rollout.
     pub rollback: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancer {
+    /// The target group (ARN); its target type must be `ip` for awsvpc tasks.
     #[schemars(regex(pattern = r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/.+$"))]
     pub target_group_arn: String,
+    /// The container that receives the traffic.
     #[schemars(length(min = 1, max = 255))]
     pub container_name: String,
+    /// The container's port that receives the traffic (one of its portMappings).
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: i32,
 }
@@ -212,13 +228,17 @@ pub struct LoadBalancer {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRegistry {
+    /// The Cloud Map service (ARN) the tasks are registered in.
     #[schemars(regex(pattern = r"^arn:aws[a-z-]*:servicediscovery:.+$"))]
     pub registry_arn: String,
+    /// The port for SRV records, when the Cloud Map service uses them and the task uses awsvpc.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<i32>,
+    /// The container whose port goes into the SRV records (with containerPort, instead of port).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
+    /// The container port for the SRV records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: Option<i32>,
@@ -232,31 +252,40 @@ pub struct FargateServiceStatus {
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// ARN of the ECS service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
+    /// Name of the ECS service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
+    /// ARN of the cluster the service runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_arn: Option<String>,
+    /// Region the service runs in (its cluster's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The task definition the service runs (its primary deployment's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
+    /// The service's desired count in ECS (the spec's, or the scaler's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<i32>,
+    /// Tasks RUNNING, as ECS counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running_count: Option<i32>,
+    /// Tasks PENDING, as ECS counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_count: Option<i32>,
     /// The primary deployment's rollout state: IN_PROGRESS, COMPLETED or FAILED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_state: Option<String>,
+    /// ECS's explanation of `rolloutState`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_state_reason: Option<String>,
     /// The newest service event's message.

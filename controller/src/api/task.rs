@@ -197,6 +197,7 @@ pub struct TaskOverride {
     /// Role (ARN or short name) ECS uses to pull images and write logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_role_arn: Option<String>,
+    /// Task storage for this run (21-200 GiB on Fargate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<super::task_definition::EphemeralStorage>,
 }
@@ -214,15 +215,19 @@ pub struct ContainerOverride {
     /// Added to (or replacing by name) the container's environment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment: Vec<KeyValuePair>,
+    /// Environment files (S3) added to the container's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
     pub environment_files: Vec<EnvironmentFile>,
+    /// The container's CPU units for this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub cpu: Option<i32>,
+    /// The container's hard memory limit (MiB) for this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub memory: Option<i32>,
+    /// The container's soft memory limit (MiB) for this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub memory_reservation: Option<i32>,
@@ -245,6 +250,7 @@ pub struct TaskVolumeConfiguration {
 pub struct ManagedEbsVolume {
     /// The role ECS uses to create and attach the volume.
     pub role_arn: String,
+    /// Size in GiB (1-65536, by volume type; AWS name sizeInGiB). Left out, the snapshot's size; one of the two is needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65536))]
     pub size_in_gi_b: Option<i32>,
@@ -252,14 +258,19 @@ pub struct ManagedEbsVolume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"]))]
     pub volume_type: Option<String>,
+    /// Provisioned IOPS (gp3, io1, io2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iops: Option<i32>,
+    /// Throughput in MiB/s (gp3 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<i32>,
+    /// Encrypt the volume (with kmsKeyId, or the account's default EBS key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<bool>,
+    /// The KMS key that encrypts the volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
+    /// Create the volume from this EBS snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_id: Option<String>,
     /// `ext3`, `ext4` (default) or `xfs`.
@@ -273,6 +284,7 @@ pub struct ManagedEbsVolume {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FailurePolicy {
+    /// Rules tried in order on every stopped task that did not succeed; the first that matches decides (like a Job's podFailurePolicy).
     #[schemars(length(min = 1, max = 20))]
     pub rules: Vec<FailurePolicyRule>,
 }
@@ -311,6 +323,7 @@ pub struct ExitCodeRule {
     /// Only this container (default: any container of the task).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
+    /// `In`: the rule matches when the container's exit code is one of `values`; `NotIn`: when it is none of them.
     pub operator: ExitCodeOperator,
     /// Exit codes (`0` only with `NotIn`).
     #[schemars(length(min = 1, max = 255))]
@@ -342,6 +355,7 @@ pub struct FargateTaskStatus {
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -377,8 +391,10 @@ pub struct FargateTaskStatus {
     /// The task-definition revision every task of this object runs (pinned at the first launch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
+    /// ARN of the cluster the tasks run in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_arn: Option<String>,
+    /// Region the tasks run in (their cluster's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The essential containers of the pinned revision: a task succeeds when all of them exit 0.
@@ -434,6 +450,7 @@ pub struct PendingLaunch {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
+    /// The task's ARN.
     pub task_arn: String,
     /// The clientToken of the RunTask call that started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -443,14 +460,19 @@ pub struct Attempt {
     /// `Succeeded`, `Failed` or `Ignored` once stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// ECS's stopCode: EssentialContainerExited, TaskFailedToStart, UserInitiated, SpotInterruption, ServiceSchedulerInitiated, TerminationNotice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_code: Option<String>,
+    /// ECS's stoppedReason, in its own words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_reason: Option<String>,
+    /// When ECS started the task (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
+    /// When the task stopped (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<String>,
+    /// How each container of the task ended.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<ContainerResult>,
 }
@@ -459,14 +481,18 @@ pub struct Attempt {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerResult {
+    /// The container's name.
     pub name: String,
+    /// The container's exit code, once it exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// ECS's reason for a container that did not exit on its own (e.g. OutOfMemoryError, CannotPullContainerError).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// CloudWatch Logs group and stream, when the container logs with awslogs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group: Option<String>,
+    /// The CloudWatch Logs stream of this container in this task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_stream: Option<String>,
 }
@@ -475,7 +501,9 @@ pub struct ContainerResult {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AwsLogs {
+    /// The container's name.
     pub container: String,
+    /// Its CloudWatch Logs group (`awslogs-group`).
     pub group: String,
     /// The stream of a task is `<prefix>/<container>/<task id>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -128,8 +128,10 @@ pub struct TaskDefinitionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
     pub task_role_arn: Option<String>,
+    /// The CPU architecture and operating system the task runs on. Left out, ECS's default: X86_64 Linux.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_platform: Option<RuntimePlatform>,
+    /// Task storage beyond Fargate's default 20 GiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<EphemeralStorage>,
     /// `task` is the only value Fargate supports.
@@ -140,8 +142,10 @@ pub struct TaskDefinitionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["host", "task", "none"]))]
     pub ipc_mode: Option<String>,
+    /// An App Mesh proxy for the task's traffic (`type: APPMESH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_configuration: Option<ProxyConfiguration>,
+    /// Volumes the containers may mount (`mountPoints[].sourceVolume` names them): task storage (`host`), EFS, or EBS configured at launch (`configuredAtLaunch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
@@ -196,7 +200,9 @@ pub struct ProxyConfiguration {
     /// `APPMESH`.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
     pub type_: Option<String>,
+    /// The container that is the proxy (e.g. Envoy); it must be in `containerDefinitions`.
     pub container_name: String,
+    /// The proxy's settings as name/value pairs (App Mesh: IgnoredUID, ProxyIngressPort, AppPorts, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<KeyValuePair>,
 }
@@ -204,11 +210,13 @@ pub struct ProxyConfiguration {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Volume {
+    /// The volume's name, as `mountPoints[].sourceVolume` gives it.
     #[schemars(length(min = 1, max = 255))]
     pub name: String,
     /// A bind mount on the host (on Fargate: task storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostVolumeProperties>,
+    /// An Amazon EFS file system mounted into the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
     /// The volume is configured when the task or service starts.
@@ -219,6 +227,7 @@ pub struct Volume {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HostVolumeProperties {
+    /// Path on the host to bind-mount (EC2 only; on Fargate leave `host` empty for task storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_path: Option<String>,
 }
@@ -228,17 +237,21 @@ pub struct HostVolumeProperties {
 #[x_kube(validation = Rule::new("!has(self.authorizationConfig) || (has(self.transitEncryption) && self.transitEncryption == 'ENABLED')").message("efsVolumeConfiguration.authorizationConfig needs transitEncryption: ENABLED"))]
 #[x_kube(validation = Rule::new("!has(self.authorizationConfig) || !has(self.authorizationConfig.accessPointId) || !has(self.rootDirectory) || self.rootDirectory == '/'").message("with an EFS access point, rootDirectory must be omitted or '/'"))]
 pub struct EfsVolumeConfiguration {
+    /// The EFS file system id (`fs-...`).
     #[schemars(regex(pattern = r"^fs-[0-9a-f]+$"))]
     pub file_system_id: String,
+    /// Directory of the file system mounted as the volume's root (default `/`; with an access point it must be `/` or left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_directory: Option<String>,
     /// `ENABLED` or `DISABLED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["ENABLED", "DISABLED"]))]
     pub transit_encryption: Option<String>,
+    /// Port for the encrypted traffic to EFS (default: chosen by the EFS mount helper).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub transit_encryption_port: Option<i32>,
+    /// An EFS access point and/or IAM authorization with the task role (both need transitEncryption ENABLED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_config: Option<EfsAuthorizationConfig>,
 }
@@ -246,6 +259,7 @@ pub struct EfsVolumeConfiguration {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EfsAuthorizationConfig {
+    /// The EFS access point (`fsap-...`) that sets the path and POSIX identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^fsap-[0-9a-f]+$"))]
     pub access_point_id: Option<String>,
@@ -261,10 +275,13 @@ pub struct EfsAuthorizationConfig {
 #[x_kube(validation = Rule::new("!has(self.memory) || !has(self.memoryReservation) || self.memoryReservation <= self.memory").message("memoryReservation must be <= memory"))]
 #[x_kube(validation = Rule::new("!has(self.dependsOn) || self.dependsOn.all(d, d.containerName != self.name)").message("a container cannot depend on itself"))]
 pub struct ContainerDefinition {
+    /// The container's name, unique in the task (letters, digits, `_` and `-`). Other fields refer to it (dependsOn, links, load balancers, Service Connect).
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
     pub name: String,
+    /// The image, e.g. `public.ecr.aws/nginx/nginx:1.27` or `<account>.dkr.ecr.<region>.amazonaws.com/app@sha256:...`.
     #[schemars(length(min = 1, max = 1024))]
     pub image: String,
+    /// Credentials for a private registry outside ECR (a Secrets Manager secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_credentials: Option<RepositoryCredentials>,
     /// CPU units reserved for the container.
@@ -282,46 +299,64 @@ pub struct ContainerDefinition {
     /// Defaults to true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub essential: Option<bool>,
+    /// Ports the container listens on. With awsvpc (Fargate) the container port is the task's port.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 100))]
     pub port_mappings: Vec<PortMapping>,
+    /// Environment variables, compared by name (order does not matter).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 100))]
     pub environment: Vec<KeyValuePair>,
+    /// Files of `VAR=value` lines in S3, loaded into the environment at start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
     pub environment_files: Vec<EnvironmentFile>,
+    /// Environment variables whose values come from Secrets Manager or SSM Parameter Store at start (the execution role must be able to read them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 50))]
     pub secrets: Vec<Secret>,
+    /// The command (Docker CMD); overrides the image's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
+    /// The entry point (Docker ENTRYPOINT); overrides the image's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry_point: Vec<String>,
+    /// The working directory of the command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
+    /// A Docker health check; ECS marks the container (and, if essential, the task) unhealthy when it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Where the container's output goes. Left out, a selecting FargateProfile with `logging` gives awslogs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<LogConfiguration>,
+    /// Makes this container the task's FireLens log router (Fluent Bit or Fluentd).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firelens_configuration: Option<FirelensConfiguration>,
+    /// Containers that must reach a condition before this one starts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
     pub depends_on: Vec<ContainerDependency>,
+    /// Containers this one reaches by name (bridge network mode only; not on Fargate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    /// Volumes of the task mounted into the container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub mount_points: Vec<MountPoint>,
+    /// Mount every volume of another container of the task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<VolumeFrom>,
+    /// Resource limits (`nofile`, ...) of the container's processes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ulimits: Vec<Ulimit>,
+    /// Linux-specific settings: capabilities and an init process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linux_parameters: Option<LinuxParameters>,
+    /// Mount the container's root file system read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readonly_root_filesystem: Option<bool>,
+    /// The user (and group) to run as: `user`, `uid`, `user:group`, `uid:gid`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Seconds to wait before the container is killed after SIGTERM (Fargate: up to 120).
@@ -332,6 +367,7 @@ pub struct ContainerDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 120))]
     pub start_timeout: Option<i32>,
+    /// Docker labels on the container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub docker_labels: BTreeMap<String, String>,
 }
@@ -347,8 +383,10 @@ pub struct RepositoryCredentials {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PortMapping {
+    /// The port the container listens on.
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: i32,
+    /// The host port. With awsvpc or host networking, left out or equal to containerPort; in bridge mode any port (0: dynamic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub host_port: Option<i32>,
@@ -368,8 +406,10 @@ pub struct PortMapping {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct KeyValuePair {
+    /// The name.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// The value.
     #[serde(default)]
     pub value: String,
 }
@@ -391,8 +431,10 @@ pub struct EnvironmentFile {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.valueFrom.matches('^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:[0-9]{12}:.+$') || self.valueFrom.matches('^/?[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$')").message("secret valueFrom must be a Secrets Manager or SSM parameter ARN, or an SSM parameter name"))]
 pub struct Secret {
+    /// The environment variable (or log option) the secret fills.
     #[schemars(length(min = 1, max = 255))]
     pub name: String,
+    /// The secret: a Secrets Manager ARN (optionally with `:json-key:version-stage:version-id`), an SSM parameter ARN, or an SSM parameter name in the task's region.
     #[schemars(length(min = 1, max = 1024))]
     pub value_from: String,
 }
@@ -403,15 +445,19 @@ pub struct HealthCheck {
     /// e.g. `["CMD-SHELL", "curl -f http://localhost/ || exit 1"]`.
     #[schemars(length(min = 1))]
     pub command: Vec<String>,
+    /// Seconds between checks (5-300, default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 5, max = 300))]
     pub interval: Option<i32>,
+    /// Seconds a check may take before it counts as failed (2-60, default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 2, max = 60))]
     pub timeout: Option<i32>,
+    /// Failed checks in a row before the container is unhealthy (1-10, default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10))]
     pub retries: Option<i32>,
+    /// Seconds of grace after start during which failed checks do not count (0-300; default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 300))]
     pub start_period: Option<i32>,
@@ -423,8 +469,10 @@ pub struct LogConfiguration {
     /// On Fargate: `awslogs`, `splunk` or `awsfirelens`.
     #[schemars(extend("enum" = ["awslogs", "awsfirelens", "splunk", "fluentd", "gelf", "json-file", "journald", "syslog"]))]
     pub log_driver: String,
+    /// The log driver's options, e.g. awslogs-group, awslogs-region, awslogs-stream-prefix.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
+    /// Log driver options whose values come from Secrets Manager or SSM.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
     pub secret_options: Vec<Secret>,
@@ -437,6 +485,7 @@ pub struct FirelensConfiguration {
     #[serde(rename = "type")]
     #[schemars(extend("enum" = ["fluentd", "fluentbit"]))]
     pub type_: String,
+    /// FireLens options, e.g. `enable-ecs-log-metadata`, `config-file-type`, `config-file-value`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
 }
@@ -444,6 +493,7 @@ pub struct FirelensConfiguration {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerDependency {
+    /// The container depended on.
     #[schemars(length(min = 1, max = 255))]
     pub container_name: String,
     /// `START`, `COMPLETE`, `SUCCESS` or `HEALTHY`.
@@ -454,9 +504,12 @@ pub struct ContainerDependency {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MountPoint {
+    /// The volume's name in `volumes`.
     #[schemars(length(min = 1, max = 255))]
     pub source_volume: String,
+    /// Where the volume appears in the container.
     pub container_path: String,
+    /// Mount read-only (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
@@ -464,7 +517,9 @@ pub struct MountPoint {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeFrom {
+    /// The container whose volumes are mounted.
     pub source_container: String,
+    /// Mount them read-only (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
@@ -474,13 +529,16 @@ pub struct VolumeFrom {
 pub struct Ulimit {
     /// e.g. `nofile`.
     pub name: String,
+    /// The soft limit.
     pub soft_limit: i32,
+    /// The hard limit.
     pub hard_limit: i32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LinuxParameters {
+    /// Linux capabilities added to or dropped from Docker's default set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<KernelCapabilities>,
     /// Run an init process that forwards signals and reaps processes.
@@ -493,6 +551,7 @@ pub struct KernelCapabilities {
     /// Fargate allows only `SYS_PTRACE` to be added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add: Vec<String>,
+    /// Capabilities to drop, e.g. `NET_RAW`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drop: Vec<String>,
 }
@@ -501,9 +560,11 @@ pub struct KernelCapabilities {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDefinitionStatus {
+    /// Conditions: `Ready`, plus `Reconciling` / `Stalled` as kstatus reads them.
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `true` once the controller has adopted an AWS resource it did not create (`spec.adoption`).
@@ -512,8 +573,10 @@ pub struct TaskDefinitionStatus {
     /// ARN of the revision that matches the current spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
+    /// The task-definition family in AWS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
+    /// The revision number of `arn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i32>,
     /// Hash of the spec the current revision was registered from (also a tag on the revision).
