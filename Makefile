@@ -28,9 +28,10 @@ build: ## build the controller binary
 	cargo build -p ecs-controller
 
 .PHONY: crds
-crds: build ## regenerate crds/ (and the chart's copy) from the code
+crds: build ## regenerate crds/ (and the chart's copy) and docs/api-reference.md from the code
 	$(BIN) crd > $(CRDS)
 	hack/sync-chart-crds.sh
+	$(BIN) api-reference --examples examples > docs/api-reference.md
 
 .PHONY: env-up
 env-up: ## start etcd, kube-apiserver, kube-controller-manager and moto on loopback; writes .local/env

@@ -1,4 +1,4 @@
-//! The command line: `ecs-controller run` and `ecs-controller crd`.
+//! The command line: `ecs-controller run`, `crd`, `api-reference` and `import`.
 
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
@@ -22,6 +22,13 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crd,
+    /// Print the API reference in Markdown (what `docs/api-reference.md` holds).
+    ApiReference {
+        /// A directory of example manifests (`examples/`): each kind's example is the documents of that
+        /// kind in its files.
+        #[arg(long)]
+        examples: Option<std::path::PathBuf>,
+    },
     /// Convert an existing AWS resource description into a manifest.
     #[command(subcommand)]
     Import(Import),

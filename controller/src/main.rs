@@ -25,6 +25,22 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::ApiReference { examples } => {
+            let found = match examples {
+                Some(dir) => ecs_controller::api::reference::examples_in(&dir),
+                None => Ok(Default::default()),
+            };
+            match found {
+                Ok(examples) => {
+                    print!("{}", ecs_controller::api::reference::markdown(&examples));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot read the examples: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Import(Import::TaskDefinition { file, namespace }) => {
             let input = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())

@@ -11,6 +11,7 @@
 pub mod cluster;
 pub mod conditions;
 pub mod profile;
+pub mod reference;
 pub mod scaling_policy;
 pub mod service;
 pub mod task;
