@@ -183,6 +183,16 @@ pub struct ServiceConnectDefaults {
     pub namespace: String,
 }
 
+/// A Service Connect namespace as the spec gave it and as ECS reported it once applied.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectApplied {
+    /// `serviceConnectDefaults.namespace` as the spec gave it (a name or an ARN).
+    pub namespace: String,
+    /// The namespace's ARN, as ECS reported it after applying the spec's value.
+    pub arn: String,
+}
+
 /// Observed state of the ECS cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -218,6 +228,11 @@ pub struct EcsClusterStatus {
     /// ACTIVE services in the cluster, as ECS counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_services_count: Option<i32>,
+    /// The Service Connect namespace as last applied: the spec's value (a name or an ARN) and the ARN ECS
+    /// reported for it. ECS answers with the namespace's ARN whatever the spec gave, so a name is
+    /// compared through this record: a new name in the spec, or another ARN in ECS, is a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_namespace: Option<ServiceConnectApplied>,
     /// The last value of the `ecs.kubefargate.dev/reconcile-requested-at` annotation handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

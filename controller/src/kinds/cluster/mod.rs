@@ -59,7 +59,7 @@ impl Managed for EcsCluster {
         if self.spec.policies.observe_only() {
             return Ok(plan::observed(status, &name, region, existing.as_ref()));
         }
-        let plan = match plan::apply(self, &name, existing)? {
+        let plan = match plan::apply(self, &name, existing, &status)? {
             Deref::Ready(plan) => plan,
             Deref::Wait(state) => return Ok(Applied::new(status, state)),
         };
@@ -67,7 +67,20 @@ impl Managed for EcsCluster {
             tracing::info!(cluster = %name, "adopting ECS cluster");
         }
         let cluster = act::execute(&clients.ecs, plan.action).await?;
-        plan::applied(status, &name, region, &cluster, plan.adopted, plan.notes)
+        let namespace = self
+            .spec
+            .service_connect_defaults
+            .as_ref()
+            .map(|d| d.namespace.as_str());
+        plan::applied(
+            status,
+            namespace,
+            &name,
+            region,
+            &cluster,
+            plan.adopted,
+            plan.notes,
+        )
     }
 
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {

@@ -6,6 +6,7 @@
 //! for a deletion under way, or delete.
 
 use super::input;
+use crate::api::cluster::ServiceConnectApplied;
 use crate::api::cluster::{ClusterConfiguration as SpecConfiguration, ClusterSetting as SpecSetting};
 use crate::api::{EcsCluster, EcsClusterStatus};
 use crate::aws::ecs::{NewCluster, tag_diff};
@@ -73,7 +74,12 @@ fn owner(obj: &EcsCluster, cluster: &Cluster) -> Owner {
 /// Decides what the apply does with the cluster named `name`, as described (`None`: it does not
 /// exist): create it (unless adoption `Adopt`: wait for it), or claim it (`NotOwned` when it is
 /// another's, or unowned without `spec.adoption`) and converge it.
-pub(super) fn apply(obj: &EcsCluster, name: &str, existing: Option<Cluster>) -> Result<Deref<Plan>, Error> {
+pub(super) fn apply(
+    obj: &EcsCluster,
+    name: &str,
+    existing: Option<Cluster>,
+    status: &EcsClusterStatus,
+) -> Result<Deref<Plan>, Error> {
     let desired_tags = input::desired_tags(obj);
     let Some(cluster) = existing else {
         if !ownership::may_create(&obj.spec.policies) {
@@ -95,7 +101,12 @@ pub(super) fn apply(obj: &EcsCluster, name: &str, existing: Option<Cluster>) -> 
             format!("adopted {what} (spec.adoption)"),
         ));
     }
-    let converge = converge(obj, cluster, desired_tags);
+    let converge = converge(
+        obj,
+        cluster,
+        desired_tags,
+        status.service_connect_namespace.as_ref(),
+    );
     let changed = converge.changed();
     if !changed.is_empty() {
         notes.push(Note::new(
@@ -125,7 +136,12 @@ impl Converge {
 }
 
 /// Compares an existing cluster with the fields the user set: AWS's own defaults are not drift.
-fn converge(obj: &EcsCluster, cluster: Cluster, desired_tags: Vec<Tag>) -> Converge {
+fn converge(
+    obj: &EcsCluster,
+    cluster: Cluster,
+    desired_tags: Vec<Tag>,
+    applied_namespace: Option<&ServiceConnectApplied>,
+) -> Converge {
     let spec = &obj.spec;
     let update = Update {
         settings: spec
@@ -143,7 +159,11 @@ fn converge(obj: &EcsCluster, cluster: Cluster, desired_tags: Vec<Tag>) -> Conve
             .as_ref()
             .map(|d| d.namespace.clone())
             .filter(|ns| {
-                service_connect_differs(ns, cluster.service_connect_defaults().and_then(|d| d.namespace()))
+                service_connect_differs(
+                    ns,
+                    cluster.service_connect_defaults().and_then(|d| d.namespace()),
+                    applied_namespace,
+                )
             }),
     };
     let update = (update != Update::default()).then_some(update);
@@ -197,6 +217,7 @@ fn converge(obj: &EcsCluster, cluster: Cluster, desired_tags: Vec<Tag>) -> Conve
 /// FAILED.
 pub(super) fn applied(
     mut status: EcsClusterStatus,
+    spec_namespace: Option<&str>,
     name: &str,
     region: &str,
     cluster: &Cluster,
@@ -207,6 +228,17 @@ pub(super) fn applied(
         status.adopted = Some(true);
     }
     record(&mut status, name, region, cluster);
+    // What the spec's namespace resolved to, for the next comparison (see service_connect_differs).
+    status.service_connect_namespace = match (
+        spec_namespace,
+        cluster.service_connect_defaults().and_then(|d| d.namespace()),
+    ) {
+        (Some(want), Some(arn)) => Some(ServiceConnectApplied {
+            namespace: want.to_string(),
+            arn: arn.to_string(),
+        }),
+        _ => None,
+    };
     let state = match cluster.status() {
         Some("ACTIVE") => State::Ready {
             reason: reasons::ACTIVE,
@@ -390,13 +422,17 @@ fn configuration_differs(want: &SpecConfiguration, have: Option<&ClusterConfigur
             .is_some_and(|v| v != hl.s3_encryption_enabled())
 }
 
-/// AWS reports the namespace as an ARN while users may write its name: a name is taken as applied once
-/// the cluster has any default namespace (ECS resolves names itself); an ARN must match exactly.
-fn service_connect_differs(want: &str, have: Option<&str>) -> bool {
-    match have {
-        None => true,
-        Some(h) if want.starts_with("arn:") => want != h,
-        Some(h) => !(h == want || h.ends_with(&format!("/{want}")) || h.starts_with("arn:")),
+/// AWS reports the namespace as an ARN (`.../namespace/ns-<id>`) while users may write its name. An ARN
+/// must match exactly; a name matches the ARN it resolved to when this object applied it (`applied`,
+/// from status), so a new name in the spec, or another namespace set in AWS, is a change. A name never
+/// applied by this object (an adopted cluster) is sent once: UpdateCluster with the same namespace
+/// changes nothing.
+fn service_connect_differs(want: &str, have: Option<&str>, applied: Option<&ServiceConnectApplied>) -> bool {
+    match (have, applied) {
+        (None, _) => true,
+        (Some(h), _) if want.starts_with("arn:") || h == want => want != h,
+        (Some(h), Some(a)) if a.namespace == want => a.arn != h,
+        (Some(_), _) => true,
     }
 }
 
@@ -469,7 +505,7 @@ mod tests {
     }
 
     fn plan_of(obj: &EcsCluster, existing: Option<Cluster>) -> Result<Plan, Error> {
-        match apply(obj, "main", existing)? {
+        match apply(obj, "main", existing, &EcsClusterStatus::default())? {
             Deref::Ready(plan) => Ok(plan),
             Deref::Wait(state) => panic!("expected a plan, got a wait: {state:?}"),
         }
@@ -513,7 +549,7 @@ mod tests {
     fn with_adoption_adopt_a_missing_cluster_is_waited_for_not_created() {
         let mut spec = EcsClusterSpec::default();
         spec.policies.adoption = Some(Adoption::Adopt);
-        match apply(&obj(spec), "main", None) {
+        match apply(&obj(spec), "main", None, &EcsClusterStatus::default()) {
             Ok(Deref::Wait(State::Waiting { reason, .. })) => assert_eq!(reason, reasons::NOT_FOUND),
             other => panic!("expected a NotFound wait, got {other:?}"),
         }
@@ -629,6 +665,7 @@ mod tests {
         let status = |s: &str| {
             applied(
                 EcsClusterStatus::default(),
+                None,
                 "main",
                 "us-east-1",
                 &cluster(s),
@@ -656,6 +693,7 @@ mod tests {
         }
         let adopted = applied(
             EcsClusterStatus::default(),
+            None,
             "main",
             "r",
             &cluster("ACTIVE"),
@@ -664,6 +702,38 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(adopted.status.adopted, Some(true));
+    }
+
+    #[test]
+    fn the_namespace_the_spec_named_is_recorded_with_the_arn_ecs_reported() {
+        const NS: &str = "arn:aws:servicediscovery:us-east-1:1:namespace/ns-1";
+        let mut cluster = described("ACTIVE", vec![]);
+        cluster.service_connect_defaults = Some(
+            aws_sdk_ecs::types::ClusterServiceConnectDefaults::builder()
+                .namespace(NS)
+                .build(),
+        );
+        let a = applied(
+            EcsClusterStatus::default(),
+            Some("svc"),
+            "main",
+            "r",
+            &cluster,
+            false,
+            vec![],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            a.status.service_connect_namespace,
+            Some(ServiceConnectApplied {
+                namespace: "svc".into(),
+                arn: NS.into()
+            })
+        );
+        // The spec no longer names one: nothing recorded.
+        let a =
+            applied(a.status, None, "main", "r", &cluster, false, vec![]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.status.service_connect_namespace, None);
     }
 
     #[test]
@@ -827,15 +897,38 @@ mod tests {
     }
 
     #[test]
-    fn service_connect_names_match_arns() {
+    fn a_service_connect_namespace_given_by_name_is_compared_through_what_it_resolved_to() {
+        const NS1: &str = "arn:aws:servicediscovery:us-east-1:1:namespace/ns-1";
+        const NS2: &str = "arn:aws:servicediscovery:us-east-1:1:namespace/ns-2";
+        let applied = |namespace: &str, arn: &str| ServiceConnectApplied {
+            namespace: namespace.into(),
+            arn: arn.into(),
+        };
+        // ARNs compare exactly.
+        assert!(!service_connect_differs(NS1, Some(NS1), None));
+        assert!(service_connect_differs(NS2, Some(NS1), None));
+        assert!(service_connect_differs("svc", None, None));
+        // The name "svc" applied before resolved to ns-1, which the cluster still has: no change.
         assert!(!service_connect_differs(
             "svc",
-            Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")
+            Some(NS1),
+            Some(&applied("svc", NS1))
         ));
+        // The spec now names another namespace: a change (it used to be taken as applied).
         assert!(service_connect_differs(
-            "arn:aws:servicediscovery:us-east-1:1:namespace/ns-2",
-            Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1")
+            "orders",
+            Some(NS1),
+            Some(&applied("svc", NS1))
         ));
-        assert!(service_connect_differs("svc", None));
+        // Someone set another namespace in AWS: a change back to the spec's.
+        assert!(service_connect_differs(
+            "svc",
+            Some(NS2),
+            Some(&applied("svc", NS1))
+        ));
+        // A name this object never applied (an adopted cluster): sent once, then recorded.
+        assert!(service_connect_differs("svc", Some(NS1), None));
+        // moto answers with the name itself.
+        assert!(!service_connect_differs("svc", Some("svc"), None));
     }
 }
