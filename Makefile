@@ -13,7 +13,10 @@ CRDS        := crds/ecs.kubefargate.dev.yaml
 # The demo environment lives in .local/, the test environment in .local-test/, so one never stops the other.
 DEMO_ENV    := $(ROOT)/.local
 TEST_ENV    := $(ROOT)/.local-test
+IMAGE_STORE := $(ROOT)/.local-image
 RESYNC      ?= 30s
+include hack/versions.env
+ACTIONLINT  := $(HOME)/.cache/ecs-controller/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
 .PHONY: help
 help: ## list the targets
@@ -66,7 +69,7 @@ unit: ## unit tests (no environment needed)
 	cargo test -p ecs-controller
 
 .PHONY: e2e
-e2e: build ## end-to-end tests in their own environment (.local-test), started and stopped here
+e2e: build image ## end-to-end tests in their own environment (.local-test), started and stopped here
 	hack/ensure-packages.sh
 	hack/build-tools.sh k8s etcd moto helm
 	cargo test -p ecs-controller-e2e --no-run
@@ -75,6 +78,7 @@ e2e: build ## end-to-end tests in their own environment (.local-test), started a
 	source $(TEST_ENV)/env; \
 	hack/install-crds.sh; \
 	ECS_ENV_DIR=$(TEST_ENV) ECS_CONTROLLER_BIN=$(BIN) FAULTPROXY_MOTO_URL=$$MOTO_URL \
+	  ECS_TEST_IMAGE_STORE=$(IMAGE_STORE) \
 	  cargo test -p ecs-controller-e2e -- --test-threads=4 --include-ignored
 
 BENCH_ENV   := $(ROOT)/.local-bench
@@ -98,10 +102,21 @@ bench: ## benchmark, not a test (release build): per N in BENCH_N="100 500 2000"
 	done; \
 	exit $$rc
 
+.PHONY: lint
+lint: ## the release path: one version everywhere (hack/check-versions.sh), workflows pass actionlint
+	hack/check-versions.sh
+	hack/build-tools.sh actionlint
+	$(ACTIONLINT) -no-color
+
+.PHONY: image
+image: ## the controller image from the release binary (buildah, FROM scratch; stored in .local-image)
+	ECS_IMAGE_STORE=$(IMAGE_STORE) hack/image.sh
+
 .PHONY: test
-test: fmt-check clippy unit e2e ## everything CI runs
+test: fmt-check clippy lint unit e2e ## everything CI runs
 
 .PHONY: clean
 clean: env-down ## stop environments and remove build output (keeps the ~/.cache tools)
 	ECS_ENV_DIR=$(TEST_ENV) hack/env-down.sh
+	rm -rf $(IMAGE_STORE)
 	cargo clean

@@ -6,7 +6,8 @@
 #   etcd                     <- go.etcd.io/etcd/server/v3@$ETCD_VERSION
 #   helm                     <- helm.sh/helm/v3@$HELM_VERSION
 #   moto venv                <- moto[server]==$MOTO_VERSION
-# Usage: hack/build-tools.sh [k8s|etcd|helm|moto|lua|all]...
+#   actionlint               <- github.com/rhysd/actionlint@$ACTIONLINT_VERSION (lints .github/workflows)
+# Usage: hack/build-tools.sh [k8s|etcd|helm|moto|actionlint|all]...
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -21,6 +22,7 @@ k8s_minor=${KUBERNETES_VERSION#v1.}; k8s_minor=${k8s_minor%%.*}
 # helm defaults its notion of the cluster version at build time (ldflags, as its own Makefile does).
 helm_dir="$CACHE/helm-$HELM_VERSION-k8s1.$k8s_minor"
 moto_dir="$CACHE/moto-$MOTO_VERSION"
+actionlint_dir="$CACHE/actionlint-$ACTIONLINT_VERSION"
 
 # The binaries built from k8s.io/kubernetes, each from k8s.io/kubernetes/cmd/<name>. Each is cached on its
 # own: a cache that lacks only one (say kube-controller-manager, added later) builds only that one.
@@ -104,6 +106,15 @@ build_helm() {
   log "helm ready in $helm_dir"
 }
 
+build_actionlint() {
+  if [[ -x "$actionlint_dir/actionlint" ]]; then return 0; fi
+  log "building actionlint $ACTIONLINT_VERSION"
+  mkdir -p "$actionlint_dir.tmp"
+  GOBIN="$actionlint_dir.tmp" go install -trimpath -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  rm -rf "$actionlint_dir" && mv "$actionlint_dir.tmp" "$actionlint_dir"
+  log "actionlint ready in $actionlint_dir"
+}
+
 build_moto() {
   # A venv records its own path, so it is built in place; a marker says it finished.
   if [[ -f "$moto_dir/.complete" ]]; then return 0; fi
@@ -122,7 +133,8 @@ for t in "${targets[@]}"; do
     etcd) build_etcd ;;
     helm) build_helm ;;
     moto) build_moto ;;
-    all) build_moto; build_etcd; build_k8s; build_helm ;;
+    actionlint) build_actionlint ;;
+    all) build_moto; build_etcd; build_k8s; build_helm; build_actionlint ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done

@@ -121,7 +121,7 @@ fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> Result<String> {
 }
 
 /// `helm template RELEASE chart -n NAMESPACE --kube-version ... EXTRA...`
-fn template(release: &str, namespace: &str, extra: &[&str]) -> Result<String> {
+pub(super) fn template(release: &str, namespace: &str, extra: &[&str]) -> Result<String> {
     let version = kube_version();
     let chart = chart();
     let mut args = vec![
@@ -138,7 +138,7 @@ fn template(release: &str, namespace: &str, extra: &[&str]) -> Result<String> {
 }
 
 /// The documents of a multi-document YAML stream, as JSON values (empty documents dropped).
-fn yaml_docs(text: &str) -> Result<Vec<Value>> {
+pub(super) fn yaml_docs(text: &str) -> Result<Vec<Value>> {
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = Value::deserialize(doc).context("parsing YAML")?;
