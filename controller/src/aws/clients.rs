@@ -186,54 +186,22 @@ impl AwsClients {
         );
         // Policies and scheduled actions: per target, or the whole namespace in pages when a resync
         // asks for many targets at once (see `autoscaling::per_target`); all ids of a moment in one batch.
-        let listing_pages: Arc<Mutex<HashMap<Place, Arc<AtomicUsize>>>> = Arc::default();
-        let pages_of = move |place: &Place| {
-            let mut map = listing_pages.lock().unwrap_or_else(PoisonError::into_inner);
-            map.entry(place.clone())
-                .or_insert_with(|| Arc::new(AtomicUsize::new(1)))
-                .clone()
-        };
-        let (for_policies, policy_pages) = (make.clone(), pages_of.clone());
-        let scaling_policies = batch::Batcher::spawn(
-            usize::MAX,
-            Arc::new(move |place: Place, ids: Vec<String>| {
-                let aas = for_policies(&place).autoscaling;
-                let pages = policy_pages(&place);
-                Box::pin(async move {
-                    autoscaling::per_target(
-                        ids,
-                        &pages,
-                        |id| {
-                            let aas = aas.clone();
-                            async move { autoscaling::describe_policies(&aas, &id).await }
-                        },
-                        || autoscaling::list_policies(&aas),
-                        |p| p.resource_id(),
-                    )
-                    .await
-                })
-            }),
+        let listing_pages = ListingPages::default();
+        let scaling_policies = per_target_batcher(
+            make.clone(),
+            listing_pages.clone(),
+            "policies",
+            |aas, id| async move { autoscaling::describe_policies(&aas, &id).await },
+            |aas| async move { autoscaling::list_policies(&aas).await },
+            |p| p.resource_id(),
         );
-        let (for_actions, action_pages) = (make.clone(), pages_of);
-        let scheduled_actions = batch::Batcher::spawn(
-            usize::MAX,
-            Arc::new(move |place: Place, ids: Vec<String>| {
-                let aas = for_actions(&place).autoscaling;
-                let pages = action_pages(&place);
-                Box::pin(async move {
-                    autoscaling::per_target(
-                        ids,
-                        &pages,
-                        |id| {
-                            let aas = aas.clone();
-                            async move { autoscaling::describe_scheduled_actions(&aas, &id).await }
-                        },
-                        || autoscaling::list_scheduled_actions(&aas),
-                        |a| a.resource_id(),
-                    )
-                    .await
-                })
-            }),
+        let scheduled_actions = per_target_batcher(
+            make.clone(),
+            listing_pages,
+            "scheduled actions",
+            |aas, id| async move { autoscaling::describe_scheduled_actions(&aas, &id).await },
+            |aas| async move { autoscaling::list_scheduled_actions(&aas).await },
+            |a| a.resource_id(),
         );
         let for_targets = make;
         let scalable_targets = batch::Batcher::spawn(
@@ -443,6 +411,53 @@ impl Account<'_> {
             .get(self.place(region), resource_id.to_string())
             .await
     }
+}
+
+/// The page count of the last listing of each item kind (`"policies"`, ...), per place.
+type ListingPages = Arc<Mutex<HashMap<(Place, &'static str), Arc<AtomicUsize>>>>;
+
+/// A batcher of one Application Auto Scaling item kind per target (see [`autoscaling::per_target`]):
+/// `one` reads a target's items, `all` lists the namespace's; the page count of the last listing is
+/// kept per place and kind in `pages`.
+fn per_target_batcher<T, One, OneFut, All, AllFut>(
+    clients: impl Fn(&Place) -> RegionClients + Send + Sync + 'static,
+    pages: ListingPages,
+    kind: &'static str,
+    one: One,
+    all: All,
+    id_of: fn(&T) -> &str,
+) -> batch::Batcher<Place, String, Vec<T>>
+where
+    T: Clone + Send + 'static,
+    One: Fn(super::AutoScalingClient, String) -> OneFut + Clone + Send + Sync + 'static,
+    OneFut: Future<Output = Result<Vec<T>, AwsError>> + Send + 'static,
+    All: Fn(super::AutoScalingClient) -> AllFut + Clone + Send + Sync + 'static,
+    AllFut: Future<Output = Result<(Vec<T>, usize), AwsError>> + Send + 'static,
+{
+    batch::Batcher::spawn(
+        usize::MAX,
+        Arc::new(move |place: Place, ids: Vec<String>| {
+            let aas = clients(&place).autoscaling;
+            let listing_pages = pages
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry((place, kind))
+                .or_insert_with(|| Arc::new(AtomicUsize::new(1)))
+                .clone();
+            let (one, all) = (one.clone(), all.clone());
+            Box::pin(async move {
+                let each = aas.clone();
+                autoscaling::per_target(
+                    ids,
+                    &listing_pages,
+                    |id| one(each.clone(), id),
+                    || all(aas),
+                    id_of,
+                )
+                .await
+            })
+        }),
+    )
 }
 
 /// The clients of `place`, from the cache or made now (with `gateway`, so they share its rate limit).

@@ -129,21 +129,19 @@ where
 /// A failpoint for restart tests: with `ECS_CONTROLLER_DELAY_WATCH=<Kind>:<seconds>` the watch of that
 /// kind starts late, so its cache syncs after the other kinds' (as a slow first list would).
 fn watch_delay(kind: &str) -> Duration {
-    std::env::var("ECS_CONTROLLER_DELAY_WATCH")
-        .ok()
-        .and_then(|v| {
-            let (k, secs) = v.split_once(':')?;
-            (k == kind).then(|| secs.parse().ok()).flatten()
-        })
-        .map(Duration::from_secs)
-        .unwrap_or_default()
+    kind_seconds("ECS_CONTROLLER_DELAY_WATCH", kind)
 }
 
 /// A failpoint for tests of decisions taken on a cache that lags: with
 /// `ECS_CONTROLLER_LAG_WATCH=<Kind>:<seconds>` every change the watch of that kind sees after its first
 /// list reaches the cache (and the kind's own controller) that much later, one after the other.
 fn watch_lag(kind: &str) -> Duration {
-    std::env::var("ECS_CONTROLLER_LAG_WATCH")
+    kind_seconds("ECS_CONTROLLER_LAG_WATCH", kind)
+}
+
+/// The seconds of a `<Kind>:<seconds>` environment variable when it names `kind`; zero otherwise.
+fn kind_seconds(var: &str, kind: &str) -> Duration {
+    std::env::var(var)
         .ok()
         .and_then(|v| {
             let (k, secs) = v.split_once(':')?;
