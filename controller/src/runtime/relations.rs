@@ -10,6 +10,8 @@ use crate::aws::ecs::{family_of, revision_of};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The last segment of an ARN or path (`arn:...:cluster/main` -> `main`), or the whole string.
 pub fn last_segment(arn_or_name: &str) -> &str {
@@ -161,6 +163,99 @@ pub fn conflicting_policy<'a, 'b>(
 }
 
 // ---- Wake-ups: a change of one kind that another kind's objects must see at once -----------------
+
+/// Only the objects of a feed whose `read` (what the dependents read of them) changed since the object
+/// last came through, or that are seen for the first time. Every status write of an object is an event
+/// of its feed; without this, a cluster reporting its task counts, or a deleting cluster counting the
+/// services it waits for, woke every service on it each time. A recreated object (another uid) comes
+/// through. Remembers 16 bytes per object.
+pub fn changes<K, S>(feed: S, read: fn(&K) -> String) -> impl futures::Stream<Item = Arc<K>> + Send + 'static
+where
+    K: kube::Resource + Send + Sync + 'static,
+    S: futures::Stream<Item = Arc<K>> + Send + 'static,
+{
+    use futures::StreamExt;
+    let seen: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    feed.filter(move |obj| {
+        let meta = obj.meta();
+        let who = hash(&(meta.namespace.as_deref(), meta.name.as_deref()));
+        let what = hash(&(meta.uid.as_deref(), read(obj)));
+        let changed = seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(who, what)
+            != Some(what);
+        futures::future::ready(changed)
+    })
+}
+
+fn hash(value: &impl Hash) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Whether an object is Ready for its current generation, and whether it is being deleted.
+fn readiness(
+    meta: &kube::api::ObjectMeta,
+    conditions: &[crate::api::Condition],
+    observed: Option<i64>,
+) -> String {
+    let ready =
+        crate::api::conditions::find(conditions, crate::api::conditions::READY).map(|c| c.status.clone());
+    format!(
+        "{ready:?} {} {}",
+        observed == meta.generation,
+        meta.deletion_timestamp.is_some()
+    )
+}
+
+/// What services, tasks and profiles read of an EcsCluster (`kinds::placement`): its ARN, region,
+/// readiness, deletion and default capacity strategy; not its task counts or messages.
+pub fn cluster_as_read(c: &EcsCluster) -> String {
+    let s = c.status.clone().unwrap_or_default();
+    format!(
+        "{:?} {:?} {} {}",
+        s.arn,
+        s.region,
+        readiness(&c.metadata, &s.conditions, s.observed_generation),
+        serde_json::to_string(&c.spec.default_capacity_provider_strategy).unwrap_or_default()
+    )
+}
+
+/// What services and tasks read of a TaskDefinition: its newest revision and readiness.
+pub fn task_definition_as_read(t: &TaskDefinition) -> String {
+    let s = t.status.clone().unwrap_or_default();
+    format!(
+        "{:?} {:?} {}",
+        s.arn,
+        s.region,
+        readiness(&t.metadata, &s.conditions, s.observed_generation)
+    )
+}
+
+/// What a service reads of a ScalingPolicy: which service it targets, and whether it is going.
+pub fn policy_as_read(p: &ScalingPolicy) -> String {
+    format!(
+        "{:?} {:?} {}",
+        p.spec.service_ref.as_ref().map(|r| &r.name),
+        p.spec.resource_id,
+        p.metadata.deletion_timestamp.is_some()
+    )
+}
+
+/// What a ScalingPolicy reads of a FargateService: where it exists in AWS, and whether it is going.
+pub fn service_as_read(s: &FargateService) -> String {
+    let st = s.status.clone().unwrap_or_default();
+    format!(
+        "{:?} {:?} {:?} {:?} {}",
+        st.arn,
+        st.cluster_arn,
+        st.service_name,
+        st.region,
+        s.metadata.deletion_timestamp.is_some()
+    )
+}
 
 /// The services a change of EcsCluster `cluster` wakes (those naming it).
 pub fn services_naming_cluster<'a>(
@@ -404,6 +499,50 @@ mod tests {
     fn in_namespace<T: ResourceExt>(mut obj: T, ns: &str) -> T {
         obj.meta_mut().namespace = Some(ns.into());
         obj
+    }
+
+    #[tokio::test]
+    async fn a_cluster_wakes_its_dependents_only_when_something_they_read_changes() {
+        use crate::api::{Condition, ConditionStatus, EcsClusterStatus};
+        use futures::StreamExt;
+        let with = |uid: &str, ready: ConditionStatus, message: &str, running: i32| {
+            let mut c = mk_cluster("main");
+            c.metadata.uid = Some(uid.into());
+            c.metadata.generation = Some(1);
+            c.status = Some(EcsClusterStatus {
+                arn: Some("arn:aws:ecs:r:1:cluster/main".into()),
+                observed_generation: Some(1),
+                conditions: vec![Condition::new("Ready", ready, "Active", message)],
+                running_tasks_count: Some(running),
+                ..EcsClusterStatus::default()
+            });
+            Arc::new(c)
+        };
+        let feed = futures::stream::iter(vec![
+            with("u1", ConditionStatus::False, "creating", 0), // first sight: through
+            with("u1", ConditionStatus::True, "ACTIVE", 0),    // Ready: through
+            with("u1", ConditionStatus::True, "ACTIVE", 7),    // task counts: not read
+            with("u1", ConditionStatus::True, "waiting for 299 services", 7), // message: not read
+            with("u2", ConditionStatus::True, "ACTIVE", 7),    // recreated (another uid): through
+        ]);
+        let through: Vec<_> = changes(feed, cluster_as_read)
+            .map(|c| {
+                let s = c.status.clone().unwrap_or_default();
+                (
+                    c.metadata.uid.clone().unwrap_or_default(),
+                    s.conditions[0].message.clone(),
+                )
+            })
+            .collect()
+            .await;
+        assert_eq!(
+            through,
+            [
+                ("u1".to_string(), "creating".to_string()),
+                ("u1".into(), "ACTIVE".into()),
+                ("u2".into(), "ACTIVE".into())
+            ]
+        );
     }
 
     #[test]

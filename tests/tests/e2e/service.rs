@@ -657,3 +657,65 @@ async fn a_rollout_goes_in_progress_then_complete_and_a_circuit_breaker_rollback
 
     Ok(())
 }
+
+/// A status write of a cluster that changes nothing a service reads of it (here the handled
+/// reconcile request; in a mass deletion, "waiting for N services" counting down; in steady state,
+/// the task counts) wakes no service. Before, each one woke every service on the cluster.
+#[tokio::test]
+async fn a_cluster_status_write_services_do_not_read_wakes_none_of_them() -> Result<()> {
+    use kube::api::{Patch, PatchParams};
+    const N: usize = 10;
+    // No resync in the window: every service reconcile counted is a wake-up.
+    let setup = Setup::builder("e2e-svc-wake")
+        .args(&["--resync-period", "10m"])
+        .start()
+        .await?;
+    let net = network()?;
+    apply(&setup.clusters, cluster_manifest("main", &unique("e2e-svc-wake"))).await?;
+    apply(
+        &setup.tds,
+        task_definition_manifest("web", &unique("e2e-svc-wake"), "nginx:1"),
+    )
+    .await?;
+    for i in 0..N {
+        apply(
+            &setup.services,
+            service_manifest(&format!("web-{i}"), "main", "web", &net, 1),
+        )
+        .await?;
+    }
+    for i in 0..N {
+        wait_ready(&setup.services, &format!("web-{i}"), ConditionStatus::True, T).await?;
+    }
+    // Let the services' own follow-ups (status writes, rollout checks) finish.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = reconciles(&setup.controller, "FargateService").await?;
+
+    for round in 0..3 {
+        let stamp = format!("2026-12-02T00:00:0{round}Z");
+        let patch =
+            json!({"metadata": {"annotations": {"ecs.kubefargate.dev/reconcile-requested-at": stamp}}});
+        setup
+            .clusters
+            .patch("main", &PatchParams::default(), &Patch::Merge(patch))
+            .await?;
+        let clusters = setup.clusters.clone();
+        eventually("the cluster to write its status", T, || async {
+            let obj = serde_json::to_value(clusters.get("main").await?)?;
+            Ok((obj
+                .pointer("/status/lastHandledReconcileAt")
+                .and_then(|v| v.as_str())
+                == Some(stamp.as_str()))
+            .then_some(()))
+        })
+        .await?;
+    }
+    // A wake-up follows the cluster's event within milliseconds; 3 s is ample.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let woken = reconciles(&setup.controller, "FargateService").await? - before;
+    ensure!(
+        woken == 0.0,
+        "3 cluster status writes that change nothing services read caused {woken} service reconciles"
+    );
+    Ok(())
+}

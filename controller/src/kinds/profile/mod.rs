@@ -209,20 +209,26 @@ pub(crate) fn controller(
         .predicate_filter(kube::runtime::predicates::generation, Default::default());
     let profiles = reader.clone();
     let run = Controller::for_stream(stream, reader)
-        .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c: Arc<EcsCluster>| {
-            let (ns, name) = (c.namespace().unwrap_or_default(), c.name_any());
-            profiles
-                .state()
-                .iter()
-                .filter(|p| {
-                    p.spec
-                        .cluster_ref
-                        .as_ref()
-                        .is_some_and(|r| r.namespace == ns && r.name == name)
-                })
-                .map(|p| ObjectRef::from_obj(p.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches_shared_stream(
+            crate::runtime::relations::changes(
+                ctx.feeds.subscribe::<EcsCluster>(),
+                crate::runtime::relations::cluster_as_read,
+            ),
+            move |c: Arc<EcsCluster>| {
+                let (ns, name) = (c.namespace().unwrap_or_default(), c.name_any());
+                profiles
+                    .state()
+                    .iter()
+                    .filter(|p| {
+                        p.spec
+                            .cluster_ref
+                            .as_ref()
+                            .is_some_and(|r| r.namespace == ns && r.name == name)
+                    })
+                    .map(|p| ObjectRef::from_obj(p.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|_| async {})

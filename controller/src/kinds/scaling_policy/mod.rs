@@ -86,8 +86,12 @@ impl Managed for ScalingPolicy {
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         // The service being created (or changing) wakes the policies that name it.
         let policies = controller.store();
-        controller.watches_shared_stream(ctx.feeds.subscribe::<FargateService>(), move |s| {
-            relations::policies_naming_service(policies.state().iter().map(AsRef::as_ref), &s)
-        })
+        controller.watches_shared_stream(
+            relations::changes(
+                ctx.feeds.subscribe::<FargateService>(),
+                relations::service_as_read,
+            ),
+            move |s| relations::policies_naming_service(policies.state().iter().map(AsRef::as_ref), &s),
+        )
     }
 }

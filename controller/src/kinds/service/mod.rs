@@ -133,14 +133,22 @@ impl Managed for FargateService {
         let by_cluster = services.clone();
         let by_td = services.clone();
         controller
-            .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c| {
-                relations::services_naming_cluster(by_cluster.state().iter().map(AsRef::as_ref), &c)
-            })
-            .watches_shared_stream(ctx.feeds.subscribe::<TaskDefinition>(), move |t| {
-                relations::services_naming_task_definition(by_td.state().iter().map(AsRef::as_ref), &t)
-            })
-            .watches_shared_stream(ctx.feeds.subscribe::<ScalingPolicy>(), |p| {
-                relations::service_of(&p)
-            })
+            .watches_shared_stream(
+                relations::changes(ctx.feeds.subscribe::<EcsCluster>(), relations::cluster_as_read),
+                move |c| relations::services_naming_cluster(by_cluster.state().iter().map(AsRef::as_ref), &c),
+            )
+            .watches_shared_stream(
+                relations::changes(
+                    ctx.feeds.subscribe::<TaskDefinition>(),
+                    relations::task_definition_as_read,
+                ),
+                move |t| {
+                    relations::services_naming_task_definition(by_td.state().iter().map(AsRef::as_ref), &t)
+                },
+            )
+            .watches_shared_stream(
+                relations::changes(ctx.feeds.subscribe::<ScalingPolicy>(), relations::policy_as_read),
+                |p| relations::service_of(&p),
+            )
     }
 }

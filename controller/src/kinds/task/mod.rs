@@ -168,11 +168,16 @@ impl Managed for FargateTask {
         let tasks = controller.store();
         let by_td = tasks.clone();
         controller
-            .watches_shared_stream(ctx.feeds.subscribe::<EcsCluster>(), move |c| {
-                relations::tasks_naming_cluster(tasks.state().iter().map(AsRef::as_ref), &c)
-            })
-            .watches_shared_stream(ctx.feeds.subscribe::<TaskDefinition>(), move |t| {
-                relations::tasks_naming_task_definition(by_td.state().iter().map(AsRef::as_ref), &t)
-            })
+            .watches_shared_stream(
+                relations::changes(ctx.feeds.subscribe::<EcsCluster>(), relations::cluster_as_read),
+                move |c| relations::tasks_naming_cluster(tasks.state().iter().map(AsRef::as_ref), &c),
+            )
+            .watches_shared_stream(
+                relations::changes(
+                    ctx.feeds.subscribe::<TaskDefinition>(),
+                    relations::task_definition_as_read,
+                ),
+                move |t| relations::tasks_naming_task_definition(by_td.state().iter().map(AsRef::as_ref), &t),
+            )
     }
 }
