@@ -201,8 +201,7 @@ fn readiness(
     conditions: &[crate::api::Condition],
     observed: Option<i64>,
 ) -> String {
-    let ready =
-        crate::api::conditions::find(conditions, crate::api::conditions::READY).map(|c| c.status.clone());
+    let ready = crate::api::conditions::find(conditions, crate::api::conditions::READY).map(|c| c.status);
     format!(
         "{ready:?} {} {}",
         observed == meta.generation,
