@@ -289,6 +289,18 @@ pub(super) fn network(
         .build())
 }
 
+/// A strategy in a form that compares equal whatever the order of its items.
+pub(super) fn strategy_key(
+    items: &[aws_sdk_ecs::types::CapacityProviderStrategyItem],
+) -> Vec<(String, i32, i32)> {
+    let mut key: Vec<_> = items
+        .iter()
+        .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
+        .collect();
+    key.sort();
+    key
+}
+
 /// A capacity provider strategy as ECS takes it; left-out weights and bases are 0, ECS's own defaults.
 pub(super) fn strategy(
     items: &[crate::api::cluster::CapacityProviderStrategyItem],

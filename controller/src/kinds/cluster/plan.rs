@@ -181,8 +181,8 @@ fn converge(
         .default_capacity_provider_strategy
         .as_deref()
         .is_some_and(|s| {
-            normalized_strategy(&input::strategy(s))
-                != normalized_strategy(cluster.default_capacity_provider_strategy())
+            crate::kinds::placement::strategy_key(&input::strategy(s))
+                != crate::kinds::placement::strategy_key(cluster.default_capacity_provider_strategy())
         });
     let capacity = (providers_differ || strategy_differs).then(|| {
         let providers = input::providers(obj).unwrap_or(current_providers);
@@ -434,15 +434,6 @@ fn service_connect_differs(want: &str, have: Option<&str>, applied: Option<&Serv
         (Some(h), Some(a)) if a.namespace == want => a.arn != h,
         (Some(_), _) => true,
     }
-}
-
-fn normalized_strategy(items: &[CapacityProviderStrategyItem]) -> Vec<(String, i32, i32)> {
-    let mut v: Vec<_> = items
-        .iter()
-        .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
-        .collect();
-    v.sort();
-    v
 }
 
 #[cfg(test)]
@@ -865,8 +856,8 @@ mod tests {
                 .unwrap(),
         ];
         assert_eq!(
-            normalized_strategy(&input::strategy(&spec)),
-            normalized_strategy(&aws)
+            crate::kinds::placement::strategy_key(&input::strategy(&spec)),
+            crate::kinds::placement::strategy_key(&aws)
         );
     }
 

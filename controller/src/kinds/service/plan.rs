@@ -609,16 +609,6 @@ struct Placement<'a> {
     applied: bool,
 }
 
-/// A strategy in a form that compares equal whatever the order of its items.
-fn norm_strategy(items: &[sdk::CapacityProviderStrategyItem]) -> Vec<(String, i32, i32)> {
-    sorted(
-        &items
-            .iter()
-            .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
-            .collect::<Vec<_>>(),
-    )
-}
-
 /// The UpdateService that brings `service` to the spec: only fields the user set and that differ.
 /// `manage_count` is false while a ScalingPolicy owns the desired count; a task definition whose rollout
 /// already failed (`failed_td`) is not rolled out again.
@@ -667,7 +657,8 @@ fn desired_update(
     }
 
     if let Some(want) = desired_strategy(spec, placement)
-        && norm_strategy(&want) != norm_strategy(service.capacity_provider_strategy())
+        && crate::kinds::placement::strategy_key(&want)
+            != crate::kinds::placement::strategy_key(service.capacity_provider_strategy())
     {
         u.capacity_provider_strategy = Some(want);
         // ECS applies a new strategy with the next deployment ("this parameter doesn't trigger a
@@ -1095,8 +1086,10 @@ mod tests {
         let s = spot_spec();
         let u = desired_update(&s, &matching_service(), NEW, true, None, UNPLACED);
         assert_eq!(
-            u.capacity_provider_strategy.as_deref().map(norm_strategy),
-            Some(norm_strategy(&[
+            u.capacity_provider_strategy
+                .as_deref()
+                .map(crate::kinds::placement::strategy_key),
+            Some(crate::kinds::placement::strategy_key(&[
                 item("FARGATE", 1, 1),
                 item("FARGATE_SPOT", 3, 0)
             ]))
