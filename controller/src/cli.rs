@@ -71,9 +71,15 @@ pub struct RunArgs {
     /// only lookups in flight at the same moment share a Describe call: keep this well above 10.
     #[arg(long, default_value_t = 32)]
     pub concurrency: u16,
-    /// Most AWS API calls per second, all kinds together (0: no limit).
-    #[arg(long, default_value_t = 20)]
-    pub aws_max_rps: u32,
+    /// Overrides the default rate limits with one for every AWS call of every account and Region: at
+    /// most this many calls per second, evenly spaced (0: no limit at all).
+    #[arg(long)]
+    pub aws_max_rps: Option<u32>,
+    /// The share (percent) of AWS's documented request rates the controller uses, per account, Region
+    /// and group of operations (ECS's throttling buckets), leaving the rest to other clients of the
+    /// account. Halved for a group while AWS throttles it. Ignored with `--aws-max-rps`.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub aws_rate_share: u8,
     /// Longest wait for one AWS request attempt (a hung connection fails after this and is retried).
     #[arg(long, default_value = "20s", value_parser = positive_duration)]
     pub aws_timeout: Duration,
@@ -176,6 +182,17 @@ impl RunArgs {
             None => self.account_map.is_none(),
         }
     }
+
+    /// How AWS calls are paced: `--aws-max-rps` when given, else AWS's buckets at `--aws-rate-share`.
+    pub fn rate_limit(&self) -> crate::aws::RateLimit {
+        match self.aws_max_rps {
+            Some(0) => crate::aws::RateLimit::Off,
+            Some(n) => crate::aws::RateLimit::Total(n),
+            None => crate::aws::RateLimit::Documented {
+                percent: self.aws_rate_share,
+            },
+        }
+    }
 }
 
 /// `namespace/name`.
@@ -239,5 +256,23 @@ mod tests {
             Duration::from_secs(180)
         );
         assert_eq!(resync.of::<crate::api::FargateService>(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn aws_buckets_at_half_by_default_one_flag_overrides_them_all() {
+        use crate::aws::RateLimit;
+        assert_eq!(run_args(&[]).rate_limit(), RateLimit::Documented { percent: 50 });
+        assert_eq!(
+            run_args(&["--aws-rate-share", "100"]).rate_limit(),
+            RateLimit::Documented { percent: 100 }
+        );
+        assert_eq!(
+            run_args(&["--aws-max-rps", "7", "--aws-rate-share", "10"]).rate_limit(),
+            RateLimit::Total(7)
+        );
+        assert_eq!(run_args(&["--aws-max-rps", "0"]).rate_limit(), RateLimit::Off);
+        for bad in ["0", "101"] {
+            assert!(Cli::try_parse_from(["ecs-controller", "run", "--aws-rate-share", bad]).is_err());
+        }
     }
 }

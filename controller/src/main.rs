@@ -102,7 +102,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let aws = ecs_controller::aws::AwsClients::load(ecs_controller::aws::Options {
         region: args.region.clone(),
         attempt_timeout: args.aws_timeout,
-        max_rps: args.aws_max_rps,
+        rate_limit: args.rate_limit(),
         accounts,
     })
     .await?;

@@ -9,6 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -32,6 +33,14 @@ pub struct AwsCallLabels {
     pub service: String,
     pub operation: String,
     pub outcome: AwsOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RateLimitLabels {
+    /// The token bucket (a group of AWS operations).
+    pub bucket: String,
+    /// The AWS account (role) and Region it belongs to.
+    pub place: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,6 +85,8 @@ pub struct Metrics {
     pub aws_calls: Family<AwsCallLabels, Counter>,
     /// AWS calls a reconcile made that its kind does not declare (a defect of the declarations).
     pub undeclared_aws_calls: Family<AwsCallLabels, Counter>,
+    /// The current rate of each AWS rate-limit bucket, calls per second (lowered on throttling).
+    pub aws_rate_limits: Family<RateLimitLabels, Gauge<f64, AtomicU64>>,
     /// Write requests sent to the Kubernetes API (whatever their answer), by kind and operation.
     pub kube_writes: Family<KubeWriteLabels, Counter>,
     pub requeues: Family<KindOutcome, Counter>,
@@ -99,6 +110,7 @@ impl Metrics {
             }),
             aws_calls: Family::default(),
             undeclared_aws_calls: Family::default(),
+            aws_rate_limits: Family::default(),
             kube_writes: Family::default(),
             requeues: Family::default(),
             fargate_tasks: Family::default(),
@@ -127,6 +139,12 @@ impl Metrics {
                 "undeclared_aws_calls",
                 "AWS API calls made by a reconcile whose kind does not declare the operation (should stay 0)",
                 m.undeclared_aws_calls.clone(),
+            );
+            r.register(
+                "aws_rate_limit_per_second",
+                "The current rate of each AWS rate-limit bucket by bucket and account/Region, calls per \
+                 second (halved when AWS throttles, climbing back while it does not)",
+                m.aws_rate_limits.clone(),
             );
             r.register(
                 "kube_writes",
@@ -200,6 +218,15 @@ impl Metrics {
                 outcome: AwsOutcome::client_error,
             })
             .inc();
+    }
+
+    pub fn aws_rate_limit(&self, bucket: &str, place: &str, per_second: f64) {
+        self.aws_rate_limits
+            .get_or_create(&RateLimitLabels {
+                bucket: bucket.into(),
+                place: place.into(),
+            })
+            .set(per_second);
     }
 
     pub fn kube_write(&self, kind: &str, operation: KubeWrite) {

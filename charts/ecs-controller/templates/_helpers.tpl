@@ -109,7 +109,10 @@ events.k8s.io/v1). Used by the ClusterRole and by each per-namespace Role.
 - {{ printf "--label-selector=%s" . | quote }}
 {{- end }}
 - {{ printf "--concurrency=%d" (int $c.concurrency) | quote }}
+- {{ printf "--aws-rate-share=%d" (int $c.awsRateShare) | quote }}
+{{- if not (kindIs "invalid" $c.awsMaxRps) }}
 - {{ printf "--aws-max-rps=%d" (int $c.awsMaxRps) | quote }}
+{{- end }}
 - {{ printf "--aws-timeout=%s" $c.awsTimeout | quote }}
 {{- with (include "ecs-controller.accountMap" .) }}
 - {{ printf "--account-map=%s/%s" $.Release.Namespace . | quote }}

@@ -2,7 +2,7 @@
 //! time (a resync of every object of a kind), are served by one DescribeClusters (up to 100 names) or
 //! DescribeServices (up to 10 names per cluster) call, so a resync of N services costs about N/10 calls.
 
-use super::AwsError;
+use super::{AwsError, Lane};
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -20,7 +20,7 @@ pub(crate) type Fetch<G, K, V> =
 
 /// A queue of single-item lookups answered in batches of at most `max` keys per group.
 pub(crate) struct Batcher<G, K, V> {
-    tx: mpsc::UnboundedSender<(G, K, Reply<V>)>,
+    tx: mpsc::UnboundedSender<(G, K, Reply<V>, Lane)>,
 }
 
 impl<G, K, V> Clone for Batcher<G, K, V> {
@@ -43,7 +43,7 @@ where
 {
     /// Starts the batching task (on the current Tokio runtime).
     pub(crate) fn spawn(max: usize, fetch: Fetch<G, K, V>) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(G, K, Reply<V>)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(G, K, Reply<V>, Lane)>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut pending = vec![first];
@@ -58,9 +58,9 @@ where
                         },
                     }
                 }
-                let mut groups: HashMap<G, Vec<(K, Reply<V>)>> = HashMap::new();
-                for (g, k, reply) in pending {
-                    groups.entry(g).or_default().push((k, reply));
+                let mut groups: HashMap<G, Vec<(K, Reply<V>, Lane)>> = HashMap::new();
+                for (g, k, reply, lane) in pending {
+                    groups.entry(g).or_default().push((k, reply, lane));
                 }
                 for (group, requests) in groups {
                     let mut requests = requests;
@@ -68,28 +68,30 @@ where
                         let rest = requests.split_off(requests.len().min(max));
                         let chunk = std::mem::replace(&mut requests, rest);
                         let mut keys: Vec<K> = Vec::with_capacity(chunk.len());
-                        for (k, _) in &chunk {
+                        for (k, _, _) in &chunk {
                             if !keys.contains(k) {
                                 keys.push(k.clone());
                             }
                         }
+                        // The call waits in the most urgent lane of the lookups it answers.
+                        let lane = chunk.iter().map(|(_, _, l)| *l).min().unwrap_or(Lane::Change);
                         let fetch = fetch.clone();
                         let group = group.clone();
-                        tokio::spawn(async move {
+                        tokio::spawn(super::in_lane(lane, async move {
                             match fetch(group, keys).await {
                                 Ok(found) => {
                                     let found: HashMap<K, V> = found.into_iter().collect();
-                                    for (k, reply) in chunk {
+                                    for (k, reply, _) in chunk {
                                         let _ = reply.send(Ok(found.get(&k).cloned()));
                                     }
                                 }
                                 Err(e) => {
-                                    for (_, reply) in chunk {
+                                    for (_, reply, _) in chunk {
                                         let _ = reply.send(Err(e.clone()));
                                     }
                                 }
                             }
-                        });
+                        }));
                     }
                 }
             }
@@ -108,7 +110,9 @@ where
             message: "the batching task stopped".into(),
             request_id: None,
         };
-        self.tx.send((group, key, reply)).map_err(|_| closed())?;
+        self.tx
+            .send((group, key, reply, super::lane()))
+            .map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
 }
@@ -150,5 +154,43 @@ mod tests {
         let calls = calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         assert_eq!(calls.len(), 3, "25 lookups in batches of 10: {calls:?}");
         assert!(calls.iter().all(|(_, keys)| keys.len() <= 10));
+    }
+
+    #[tokio::test]
+    async fn a_batch_call_waits_in_the_most_urgent_lane_of_its_lookups() {
+        type Lanes = Arc<Mutex<Vec<(String, Lane)>>>;
+        let lanes: Lanes = Arc::default();
+        let seen = lanes.clone();
+        let fetch: Fetch<String, u32, u32> = Arc::new(move |g: String, keys: Vec<u32>| {
+            seen.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((g, crate::aws::lane()));
+            Box::pin(async move { Ok(keys.into_iter().map(|k| (k, k)).collect()) })
+        });
+        let b = Batcher::spawn(10, fetch);
+        let lookup = |group: &str, key: u32, lane: Lane| {
+            let (b, group) = (b.clone(), group.to_string());
+            crate::aws::in_lane(lane, async move { b.get(group, key).await })
+        };
+        let results = futures::future::join_all([
+            lookup("resync only", 1, Lane::Routine),
+            lookup("resync only", 2, Lane::Routine),
+            lookup("with a change", 3, Lane::Routine),
+            lookup("with a change", 4, Lane::Change),
+        ])
+        .await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let mut lanes = lanes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        lanes.sort();
+        assert_eq!(
+            lanes,
+            [
+                ("resync only".to_string(), Lane::Routine),
+                ("with a change".to_string(), Lane::Change)
+            ]
+        );
     }
 }

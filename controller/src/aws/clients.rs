@@ -7,7 +7,7 @@
 //! (moto, LocalStack), IRSA and EKS Pod Identity work without code here.
 
 use super::error::AwsError;
-use super::gateway::Gateway;
+use super::gateway::{Gateway, RateLimit};
 use super::operations::Operation;
 use super::{accounts, autoscaling, batch, ecs};
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -83,8 +83,8 @@ pub struct Options {
     pub region: Option<String>,
     /// Longest wait for one request attempt.
     pub attempt_timeout: std::time::Duration,
-    /// Most AWS calls per second, all kinds, accounts and regions together (0: no limit).
-    pub max_rps: u32,
+    /// How AWS calls are paced.
+    pub rate_limit: RateLimit,
     /// The namespace → account mapping.
     pub accounts: accounts::Accounts,
 }
@@ -107,6 +107,9 @@ pub struct AwsClients {
         batch::Batcher<Place, String, Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>>,
     scheduled_actions:
         batch::Batcher<Place, String, Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>>,
+    active_revisions: batch::Batcher<Place, String, Vec<String>>,
+    /// Revisions to delete, by ARN: `None` when deleted, else ECS's reason.
+    deletions: batch::Batcher<Place, String, Option<String>>,
     /// The account of the controller's own identity (STS GetCallerIdentity, asked once when needed).
     base_account: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -131,7 +134,7 @@ impl AwsClients {
     /// run inside the Tokio runtime.
     pub(crate) fn with_config(base: SdkConfig, options: Options) -> Result<Self, NoRegion> {
         let default_region = base.region().map(|r| r.to_string()).ok_or(NoRegion)?;
-        let gateway = Gateway::new(options.max_rps);
+        let gateway = Gateway::new(options.rate_limit);
         let by_place: Arc<Mutex<HashMap<Place, RegionClients>>> = Arc::default();
         let make = {
             let (base, accounts, gateway, by_place) = (
@@ -187,8 +190,10 @@ impl AwsClients {
         // Policies and scheduled actions: per target, or the whole namespace in pages when a resync
         // asks for many targets at once (see `autoscaling::per_target`); all ids of a moment in one batch.
         let listing_pages = ListingPages::default();
+        let autoscaling = |c: RegionClients| c.autoscaling;
         let scaling_policies = per_target_batcher(
             make.clone(),
+            autoscaling,
             listing_pages.clone(),
             "policies",
             |aas, id| async move { autoscaling::describe_policies(&aas, &id).await },
@@ -197,11 +202,33 @@ impl AwsClients {
         );
         let scheduled_actions = per_target_batcher(
             make.clone(),
-            listing_pages,
+            autoscaling,
+            listing_pages.clone(),
             "scheduled actions",
             |aas, id| async move { autoscaling::describe_scheduled_actions(&aas, &id).await },
             |aas| async move { autoscaling::list_scheduled_actions(&aas).await },
             |a| a.resource_id(),
+        );
+        // A family's ACTIVE revisions: per family, or the account's whole list in pages when many
+        // families are asked for at once (a burst of new task definitions, a mass deletion).
+        let active_revisions = per_target_batcher(
+            make.clone(),
+            |c: RegionClients| c.ecs,
+            listing_pages,
+            "task definition revisions",
+            |ecs, family| async move { ecs::list_active_revisions(&ecs, &family).await },
+            |ecs| async move { ecs::list_all_active_revisions(&ecs).await },
+            |arn: &String| ecs::family_of(arn).unwrap_or_default(),
+        );
+        // DeleteTaskDefinitions takes 10 revisions a call, whichever objects they belong to: the
+        // deletions of the moment (a mass deletion) share calls (ECS allows 1 call a second).
+        let for_deletions = make.clone();
+        let deletions = batch::Batcher::spawn(
+            10,
+            Arc::new(move |place: Place, arns: Vec<String>| {
+                let ecs = for_deletions(&place).ecs;
+                Box::pin(async move { ecs::delete_task_definitions(&ecs, &arns).await })
+            }),
         );
         let for_targets = make;
         let scalable_targets = batch::Batcher::spawn(
@@ -229,6 +256,8 @@ impl AwsClients {
             tasks,
             scaling_policies,
             scheduled_actions,
+            active_revisions,
+            deletions,
             base_account: Arc::default(),
         })
     }
@@ -400,6 +429,56 @@ impl Account<'_> {
         Ok(found.unwrap_or_default())
     }
 
+    /// The ARNs of `family`'s ACTIVE revisions, newest first; the lookups of the moment are served
+    /// together (one ListTaskDefinitions per family, or the account's list when that takes fewer calls).
+    pub(crate) async fn active_revisions(
+        &self,
+        region: Option<&str>,
+        family: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        let mut arns = self
+            .clients
+            .active_revisions
+            .get(self.place(region), family.to_string())
+            .await?
+            .unwrap_or_default();
+        arns.sort_by_key(|a| std::cmp::Reverse(ecs::revision_of(a)));
+        Ok(arns)
+    }
+
+    /// Deletes INACTIVE revisions, with the deletions of other objects of the moment (10 a call). A
+    /// revision ECS did not delete fails the whole (so the deletion is retried, never dropped).
+    pub(crate) async fn delete_task_definitions(
+        &self,
+        region: Option<&str>,
+        arns: &[String],
+    ) -> Result<(), AwsError> {
+        let place = self.place(region);
+        let answers = futures::future::try_join_all(arns.iter().map(|arn| {
+            let place = place.clone();
+            async move {
+                let answer = self.clients.deletions.get(place, arn.clone()).await?;
+                Ok::<_, AwsError>((arn, answer))
+            }
+        }))
+        .await?;
+        match answers.into_iter().find_map(|(arn, answer)| match answer {
+            Some(None) => None,
+            Some(Some(reason)) => Some((arn, reason)),
+            None => Some((arn, "no answer for it".to_string())),
+        }) {
+            None => Ok(()),
+            Some((arn, reason)) => Err(AwsError {
+                service: super::operations::Service::Ecs.name(),
+                operation: "DeleteTaskDefinitions",
+                kind: super::ErrorKind::Retryable,
+                code: None,
+                message: format!("{arn}: {reason}"),
+                request_id: None,
+            }),
+        }
+    }
+
     /// The scalable target of one service (`service/<cluster>/<name>`), batched (50 per call).
     pub(crate) async fn describe_scalable_target(
         &self,
@@ -416,11 +495,13 @@ impl Account<'_> {
 /// The page count of the last listing of each item kind (`"policies"`, ...), per place.
 type ListingPages = Arc<Mutex<HashMap<(Place, &'static str), Arc<AtomicUsize>>>>;
 
-/// A batcher of one Application Auto Scaling item kind per target (see [`autoscaling::per_target`]):
-/// `one` reads a target's items, `all` lists the namespace's; the page count of the last listing is
-/// kept per place and kind in `pages`.
-fn per_target_batcher<T, One, OneFut, All, AllFut>(
+/// A batcher of one item kind per id (Application Auto Scaling's policies or scheduled actions per
+/// target, ECS's ACTIVE revisions per task definition family; see [`autoscaling::per_target`]): `one`
+/// reads an id's items, `all` lists the place's; `client` picks the service's client; the page count of
+/// the last listing is kept per place and kind in `pages`.
+fn per_target_batcher<C, T, One, OneFut, All, AllFut>(
     clients: impl Fn(&Place) -> RegionClients + Send + Sync + 'static,
+    client: fn(RegionClients) -> C,
     pages: ListingPages,
     kind: &'static str,
     one: One,
@@ -428,16 +509,17 @@ fn per_target_batcher<T, One, OneFut, All, AllFut>(
     id_of: fn(&T) -> &str,
 ) -> batch::Batcher<Place, String, Vec<T>>
 where
+    C: Clone + Send + Sync + 'static,
     T: Clone + Send + 'static,
-    One: Fn(super::AutoScalingClient, String) -> OneFut + Clone + Send + Sync + 'static,
+    One: Fn(C, String) -> OneFut + Clone + Send + Sync + 'static,
     OneFut: Future<Output = Result<Vec<T>, AwsError>> + Send + 'static,
-    All: Fn(super::AutoScalingClient) -> AllFut + Clone + Send + Sync + 'static,
+    All: Fn(C) -> AllFut + Clone + Send + Sync + 'static,
     AllFut: Future<Output = Result<(Vec<T>, usize), AwsError>> + Send + 'static,
 {
     batch::Batcher::spawn(
         usize::MAX,
         Arc::new(move |place: Place, ids: Vec<String>| {
-            let aas = clients(&place).autoscaling;
+            let c = client(clients(&place));
             let listing_pages = pages
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -446,15 +528,9 @@ where
                 .clone();
             let (one, all) = (one.clone(), all.clone());
             Box::pin(async move {
-                let each = aas.clone();
-                autoscaling::per_target(
-                    ids,
-                    &listing_pages,
-                    |id| one(each.clone(), id),
-                    || all(aas),
-                    id_of,
-                )
-                .await
+                let each = c.clone();
+                autoscaling::per_target(ids, &listing_pages, |id| one(each.clone(), id), || all(c), id_of)
+                    .await
             })
         }),
     )
@@ -480,6 +556,12 @@ fn clients_at(
     let aas = aws_sdk_applicationautoscaling::config::Builder::from(&conf)
         .region(r)
         .build();
+    // AWS throttles per account and Region: so do the gateway's buckets.
+    let gateway = gateway.at(&format!(
+        "{}@{}",
+        place.role.as_deref().unwrap_or("controller"),
+        place.region
+    ));
     let clients = RegionClients {
         region: place.region.clone(),
         ecs: ServiceClient::new(aws_sdk_ecs::Client::from_conf(ecs), gateway.clone()),
@@ -535,7 +617,7 @@ impl AwsClients {
             base,
             default_region: region.to_string(),
             accounts: accounts::Accounts::new(None, true),
-            gateway: Gateway::new(0),
+            gateway: Gateway::new(RateLimit::Off),
             by_place: Arc::default(),
             clusters: batch::Batcher::spawn(100, refuse()),
             services: batch::Batcher::spawn(10, refuse()),
@@ -543,6 +625,8 @@ impl AwsClients {
             tasks: batch::Batcher::spawn(100, refuse()),
             scaling_policies: batch::Batcher::spawn(usize::MAX, refuse()),
             scheduled_actions: batch::Batcher::spawn(usize::MAX, refuse()),
+            active_revisions: batch::Batcher::spawn(usize::MAX, refuse()),
+            deletions: batch::Batcher::spawn(10, refuse()),
             base_account: Arc::new(tokio::sync::OnceCell::new_with(Some(OFFLINE_ACCOUNT.to_string()))),
         }
     }
@@ -560,7 +644,7 @@ mod tests {
     use tokio::time::Instant;
 
     /// Clients over a config without credentials (nothing here reaches AWS).
-    async fn clients(max_rps: u32) -> AwsClients {
+    async fn clients(rate_limit: RateLimit) -> AwsClients {
         let base = aws_config::defaults(BehaviorVersion::latest())
             .region("us-east-1")
             .no_credentials()
@@ -569,7 +653,7 @@ mod tests {
         let options = Options {
             region: None,
             attempt_timeout: Duration::from_secs(1),
-            max_rps,
+            rate_limit,
             accounts: accounts::Accounts::new(None, true),
         };
         AwsClients::with_config(base, options).expect("clients")
@@ -592,7 +676,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn every_client_of_one_aws_clients_shares_its_rate_limit() {
-        let aws = clients(4).await;
+        let aws = clients(RateLimit::Total(4)).await;
         let account = aws
             .for_namespace("team-a")
             .expect("the default identity is allowed");
@@ -620,8 +704,24 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn by_default_each_region_has_aws_buckets_of_its_own() {
+        let aws = clients(RateLimit::Documented { percent: 100 }).await;
+        let account = aws.for_namespace("x").expect("account");
+        let (east, west) = (account.region(None), account.region(Some("eu-west-1")));
+        // ECS's cluster-read bucket: 50 at once, then 20 per second. 60 calls in each Region: the 10
+        // past the burst take 10 × 50 ms, in both Regions at once (one shared bucket: 70 × 50 ms).
+        assert_eq!(
+            side_by_side(&east.ecs, &west.ecs, 60).await,
+            Duration::from_millis(10 * 50)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn separate_aws_clients_have_separate_limits_and_zero_has_none() {
-        let (a, b) = (clients(4).await, clients(4).await);
+        let (a, b) = (
+            clients(RateLimit::Total(4)).await,
+            clients(RateLimit::Total(4)).await,
+        );
         let (a, b) = (
             a.for_namespace("x").expect("account").region(None),
             b.for_namespace("x").expect("account").region(None),
@@ -629,7 +729,7 @@ mod tests {
         // Two calls each under two limits of 4/s: 250 ms, not the 750 ms of one shared limit.
         assert_eq!(side_by_side(&a.ecs, &b.ecs, 2).await, Duration::from_millis(250));
 
-        let unlimited = clients(0).await;
+        let unlimited = clients(RateLimit::Off).await;
         let r = unlimited.for_namespace("x").expect("account").region(None);
         assert_eq!(side_by_side(&r.ecs, &r.ecs, 100).await, Duration::ZERO);
     }

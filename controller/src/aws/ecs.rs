@@ -10,6 +10,7 @@ use aws_sdk_ecs::types::{
     NetworkConfiguration, PropagateTags, Service, ServiceField, ServiceRegistry, SortOrder, Tag,
     TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
+use std::collections::HashMap;
 
 /// Describes clusters by name or ARN (up to 100) with their settings, configuration and tags. Clusters
 /// that do not exist are left out; INACTIVE ones are returned (the caller decides what they mean).
@@ -371,6 +372,31 @@ pub(crate) async fn list_revisions(
 }
 
 /// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
+/// ARNs of every ACTIVE revision of the account and Region (all families), with the pages it took.
+pub(crate) async fn list_all_active_revisions(ecs: &EcsClient) -> Result<(Vec<String>, usize), AwsError> {
+    let (mut arns, mut pages) = (Vec::new(), 0);
+    let mut token = None;
+    loop {
+        let out = ecs
+            .call(
+                op::LIST_TASK_DEFINITIONS,
+                ecs.list_task_definitions()
+                    .status(TaskDefinitionStatus::Active)
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
+        pages += 1;
+        arns.extend(out.task_definition_arns.unwrap_or_default());
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok((arns, pages))
+}
+
 pub(crate) fn family_of(arn: &str) -> Option<&str> {
     arn.rsplit_once('/')
         .and_then(|(_, fr)| fr.rsplit_once(':'))
@@ -396,40 +422,40 @@ pub(crate) async fn deregister_task_definition(ecs: &EcsClient, arn: &str) -> Re
     }
 }
 
-/// Deletes INACTIVE revisions, 10 per call as ECS allows. A revision ECS reports as a failure fails
-/// the call (so the deletion is retried, never silently dropped).
-pub(crate) async fn delete_task_definitions(ecs: &EcsClient, arns: &[String]) -> Result<(), AwsError> {
-    for chunk in arns.chunks(10) {
-        let out = ecs
-            .call(
-                op::DELETE_TASK_DEFINITIONS,
-                ecs.delete_task_definitions()
-                    .set_task_definitions(Some(chunk.to_vec()))
-                    .send(),
-            )
-            .await?;
-        // A revision that no longer exists is deleted already.
-        let gone = |f: &&aws_sdk_ecs::types::Failure| {
-            f.reason()
+/// Deletes INACTIVE revisions (at most 10, as ECS allows in one call). Each ARN comes back with `None`
+/// when it is deleted (or was already gone), or the reason ECS gave for not deleting it.
+pub(crate) async fn delete_task_definitions(
+    ecs: &EcsClient,
+    arns: &[String],
+) -> Result<Vec<(String, Option<String>)>, AwsError> {
+    let out = ecs
+        .call(
+            op::DELETE_TASK_DEFINITIONS,
+            ecs.delete_task_definitions()
+                .set_task_definitions(Some(arns.to_vec()))
+                .send(),
+        )
+        .await?;
+    // A revision that no longer exists is deleted already.
+    let failed: HashMap<&str, String> = out
+        .failures()
+        .iter()
+        .filter(|f| {
+            !f.reason()
                 .or(f.detail())
                 .is_some_and(|r| r.contains("does not exist"))
-        };
-        if let Some(f) = out.failures().iter().find(|f| !gone(f)) {
-            return Err(AwsError {
-                service: Api::Ecs.name(),
-                operation: "DeleteTaskDefinitions",
-                kind: ErrorKind::Retryable,
-                code: f.reason().map(str::to_string),
-                message: format!(
-                    "{}: {}",
-                    f.arn().unwrap_or_default(),
-                    f.detail().or(f.reason()).unwrap_or("failed")
-                ),
-                request_id: None,
-            });
-        }
-    }
-    Ok(())
+        })
+        .map(|f| {
+            (
+                f.arn().unwrap_or_default(),
+                f.detail().or(f.reason()).unwrap_or("failed").to_string(),
+            )
+        })
+        .collect();
+    Ok(arns
+        .iter()
+        .map(|a| (a.clone(), failed.get(a.as_str()).cloned()))
+        .collect())
 }
 
 /// Describes services of one cluster (ECS takes up to 10 names a call), with tags. Services that do not

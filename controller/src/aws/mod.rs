@@ -3,8 +3,9 @@
 //!
 //! - [`operations`]: every AWS operation the controller may call, declared once.
 //! - `error`: [`AwsError`] and [`ErrorKind`], the classification of failed calls.
-//! - `gateway`: the one path of every call (rate limit, declared-operation check, metrics,
+//! - `gateway`: the one path of every call (rate limits, declared-operation check, metrics,
 //!   classification, crash point).
+//! - `limits`: the request rates AWS allows each operation, the default rate limits.
 //! - `clients`: [`AwsClients`] (one client set per identity and region, all calling through the
 //!   gateway of their `AwsClients`, which owns the rate limit) and [`Account`].
 //! - [`ecs`] and [`autoscaling`]: the calls of each service, in the SDKs' own types.
@@ -18,6 +19,7 @@ mod clients;
 pub mod ecs;
 mod error;
 mod gateway;
+mod limits;
 pub mod operations;
 
 #[cfg(test)]
@@ -30,3 +32,5 @@ pub(crate) use clients::RegionClients;
 pub use clients::{Account, AwsClients, Options};
 pub(crate) use clients::{AutoScalingClient, EcsClient};
 pub use error::{AwsError, ErrorKind};
+pub use gateway::{Lane, RateLimit};
+pub(crate) use gateway::{in_lane, lane};

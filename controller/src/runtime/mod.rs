@@ -14,6 +14,7 @@ pub(crate) mod ownership;
 pub(crate) mod relations;
 pub(crate) mod requeue;
 pub mod runner;
+mod slots;
 pub(crate) mod status;
 
 use crate::aws::{AwsClients, AwsError};

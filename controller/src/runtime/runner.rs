@@ -6,6 +6,7 @@
 
 use super::cache::FirstList;
 use super::kinds::{self, Controllers};
+use super::slots::Slots;
 use super::{Context, Managed, error_policy, reconcile};
 use crate::api::RECONCILE_REQUESTED_ANNOTATION;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -73,6 +74,15 @@ pub fn change_key<K: Resource>(obj: &K) -> Option<u64> {
     meta.finalizers.hash(&mut h);
     obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).hash(&mut h);
     Some(h.finish())
+}
+
+/// An object's key among its kind's reconcile slots.
+fn slot_key<K: Resource>(obj: &K) -> String {
+    format!(
+        "{}/{}",
+        obj.meta().namespace.as_deref().unwrap_or_default(),
+        obj.meta().name.as_deref().unwrap_or_default()
+    )
 }
 
 /// Passes a watch event's object on to the kind's subscribers (other kinds' controllers): the cached
@@ -189,6 +199,9 @@ fn controller<K: Managed>(
         wc = wc.labels(selector);
     }
     let (reader, writer) = reflector::store();
+    // kube-runtime's own limit would serve reconciles first come first served: ours serves changes
+    // before resyncs (see `slots`).
+    let slots = Slots::new(ctx.config.concurrency);
     // The first complete list (InitDone) means the cache is synced: other kinds' reads wait for it.
     let (first_list, synced_rx) = FirstList::new();
     ctx.stores.set::<K>(reader.clone(), synced_rx.clone());
@@ -220,28 +233,48 @@ fn controller<K: Managed>(
         .inspect(move |event| first_list.see(event))
         .inspect(move |event| feed(&publisher, &cached, event))
         .applied_objects()
-        .predicate_filter(change_key::<K>, Default::default());
+        .predicate_filter(change_key::<K>, Default::default())
+        .inspect({
+            let slots = slots.clone();
+            move |o| {
+                if let Ok(o) = o {
+                    slots.changed(&slot_key(o));
+                }
+            }
+        });
     let synced_kind = kind.clone();
     let synced = async move {
         FirstList::wait(synced_rx).await;
         tracing::debug!(kind = %synced_kind, "cache synced");
     };
     let period = ctx.config.resync.of::<K>();
-    let config = controller::Config::default().concurrency(ctx.config.concurrency);
+    let config = controller::Config::default();
+    let resync = {
+        let (slots, all) = (slots.clone(), reader.clone());
+        ticks(period).inspect(move |()| slots.resync(all.state().iter().map(|o| slot_key(o.as_ref()))))
+    };
+    let latest = reader.clone();
     let run = K::watches(Controller::for_stream(stream, reader), &ctx)
         .with_config(config)
-        .reconcile_all_on(ticks(period))
+        .reconcile_all_on(resync)
         .graceful_shutdown_on(shutdown)
         .run(
-            |obj, ctx| {
+            move |obj, ctx| {
                 let span = tracing::info_span!(
                     "reconcile",
                     kind = %K::kind(&()),
                     object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
                 );
+                let (slots, latest) = (slots.clone(), latest.clone());
                 async move {
-                    tracing::debug!("reconcile started");
-                    reconcile(obj, ctx).await
+                    let slot = slots.take(slot_key(obj.as_ref())).await;
+                    // The object may have changed while the reconcile waited for its slot.
+                    let Some(obj) = latest.get(&reflector::ObjectRef::from_obj(obj.as_ref())) else {
+                        return Ok(controller::Action::await_change());
+                    };
+                    tracing::debug!(lane = ?slot.lane, "reconcile started");
+                    // Boxed: the reconcile's state is allocated when it starts, not while it waits.
+                    crate::aws::in_lane(slot.lane, Box::pin(reconcile(obj, ctx))).await
                 }
                 .instrument(span)
             },

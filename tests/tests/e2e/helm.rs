@@ -339,6 +339,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_with_defaults_and_with_ever
         "--log-format=text",
         "--concurrency=4",
         "--aws-max-rps=10",
+        "--aws-rate-share=30",
         "--metrics-bind-address=0.0.0.0:9090",
         "--leader-election-lease-name=ecs-controller-all-options",
         "--aws-timeout=15s",

@@ -587,6 +587,89 @@ async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
     Ok(())
 }
 
+/// A user's change must not queue behind a periodic resync of many objects waiting at the AWS rate
+/// limit: reconciles a change started take the next reconcile slot and the next AWS call.
+#[tokio::test]
+async fn a_change_made_during_a_slow_resync_reaches_aws_before_the_resync_ends() -> Result<()> {
+    // 2 AWS calls a second and 4 reconciles at once: a resync of 24 task definitions (one
+    // DescribeTaskDefinition each) takes 12 s.
+    let setup = Setup::builder("e2e-lane")
+        .args(&[
+            "--aws-max-rps",
+            "2",
+            "--concurrency",
+            "4",
+            "--resync-period",
+            "10m",
+            "--task-definition-resync-period",
+            "20s",
+        ])
+        .start()
+        .await?;
+    let api = &setup.tds;
+    let family = unique("e2e-lane");
+    const N: usize = 24;
+    for i in 0..N {
+        apply(
+            api,
+            task_definition_manifest(&format!("td{i}"), &format!("{family}-{i}"), "nginx:1"),
+        )
+        .await?;
+    }
+    for i in 0..N {
+        wait_ready(
+            api,
+            &format!("td{i}"),
+            ConditionStatus::True,
+            Duration::from_secs(120),
+        )
+        .await?;
+    }
+    // Wait for a resync to start (its first DescribeTaskDefinition), then change td0.
+    let resynced = |log: &str| {
+        log.lines()
+            .filter(|l| {
+                l.contains("bulk reconcile requested")
+                    && l.contains("AWS call succeeded")
+                    && l.contains("DescribeTaskDefinition")
+            })
+            .count()
+    };
+    let before = resynced(&setup.controller.log_text());
+    eventually("a resync to start", Duration::from_secs(30), || async {
+        Ok((resynced(&setup.controller.log_text()) > before).then_some(()))
+    })
+    .await?;
+    let changed = Instant::now();
+    apply(
+        api,
+        task_definition_manifest("td0", &format!("{family}-0"), "nginx:2"),
+    )
+    .await?;
+    let ecs = ecs().await?;
+    eventually("td0's new revision in ECS", Duration::from_secs(30), || async {
+        let out = ecs
+            .list_task_definitions()
+            .family_prefix(format!("{family}-0"))
+            .send()
+            .await?;
+        Ok((out.task_definition_arns().len() >= 2).then_some(()))
+    })
+    .await?;
+    let took = changed.elapsed();
+    eprintln!("the change reached AWS {took:?} after it was made");
+    // The resync's own calls would take 11 s more: the change went first.
+    ensure!(
+        took < Duration::from_secs(6),
+        "the change reached AWS {took:?} after it was made, behind the resync"
+    );
+    ensure!(
+        resynced(&setup.controller.log_text()) < before + N,
+        "the resync ended before the change reached AWS: the test measured nothing"
+    );
+    Ok(())
+}
+
 /// Lines of a controller's text log: (timestamp, line) for those containing `needle`.
 fn log_times(log: &str, needle: &str) -> Vec<String> {
     log.lines()

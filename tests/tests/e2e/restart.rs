@@ -159,9 +159,12 @@ async fn a_deleting_task_definition_keeps_waiting_for_its_service_across_restart
         );
     }
 
-    // Once the service goes, the task definition follows.
+    // Once the service goes, the task definition (deleted above) follows on its own.
     delete_and_wait_gone(&setup.services, "web", T).await?;
-    delete_and_wait_gone(&setup.tds, "web", T).await?;
+    eventually("the TaskDefinition to go after its service", T, || async {
+        Ok(setup.tds.get_opt("web").await?.is_none().then_some(()))
+    })
+    .await?;
     Ok(())
 }
 

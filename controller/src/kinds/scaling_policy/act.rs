@@ -130,17 +130,11 @@ pub(super) async fn converge_scheduled_actions(
     }
 }
 
-/// Removes the target's whole setup: AWS does not remove policies and scheduled actions with the
-/// target everywhere (moto keeps them), so they go first, then the target.
+/// Removes the target's whole setup with one call: deregistering a scalable target deletes its scaling
+/// policies and scheduled actions (DeregisterScalableTarget, Application Auto Scaling API Reference), so
+/// they are not read or deleted one by one (moto keeps them: docs/moto.md).
 pub(super) async fn teardown(at: &At<'_>, id: &str) -> Result<(), Error> {
-    let aas = &at.aas;
-    for p in at.policies(id).await? {
-        aas_api::delete_scaling_policy(aas, id, p.policy_name()).await?;
-    }
-    for a in at.scheduled_actions(id).await? {
-        aas_api::delete_scheduled_action(aas, id, a.scheduled_action_name()).await?;
-    }
-    tracing::info!(resource_id = %id, "deregistering scalable target");
-    aas_api::deregister_scalable_target(aas, id).await?;
+    tracing::info!(resource_id = %id, "deregistering scalable target (with its policies and scheduled actions)");
+    aas_api::deregister_scalable_target(&at.aas, id).await?;
     Ok(())
 }

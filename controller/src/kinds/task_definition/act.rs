@@ -3,8 +3,8 @@
 
 use super::plan::{self, Current, Described, Revision, Seen};
 use crate::api::{TaskDefinition, TaskDefinitionStatus};
-use crate::aws::EcsClient as Client;
 use crate::aws::ecs as ecs_api;
+use crate::aws::{Account, EcsClient as Client};
 use crate::runtime::Error;
 use aws_sdk_ecs::types::{Tag, TaskDefinition as EcsRevision};
 
@@ -14,6 +14,8 @@ const LOOKUP_DEPTH: usize = 10;
 /// The revision in status when the spec has not changed (one DescribeTaskDefinition per resync); only
 /// without it, the newest ACTIVE revisions of the family, described until one `serves` the spec.
 pub(super) async fn look_up(
+    aws: &Account<'_>,
+    region: &str,
     ecs: &Client,
     status: &TaskDefinitionStatus,
     family: &str,
@@ -29,7 +31,8 @@ pub(super) async fn look_up(
             return Ok(seen);
         }
     }
-    for arn in ecs_api::list_active_revisions(ecs, family)
+    for arn in aws
+        .active_revisions(Some(region), family)
         .await?
         .into_iter()
         .take(LOOKUP_DEPTH)
@@ -101,8 +104,13 @@ pub(super) async fn prune(ecs: &Client, revisions: &[(i32, String)]) -> Result<(
 }
 
 /// `managementPolicy: ObserveOnly`: the newest ACTIVE revision of the family.
-pub(super) async fn newest(ecs: &Client, family: &str) -> Result<Option<EcsRevision>, Error> {
-    Ok(match ecs_api::list_active_revisions(ecs, family).await?.first() {
+pub(super) async fn newest(
+    aws: &Account<'_>,
+    region: &str,
+    ecs: &Client,
+    family: &str,
+) -> Result<Option<EcsRevision>, Error> {
+    Ok(match aws.active_revisions(Some(region), family).await?.first() {
         Some(arn) => ecs_api::describe_task_definition(ecs, arn)
             .await?
             .map(|(td, _)| td),
@@ -115,13 +123,15 @@ pub(super) async fn newest(ecs: &Client, family: &str) -> Result<Option<EcsRevis
 /// This object's ACTIVE revisions: those its status records, plus any newer one a crash kept out of it
 /// (described for its ownership tag; see [`plan::sort_active`]).
 pub(super) async fn owned_active(
+    aws: &Account<'_>,
+    region: &str,
     ecs: &Client,
     obj: &TaskDefinition,
     status: &TaskDefinitionStatus,
     family: &str,
 ) -> Result<Vec<String>, Error> {
-    let (mut ours, to_describe) =
-        plan::sort_active(status, ecs_api::list_active_revisions(ecs, family).await?);
+    let active = aws.active_revisions(Some(region), family).await?;
+    let (mut ours, to_describe) = plan::sort_active(status, active);
     for arn in to_describe {
         if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await?
             && plan::owned(obj, &tags)
@@ -140,11 +150,11 @@ pub(super) async fn deregister(ecs: &Client, arns: &[String]) -> Result<(), Erro
     Ok(())
 }
 
-/// Deletes revisions (INACTIVE ones), if any.
-pub(super) async fn delete(ecs: &Client, arns: &[String]) -> Result<(), Error> {
+/// Deletes revisions (INACTIVE ones), if any, in calls shared with other objects' deletions.
+pub(super) async fn delete(aws: &Account<'_>, region: &str, arns: &[String]) -> Result<(), Error> {
     if arns.is_empty() {
         return Ok(());
     }
     tracing::info!(count = arns.len(), "deleting this object's revisions");
-    Ok(ecs_api::delete_task_definitions(ecs, arns).await?)
+    Ok(aws.delete_task_definitions(Some(region), arns).await?)
 }

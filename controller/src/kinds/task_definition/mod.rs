@@ -73,10 +73,10 @@ impl Managed for TaskDefinition {
         let family = this.family();
         let hash = input::spec_hash(&this.spec);
         if self.spec.policies.observe_only() {
-            let newest = act::newest(ecs, &family).await?;
+            let newest = act::newest(&aws, &clients.region, ecs, &family).await?;
             return Ok(plan::observed(status, &family, &clients.region, newest));
         }
-        let seen = act::look_up(ecs, &status, &family, &hash, |tags| {
+        let seen = act::look_up(&aws, &clients.region, ecs, &status, &family, &hash, |tags| {
             plan::serves_spec(this, &hash, tags)
         })
         .await?;
@@ -131,16 +131,15 @@ impl Managed for TaskDefinition {
     async fn cleanup(&self, ctx: &Context, status: &TaskDefinitionStatus) -> Result<Cleanup, Error> {
         let aws = crate::runtime::aws_for(ctx, self)?;
         let family = status.family.clone().unwrap_or_else(|| self.family());
-        let ecs = &aws
-            .region(status.region.as_deref().or(self.spec.region.as_deref()))
-            .ecs;
+        let clients = aws.region(status.region.as_deref().or(self.spec.region.as_deref()));
+        let ecs = &clients.ecs;
         // Held by services on every recorded revision: wait without asking AWS anything (their
         // deletion wakes this object).
         let in_use = dereference::revisions_in_use(ctx, self, &family).await?;
         if let Some(wait) = plan::held(&family, status, &in_use) {
             return Ok(wait);
         }
-        let ours = act::owned_active(ecs, self, status, &family).await?;
+        let ours = act::owned_active(&aws, &clients.region, ecs, self, status, &family).await?;
         let mut removal = plan::removal(&in_use, ours.clone());
         if !removal.deregister.is_empty() {
             // Deregistering on the cache's word: confirmed with the API server first.
@@ -151,7 +150,12 @@ impl Managed for TaskDefinition {
             removal = plan::removal(&in_use, ours);
         }
         act::deregister(ecs, &removal.deregister).await?;
-        act::delete(ecs, &plan::to_delete(status, &removal.deregister)).await?;
+        act::delete(
+            &aws,
+            &clients.region,
+            &plan::to_delete(status, &removal.deregister),
+        )
+        .await?;
         Ok(plan::cleaned(&removal.blocked))
     }
 }
