@@ -84,22 +84,26 @@ e2e: build image ## end-to-end tests in their own environment (.local-test), sta
 BENCH_ENV   := $(ROOT)/.local-bench
 # Each N runs in a fresh environment (etcd, kube-apiserver and moto started anew), one after the other.
 BENCH_N     ?= 100 500 2000
+# Each N runs with the shipped defaults (AWS's throttling buckets at 50%) and with no AWS rate limit.
+BENCH_MODES ?= defaults limiter-off
 BENCH_OUT   ?= $(ROOT)/bench/results
 
 .PHONY: bench
-bench: ## benchmark, not a test (release build): per N in BENCH_N="100 500 2000", results in bench/results/
+bench: ## benchmark, not a test (release build): per N in BENCH_N="100 500 2000" and mode in BENCH_MODES="defaults limiter-off", results in bench/results/
 	hack/ensure-packages.sh
 	hack/build-tools.sh k8s etcd moto
 	cargo build --release -p ecs-controller --bin ecs-controller -p ecs-controller-e2e --example bench
 	trap 'ECS_ENV_DIR=$(BENCH_ENV) hack/env-down.sh' EXIT; \
 	rc=0; \
-	for n in $(BENCH_N); do \
+	for n in $(BENCH_N); do for mode in $(BENCH_MODES); do \
+	  case $$mode in defaults) args="";; limiter-off) args="--aws-max-rps 0";; *) echo "unknown mode $$mode"; exit 2;; esac; \
 	  ECS_ENV_DIR=$(BENCH_ENV) hack/env-down.sh; \
 	  ECS_ENV_DIR=$(BENCH_ENV) hack/env-up.sh; \
 	  ( source $(BENCH_ENV)/env && hack/install-crds.sh && \
-	    BENCH_OUT=$(BENCH_OUT) ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller \
+	    BENCH_OUT=$(BENCH_OUT) BENCH_CONTROLLER_ARGS="$$args $(BENCH_CONTROLLER_ARGS)" \
+	    ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller \
 	    $(ROOT)/target/release/examples/bench $$n ) || rc=1; \
-	done; \
+	done; done; \
 	exit $$rc
 
 .PHONY: lint

@@ -10,19 +10,19 @@
 //! policies and scheduled actions); the buckets below for it are this controller's own assumption, set
 //! at the level of ECS's read and modify groups, and adapt downwards when AWS answers with throttling.
 
-use super::operations::{Operation, Service};
+use super::operations::{ALL, Operation, Service};
 
 /// One token bucket of an AWS account and Region.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Limit {
+pub struct Limit {
     /// The bucket's name: operations that name the same bucket share it.
-    pub(crate) bucket: &'static str,
+    pub bucket: &'static str,
     /// The bucket's maximum capacity: calls at once.
-    pub(crate) burst: u32,
+    pub burst: u32,
     /// The bucket's refill rate: calls per second, sustained.
-    pub(crate) per_second: f64,
+    pub per_second: f64,
     /// Whether AWS documents this limit (false: the controller's assumption).
-    pub(crate) documented: bool,
+    pub documented: bool,
 }
 
 const fn ecs(bucket: &'static str, burst: u32, per_second: f64) -> Limit {
@@ -60,6 +60,14 @@ const FARGATE_RUN_TASK: Limit = ecs("Fargate RunTask", 20, 20.0);
 // Application Auto Scaling: not documented (see the module's documentation).
 const AUTOSCALING_READ: Limit = assumed("Application Auto Scaling read", 50, 20.0);
 const AUTOSCALING_MODIFY: Limit = assumed("Application Auto Scaling modify", 20, 5.0);
+
+/// The buckets a call of the operation named `name` of `service` (`ECS`, `ApplicationAutoScaling`, as
+/// the metrics label them) takes a token from; none for an operation the controller does not call.
+pub fn of_name(service: &str, name: &str) -> &'static [Limit] {
+    ALL.iter()
+        .find(|op| op.service.name() == service && op.name == name)
+        .map_or(&[], |op| of(*op))
+}
 
 /// The buckets a call of `op` takes a token from.
 pub(crate) fn of(op: Operation) -> &'static [Limit] {

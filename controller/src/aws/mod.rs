@@ -19,7 +19,7 @@ mod clients;
 pub mod ecs;
 mod error;
 mod gateway;
-mod limits;
+pub mod limits;
 pub mod operations;
 
 #[cfg(test)]

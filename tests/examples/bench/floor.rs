@@ -88,12 +88,86 @@ impl Floor {
 
     /// The least time moto needs for these calls: their summed cost spread over moto's effective
     /// parallelism, no less than the chain of calls that must follow each other, nor than the calls
-    /// at the controller's AWS rate limit (`max_rps`, when it has one).
-    pub fn seconds(&self, costs: &Costs, max_rps: Option<f64>) -> f64 {
+    /// at the controller's AWS rate limits (`pacing`).
+    pub fn seconds(&self, costs: &Costs, pacing: Pacing) -> f64 {
         let work: f64 = self.calls.iter().map(|(op, n)| n * costs.mean(op)).sum();
         let chain: f64 = self.chain.iter().map(|op| costs.mean(op)).sum();
-        let paced = max_rps.filter(|r| *r > 0.0).map_or(0.0, |r| self.total() / r);
-        (work / costs.parallelism.max(1.0)).max(chain).max(paced)
+        (work / costs.parallelism.max(1.0))
+            .max(chain)
+            .max(self.paced_seconds(pacing))
+    }
+
+    /// The least time these calls take at the controller's rate limits: at one limit for all, their
+    /// number over the rate; with AWS's buckets, the slowest bucket's calls past its burst over its
+    /// refill rate (the controller starts with full buckets).
+    pub fn paced_seconds(&self, pacing: Pacing) -> f64 {
+        match pacing {
+            Pacing::Off => 0.0,
+            Pacing::Total(r) => self.total() / r,
+            Pacing::Documented { share } => {
+                let mut per_bucket: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+                for (op, n) in &self.calls {
+                    for l in ecs_controller::aws::limits::of_name(service_of(op), op) {
+                        let b = per_bucket.entry(l.bucket).or_insert((
+                            0.0,
+                            (f64::from(l.burst) * share).floor().max(1.0),
+                            l.per_second * share,
+                        ));
+                        b.0 += n;
+                    }
+                }
+                per_bucket
+                    .values()
+                    .map(|(calls, burst, rate)| (calls - burst).max(0.0) / rate)
+                    .fold(0.0, f64::max)
+            }
+        }
+    }
+}
+
+/// How the controller paces its AWS calls (from its flags, as `ecs-controller run` reads them).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub enum Pacing {
+    /// `--aws-max-rps 0`.
+    Off,
+    /// `--aws-max-rps N`.
+    Total(f64),
+    /// The default: AWS's buckets at `--aws-rate-share` (a fraction here).
+    Documented { share: f64 },
+}
+
+impl Pacing {
+    /// From the controller's flags.
+    pub fn of_args(args: &[String]) -> Pacing {
+        let flag = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1).cloned())
+                .or_else(|| {
+                    args.iter()
+                        .find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
+                })
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        match flag("--aws-max-rps") {
+            Some(r) if r > 0.0 => Pacing::Total(r),
+            Some(_) => Pacing::Off,
+            None => Pacing::Documented {
+                share: flag("--aws-rate-share").unwrap_or(50.0) / 100.0,
+            },
+        }
+    }
+
+    /// As the report states it.
+    pub fn describe(self) -> String {
+        match self {
+            Pacing::Off => "no AWS rate limit (`--aws-max-rps 0`)".to_string(),
+            Pacing::Total(r) => format!("one AWS rate limit of {r} calls/s (`--aws-max-rps {r}`)"),
+            Pacing::Documented { share } => format!(
+                "the shipped defaults: AWS's throttling buckets at {:.0}% (`--aws-rate-share`)",
+                share * 100.0
+            ),
+        }
     }
 }
 

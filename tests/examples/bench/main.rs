@@ -26,6 +26,7 @@ mod moto;
 mod procfs;
 mod prom;
 mod report;
+mod svg;
 mod track;
 
 use anyhow::{Context as _, Result, bail};
@@ -43,6 +44,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use track::{Key, Tracker};
 
@@ -79,13 +81,15 @@ struct Config {
     probe_in_flight: usize,
     /// `BENCH_APPLY_CONCURRENCY` (16): applies (and deletes) in flight at once.
     apply_concurrency: usize,
-    /// `BENCH_CONTROLLER_ARGS` ("--aws-max-rps 0"): extra flags for `ecs-controller run`.
+    /// `BENCH_CONTROLLER_ARGS` (none: the shipped defaults): extra flags for `ecs-controller run`
+    /// (`--aws-max-rps 0`: no AWS rate limit).
     controller_args: Vec<String>,
     /// `BENCH_RUST_LOG` (info): the controller's log level.
     rust_log: String,
     /// `BENCH_OUT` (bench/results).
     out_dir: PathBuf,
-    /// `BENCH_TIMEOUT` (300 + N/2 seconds): the longest any phase may take to converge.
+    /// `BENCH_TIMEOUT` (300 + N/2 seconds, plus twice the least time the controller's rate limits allow
+    /// converging or deleting in): the longest any phase may take to converge.
     timeout: Duration,
     /// `BENCH_TASKS` (N): completions of the FargateTask phase's one big FargateTask; `0` with
     /// `BENCH_TASK_SINGLES=0` skips the phase.
@@ -153,6 +157,16 @@ impl Config {
             task_completions <= 10_000,
             "BENCH_TASKS may be at most 10000 (the CRD's range of completions)"
         );
+        let controller_args: Vec<String> = var("BENCH_CONTROLLER_ARGS", String::new())?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        // At the controller's rate limits, converging or deleting takes at least this long.
+        let shape = Shape { n, policies: n / 2 };
+        let pacing = floor::Pacing::of_args(&controller_args);
+        let paced = floor::converge(shape)
+            .paced_seconds(pacing)
+            .max(floor::delete(shape).paced_seconds(pacing));
         Ok(Config {
             n,
             resync,
@@ -164,13 +178,10 @@ impl Config {
             probe_writes: var("BENCH_PROBE_WRITES", 20usize)?.max(2),
             probe_in_flight: var("BENCH_PROBE_IN_FLIGHT", 8usize)?.max(1),
             apply_concurrency: var("BENCH_APPLY_CONCURRENCY", 16usize)?.max(1),
-            controller_args: var("BENCH_CONTROLLER_ARGS", "--aws-max-rps 0".to_string())?
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            controller_args: controller_args.clone(),
             rust_log: var("BENCH_RUST_LOG", "info".to_string())?,
             out_dir: PathBuf::from(var("BENCH_OUT", "bench/results".to_string())?),
-            timeout: Duration::from_secs(var("BENCH_TIMEOUT", 300 + n as u64 / 2)?),
+            timeout: Duration::from_secs(var("BENCH_TIMEOUT", 300 + n as u64 / 2 + 2 * paced as u64)?),
             task_parallelism: task_parallelism.min(task_completions.max(1)),
             task_singles: var("BENCH_TASK_SINGLES", task_completions / 10)?,
             task_timeout: Duration::from_secs(var(
@@ -203,27 +214,16 @@ impl Config {
         }
     }
 
-    /// `--aws-max-rps` among the controller flags (the controller's default, 20, when absent).
-    fn max_rps(&self) -> Option<f64> {
-        let value = self
-            .controller_args
-            .iter()
-            .position(|a| a == "--aws-max-rps")
-            .and_then(|i| self.controller_args.get(i + 1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .or_else(|| {
-                self.controller_args
-                    .iter()
-                    .find_map(|a| a.strip_prefix("--aws-max-rps=")?.parse().ok())
-            })
-            .unwrap_or(20.0);
-        (value > 0.0).then_some(value)
+    /// How the controller paces AWS calls, from its flags.
+    fn pacing(&self) -> floor::Pacing {
+        floor::Pacing::of_args(&self.controller_args)
     }
 }
 
 /// What every phase shares.
 struct Bench {
     cfg: Config,
+    timeline: Arc<Timeline>,
     client: Client,
     namespace: String,
     apis: HashMap<&'static str, Api<DynamicObject>>,
@@ -231,6 +231,137 @@ struct Bench {
     ecs: aws_sdk_ecs::Client,
     costs: moto::Costs,
     run_id: String,
+}
+
+/// What the pictures are drawn from: the controller's AWS calls and RSS, sampled every second, and
+/// when each phase started.
+struct Timeline {
+    t0: Instant,
+    /// The controller being sampled: its pid and log (where its /metrics address is).
+    current: Mutex<Option<(u32, PathBuf)>>,
+    /// (seconds since the run started, pid, AWS calls so far, RSS in KiB).
+    samples: Mutex<Vec<(f64, u32, f64, u64)>>,
+    /// Phase starts: (seconds since the run started, phase).
+    marks: Mutex<Vec<(f64, String)>>,
+}
+
+impl Timeline {
+    fn new() -> Arc<Self> {
+        Arc::new(Timeline {
+            t0: Instant::now(),
+            current: Mutex::default(),
+            samples: Mutex::default(),
+            marks: Mutex::default(),
+        })
+    }
+
+    fn at(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.t0).as_secs_f64()
+    }
+
+    fn mark(&self, phase: &str) {
+        eprintln!("bench: {phase}");
+        let t = self.at(Instant::now());
+        self.marks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((t, phase.to_string()));
+    }
+
+    /// Samples the current controller every second, for as long as the run lasts.
+    fn spawn_sampler(self: &Arc<Self>) {
+        let timeline = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let current = timeline
+                    .current
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let Some((pid, log)) = current else { continue };
+                let Some(footprint) = procfs::footprint(pid) else {
+                    continue;
+                };
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                let Some(addr) = log
+                    .lines()
+                    .find(|l| l.contains("serving /metrics"))
+                    .and_then(|l| l.split("addr=").nth(1))
+                    .and_then(|a| a.split_whitespace().next())
+                else {
+                    continue;
+                };
+                let Ok((200, text)) = http_get(&format!("http://{addr}"), "/metrics").await else {
+                    continue;
+                };
+                let calls = prom::Counters::from_text(&text).aws_total();
+                let t = timeline.at(Instant::now());
+                timeline
+                    .samples
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((t, pid, calls, footprint.rss_kib));
+            }
+        });
+    }
+
+    /// The run's pictures: `ready` holds each kind's Ready times (seconds after the converging
+    /// controller started).
+    fn svg(&self, title: &str, ready: &BTreeMap<String, Vec<f64>>) -> String {
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let marks = self.marks.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let ready_chart = svg::Chart {
+            title: "Objects Ready after the controller started (convergence)".into(),
+            x_label: "seconds since the controller started".into(),
+            y_label: "objects Ready".into(),
+            series: ready
+                .iter()
+                .zip(svg::COLORS.iter().cycle())
+                .map(|((kind, times), color)| svg::Series {
+                    name: kind.clone(),
+                    color,
+                    points: svg::cumulative(times),
+                })
+                .collect(),
+            marks: Vec::new(),
+        };
+        let rate: Vec<(f64, f64)> = samples
+            .windows(2)
+            .filter(|w| w[0].1 == w[1].1 && w[1].0 > w[0].0)
+            .map(|w| (w[1].0, (w[1].2 - w[0].2).max(0.0) / (w[1].0 - w[0].0)))
+            .collect();
+        let calls_chart = svg::Chart {
+            title: "AWS calls per second over the phases".into(),
+            x_label: "seconds since the run started".into(),
+            y_label: "AWS calls / s".into(),
+            series: vec![svg::Series {
+                name: "AWS calls".into(),
+                color: svg::COLORS[0],
+                points: rate,
+            }],
+            marks: marks.clone(),
+        };
+        let rss_chart = svg::Chart {
+            title: "Controller RSS over time".into(),
+            x_label: "seconds since the run started".into(),
+            y_label: "MiB".into(),
+            series: vec![svg::Series {
+                name: "RSS".into(),
+                color: svg::COLORS[1],
+                points: samples
+                    .iter()
+                    .map(|(t, _, _, rss)| (*t, *rss as f64 / 1024.0))
+                    .collect(),
+            }],
+            marks,
+        };
+        svg::render(title, &[ready_chart, calls_chart, rss_chart])
+    }
 }
 
 fn kinds() -> Vec<(&'static str, ApiResource)> {
@@ -312,6 +443,11 @@ impl Bench {
         let ctl =
             ControllerProcess::start_with_env(&self.namespace, &args, &[("RUST_LOG", &self.cfg.rust_log)])?;
         eprintln!("bench: controller pid {}, log {}", ctl.pid(), ctl.log.display());
+        *self
+            .timeline
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((ctl.pid(), ctl.log.clone()));
         Ok(ctl)
     }
 
@@ -405,7 +541,7 @@ impl Bench {
     }
 
     fn floor(&self, f: &floor::Floor) -> FloorOut {
-        FloorOut::of(f, &self.costs, self.cfg.max_rps())
+        FloorOut::of(f, &self.costs, self.cfg.pacing())
     }
 
     /// Phase 2: one service with its dependencies, apply to Ready and delete to gone, `runs` times.
@@ -496,17 +632,29 @@ impl Bench {
         Ok((manifests.iter().map(|(k, _)| k.clone()).collect(), manifests))
     }
 
-    /// Phase 3: everything applied at once, until all Ready and the controller is quiet.
+    /// Phase 3: everything applied while no controller runs (so the API server's speed at taking
+    /// applies is not measured), then a controller started: from its start to all Ready and quiet is
+    /// the controller's work alone. Returns the new controller.
     async fn converge(
         &self,
-        ctl: &ControllerProcess,
+        ctl: ControllerProcess,
         keys: &[Key],
         manifests: Manifests,
-    ) -> Result<report::Converge> {
-        let s0 = self.snapshot(ctl).await?;
-        let start = Instant::now();
+    ) -> Result<(ControllerProcess, report::Converge)> {
+        let mut ctl = ctl;
+        ctl.terminate()?;
+        ctl.wait_exit(Duration::from_secs(60)).await?;
+        let applying = Instant::now();
         self.apply_all(manifests).await?;
-        let apply_seconds = start.elapsed().as_secs_f64();
+        let apply_seconds = applying.elapsed().as_secs_f64();
+        // The counters of a new process start at zero; the harness's own counts are taken now.
+        let s0 = Snapshot {
+            events: self.event_writes().await?,
+            changes: self.tracker.changes(),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let ctl = self.start_controller(&self.cfg.converge_resync)?;
         if let Err(missing) = self.tracker.wait_ready(keys, self.cfg.timeout).await {
             bail!(
                 "{} of {} objects not Ready within {:?}: {}",
@@ -521,16 +669,15 @@ impl Bench {
             .iter()
             .filter_map(|(_, o)| since(start, o.ready_at))
             .fold(0.0, f64::max);
-        let at_ready = prom::Counters::from_text(&scrape(ctl).await?);
+        let at_ready = prom::Counters::from_text(&scrape(&ctl).await?);
         let last = self
-            .settle(ctl, Duration::from_secs(3), Duration::from_secs(120))
+            .settle(&ctl, Duration::from_secs(3), Duration::from_secs(120))
             .await?;
-        let s1 = self.snapshot(ctl).await?;
+        let s1 = self.snapshot(&ctl).await?;
         let mut per_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let mut all = Vec::new();
         for ((kind, _), o) in &objects {
-            if let (Some(a), Some(r)) = (o.applied, o.ready_at) {
-                let s = r.saturating_duration_since(a).as_secs_f64();
+            if let Some(s) = since(start, o.ready_at) {
                 per_kind.entry(kind.to_string()).or_default().push(s);
                 all.push(s);
             }
@@ -538,9 +685,9 @@ impl Bench {
         let mut phase = Phase::between(&s0, &s1, last.saturating_duration_since(start).as_secs_f64());
         let floor = self.floor(&floor::converge(self.cfg.shape()));
         let aws_floor_seconds = floor.seconds;
-        let floor_seconds = aws_floor_seconds.max(apply_seconds);
         phase.floor = Some(floor);
-        Ok(report::Converge {
+        let converge = report::Converge {
+            ready_times: per_kind.clone(),
             apply_seconds,
             all_ready_seconds: all_ready,
             per_object: Percentiles::of(all),
@@ -550,9 +697,10 @@ impl Bench {
                 .collect(),
             calls_after_ready: s1.counters.aws_total() - at_ready.aws_total(),
             phase,
-            floor_seconds,
+            floor_seconds: aws_floor_seconds,
             aws_floor_seconds,
-        })
+        };
+        Ok((ctl, converge))
     }
 
     /// Phase 4: a new process re-verifies every object once.
@@ -1080,17 +1228,23 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
     results.idle = procfs::footprint(ctl.pid());
 
     if cfg.latency_runs > 0 {
-        eprintln!("bench: latency, {} runs", cfg.latency_runs);
+        bench
+            .timeline
+            .mark(&format!("latency, {} runs", cfg.latency_runs));
         results.latency = Some(bench.latency(&ctl).await?);
     }
 
     let (keys, manifests) = bench.scenario()?;
-    eprintln!("bench: convergence, {} objects", keys.len());
-    let converge = bench.converge(&ctl, &keys, manifests).await?;
+    bench
+        .timeline
+        .mark(&format!("convergence, {} objects", keys.len()));
+    let (ctl, converge) = bench.converge(ctl, &keys, manifests).await?;
     results.peak_rss_mib = procfs::mib(converge.phase.footprint.hwm_kib);
     results.converge = Some(converge);
 
-    eprintln!("bench: restart with --resync-period {}s", cfg.resync.as_secs());
+    bench
+        .timeline
+        .mark(&format!("restart with --resync-period {}s", cfg.resync.as_secs()));
     let before = Snapshot {
         events: bench.event_writes().await?,
         changes: bench.tracker.changes(),
@@ -1125,11 +1279,11 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
     }
     results.restart = Some(restart);
 
-    eprintln!(
-        "bench: steady state, at least {} x {}s and a whole number of every kind's resync period",
+    bench.timeline.mark(&format!(
+        "steady state, at least {} x {}s and a whole number of every kind's resync period",
         cfg.steady_periods,
         cfg.resync.as_secs()
-    );
+    ));
     let steady = bench.steady(&ctl, started, &keys).await?;
     let changed: Vec<String> = steady
         .phase
@@ -1153,7 +1307,7 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
     results.steady = Some(steady);
 
     let cluster = format!("{}-c0", bench.run_id);
-    eprintln!("bench: drift");
+    bench.timeline.mark("drift");
     let drift = bench.drift(&ctl, started, &cluster).await?;
     if drift.restored < drift.drifted {
         violations.push(format!(
@@ -1164,7 +1318,7 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
     }
     results.drift = Some(drift);
 
-    eprintln!("bench: deletion");
+    bench.timeline.mark("deletion");
     let delete = bench.delete(&ctl, &keys).await?;
     results.peak_rss_mib = results
         .peak_rss_mib
@@ -1176,10 +1330,10 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
 
     let shape = cfg.task_shape();
     if shape.objects() > 0 {
-        eprintln!(
-            "bench: FargateTasks, one of {} completions ({} in parallel) and {} of one task each, fresh controller",
+        bench.timeline.mark(&format!(
+            "FargateTasks, one of {} completions ({} in parallel) and {} of one task each, fresh controller",
             shape.completions, shape.parallelism, shape.singles
-        );
+        ));
         let ctl = bench.start_controller(&cfg.converge_resync)?;
         bench.wait_controller_ready(&ctl).await?;
         if shape.state_seconds > 0 {
@@ -1220,7 +1374,12 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
 fn write_results(results: &Results, dir: &std::path::Path) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let day = results.meta.date.split_whitespace().next().unwrap_or("undated");
-    let base = dir.join(format!("{day}-N{}", results.settings.n));
+    let mode = match results.settings.pacing {
+        Some(floor::Pacing::Off) => "limiter-off",
+        Some(floor::Pacing::Documented { share }) if (share - 0.5).abs() < 1e-9 => "defaults",
+        _ => "custom-limits",
+    };
+    let base = dir.join(format!("{day}-N{}-{mode}", results.settings.n));
     let json_path = base.with_extension("json");
     let md_path = base.with_extension("md");
     std::fs::write(&json_path, serde_json::to_string_pretty(results)? + "\n")
@@ -1245,7 +1404,7 @@ async fn main() -> Result<()> {
             latency_runs: cfg.latency_runs,
             drift_percent: cfg.drift_percent,
             apply_concurrency: cfg.apply_concurrency,
-            aws_max_rps: cfg.max_rps(),
+            pacing: Some(cfg.pacing()),
             tasks: cfg.task_shape(),
         },
         objects: report::Objects {
@@ -1277,13 +1436,30 @@ async fn main() -> Result<()> {
         ecs: harness::ecs().await?,
         costs,
         run_id: unique("b"),
+        timeline: Timeline::new(),
         cfg,
     };
+    bench.timeline.spawn_sampler();
     if let Err(e) = run(&bench, &mut results).await {
         results.violations.push(format!("{e:#}"));
     }
     results.compute_goals();
     let (json_path, md_path) = write_results(&results, &bench.cfg.out_dir)?;
+    let svg_path = md_path.with_extension("svg");
+    let ready = results
+        .converge
+        .as_ref()
+        .map(|c| c.ready_times.clone())
+        .unwrap_or_default();
+    let title = format!(
+        "ecs-controller benchmark, N = {}, {} (commit {})",
+        results.settings.n,
+        results.settings.pacing.map_or_else(String::new, |p| p.describe()),
+        results.meta.commit
+    );
+    std::fs::write(&svg_path, bench.timeline.svg(&title, &ready))
+        .with_context(|| format!("writing {}", svg_path.display()))?;
+    eprintln!("bench: wrote {}", svg_path.display());
     println!("{}", results.markdown());
     eprintln!("bench: wrote {} and {}", json_path.display(), md_path.display());
     if !results.violations.is_empty() {
