@@ -798,6 +798,62 @@ impl Bench {
 
     /// Phase 6: `drift_percent` of the services (among those no ScalingPolicy scales) get another desired
     /// count in AWS; until DescribeServices shows every one back at the spec's.
+    /// Phase 6b: as a resync of every object starts (the controller's first DescribeServices of it),
+    /// the harness changes one service's desiredCount; until AWS shows it. With thousands of objects a
+    /// resync waits at AWS's rate limits: the change must not wait behind it.
+    async fn change_during_resync(&self, ctl: &ControllerProcess, cluster: &str) -> Result<report::Change> {
+        let describes = |c: &prom::Counters| -> f64 {
+            c.aws
+                .iter()
+                .filter(|((_, op, _), _)| op == "DescribeServices")
+                .map(|(_, v)| v)
+                .sum()
+        };
+        let before = describes(&prom::Counters::from_text(&scrape(ctl).await?));
+        harness::eventually(
+            "a resync's first DescribeServices",
+            self.cfg.resync * 2,
+            || async {
+                Ok((describes(&prom::Counters::from_text(&scrape(ctl).await?)) > before).then_some(()))
+            },
+        )
+        .await?;
+        let name = format!("s{}", self.cfg.n - 1);
+        let api = self.apis.get(SERVICE).context("services")?;
+        let sent = Instant::now();
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"desiredCount": 2}})),
+        )
+        .await
+        .with_context(|| format!("changing {name}"))?;
+        let seconds = harness::eventually("the change in AWS", Duration::from_secs(120), || async {
+            let out = self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(&name)
+                .send()
+                .await?;
+            Ok(out
+                .services()
+                .first()
+                .filter(|s| s.desired_count() == 2)
+                .map(|_| sent.elapsed()))
+        })
+        .await?;
+        let by_then = describes(&prom::Counters::from_text(&scrape(ctl).await?)) - before;
+        self.settle(ctl, Duration::from_secs(3), Duration::from_secs(120))
+            .await?;
+        let all = describes(&prom::Counters::from_text(&scrape(ctl).await?)) - before;
+        Ok(report::Change {
+            seconds: seconds.as_secs_f64(),
+            resync_calls_by_then: by_then,
+            resync_calls: all,
+        })
+    }
+
     async fn drift(&self, ctl: &ControllerProcess, started: Instant, cluster: &str) -> Result<report::Drift> {
         let n = self.cfg.n;
         let policies = self.cfg.policies();
@@ -1317,6 +1373,9 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
         ));
     }
     results.drift = Some(drift);
+
+    bench.timeline.mark("a change during a resync");
+    results.change = Some(bench.change_during_resync(&ctl, &cluster).await?);
 
     bench.timeline.mark("deletion");
     let delete = bench.delete(&ctl, &keys).await?;
