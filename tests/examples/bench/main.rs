@@ -259,13 +259,17 @@ impl Timeline {
         t.saturating_duration_since(self.t0).as_secs_f64()
     }
 
+    /// A phase starts: logged whole, marked in the pictures by its first words (up to a comma).
     fn mark(&self, phase: &str) {
         eprintln!("bench: {phase}");
         let t = self.at(Instant::now());
+        let short = phase.split([',', '(']).next().unwrap_or(phase).trim();
+        let short = short.strip_prefix("a ").unwrap_or(short);
+        let short = short.split(" with ").next().unwrap_or(short);
         self.marks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((t, phase.to_string()));
+            .push((t, short.to_string()));
     }
 
     /// Samples the current controller every second, for as long as the run lasts.
@@ -1510,11 +1514,15 @@ async fn main() -> Result<()> {
         .as_ref()
         .map(|c| c.ready_times.clone())
         .unwrap_or_default();
+    let mode = match results.settings.pacing {
+        Some(floor::Pacing::Off) => "no AWS rate limit".to_string(),
+        Some(floor::Pacing::Total(r)) => format!("--aws-max-rps {r}"),
+        Some(floor::Pacing::Documented { share }) => format!("AWS buckets at {:.0}%", share * 100.0),
+        None => String::new(),
+    };
     let title = format!(
-        "ecs-controller benchmark, N = {}, {} (commit {})",
-        results.settings.n,
-        results.settings.pacing.map_or_else(String::new, |p| p.describe()),
-        results.meta.commit
+        "ecs-controller benchmark, N = {}, {mode}, commit {}",
+        results.settings.n, results.meta.commit
     );
     std::fs::write(&svg_path, bench.timeline.svg(&title, &ready))
         .with_context(|| format!("writing {}", svg_path.display()))?;

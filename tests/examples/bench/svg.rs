@@ -54,7 +54,7 @@ pub fn render(title: &str, charts: &[Chart]) -> String {
     let _ = write!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = write!(
         svg,
-        r#"<text x="{}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        r#"<text x="{}" y="20" font-size="12" font-weight="bold">{}</text>"#,
         LEFT,
         escape(title)
     );
@@ -124,15 +124,16 @@ fn chart_at(svg: &mut String, c: &Chart, y0: f64) {
         y0 + TOP + h / 2.0,
         escape(&c.y_label)
     );
-    for (x, label) in &c.marks {
+    for (i, (x, label)) in c.marks.iter().enumerate() {
+        // Labels on three staggered rows, so that phases close together stay readable.
         let _ = write!(
             svg,
-            r##"<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#999" stroke-dasharray="4 3"/><text x="{3}" y="{4}" fill="#555">{5}</text>"##,
+            r##"<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#999" stroke-dasharray="4 3"/><text x="{3}" y="{4}" fill="#555" font-size="10">{5}</text>"##,
             px(*x),
             y0 + TOP,
             y0 + TOP + h,
             px(*x) + 3.0,
-            y0 + TOP + 10.0,
+            y0 + TOP + 10.0 + (i % 3) as f64 * 11.0,
             escape(label)
         );
     }
