@@ -341,39 +341,25 @@ pub(crate) async fn list_revisions(
     family: &str,
     status: TaskDefinitionStatus,
 ) -> Result<Vec<String>, AwsError> {
-    let mut arns = Vec::new();
-    let mut token = None;
-    loop {
-        let out = ecs
-            .call(
-                op::LIST_TASK_DEFINITIONS,
-                ecs.list_task_definitions()
-                    .family_prefix(family)
-                    .status(status.clone())
-                    .sort(SortOrder::Desc)
-                    .set_next_token(token)
-                    .send(),
-            )
-            .await?;
-        arns.extend(
-            out.task_definition_arns
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|a| family_of(a) == Some(family)),
-        );
-        token = out.next_token;
-        if token.is_none() {
-            break;
-        }
-    }
+    let (mut arns, _) = list_pages(ecs, Some(family), status).await?;
+    arns.retain(|a| family_of(a) == Some(family));
     // Newest first whatever order the service used.
     arns.sort_by_key(|a| std::cmp::Reverse(revision_of(a).unwrap_or(0)));
     Ok(arns)
 }
 
-/// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
 /// ARNs of every ACTIVE revision of the account and Region (all families), with the pages it took.
 pub(crate) async fn list_all_active_revisions(ecs: &EcsClient) -> Result<(Vec<String>, usize), AwsError> {
+    list_pages(ecs, None, TaskDefinitionStatus::Active).await
+}
+
+/// ARNs of the revisions in `status` of the families starting with `prefix` (all families without
+/// one), 100 a page, with the pages it took.
+async fn list_pages(
+    ecs: &EcsClient,
+    prefix: Option<&str>,
+    status: TaskDefinitionStatus,
+) -> Result<(Vec<String>, usize), AwsError> {
     let (mut arns, mut pages) = (Vec::new(), 0);
     let mut token = None;
     loop {
@@ -381,7 +367,9 @@ pub(crate) async fn list_all_active_revisions(ecs: &EcsClient) -> Result<(Vec<St
             .call(
                 op::LIST_TASK_DEFINITIONS,
                 ecs.list_task_definitions()
-                    .status(TaskDefinitionStatus::Active)
+                    .set_family_prefix(prefix.map(str::to_string))
+                    .status(status.clone())
+                    .sort(SortOrder::Desc)
                     .max_results(100)
                     .set_next_token(token)
                     .send(),
@@ -397,6 +385,7 @@ pub(crate) async fn list_all_active_revisions(ecs: &EcsClient) -> Result<(Vec<St
     Ok((arns, pages))
 }
 
+/// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
 pub(crate) fn family_of(arn: &str) -> Option<&str> {
     arn.rsplit_once('/')
         .and_then(|(_, fr)| fr.rsplit_once(':'))

@@ -25,22 +25,21 @@ pub struct Limit {
     pub documented: bool,
 }
 
-const fn ecs(bucket: &'static str, burst: u32, per_second: f64) -> Limit {
+const fn limit(bucket: &'static str, burst: u32, per_second: f64, documented: bool) -> Limit {
     Limit {
         bucket,
         burst,
         per_second,
-        documented: true,
+        documented,
     }
 }
 
+const fn ecs(bucket: &'static str, burst: u32, per_second: f64) -> Limit {
+    limit(bucket, burst, per_second, true)
+}
+
 const fn assumed(bucket: &'static str, burst: u32, per_second: f64) -> Limit {
-    Limit {
-        bucket,
-        burst,
-        per_second,
-        documented: false,
-    }
+    limit(bucket, burst, per_second, false)
 }
 
 // Amazon ECS, "Request throttling for the Amazon ECS API": group, actions, capacity, refill rate.
