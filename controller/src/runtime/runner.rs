@@ -254,6 +254,7 @@ fn controller<K: Managed>(
         ticks(period).inspect(move |()| slots.resync(all.state().iter().map(|o| slot_key(o.as_ref()))))
     };
     let latest = reader.clone();
+    let stop = shutdown.clone();
     let run = K::watches(Controller::for_stream(stream, reader), &ctx)
         .with_config(config)
         .reconcile_all_on(resync)
@@ -265,9 +266,15 @@ fn controller<K: Managed>(
                     kind = %K::kind(&()),
                     object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
                 );
-                let (slots, latest) = (slots.clone(), latest.clone());
+                let (slots, latest, stop) = (slots.clone(), latest.clone(), stop.clone());
                 async move {
-                    let slot = slots.take(slot_key(obj.as_ref())).await;
+                    // On shutdown, a reconcile still waiting for its slot is dropped rather than run:
+                    // kube-runtime waits for every reconcile it handed out (all of a resync's), and
+                    // the next process (or leader) resyncs anyway.
+                    let slot = tokio::select! {
+                        slot = slots.take(slot_key(obj.as_ref())) => slot,
+                        () = stop => return Ok(controller::Action::await_change()),
+                    };
                     // The object may have changed while the reconcile waited for its slot.
                     let Some(obj) = latest.get(&reflector::ObjectRef::from_obj(obj.as_ref())) else {
                         return Ok(controller::Action::await_change());

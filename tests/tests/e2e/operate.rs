@@ -588,9 +588,11 @@ async fn aws_calls_are_paced_by_the_rate_limit() -> Result<()> {
 }
 
 /// A user's change must not queue behind a periodic resync of many objects waiting at the AWS rate
-/// limit: reconciles a change started take the next reconcile slot and the next AWS call.
+/// limit: reconciles a change started take the next reconcile slot and the next AWS call. Nor does a
+/// shutdown wait for the resync's reconciles still queued.
 #[tokio::test]
-async fn a_change_made_during_a_slow_resync_reaches_aws_before_the_resync_ends() -> Result<()> {
+async fn a_change_made_during_a_slow_resync_reaches_aws_before_the_resync_ends_and_sigterm_does_not_wait_for_it()
+-> Result<()> {
     // 2 AWS calls a second and 4 reconciles at once: a resync of 24 task definitions (one
     // DescribeTaskDefinition each) takes 12 s.
     let setup = Setup::builder("e2e-lane")
@@ -666,6 +668,25 @@ async fn a_change_made_during_a_slow_resync_reaches_aws_before_the_resync_ends()
     ensure!(
         resynced(&setup.controller.log_text()) < before + N,
         "the resync ended before the change reached AWS: the test measured nothing"
+    );
+
+    // SIGTERM while the rest of the resync waits for its slots: those reconciles are dropped (the
+    // next process resyncs), only the running ones finish.
+    let mut setup = setup;
+    let left = N.saturating_sub(resynced(&setup.controller.log_text()) - before);
+    let stopping = Instant::now();
+    setup.controller.terminate()?;
+    let code = setup.controller.wait_exit(Duration::from_secs(30)).await?;
+    let stopped = stopping.elapsed();
+    eprintln!("stopped {stopped:?} after SIGTERM, {left} resync reconciles left");
+    ensure!(code == Some(0), "exit code {code:?}");
+    ensure!(
+        left >= 4,
+        "only {left} resync reconciles were left at SIGTERM: the test measured nothing"
+    );
+    ensure!(
+        stopped < Duration::from_secs(4),
+        "SIGTERM took {stopped:?}: the queued resync reconciles ran first"
     );
     Ok(())
 }
