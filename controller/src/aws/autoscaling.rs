@@ -266,8 +266,9 @@ async fn scheduled_actions(
 
 /// The items (policies or scheduled actions) of several targets, read at once for the reconciles of the
 /// moment: one paged call per target, or one listing of the account's whole `ecs` namespace when that
-/// takes no more calls (judged by the pages the last listing took, `listing_pages`, updated here). Every
-/// id is answered, with no items when it has none.
+/// takes no more calls (judged by the pages the last listing took, `listing_pages`, updated here). The
+/// listing is given the most pages worth reading (one per id); one that would take more gives up
+/// (`None`), and the ids are read one by one. Every id is answered, with no items when it has none.
 pub(crate) async fn per_target<T, One, OneFut, All, AllFut>(
     ids: Vec<String>,
     listing_pages: &AtomicUsize,
@@ -278,11 +279,19 @@ pub(crate) async fn per_target<T, One, OneFut, All, AllFut>(
 where
     One: Fn(String) -> OneFut,
     OneFut: Future<Output = Result<Vec<T>, AwsError>>,
-    All: FnOnce() -> AllFut,
-    AllFut: Future<Output = Result<(Vec<T>, usize), AwsError>>,
+    All: FnOnce(usize) -> AllFut,
+    AllFut: Future<Output = Result<Option<(Vec<T>, usize)>, AwsError>>,
 {
-    if ids.len() >= 2 && ids.len() >= listing_pages.load(Ordering::Relaxed) {
-        let (items, pages) = all().await?;
+    if ids.len() >= 2
+        && ids.len() >= listing_pages.load(Ordering::Relaxed)
+        && let Some((items, pages)) = match all(ids.len()).await? {
+            Some(listing) => Some(listing),
+            None => {
+                listing_pages.store(ids.len() + 1, Ordering::Relaxed);
+                None
+            }
+        }
+    {
         listing_pages.store(pages, Ordering::Relaxed);
         let mut by_id: HashMap<String, Vec<T>> = ids.into_iter().map(|id| (id, Vec::new())).collect();
         for item in items {
@@ -392,9 +401,10 @@ mod tests {
                 let items: Vec<Item> = listing().into_iter().filter(|(i, _)| *i == id).collect();
                 async move { Ok(items) }
             },
-            || {
-                log("all".into());
-                async { Ok((listing(), 3)) }
+            |max_pages| {
+                log(format!("all (up to {max_pages} pages)"));
+                // The listing takes 3 pages: it gives up when fewer are worth reading.
+                async move { Ok((max_pages >= 3).then(|| (listing(), 3))) }
             },
             |item: &Item| item.0.as_str(),
         )
@@ -431,6 +441,22 @@ mod tests {
         let calls = calls
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        assert_eq!(calls, ["one b", "all", "one a", "one c"]);
+        assert_eq!(calls, ["one b", "all (up to 4 pages)", "one a", "one c"]);
+    }
+
+    #[tokio::test]
+    async fn a_first_listing_longer_than_the_ids_gives_up_and_reads_them_one_by_one() {
+        // Nothing known yet (a new process): two ids are worth a listing of two pages at most; this
+        // one takes 3, so it gives up and both are read one by one, and the next two ids are too.
+        let pages = AtomicUsize::new(1);
+        let calls = Mutex::new(Vec::new());
+        let two = read(&["a", "d"], &pages, &calls).await;
+        assert_eq!(two, BTreeMap::from([("a".into(), vec![0]), ("d".into(), vec![])]));
+        assert_eq!(pages.load(Ordering::Relaxed), 3);
+        read(&["b", "c"], &pages, &calls).await;
+        let calls = calls
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert_eq!(calls, ["all (up to 2 pages)", "one a", "one d", "one b", "one c"]);
     }
 }

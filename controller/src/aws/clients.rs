@@ -197,7 +197,8 @@ impl AwsClients {
             listing_pages.clone(),
             "policies",
             |aas, id| async move { autoscaling::describe_policies(&aas, &id).await },
-            |aas| async move { autoscaling::list_policies(&aas).await },
+            // The namespace's policies: at most 50 per target of 3000 per account, so listed whole.
+            |aas, _| async move { autoscaling::list_policies(&aas).await.map(Some) },
             |p| p.resource_id(),
         );
         let scheduled_actions = per_target_batcher(
@@ -206,7 +207,7 @@ impl AwsClients {
             listing_pages.clone(),
             "scheduled actions",
             |aas, id| async move { autoscaling::describe_scheduled_actions(&aas, &id).await },
-            |aas| async move { autoscaling::list_scheduled_actions(&aas).await },
+            |aas, _| async move { autoscaling::list_scheduled_actions(&aas).await.map(Some) },
             |a| a.resource_id(),
         );
         // A family's ACTIVE revisions: per family, or the account's whole list in pages when many
@@ -217,7 +218,7 @@ impl AwsClients {
             listing_pages,
             "task definition revisions",
             |ecs, family| async move { ecs::list_active_revisions(&ecs, &family).await },
-            |ecs| async move { ecs::list_all_active_revisions(&ecs).await },
+            |ecs, max_pages| async move { ecs::list_all_active_revisions(&ecs, max_pages).await },
             |arn: &String| ecs::family_of(arn).unwrap_or_default(),
         );
         // DeleteTaskDefinitions takes 10 revisions a call, whichever objects they belong to: the
@@ -513,8 +514,8 @@ where
     T: Clone + Send + 'static,
     One: Fn(C, String) -> OneFut + Clone + Send + Sync + 'static,
     OneFut: Future<Output = Result<Vec<T>, AwsError>> + Send + 'static,
-    All: Fn(C) -> AllFut + Clone + Send + Sync + 'static,
-    AllFut: Future<Output = Result<(Vec<T>, usize), AwsError>> + Send + 'static,
+    All: Fn(C, usize) -> AllFut + Clone + Send + Sync + 'static,
+    AllFut: Future<Output = Result<Option<(Vec<T>, usize)>, AwsError>> + Send + 'static,
 {
     batch::Batcher::spawn(
         usize::MAX,
@@ -529,8 +530,14 @@ where
             let (one, all) = (one.clone(), all.clone());
             Box::pin(async move {
                 let each = c.clone();
-                autoscaling::per_target(ids, &listing_pages, |id| one(each.clone(), id), || all(c), id_of)
-                    .await
+                autoscaling::per_target(
+                    ids,
+                    &listing_pages,
+                    |id| one(each.clone(), id),
+                    |max_pages| all(c, max_pages),
+                    id_of,
+                )
+                .await
             })
         }),
     )
@@ -556,12 +563,12 @@ fn clients_at(
     let aas = aws_sdk_applicationautoscaling::config::Builder::from(&conf)
         .region(r)
         .build();
-    // AWS throttles per account and Region: so do the gateway's buckets.
-    let gateway = gateway.at(&format!(
-        "{}@{}",
-        place.role.as_deref().unwrap_or("controller"),
-        place.region
-    ));
+    // AWS throttles per account and Region: so do the gateway's buckets (namespaces mapped to roles of
+    // one account share them; the controller's own identity counts as an account of its own).
+    let account = accounts
+        .account_of(place.role.as_deref())
+        .unwrap_or_else(|| "controller".to_string());
+    let gateway = gateway.at(&format!("{account}@{}", place.region));
     let clients = RegionClients {
         region: place.region.clone(),
         ecs: ServiceClient::new(aws_sdk_ecs::Client::from_conf(ecs), gateway.clone()),

@@ -341,25 +341,32 @@ pub(crate) async fn list_revisions(
     family: &str,
     status: TaskDefinitionStatus,
 ) -> Result<Vec<String>, AwsError> {
-    let (mut arns, _) = list_pages(ecs, Some(family), status).await?;
+    let (mut arns, _) = list_pages(ecs, Some(family), status, usize::MAX)
+        .await?
+        .unwrap_or_default();
     arns.retain(|a| family_of(a) == Some(family));
     // Newest first whatever order the service used.
     arns.sort_by_key(|a| std::cmp::Reverse(revision_of(a).unwrap_or(0)));
     Ok(arns)
 }
 
-/// ARNs of every ACTIVE revision of the account and Region (all families), with the pages it took.
-pub(crate) async fn list_all_active_revisions(ecs: &EcsClient) -> Result<(Vec<String>, usize), AwsError> {
-    list_pages(ecs, None, TaskDefinitionStatus::Active).await
+/// ARNs of every ACTIVE revision of the account and Region (all families), with the pages it took;
+/// `None` when that would take more than `max_pages` (an account with a long history).
+pub(crate) async fn list_all_active_revisions(
+    ecs: &EcsClient,
+    max_pages: usize,
+) -> Result<Option<(Vec<String>, usize)>, AwsError> {
+    list_pages(ecs, None, TaskDefinitionStatus::Active, max_pages).await
 }
 
 /// ARNs of the revisions in `status` of the families starting with `prefix` (all families without
-/// one), 100 a page, with the pages it took.
+/// one), 100 a page, with the pages it took; `None` once more than `max_pages` would be needed.
 async fn list_pages(
     ecs: &EcsClient,
     prefix: Option<&str>,
     status: TaskDefinitionStatus,
-) -> Result<(Vec<String>, usize), AwsError> {
+    max_pages: usize,
+) -> Result<Option<(Vec<String>, usize)>, AwsError> {
     let (mut arns, mut pages) = (Vec::new(), 0);
     let mut token = None;
     loop {
@@ -381,8 +388,11 @@ async fn list_pages(
         if token.is_none() {
             break;
         }
+        if pages >= max_pages {
+            return Ok(None);
+        }
     }
-    Ok((arns, pages))
+    Ok(Some((arns, pages)))
 }
 
 /// `family` of `arn:aws:ecs:region:account:task-definition/family:revision`.
@@ -441,6 +451,11 @@ pub(crate) async fn delete_task_definitions(
             )
         })
         .collect();
+    // A failure that names none of the revisions sent could be any of them: none counts as deleted.
+    if let Some((arn, reason)) = failed.iter().find(|(a, _)| !arns.iter().any(|x| x == *a)) {
+        let reason = format!("{arn}: {reason}");
+        return Ok(arns.iter().map(|a| (a.clone(), Some(reason.clone()))).collect());
+    }
     Ok(arns
         .iter()
         .map(|a| (a.clone(), failed.get(a.as_str()).cloned()))

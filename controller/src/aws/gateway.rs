@@ -280,12 +280,6 @@ impl Bucket {
     /// Takes a token at `now` if one is there; otherwise says when the next one will be.
     fn take(&self, s: &mut BucketState, now: Instant) -> Result<(), Instant> {
         let rate = self.rate(s, now);
-        if s.cut.is_some() {
-            if rate >= self.full {
-                s.cut = None;
-            }
-            self.publish(rate);
-        }
         // Refilled since the last look at the mean of the rates then and now (the rate climbs in a
         // straight line after a cut).
         let tokens = match s.filled {
@@ -295,6 +289,14 @@ impl Bucket {
                 (tokens + mean * now.saturating_duration_since(at).as_secs_f64()).min(self.burst)
             }
         };
+        if let Some((at, _)) = s.cut {
+            if rate >= self.full {
+                // Recovered: the full rate from now on; the cut's time still tells which throttled
+                // answers belong to the round it answered.
+                s.cut = Some((at, self.full));
+            }
+            self.publish(rate);
+        }
         // A token short by a rounding error counts as whole.
         if tokens >= 1.0 - 1e-9 {
             s.filled = Some((now, (tokens - 1.0).max(0.0)));

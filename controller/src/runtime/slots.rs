@@ -7,7 +7,7 @@
 //! to the change lane. The lane also goes with the reconcile's AWS calls (see `aws::gateway`).
 
 use crate::aws::Lane;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
@@ -23,8 +23,9 @@ struct State {
     running: usize,
     /// Waiting reconciles by lane, in arrival order: id, object key, wake-up.
     waiting: [VecDeque<(u64, String, Arc<Notify>)>; 2],
-    /// Objects a resync scheduled whose reconcile has not started yet.
-    resync: HashSet<String>,
+    /// Objects a resync scheduled whose reconcile has not started yet, each with the first waiter id
+    /// after that resync (a waiter queued before it belongs to an earlier trigger).
+    resync: HashMap<String, u64>,
     next_id: u64,
 }
 
@@ -90,14 +91,16 @@ impl Slots {
     /// A resync is about to schedule these objects (every object of the kind; a reconcile the last
     /// resync scheduled and that is still waiting is scheduled again).
     pub(crate) fn resync(&self, keys: impl IntoIterator<Item = String>) {
-        self.lock().resync = keys.into_iter().collect();
+        let mut s = self.lock();
+        let mark = s.next_id;
+        s.resync = keys.into_iter().map(|k| (k, mark)).collect();
     }
 
     /// The object changed (a watch event that starts a reconcile): it is not a resync's any more, and
     /// if its reconcile waits in the routine lane, it moves to the change lane.
     pub(crate) fn changed(&self, key: &str) {
         let mut s = self.lock();
-        if !s.resync.remove(key) {
+        if s.resync.remove(key).is_none() {
             return;
         }
         let [change, routine] = &mut s.waiting;
@@ -117,7 +120,7 @@ impl Slots {
             let mut s = self.lock();
             let id = s.next_id;
             s.next_id += 1;
-            let lane = if s.resync.contains(&key) {
+            let lane = if s.resync.contains_key(&key) {
                 Lane::Routine
             } else {
                 Lane::Change
@@ -137,7 +140,11 @@ impl Slots {
                 if first && s.running < self.limit {
                     let key = s.first().map(|(_, k, _)| k.clone()).unwrap_or_default();
                     let lane = s.remove(id).unwrap_or(Lane::Change);
-                    s.resync.remove(&key);
+                    // The resync this reconcile serves is done with; one marked after it was queued
+                    // (a resync longer than its period) still holds a trigger kube-runtime runs next.
+                    if s.resync.get(&key).is_some_and(|mark| *mark <= id) {
+                        s.resync.remove(&key);
+                    }
                     s.running += 1;
                     waiting.done = true;
                     s.wake_first(self.limit);
@@ -242,6 +249,34 @@ mod tests {
             .expect("reconcile");
         let lanes: Vec<Lane> = order(&started).into_iter().map(|(_, l)| l).collect();
         assert_eq!(lanes, [Lane::Routine, Lane::Change]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resync_longer_than_its_period_stays_in_the_routine_lane() {
+        let slots = Slots::new(1);
+        let started = Arc::default();
+        slots.resync(["ns/a".to_string(), "ns/b".to_string()]);
+        let first = reconcile(&slots, "ns/a", Duration::from_secs(1), &started);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let waiting = reconcile(&slots, "ns/b", Duration::ZERO, &started);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        // The next tick while b still waits: kube-runtime holds b's second trigger until b's reconcile
+        // ends, then runs it; that one is the second resync's, in the routine lane too.
+        slots.resync(["ns/a".to_string(), "ns/b".to_string()]);
+        first.await.expect("reconcile");
+        waiting.await.expect("reconcile");
+        reconcile(&slots, "ns/b", Duration::ZERO, &started)
+            .await
+            .expect("reconcile");
+        let lanes: Vec<(String, Lane)> = order(&started);
+        assert_eq!(
+            lanes,
+            [
+                ("ns/a".to_string(), Lane::Routine),
+                ("ns/b".to_string(), Lane::Routine),
+                ("ns/b".to_string(), Lane::Routine)
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]
