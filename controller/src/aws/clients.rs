@@ -60,6 +60,14 @@ impl<C> Deref for ServiceClient<C> {
     }
 }
 
+/// How long a DeleteTaskDefinitions call with room left waits for the deletions announced to it (at
+/// ECS's documented 1 DeregisterTaskDefinition a second, at half of it, 10 deregistrations take 20 s).
+const DELETION_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A deletion of task definition revisions announced to the batch of its calls
+/// ([`Account::expect_deletion`]).
+pub(crate) type AnnouncedDeletion = batch::Expected<Place>;
+
 /// The clients of one region.
 #[derive(Clone, Debug)]
 pub(crate) struct RegionClients {
@@ -222,10 +230,12 @@ impl AwsClients {
             |arn: &String| ecs::family_of(arn).unwrap_or_default(),
         );
         // DeleteTaskDefinitions takes 10 revisions a call, whichever objects they belong to: the
-        // deletions of the moment (a mass deletion) share calls (ECS allows 1 call a second).
+        // deletions of the moment (a mass deletion) share calls (ECS allows 1 call a second), and a call
+        // waits for the deletions announced while their DeregisterTaskDefinition calls are paced.
         let for_deletions = make.clone();
-        let deletions = batch::Batcher::spawn(
+        let deletions = batch::Batcher::holding(
             10,
+            DELETION_HOLD,
             Arc::new(move |place: Place, arns: Vec<String>| {
                 let ecs = for_deletions(&place).ecs;
                 Box::pin(async move { ecs::delete_task_definitions(&ecs, &arns).await })
@@ -447,22 +457,33 @@ impl Account<'_> {
         Ok(arns)
     }
 
-    /// Deletes INACTIVE revisions, with the deletions of other objects of the moment (10 a call). A
-    /// revision ECS did not delete fails the whole (so the deletion is retried, never dropped).
+    /// Announces a deletion of revisions to come ([`delete_task_definitions`](Self::delete_task_definitions)
+    /// in `region`), made once their deregistration is through: the deletions under way share their
+    /// calls while the guard lives.
+    pub(crate) fn expect_deletion(&self, region: Option<&str>) -> AnnouncedDeletion {
+        self.clients.deletions.expect(self.place(region))
+    }
+
+    /// Deletes INACTIVE revisions, with the deletions of other objects of the moment (10 a call), and
+    /// ends the announcement `expected` of it. A revision ECS did not delete fails the whole (so the
+    /// deletion is retried, never dropped).
     pub(crate) async fn delete_task_definitions(
         &self,
         region: Option<&str>,
         arns: &[String],
+        expected: Option<AnnouncedDeletion>,
     ) -> Result<(), AwsError> {
         let place = self.place(region);
-        let answers = futures::future::try_join_all(arns.iter().map(|arn| {
-            let place = place.clone();
-            async move {
-                let answer = self.clients.deletions.get(place, arn.clone()).await?;
-                Ok::<_, AwsError>((arn, answer))
-            }
-        }))
-        .await?;
+        let requests: Vec<_> = arns
+            .iter()
+            .map(|arn| {
+                let answer = self.clients.deletions.request(place.clone(), arn.clone());
+                async move { Ok::<_, AwsError>((arn, answer.await?)) }
+            })
+            .collect();
+        // Every revision is queued: the batch need not wait for this deletion any longer.
+        drop(expected);
+        let answers = futures::future::try_join_all(requests).await?;
         match answers.into_iter().find_map(|(arn, answer)| match answer {
             Some(None) => None,
             Some(Some(reason)) => Some((arn, reason)),

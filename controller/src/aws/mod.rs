@@ -30,7 +30,7 @@ pub(crate) use clients::OFFLINE_ACCOUNT;
 )]
 pub(crate) use clients::RegionClients;
 pub use clients::{Account, AwsClients, Options};
-pub(crate) use clients::{AutoScalingClient, EcsClient};
+pub(crate) use clients::{AnnouncedDeletion, AutoScalingClient, EcsClient};
 pub use error::{AwsError, ErrorKind};
 pub use gateway::{Lane, RateLimit};
 pub(crate) use gateway::{in_lane, lane};

@@ -4,7 +4,7 @@
 use super::plan::{self, Current, Described, Revision, Seen};
 use crate::api::{TaskDefinition, TaskDefinitionStatus};
 use crate::aws::ecs as ecs_api;
-use crate::aws::{Account, EcsClient as Client};
+use crate::aws::{Account, AnnouncedDeletion, EcsClient as Client};
 use crate::runtime::Error;
 use aws_sdk_ecs::types::{Tag, TaskDefinition as EcsRevision};
 
@@ -150,11 +150,19 @@ pub(super) async fn deregister(ecs: &Client, arns: &[String]) -> Result<(), Erro
     Ok(())
 }
 
-/// Deletes revisions (INACTIVE ones), if any, in calls shared with other objects' deletions.
-pub(super) async fn delete(aws: &Account<'_>, region: &str, arns: &[String]) -> Result<(), Error> {
+/// Deletes revisions (INACTIVE ones), if any, in calls shared with other objects' deletions; ends the
+/// announcement `expected` of it.
+pub(super) async fn delete(
+    aws: &Account<'_>,
+    region: &str,
+    arns: &[String],
+    expected: AnnouncedDeletion,
+) -> Result<(), Error> {
     if arns.is_empty() {
         return Ok(());
     }
     tracing::info!(count = arns.len(), "deleting this object's revisions");
-    Ok(aws.delete_task_definitions(Some(region), arns).await?)
+    Ok(aws
+        .delete_task_definitions(Some(region), arns, Some(expected))
+        .await?)
 }

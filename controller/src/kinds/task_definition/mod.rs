@@ -149,11 +149,15 @@ impl Managed for TaskDefinition {
             }
             removal = plan::removal(&in_use, ours);
         }
+        // The deletion is announced while the deregistrations wait for their turn (ECS allows one a
+        // second), so that a mass deletion's revisions share DeleteTaskDefinitions calls.
+        let expected = aws.expect_deletion(Some(&clients.region));
         act::deregister(ecs, &removal.deregister).await?;
         act::delete(
             &aws,
             &clients.region,
             &plan::to_delete(status, &removal.deregister),
+            expected,
         )
         .await?;
         Ok(plan::cleaned(&removal.blocked))
