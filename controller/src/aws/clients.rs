@@ -9,6 +9,7 @@
 use super::error::AwsError;
 use super::gateway::{Gateway, RateLimit};
 use super::operations::Operation;
+use super::revisions::{self, Family, Known};
 use super::{accounts, autoscaling, batch, ecs};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -64,6 +65,14 @@ impl<C> Deref for ServiceClient<C> {
 /// ECS's documented 1 DeregisterTaskDefinition a second, at half of it, 10 deregistrations take 20 s).
 const DELETION_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The ACTIVE revisions this process knows of, per place: read on first use, `None` when the account's
+/// list is too long to keep.
+type KnownRevisions = Arc<Mutex<HashMap<Place, Arc<tokio::sync::OnceCell<Option<Arc<Mutex<Known>>>>>>>>;
+
 /// A deletion of task definition revisions announced to the batch of its calls
 /// ([`Account::expect_deletion`]).
 pub(crate) type AnnouncedDeletion = batch::Expected<Place>;
@@ -118,6 +127,8 @@ pub struct AwsClients {
     active_revisions: batch::Batcher<Place, String, Vec<String>>,
     /// Revisions to delete, by ARN: `None` when deleted, else ECS's reason.
     deletions: batch::Batcher<Place, String, Option<String>>,
+    /// The ACTIVE revisions this process knows of, per place (see [`revisions`]).
+    revisions: KnownRevisions,
     /// The account of the controller's own identity (STS GetCallerIdentity, asked once when needed).
     base_account: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -269,6 +280,7 @@ impl AwsClients {
             scheduled_actions,
             active_revisions,
             deletions,
+            revisions: KnownRevisions::default(),
             base_account: Arc::default(),
         })
     }
@@ -455,6 +467,72 @@ impl Account<'_> {
             .unwrap_or_default();
         arns.sort_by_key(|a| std::cmp::Reverse(ecs::revision_of(a)));
         Ok(arns)
+    }
+
+    /// What this process knows of `family` in `region` (see [`revisions`]): its ACTIVE revisions, and
+    /// the number the next registration should get. The first call of a place reads the account's list;
+    /// where that is too long to keep, each call lists the family (and `next` is `None`).
+    pub(crate) async fn family(&self, region: Option<&str>, family: &str) -> Result<Family, AwsError> {
+        match self.known_revisions(region).await? {
+            Some(known) => Ok(lock(&known).family(family)),
+            None => Ok(Family {
+                arns: self.active_revisions(region, family).await?,
+                next: None,
+            }),
+        }
+    }
+
+    /// Lists `family`'s ACTIVE revisions from ECS now (newest first), and keeps what it found.
+    pub(crate) async fn relist(&self, region: Option<&str>, family: &str) -> Result<Vec<String>, AwsError> {
+        let arns = self.active_revisions(region, family).await?;
+        if let Some(known) = self.known_revisions_now(region) {
+            lock(&known).listed(family, &arns);
+        }
+        Ok(arns)
+    }
+
+    /// Keeps a revision this process registered (or found ACTIVE).
+    pub(crate) fn registered(&self, region: Option<&str>, arn: &str) {
+        if let Some(known) = self.known_revisions_now(region) {
+            lock(&known).registered(arn.to_string());
+        }
+    }
+
+    /// Forgets a revision this process deregistered (or found not ACTIVE).
+    pub(crate) fn deregistered(&self, region: Option<&str>, arn: &str) {
+        if let Some(known) = self.known_revisions_now(region) {
+            lock(&known).deregistered(arn);
+        }
+    }
+
+    fn revisions_cell(&self, region: Option<&str>) -> Arc<tokio::sync::OnceCell<Option<Arc<Mutex<Known>>>>> {
+        lock(&self.clients.revisions)
+            .entry(self.place(region))
+            .or_default()
+            .clone()
+    }
+
+    async fn known_revisions(&self, region: Option<&str>) -> Result<Option<Arc<Mutex<Known>>>, AwsError> {
+        let cell = self.revisions_cell(region);
+        let known = cell
+            .get_or_try_init(|| async {
+                let ecs = self.region(region).ecs;
+                let listing = ecs::list_all_active_revisions(&ecs, revisions::MAX_PAGES).await?;
+                if listing.is_none() {
+                    tracing::info!(
+                        pages = revisions::MAX_PAGES,
+                        "the account's ACTIVE task definition revisions fill more pages than are kept: each \
+                         family is listed when needed"
+                    );
+                }
+                Ok::<_, AwsError>(listing.map(|(arns, _)| Arc::new(Mutex::new(Known::from_listing(arns)))))
+            })
+            .await?;
+        Ok(known.clone())
+    }
+
+    fn known_revisions_now(&self, region: Option<&str>) -> Option<Arc<Mutex<Known>>> {
+        self.revisions_cell(region).get().cloned().flatten()
     }
 
     /// Announces a deletion of revisions to come ([`delete_task_definitions`](Self::delete_task_definitions)
@@ -655,6 +733,7 @@ impl AwsClients {
             scheduled_actions: batch::Batcher::spawn(usize::MAX, refuse()),
             active_revisions: batch::Batcher::spawn(usize::MAX, refuse()),
             deletions: batch::Batcher::spawn(10, refuse()),
+            revisions: KnownRevisions::default(),
             base_account: Arc::new(tokio::sync::OnceCell::new_with(Some(OFFLINE_ACCOUNT.to_string()))),
         }
     }

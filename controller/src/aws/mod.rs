@@ -11,6 +11,7 @@
 //! - [`ecs`] and [`autoscaling`]: the calls of each service, in the SDKs' own types.
 //! - [`accounts`]: which AWS account (IAM role) each namespace's objects live in.
 //! - `batch`: single Describe lookups served in batches.
+//! - `revisions`: the ACTIVE task definition revisions this process knows of.
 
 pub mod accounts;
 pub mod autoscaling;
@@ -21,6 +22,7 @@ mod error;
 mod gateway;
 pub mod limits;
 pub mod operations;
+mod revisions;
 
 #[cfg(test)]
 pub(crate) use clients::OFFLINE_ACCOUNT;
@@ -34,3 +36,4 @@ pub(crate) use clients::{AnnouncedDeletion, AutoScalingClient, EcsClient};
 pub use error::{AwsError, ErrorKind};
 pub use gateway::{Lane, RateLimit};
 pub(crate) use gateway::{in_lane, lane};
+pub(crate) use revisions::Family;

@@ -405,6 +405,60 @@ async fn retain_then_adopt_again() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_family_registered_elsewhere_after_the_controller_read_the_account_is_still_refused() -> Result<()>
+{
+    let ecs = ecs().await?;
+    let setup = Setup::new("e2e-late-family").await?;
+    let tds = &setup.tds;
+    // The controller reads the account's ACTIVE revisions once, for its first task definition.
+    apply(
+        tds,
+        task_definition_manifest("first", &unique("e2e-first"), "nginx:1"),
+    )
+    .await?;
+    wait_ready(tds, "first", ConditionStatus::True, T).await?;
+
+    // Then someone else registers a family the controller's list does not hold.
+    let family = unique("e2e-late");
+    ecs.register_task_definition()
+        .family(&family)
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("theirs:1")
+                .build(),
+        )
+        .send()
+        .await?;
+
+    // A task definition of that family without adoption: refused as if the family had been listed.
+    apply(tds, task_definition_manifest("late", &family, "nginx:1")).await?;
+    let obj = wait_reason(tds, "late", "NotOwned").await?;
+    assert_eq!(obj.pointer("/status/arn"), None, "{obj}");
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix(&family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await?
+        .task_definition_arns()
+        .to_vec();
+    assert_eq!(active.len(), 1, "only their revision stays ACTIVE: {active:?}");
+    assert_eq!(
+        setup.controller.calls("DeregisterTaskDefinition"),
+        setup.controller.calls("RegisterTaskDefinition") - 1,
+        "the registration into their family was withdrawn"
+    );
+    delete_and_wait_gone(tds, "late", T).await?;
+    delete_and_wait_gone(tds, "first", T).await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn observe_only_reports_and_never_writes() -> Result<()> {
     let ecs = ecs().await?;
     let net = network()?;

@@ -4,7 +4,7 @@
 use super::plan::{self, Current, Described, Revision, Seen};
 use crate::api::{TaskDefinition, TaskDefinitionStatus};
 use crate::aws::ecs as ecs_api;
-use crate::aws::{Account, AnnouncedDeletion, EcsClient as Client};
+use crate::aws::{Account, AnnouncedDeletion, EcsClient as Client, Family};
 use crate::runtime::Error;
 use aws_sdk_ecs::types::{Tag, TaskDefinition as EcsRevision};
 
@@ -30,15 +30,13 @@ pub(super) async fn look_up(
         if seen.recorded.is_some() {
             return Ok(seen);
         }
+        aws.deregistered(Some(region), arn);
     }
-    for arn in aws
-        .active_revisions(Some(region), family)
-        .await?
-        .into_iter()
-        .take(LOOKUP_DEPTH)
-    {
+    seen.family = aws.family(Some(region), family).await?;
+    for arn in seen.family.arns.iter().take(LOOKUP_DEPTH) {
         seen.listed = true;
-        let Some(found) = describe(ecs, &arn).await? else {
+        let Some(found) = describe(ecs, arn).await? else {
+            aws.deregistered(Some(region), arn);
             continue;
         };
         let stop = serves(&found.tags);
@@ -63,12 +61,17 @@ async fn describe(ecs: &Client, arn: &str) -> Result<Option<Described>, Error> {
         }))
 }
 
-/// Registers the revision or keeps the one found, and brings its tags to `desired_tags`.
+/// Registers the revision or keeps the one found, and brings its tags to `desired_tags`. `None` when a
+/// registration was withdrawn because the family gained revisions this process did not know of when it
+/// looked (`known`; see [`plan::appeared`]): the look-up is to be made again.
 pub(super) async fn converge(
+    aws: &Account<'_>,
+    region: &str,
     ecs: &Client,
     revision: &Revision,
     desired_tags: &[Tag],
-) -> Result<Current, Error> {
+    known: &Family,
+) -> Result<Option<Current>, Error> {
     let arn_of = |td: &EcsRevision| td.task_definition_arn().unwrap_or_default().to_string();
     let (current, tags) = match revision {
         Revision::Reuse(found) => {
@@ -81,7 +84,24 @@ pub(super) async fn converge(
         }
         Revision::Register(registration) => {
             let td = ecs_api::register_task_definition(ecs, registration.as_ref().clone()).await?;
-            tracing::info!(arn = %arn_of(&td), "registered a new revision");
+            let arn = arn_of(&td);
+            tracing::info!(%arn, "registered a new revision");
+            aws.registered(Some(region), &arn);
+            if known.next.is_some_and(|next| next != td.revision()) {
+                let family = td.family().unwrap_or_default();
+                let listed = aws.relist(Some(region), family).await?;
+                let appeared = plan::appeared(known, &arn, &listed);
+                if !appeared.is_empty() {
+                    tracing::warn!(
+                        %arn, ?appeared,
+                        "the family gained revisions since this process read it: the registration is \
+                         withdrawn and the family looked at again"
+                    );
+                    ecs_api::deregister_task_definition(ecs, &arn).await?;
+                    aws.deregistered(Some(region), &arn);
+                    return Ok(None);
+                }
+            }
             let current = Current {
                 arn: arn_of(&td),
                 revision: td.revision(),
@@ -91,14 +111,20 @@ pub(super) async fn converge(
         }
     };
     ecs_api::sync_tags(ecs, &current.arn, tags, desired_tags).await?;
-    Ok(current)
+    Ok(Some(current))
 }
 
 /// Deregisters the revisions beyond `revisionHistoryLimit`.
-pub(super) async fn prune(ecs: &Client, revisions: &[(i32, String)]) -> Result<(), Error> {
+pub(super) async fn prune(
+    aws: &Account<'_>,
+    region: &str,
+    ecs: &Client,
+    revisions: &[(i32, String)],
+) -> Result<(), Error> {
     for (_, arn) in revisions {
         tracing::info!(%arn, "deregistering a revision beyond revisionHistoryLimit");
         ecs_api::deregister_task_definition(ecs, arn).await?;
+        aws.deregistered(Some(region), arn);
     }
     Ok(())
 }
@@ -130,7 +156,7 @@ pub(super) async fn owned_active(
     status: &TaskDefinitionStatus,
     family: &str,
 ) -> Result<Vec<String>, Error> {
-    let active = aws.active_revisions(Some(region), family).await?;
+    let active = aws.family(Some(region), family).await?.arns;
     let (mut ours, to_describe) = plan::sort_active(status, active);
     for arn in to_describe {
         if let Some((_, tags)) = ecs_api::describe_task_definition(ecs, &arn).await?
@@ -143,9 +169,15 @@ pub(super) async fn owned_active(
 }
 
 /// Deregisters revisions.
-pub(super) async fn deregister(ecs: &Client, arns: &[String]) -> Result<(), Error> {
+pub(super) async fn deregister(
+    aws: &Account<'_>,
+    region: &str,
+    ecs: &Client,
+    arns: &[String],
+) -> Result<(), Error> {
     for arn in arns {
         ecs_api::deregister_task_definition(ecs, arn).await?;
+        aws.deregistered(Some(region), arn);
     }
     Ok(())
 }

@@ -87,7 +87,18 @@ impl Managed for TaskDefinition {
         if plan.adopted {
             tracing::info!(%family, "adopting the task definition family");
         }
-        let current = act::converge(ecs, &plan.revision, &plan.desired_tags).await?;
+        let Some(current) = act::converge(
+            &aws,
+            &clients.region,
+            ecs,
+            &plan.revision,
+            &plan.desired_tags,
+            &plan.family,
+        )
+        .await?
+        else {
+            return Ok(Applied::new(status, plan::family_changed(&family)));
+        };
         // Only revisions beyond the history need the services' view: one in use is never deregistered.
         let stale = plan::beyond_history(&plan, &current, self.spec.revision_history_limit);
         let in_use = if stale.is_empty() {
@@ -101,7 +112,7 @@ impl Managed for TaskDefinition {
             let in_use = dereference::revisions_in_use_confirmed(ctx, self, &family).await?;
             pruned = plan::prune(&current, &stale, &in_use);
         }
-        act::prune(ecs, &pruned).await?;
+        act::prune(&aws, &clients.region, ecs, &pruned).await?;
         let (family, region) = (family.as_str(), clients.region.as_str());
         Ok(plan::applied(
             status, plan, &current, &pruned, family, hash, region,
@@ -152,7 +163,7 @@ impl Managed for TaskDefinition {
         // The deletion is announced while the deregistrations wait for their turn (ECS allows one a
         // second), so that a mass deletion's revisions share DeleteTaskDefinitions calls.
         let expected = aws.expect_deletion(Some(&clients.region));
-        act::deregister(ecs, &removal.deregister).await?;
+        act::deregister(&aws, &clients.region, ecs, &removal.deregister).await?;
         act::delete(
             &aws,
             &clients.region,

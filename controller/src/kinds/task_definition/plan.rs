@@ -9,6 +9,7 @@
 use super::input;
 use crate::api::task_definition::DEFAULT_REVISION_HISTORY_LIMIT;
 use crate::api::{TaskDefinition, TaskDefinitionStatus};
+use crate::aws::Family;
 use crate::aws::ecs::{NewTaskDefinition, revision_of, tag, tag_value};
 use crate::runtime::conditions::reasons;
 use crate::runtime::ownership::{self, Claim, Owner};
@@ -41,6 +42,8 @@ pub(super) struct Seen {
     /// Without `recorded`: the newest ACTIVE revisions, newest first, up to the first that
     /// [`serves_spec`].
     pub(super) revisions: Vec<Described>,
+    /// Without `recorded`: the family as this process knew it when it looked.
+    pub(super) family: Family,
 }
 
 /// The revision that serves the spec.
@@ -62,6 +65,8 @@ pub(super) struct Plan {
     known: BTreeSet<i32>,
     /// A revision or the family was adopted (`spec.adoption`).
     pub(super) adopted: bool,
+    /// The family as this process knew it when it looked (for a registration's check).
+    pub(super) family: Family,
     notes: Vec<Note>,
 }
 
@@ -116,16 +121,16 @@ pub(super) fn apply(
     status: &TaskDefinitionStatus,
     family: &str,
     hash: &str,
-    seen: Seen,
+    mut seen: Seen,
 ) -> Result<Deref<Plan>, Error> {
     let policies = &obj.spec.policies;
     let mut known: BTreeSet<i32> = status.active_revisions.iter().copied().collect();
     let mut notes = Vec::new();
     let mut adopted = false;
     let mut foreign = None;
-    let mut current = seen.recorded;
+    let mut current = seen.recorded.take();
     if current.is_none() {
-        for found in seen.revisions {
+        for found in std::mem::take(&mut seen.revisions) {
             let owner = owner(obj, &found.tags);
             if owner != Owner::This {
                 // Adopting: a revision registered from this very spec (by an earlier object of this
@@ -193,6 +198,7 @@ pub(super) fn apply(
         desired_tags,
         known,
         adopted,
+        family: seen.family,
         notes,
     }))
 }
@@ -209,6 +215,19 @@ pub(super) fn beyond_history(plan: &Plan, current: &Current, limit: Option<i32>)
         .collect();
     let excess = older.len().saturating_sub(limit);
     older.into_iter().take(excess).collect()
+}
+
+/// The ACTIVE revisions of the family that this process did not know of when it looked (registered by
+/// someone else since), judged once a registration got a number other than the one expected: `listed`
+/// is the family as ECS lists it after the registration of `registered`. Any of them may be another
+/// owner's (the family was not free) or one registered from this very spec (a duplicate), so the
+/// registration is withdrawn and the look-up made again.
+pub(super) fn appeared(known: &Family, registered: &str, listed: &[String]) -> Vec<String> {
+    listed
+        .iter()
+        .filter(|a| a.as_str() != registered && !known.arns.contains(a))
+        .cloned()
+        .collect()
 }
 
 /// Of the revisions beyond the history, those to deregister (revision, ARN): never one a FargateService
@@ -295,6 +314,19 @@ pub(super) fn observed(
             message,
         },
     )
+}
+
+/// A registration withdrawn because the family gained revisions since this process read it (see
+/// [`appeared`]): looked at again at once.
+pub(super) fn family_changed(family: &str) -> State {
+    State::InProgress {
+        reason: reasons::RECONCILING,
+        message: format!(
+            "task definition family {family} gained revisions registered elsewhere while this one was \
+             registered: the registration was withdrawn and the family is being looked at again"
+        ),
+        recheck: Duration::from_secs(1),
+    }
 }
 
 fn not_found(family: &str) -> State {
@@ -490,6 +522,7 @@ mod tests {
             recorded: None,
             listed: true,
             revisions,
+            family: Family::default(),
         }
     }
 
@@ -687,6 +720,7 @@ mod tests {
             desired_tags: Vec::new(),
             known: known.iter().copied().collect(),
             adopted: false,
+            family: Family::default(),
             notes: Vec::new(),
         }
     }
@@ -902,5 +936,22 @@ mod tests {
         }
         own.spec.task_role_arn = Some("arn:aws:iam::123456789012:role/web-app".into());
         assert!(with_profile(&own, &profile, "us-east-1").is_ok());
+    }
+
+    #[test]
+    fn revisions_appeared_since_the_look_up_are_those_neither_known_then_nor_just_registered() {
+        let known = Family {
+            arns: vec![arn(4), arn(2)],
+            next: Some(5),
+        };
+        // Registered 6 where 5 was expected: 5 appeared (someone else's, or a duplicate of ours).
+        assert_eq!(
+            appeared(&known, &arn(6), &[arn(6), arn(5), arn(4), arn(2)]),
+            [arn(5)]
+        );
+        // Registered 7: numbers past deregistered revisions, nothing new ACTIVE.
+        assert!(appeared(&known, &arn(7), &[arn(7), arn(4), arn(2)]).is_empty());
+        // A known revision deregistered since is no reason either.
+        assert!(appeared(&known, &arn(7), &[arn(7), arn(4)]).is_empty());
     }
 }
