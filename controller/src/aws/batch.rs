@@ -111,7 +111,30 @@ where
         tokio::spawn(async move {
             let mut waiting: HashMap<G, Waiting<K, V>> = HashMap::new();
             let mut open = true;
+            let take = |waiting: &mut HashMap<G, Waiting<K, V>>, (group, key, reply, lane)| {
+                waiting
+                    .entry(group)
+                    .or_insert_with(|| Waiting {
+                        requests: Vec::new(),
+                        since: Instant::now(),
+                    })
+                    .requests
+                    .push((key, reply, lane));
+            };
             while open || !waiting.is_empty() {
+                // The groups nothing is announced to, read before the queue is drained: a request is
+                // queued before its announcement ends, so every request announced to them is drained.
+                let settled: Vec<G> = waiting.keys().filter(|g| !seen.any(*g)).cloned().collect();
+                loop {
+                    match rx.try_recv() {
+                        Ok(request) => take(&mut waiting, request),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
                 let now = Instant::now();
                 let mut next: Option<Instant> = None;
                 waiting.retain(|group, w| {
@@ -125,7 +148,7 @@ where
                     }
                     let gathered = w.since + GATHER;
                     let held = w.since + hold.max(GATHER);
-                    let due = !open || now >= held || (now >= gathered && !seen.any(group));
+                    let due = !open || now >= held || (now >= gathered && settled.contains(group));
                     if due {
                         send(&fetch, group.clone(), std::mem::take(&mut w.requests));
                         return false;
@@ -140,11 +163,7 @@ where
                 let sleep = tokio::time::sleep_until(next.unwrap_or_else(|| now + Duration::from_secs(3600)));
                 tokio::select! {
                     request = rx.recv() => match request {
-                        Some((group, key, reply, lane)) => waiting
-                            .entry(group)
-                            .or_insert_with(|| Waiting { requests: Vec::new(), since: Instant::now() })
-                            .requests
-                            .push((key, reply, lane)),
+                        Some(request) => take(&mut waiting, request),
                         None => open = false,
                     },
                     () = seen.changed.notified() => {}
