@@ -43,6 +43,10 @@ pub enum Import {
         /// Namespace to put in the manifest.
         #[arg(long, short = 'n')]
         namespace: Option<String>,
+        /// `spec.adoption` of the manifest (default: Adopt for describe-task-definition output, whose
+        /// family exists; AdoptOrCreate for a task-definition.json, whose family may not exist yet).
+        #[arg(long, value_parser = adoption)]
+        adoption: Option<crate::api::Adoption>,
     },
 }
 
@@ -212,6 +216,12 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
         return Err("must be at least 1s".into());
     }
     Ok(d)
+}
+
+/// `Adopt` or `AdoptOrCreate`, as `spec.adoption` spells them.
+fn adoption(s: &str) -> Result<crate::api::Adoption, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("{s:?}: expected Adopt or AdoptOrCreate"))
 }
 
 #[cfg(test)]

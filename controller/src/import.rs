@@ -25,8 +25,18 @@ const READ_ONLY: &[&str] = &[
 pub struct ImportError(pub String);
 
 /// The manifest (YAML) and the names of input fields the spec does not model (dropped, reported).
-pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, Vec<String>), ImportError> {
-    let value: Value = serde_json::from_str(input).map_err(|e| ImportError(format!("not JSON: {e}")))?;
+///
+/// `adoption` is the manifest's `spec.adoption`; without it, `Adopt` for the output of
+/// describe-task-definition (the family exists: the object takes it over) and `AdoptOrCreate` for a
+/// task-definition.json, the input of register-task-definition (the family may not exist yet: the first
+/// apply registers it). JSON `null`s are absent values, as the AWS CLI and the console write them.
+pub fn task_definition(
+    input: &str,
+    namespace: Option<&str>,
+    adoption: Option<crate::api::Adoption>,
+) -> Result<(String, Vec<String>), ImportError> {
+    let mut value: Value = serde_json::from_str(input).map_err(|e| ImportError(format!("not JSON: {e}")))?;
+    drop_nulls(&mut value);
     let (mut body, tags) = match value {
         Value::Object(mut top) if top.contains_key("taskDefinition") => {
             let tags = top.remove("tags");
@@ -38,6 +48,8 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
         Value::Object(td) => (td, None),
         _ => return Err(ImportError("expected a JSON object".into())),
     };
+    // What ECS wrote, rather than what a user registers: the family exists.
+    let described = tags.is_some() || READ_ONLY.iter().any(|k| body.contains_key(*k));
     for key in READ_ONLY {
         body.remove(*key);
     }
@@ -57,12 +69,27 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
         .ok_or_else(|| ImportError("the task definition has no family".into()))?
         .to_string();
 
-    let mut spec: TaskDefinitionSpec = serde_json::from_value(Value::Object(body.clone()))
-        .map_err(|e| ImportError(format!("does not fit the TaskDefinition spec: {e}")))?;
+    let mut spec: TaskDefinitionSpec = serde_path_to_error::deserialize(Value::Object(body.clone()))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            ImportError(format!(
+                "does not fit the TaskDefinition spec: {}: {}",
+                if path == "." {
+                    "spec".to_string()
+                } else {
+                    format!("spec.{path}")
+                },
+                e.into_inner()
+            ))
+        })?;
     let kept = serde_json::to_value(&spec).map_err(|e| ImportError(e.to_string()))?;
-    // The family exists outside ecs-controller: the object takes it over (new revisions go into it;
-    // the existing ones stay as they are).
-    spec.policies.adoption = Some(crate::api::Adoption::Adopt);
+    // A family that exists outside ecs-controller is taken over (new revisions go into it; the existing
+    // ones stay as they are); one from a task-definition.json is registered if it does not exist yet.
+    spec.policies.adoption = Some(adoption.unwrap_or(if described {
+        crate::api::Adoption::Adopt
+    } else {
+        crate::api::Adoption::AdoptOrCreate
+    }));
     let mut dropped = Vec::new();
     unmodelled("spec", &Value::Object(body), &kept, &mut dropped);
 
@@ -85,6 +112,18 @@ pub fn task_definition(input: &str, namespace: Option<&str>) -> Result<(String, 
     });
     let yaml = serde_yaml::to_string(&manifest).map_err(|e| ImportError(e.to_string()))?;
     Ok((yaml, dropped))
+}
+
+/// Removes the `null` members of every object (an absent value, as ECS means it).
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(o) => {
+            o.retain(|_, v| !v.is_null());
+            o.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 /// Paths present in `input` but absent from what the spec kept, skipping empty values.
@@ -148,7 +187,7 @@ mod tests {
 
     #[test]
     fn import_drops_read_only_fields_and_reports_unmodelled_ones() {
-        let (yaml, dropped) = task_definition(DESCRIBED, Some("apps")).expect("imports");
+        let (yaml, dropped) = task_definition(DESCRIBED, Some("apps"), None).expect("imports");
         let v: Value = serde_yaml::from_str(&yaml).expect("yaml");
         assert_eq!(v["metadata"]["name"], "my-app");
         assert_eq!(v["metadata"]["namespace"], "apps");
@@ -173,12 +212,63 @@ mod tests {
 
     #[test]
     fn import_rejects_what_is_not_a_task_definition() {
-        assert!(task_definition("[]", None).is_err());
+        assert!(task_definition("[]", None, None).is_err());
         assert!(
-            task_definition("{\"containerDefinitions\": []}", None)
+            task_definition("{\"containerDefinitions\": []}", None, None)
                 .unwrap_err()
                 .0
                 .contains("family")
         );
+    }
+
+    #[test]
+    fn nulls_are_absent_values_and_a_misfit_names_its_path() {
+        // As the console and older CLI versions export: nulls wherever a field is unset.
+        let exported = r#"{"family": "web", "taskRoleArn": null, "cpu": "256", "memory": "512",
+          "networkMode": "awsvpc", "volumes": null, "placementConstraints": null,
+          "containerDefinitions": [{"name": "app", "image": "nginx", "command": null, "environment": null,
+            "portMappings": [{"containerPort": 80, "hostPort": null, "protocol": "tcp"}],
+            "logConfiguration": null, "healthCheck": null}]}"#;
+        let (yaml, dropped) = task_definition(exported, None, None).expect("nulls are absent values");
+        let v: Value = serde_yaml::from_str(&yaml).expect("yaml");
+        assert!(dropped.is_empty(), "{dropped:?}");
+        let container = &v["spec"]["containerDefinitions"][0];
+        assert_eq!(
+            container["portMappings"][0],
+            serde_json::json!({"containerPort": 80, "protocol": "tcp"})
+        );
+        assert!(container.get("command").is_none() && v["spec"].get("taskRoleArn").is_none());
+
+        let misfit = r#"{"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx",
+          "portMappings": [{"containerPort": "eighty"}]}]}"#;
+        let err = task_definition(misfit, None, None).unwrap_err().0;
+        assert!(
+            err.contains("spec.containerDefinitions[0].portMappings[0].containerPort: invalid type"),
+            "{err}"
+        );
+        let missing = r#"{"family": "web", "containerDefinitions": [{"image": "nginx"}]}"#;
+        let err = task_definition(missing, None, None).unwrap_err().0;
+        assert!(
+            err.contains("spec.containerDefinitions[0]: missing field `name`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_task_definition_json_is_created_if_missing_and_a_described_one_adopted() {
+        let adoption = |input: &str, asked| -> Value {
+            let (yaml, _) = task_definition(input, None, asked).expect("imports");
+            let v: Value = serde_yaml::from_str(&yaml).expect("yaml");
+            v["spec"]["adoption"].clone()
+        };
+        let registration =
+            r#"{"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx"}]}"#;
+        assert_eq!(adoption(registration, None), "AdoptOrCreate");
+        assert_eq!(adoption(DESCRIBED, None), "Adopt");
+        assert_eq!(
+            adoption(DESCRIBED, Some(crate::api::Adoption::AdoptOrCreate)),
+            "AdoptOrCreate"
+        );
+        assert_eq!(adoption(registration, Some(crate::api::Adoption::Adopt)), "Adopt");
     }
 }

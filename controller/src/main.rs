@@ -41,14 +41,18 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Import(Import::TaskDefinition { file, namespace }) => {
+        Command::Import(Import::TaskDefinition {
+            file,
+            namespace,
+            adoption,
+        }) => {
             let input = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())
             } else {
                 std::fs::read_to_string(&file)
             };
             let result = match input {
-                Ok(text) => ecs_controller::import::task_definition(&text, namespace.as_deref())
+                Ok(text) => ecs_controller::import::task_definition(&text, namespace.as_deref(), adoption)
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(format!("cannot read {}: {e}", file.display())),
             };

@@ -60,13 +60,17 @@ macro_rules! memory_mib {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.family) == has(oldSelf.family) && (!has(self.family) || self.family == oldSelf.family)").message("family is immutable: create a new TaskDefinition instead"))]
 #[x_kube(validation = Rule::new(super::TAGS_RULE_RESERVED).message(super::TAGS_MESSAGE_RESERVED))]
-#[x_kube(validation = Rule::new("!has(self.cpu) || self.cpu.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(vCPU|vcpu))$')").message("cpu must be CPU units (\"1024\") or vCPUs (\"1 vCPU\", \"0.25 vCPU\")"))]
-#[x_kube(validation = Rule::new("!has(self.memory) || self.memory.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(GB|gb))$')").message("memory must be MiB (\"2048\") or GB (\"2 GB\", \"0.5 GB\")"))]
+// ECS (RegisterTaskDefinition.cpu / .memory): "expressed as an integer using CPU units (for example,
+// 1024) or as a string using vCPUs (for example, 1 vCPU or 1 vcpu)"; memory "in MiB (for example, 1024)
+// or as a string using GB (for example, 1GB or 1 GB)". AWS's task size table writes ".25 vCPU" and
+// ".5GB": fractions with or without a leading zero, any case, a space or none.
+#[x_kube(validation = Rule::new("!has(self.cpu) || self.cpu.matches('^([0-9]+|([0-9]+(\\\\.[0-9]+)?|\\\\.[0-9]+) ?(?i:vcpu))$')").message("cpu must be CPU units (\"1024\") or vCPUs (\"1 vCPU\", \"0.25 vCPU\", \".25 vcpu\")"))]
+#[x_kube(validation = Rule::new("!has(self.memory) || self.memory.matches('^([0-9]+|([0-9]+(\\\\.[0-9]+)?|\\\\.[0-9]+) ?(?i:gb))$')").message("memory must be MiB (\"2048\") or GB (\"2 GB\", \"0.5 GB\", \".5 gb\")"))]
 #[x_kube(validation = Rule::new(concat!("!(", "has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities", ") || (has(self.networkMode) && self.networkMode == 'awsvpc')")).message("Fargate requires networkMode: awsvpc"))]
 #[x_kube(validation = Rule::new(concat!("!(", "has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities", ") || (has(self.cpu) && has(self.memory))")).message("Fargate requires task-level cpu and memory"))]
 #[x_kube(validation = Rule::new(concat!(
     "!(has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities) || !has(self.cpu) || !has(self.memory) || ",
-    "!self.cpu.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(vCPU|vcpu))$') || !self.memory.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(GB|gb))$') || ",
+    "!self.cpu.matches('^([0-9]+|([0-9]+(\\\\.[0-9]+)?|\\\\.[0-9]+) ?(?i:vcpu))$') || !self.memory.matches('^([0-9]+|([0-9]+(\\\\.[0-9]+)?|\\\\.[0-9]+) ?(?i:gb))$') || ",
     "[", cpu_units!(), "].all(c, [", memory_mib!(), "].all(m, ",
     "(c == 256 && (m == 512 || m == 1024 || m == 2048)) || ",
     "(c == 512 && m >= 1024 && m <= 4096 && m % 1024 == 0) || ",
@@ -77,11 +81,11 @@ macro_rules! memory_mib {
     "(c == 16384 && m >= 32768 && m <= 122880 && m % 8192 == 0)))"
 )).message("cpu/memory is not a Fargate size: cpu 256 takes memory 512, 1024 or 2048; 512 takes 1024-4096; 1024 takes 2048-8192; 2048 takes 4096-16384 (by 1024); 4096 takes 8192-30720 (by 1024); 8192 takes 16384-61440 (by 4096); 16384 takes 32768-122880 (by 8192)"))]
 #[x_kube(validation = Rule::new(concat!(
-    "!has(self.cpu) || !self.cpu.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(vCPU|vcpu))$') || ",
+    "!has(self.cpu) || !self.cpu.matches('^([0-9]+|([0-9]+(\\\\.[0-9]+)?|\\\\.[0-9]+) ?(?i:vcpu))$') || ",
     "self.containerDefinitions.map(c, has(c.cpu) ? c.cpu : 0).sum() <= ", cpu_units!()
 )).message("the containers' cpu adds up to more than the task's cpu"))]
 #[x_kube(validation = Rule::new(concat!(
-    "!has(self.memory) || !self.memory.matches('^([0-9]+|[0-9]+(\\\\.[0-9]+)? ?(GB|gb))$') || ",
+    "!has(self.memory) || !self.memory.matches('^([0-9]+|([0-9]+(\\\\.[0-9]+)?|\\\\.[0-9]+) ?(?i:gb))$') || ",
     "[", memory_mib!(), "].all(m, self.containerDefinitions.all(c, (!has(c.memory) || c.memory <= m) && (!has(c.memoryReservation) || c.memoryReservation <= m)))"
 )).message("a container's memory (or memoryReservation) is more than the task's memory"))]
 #[x_kube(validation = Rule::new("has(self.memory) || self.containerDefinitions.all(c, has(c.memory) || has(c.memoryReservation))").message("without task-level memory, every container needs memory or memoryReservation"))]
@@ -92,6 +96,13 @@ macro_rules! memory_mib {
 #[x_kube(validation = Rule::new("has(self.volumes) || self.containerDefinitions.all(c, !has(c.mountPoints) || size(c.mountPoints) == 0)").message("a mountPoint names a sourceVolume that is not in volumes"))]
 #[x_kube(validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(o, o.name == d.containerName)))").message("dependsOn must name another container of this task"))]
 #[x_kube(validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: create a new TaskDefinition instead"))]
+// ECS (ContainerDefinition.stopTimeout): "For tasks using the Fargate launch type, the max stop timeout
+// value is 120 seconds"; (.startTimeout): "The valid values for Fargate are 2-120 seconds". On EC2 the
+// API sets no maximum: the cap holds only for a task definition that requires FARGATE.
+#[x_kube(validation = Rule::new(concat!(
+    "!(has(self.requiresCompatibilities) && 'FARGATE' in self.requiresCompatibilities) || ",
+    "self.containerDefinitions.all(c, (!has(c.stopTimeout) || c.stopTimeout <= 120) && (!has(c.startTimeout) || c.startTimeout <= 120))"
+)).message("on Fargate, a container's stopTimeout and startTimeout are at most 120 seconds"))]
 // ECS (PortMapping.hostPort): "If you use containers in a task with the awsvpc or host network mode,
 // the hostPort can either be left blank or set to the same value as the containerPort." In bridge mode
 // any host port goes (a static port mapping).
@@ -120,13 +131,17 @@ pub struct TaskDefinitionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 3), extend("items" = {"type": "string", "enum": ["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]}))]
     pub requires_compatibilities: Option<Vec<String>>,
-    /// The role ECS uses to pull images and write logs.
+    /// The role ECS uses to pull images and write logs: its ARN or its name (the account's role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
+    // ECS (RegisterTaskDefinition.executionRoleArn) takes the role's ARN or its short name; IAM role
+    // names are 1-64 characters of letters, digits and `+=,.@_-` (IAM CreateRole.RoleName).
+    #[schemars(regex(pattern = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/.+|[\w+=,.@-]{1,64})$"))]
     pub execution_role_arn: Option<String>,
-    /// The role the task's containers assume.
+    /// The role the task's containers assume: its ARN or its name (the account's role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
+    // ECS (RegisterTaskDefinition.taskRoleArn): "The short name or full Amazon Resource Name (ARN) of
+    // the IAM role that containers in this task can assume"; names as IAM CreateRole.RoleName.
+    #[schemars(regex(pattern = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/.+|[\w+=,.@-]{1,64})$"))]
     pub task_role_arn: Option<String>,
     /// The CPU architecture and operating system the task runs on. Left out, ECS's default: X86_64 Linux.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,7 +249,10 @@ pub struct HostVolumeProperties {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("!has(self.authorizationConfig) || (has(self.transitEncryption) && self.transitEncryption == 'ENABLED')").message("efsVolumeConfiguration.authorizationConfig needs transitEncryption: ENABLED"))]
+// ECS (EFSVolumeConfiguration.transitEncryption): "Transit encryption must be turned on if Amazon EFS
+// IAM authorization is used"; (EFSAuthorizationConfig.accessPointId): "If an access point is specified,
+// ... transit encryption must be on". With IAM DISABLED and no access point, it may be off.
+#[x_kube(validation = Rule::new("!has(self.authorizationConfig) || ((!has(self.authorizationConfig.iam) || self.authorizationConfig.iam != 'ENABLED') && !has(self.authorizationConfig.accessPointId)) || (has(self.transitEncryption) && self.transitEncryption == 'ENABLED')").message("efsVolumeConfiguration: IAM authorization or an access point needs transitEncryption: ENABLED"))]
 #[x_kube(validation = Rule::new("!has(self.authorizationConfig) || !has(self.authorizationConfig.accessPointId) || !has(self.rootDirectory) || self.rootDirectory == '/'").message("with an EFS access point, rootDirectory must be omitted or '/'"))]
 pub struct EfsVolumeConfiguration {
     /// The EFS file system id (`fs-...`).
@@ -251,7 +269,7 @@ pub struct EfsVolumeConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub transit_encryption_port: Option<i32>,
-    /// An EFS access point and/or IAM authorization with the task role (both need transitEncryption ENABLED).
+    /// An EFS access point and/or IAM authorization with the task role (either needs transitEncryption ENABLED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_config: Option<EfsAuthorizationConfig>,
 }
@@ -361,11 +379,11 @@ pub struct ContainerDefinition {
     pub user: Option<String>,
     /// Seconds to wait before the container is killed after SIGTERM (Fargate: up to 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 120))]
+    #[schemars(range(min = 0))]
     pub stop_timeout: Option<i32>,
-    /// Seconds to wait for dependencies to resolve.
+    /// Seconds to wait for dependencies to resolve (Fargate: up to 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 120))]
+    #[schemars(range(min = 0))]
     pub start_timeout: Option<i32>,
     /// Docker labels on the container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -375,8 +393,12 @@ pub struct ContainerDefinition {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RepositoryCredentials {
-    /// ARN of the Secrets Manager secret with the registry credentials.
-    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:secretsmanager:.+$"))]
+    /// The Secrets Manager secret with the registry credentials: its ARN, or its name when it is in the
+    /// task's Region.
+    // ECS (RepositoryCredentials.credentialsParameter): "if the secret exists in the same Region as the
+    // task that you're launching then you can use either the full ARN or the name of the secret".
+    // Secrets Manager names are 1-512 characters of letters, digits and `/_+=.@-` (CreateSecret.Name).
+    #[schemars(regex(pattern = r"^(arn:aws[a-z-]*:secretsmanager:.+|[A-Za-z0-9/_+=.@-]{1,512})$"))]
     pub credentials_parameter: String,
 }
 

@@ -416,12 +416,23 @@ async fn invalid_task_definitions_are_rejected_with_a_message() -> Result<()> {
             with(
                 &|s| s["volumes"] = json!([{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-12ab", "authorizationConfig": {"iam": "ENABLED"}}}]),
             ),
-            "authorizationConfig needs transitEncryption: ENABLED",
+            "IAM authorization or an access point needs transitEncryption: ENABLED",
         ),
         (
-            with(&|s| s["executionRoleArn"] = json!("ecsTaskExecutionRole")),
+            with(
+                &|s| s["volumes"] = json!([{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-12ab", "authorizationConfig": {"accessPointId": "fsap-12ab", "iam": "DISABLED"}}}]),
+            ),
+            "IAM authorization or an access point needs transitEncryption: ENABLED",
+        ),
+        (
+            with(&|s| s["executionRoleArn"] = json!("ecs task execution role")),
             "should match",
         ),
+        (
+            with(&|s| s["containerDefinitions"][0]["stopTimeout"] = json!(121)),
+            "on Fargate, a container's stopTimeout and startTimeout are at most 120 seconds",
+        ),
+        (with(&|s| s["cpu"] = json!(".25 cores")), "cpu must be CPU units"),
         (
             with(&|s| s["tags"] = json!([{"key": "ecs.kubefargate.dev/owner-uid", "value": "x"}])),
             "are reserved",
@@ -449,6 +460,146 @@ async fn invalid_task_definitions_are_rejected_with_a_message() -> Result<()> {
         }),
     )
     .await?;
+    Ok(())
+}
+
+/// Admission never rejects what ECS accepts: the edge each rule leaves to AWS, admitted by the API server
+/// (server-side dry run: admission only, nothing stored), with the AWS rule it stands on.
+#[tokio::test]
+async fn what_ecs_accepts_is_admitted() -> Result<()> {
+    let client = kube().await?;
+    let ns = TestNamespace::create(&client, "e2e-tdadmitted").await?;
+    let api: Api<TaskDefinition> = ns.api();
+    let with = |patch: &dyn Fn(&mut serde_json::Value)| {
+        let mut m = seed("edge", "edge", "nginx");
+        patch(&mut m["spec"]);
+        m
+    };
+    let not_fargate = |s: &mut serde_json::Value| {
+        s.as_object_mut().map(|o| o.remove("requiresCompatibilities"));
+    };
+    let cases: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "RegisterTaskDefinition.taskRoleArn: the short name or full ARN of the IAM role",
+            with(&|s| s["taskRoleArn"] = json!("webTaskRole")),
+        ),
+        (
+            "RegisterTaskDefinition.executionRoleArn: a role's short name (IAM names take +=,.@_-)",
+            with(&|s| s["executionRoleArn"] = json!("ecs.Task+Exec=Role,v2@team_a-1")),
+        ),
+        (
+            "cpu as vCPUs in any case, a fraction without a leading zero (AWS's task size table)",
+            with(&|s| {
+                s["cpu"] = json!(".25 vcpu");
+                s["memory"] = json!(".5 gb");
+                s["containerDefinitions"][0]["cpu"] = json!(128);
+                s["containerDefinitions"][1]["cpu"] = json!(128);
+                s["containerDefinitions"][0]["memoryReservation"] = json!(256);
+                s["containerDefinitions"][1]["memoryReservation"] = json!(256);
+            }),
+        ),
+        (
+            "memory as GB without a space (\"1GB\" in RegisterTaskDefinition.memory)",
+            with(&|s| {
+                s["cpu"] = json!("0.5 VCPU");
+                s["memory"] = json!("1GB");
+                s["containerDefinitions"][0]["cpu"] = json!(256);
+                s["containerDefinitions"][1]["cpu"] = json!(256);
+            }),
+        ),
+        (
+            "EFS: transit encryption is required only with IAM authorization or an access point",
+            with(&|s| {
+                s["volumes"] = json!([{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-12ab",
+                    "transitEncryption": "DISABLED", "authorizationConfig": {"iam": "DISABLED"}}}])
+            }),
+        ),
+        (
+            "EFS: an access point with transit encryption, rootDirectory \"/\"",
+            with(&|s| {
+                s["volumes"] = json!([{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-12ab",
+                    "rootDirectory": "/", "transitEncryption": "ENABLED",
+                    "authorizationConfig": {"accessPointId": "fsap-12ab", "iam": "ENABLED"}}}])
+            }),
+        ),
+        (
+            "repositoryCredentials.credentialsParameter: the secret's name when it is in the task's Region",
+            with(&|s| {
+                s["containerDefinitions"][0]["repositoryCredentials"] =
+                    json!({"credentialsParameter": "registry/docker-hub"})
+            }),
+        ),
+        (
+            "stopTimeout and startTimeout: 120 s is Fargate's maximum",
+            with(&|s| {
+                s["containerDefinitions"][0]["stopTimeout"] = json!(120);
+                s["containerDefinitions"][0]["startTimeout"] = json!(120)
+            }),
+        ),
+        (
+            "stopTimeout past 120 s where FARGATE is not required (EC2 sets no maximum)",
+            with(&|s| {
+                not_fargate(s);
+                s["containerDefinitions"][0]["stopTimeout"] = json!(600);
+                s["containerDefinitions"][0]["startTimeout"] = json!(300)
+            }),
+        ),
+        (
+            "bridge mode, host ports other than the container's, pidMode host, without FARGATE",
+            with(&|s| {
+                not_fargate(s);
+                s["networkMode"] = json!("bridge");
+                s["pidMode"] = json!("host");
+                s["containerDefinitions"][0]["portMappings"] =
+                    json!([{"containerPort": 8080, "hostPort": 80}]);
+            }),
+        ),
+        (
+            "awsvpc: hostPort equal to containerPort",
+            with(&|s| {
+                s["containerDefinitions"][0]["portMappings"] =
+                    json!([{"containerPort": 8080, "hostPort": 8080}])
+            }),
+        ),
+        (
+            "memoryReservation equal to memory; containers' cpu adding up to the task's exactly",
+            with(&|s| {
+                s["containerDefinitions"][0]["memory"] = json!(512);
+                s["containerDefinitions"][0]["memoryReservation"] = json!(512);
+                s["containerDefinitions"][1]["cpu"] = json!(768);
+            }),
+        ),
+        (
+            "the largest Fargate size: 16 vCPU with 120 GB",
+            with(&|s| {
+                s["cpu"] = json!("16 vCPU");
+                s["memory"] = json!("120 GB")
+            }),
+        ),
+        (
+            "a secret by SSM parameter name",
+            with(&|s| {
+                s["containerDefinitions"][0]["secrets"] =
+                    json!([{"name": "DB", "valueFrom": "/prod/db/password"}])
+            }),
+        ),
+    ];
+    let dry_run = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let mut refused = Vec::new();
+    for (rule, manifest) in cases {
+        let obj: TaskDefinition = serde_json::from_value(manifest).context(rule)?;
+        if let Err(e) = api.create(&dry_run, &obj).await {
+            refused.push(format!("{rule}: {e}"));
+        }
+    }
+    ensure!(
+        refused.is_empty(),
+        "refused what ECS accepts:\n{}",
+        refused.join("\n")
+    );
     Ok(())
 }
 
