@@ -124,6 +124,13 @@ pub struct FargateServiceSpec {
     )]
     /// Let ECS tag the service's tasks with the cluster and service names (`aws:ecs:*`). Left out: not managed.
     pub enable_ecs_managed_tags: Option<bool>,
+    /// Redeploy without another change (a new image behind the same tag, rotated secrets): set or change
+    /// this to any new value (a timestamp, a commit) and the controller sends one UpdateService with
+    /// forceNewDeployment. The value a new service is created or adopted with starts no redeploy;
+    /// `status.forcedDeployment` is the last value handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub force_new_deployment: Option<String>,
     /// Tags on the service (the controller adds its ownership tags and removes tags not listed here).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 45))]
@@ -300,6 +307,10 @@ pub struct FargateServiceStatus {
     /// differs from the service's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_by: Option<String>,
+    /// The last `spec.forceNewDeployment` handled: sent with UpdateService forceNewDeployment, or
+    /// present when the service was created or first seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_deployment: Option<String>,
     /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,

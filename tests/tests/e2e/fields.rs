@@ -34,6 +34,11 @@ const NOT_SENT: &[(&str, &str, &str)] = &[
         "the controller's own policy: whether it writes to AWS at all",
     ),
     (
+        "FargateService",
+        "forceNewDeployment",
+        "a redeploy trigger: a new value sends UpdateService forceNewDeployment=true, never the value itself",
+    ),
+    (
         "*",
         "region",
         "chooses the regional endpoint a request goes to; not a request field",

@@ -433,6 +433,62 @@ async fn a_desired_count_left_out_of_the_spec_is_left_to_aws() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_new_force_new_deployment_value_redeploys_the_service_once() -> Result<()> {
+    let ecs = ecs().await?;
+    let setup = Setup::new("e2e-svc-redeploy").await?;
+    let net = network()?;
+    apply(
+        &setup.clusters,
+        cluster_manifest("main", &unique("e2e-svc-redeploy")),
+    )
+    .await?;
+    apply(
+        &setup.tds,
+        task_definition_manifest("web", &unique("e2e-svc-redeploy"), "nginx:1.27"),
+    )
+    .await?;
+    let mut manifest = service_manifest("web", "main", "web", &net, 1);
+    manifest["spec"]["forceNewDeployment"] = json!("2026-12-03T06:00:00Z");
+    apply(&setup.services, manifest.clone()).await?;
+    let web = wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    let cluster = wait_ready(&setup.clusters, "main", ConditionStatus::True, T).await?;
+    let cluster_arn = cluster["status"]["arn"].as_str().context("arn")?.to_string();
+    let name = web["status"]["serviceName"].as_str().unwrap_or("web").to_string();
+    let primary =
+        |s: Option<Service>| s.and_then(|s| s.deployments().first().and_then(|d| d.id().map(str::to_string)));
+    let created = primary(describe_service(&ecs, &cluster_arn, &name).await?).context("deployment")?;
+    assert_eq!(
+        web.pointer("/status/forcedDeployment"),
+        Some(&json!("2026-12-03T06:00:00Z"))
+    );
+    assert_eq!(
+        setup.controller.calls("UpdateService"),
+        0,
+        "the value a service is created with starts no redeploy"
+    );
+
+    // A new value: one UpdateService with forceNewDeployment (moto gives the deployment a new id).
+    manifest["spec"]["forceNewDeployment"] = json!("2026-12-03T07:00:00Z");
+    apply(&setup.services, manifest).await?;
+    eventually("a new deployment in AWS", T, || async {
+        let now = primary(describe_service(&ecs, &cluster_arn, &name).await?);
+        Ok((now.is_some() && now.as_deref() != Some(created.as_str())).then_some(()))
+    })
+    .await?;
+    let services = setup.services.clone();
+    eventually("status.forcedDeployment to follow", T, || async {
+        let obj = serde_json::to_value(services.get("web").await?)?;
+        Ok((obj.pointer("/status/forcedDeployment") == Some(&json!("2026-12-03T07:00:00Z"))).then_some(()))
+    })
+    .await?;
+    assert_eq!(setup.controller.calls("UpdateService"), 1);
+    // Resyncs send it no more.
+    more_reconciles(&setup.controller, "FargateService", 3.0).await?;
+    assert_eq!(setup.controller.calls("UpdateService"), 1, "redeployed once");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_scalable_target_no_scaling_policy_owns_keeps_the_count() -> Result<()> {
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
     let ecs = ecs().await?;

@@ -131,6 +131,8 @@ pub(super) fn plan(
             ));
             let before = status.creations.unwrap_or(0);
             let create = new_service(obj, refs, desired_tags(obj), before)?;
+            // A new service deploys anyway: the value it is created with asks for nothing more.
+            status.forced_deployment = obj.spec.force_new_deployment.clone();
             // Written with the answer: the next create (after a deletion behind our back) is another
             // request; a retry of this one, before the write, sends the same token.
             status.creations = Some(before.saturating_add(1));
@@ -164,6 +166,19 @@ pub(super) fn plan(
                     applied: status.capacity_provider_strategy_applied == Some(true),
                 },
             );
+            let mut changes = changes;
+            if redeploy(&obj.spec, &status) {
+                changes.force_new_deployment = true;
+                notes.push(Note::new(
+                    reasons::UPDATED,
+                    format!(
+                        "forced a new deployment of ECS service {name} (spec.forceNewDeployment {:?})",
+                        obj.spec.force_new_deployment.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            // Recorded with the answer (the status is written only once the update went through).
+            status.forced_deployment = obj.spec.force_new_deployment.clone();
             let current = Box::new(s);
             let tags = desired_tags(obj);
             if changes.is_empty() {
@@ -185,6 +200,14 @@ pub(super) fn plan(
         action,
         then: Report { status, notes, sent },
     })
+}
+
+/// Whether `spec.forceNewDeployment` asks for a redeploy: a value other than the last one handled, for a
+/// service this object recorded before (the value it is created or adopted with only gets recorded).
+fn redeploy(spec: &FargateServiceSpec, status: &FargateServiceStatus) -> bool {
+    spec.force_new_deployment
+        .as_ref()
+        .is_some_and(|v| status.arn.is_some() && status.forced_deployment.as_ref() != Some(v))
 }
 
 /// The tags the service should carry: the spec's, then the ownership tags.
@@ -1411,6 +1434,73 @@ mod tests {
                 message: "2/2 tasks running web:2".into()
             }
         );
+    }
+
+    #[test]
+    fn a_new_force_new_deployment_value_redeploys_once_and_a_created_or_adopted_value_does_not() {
+        let with_token = |token: &str| {
+            let mut s = spec();
+            s.force_new_deployment = Some(token.into());
+            obj_with(s)
+        };
+        let forced = |a: &Action| matches!(a, Action::Update { changes, .. } if changes.force_new_deployment);
+        // Created with a value: the new service deploys anyway; the value is only recorded.
+        let (action, then) = act(plan(
+            &with_token("a"),
+            &refs(),
+            None,
+            FargateServiceStatus::default(),
+        ));
+        assert!(matches!(action, Action::Create(_)));
+        let created = then.with(&refs(), &ours(R::Completed, 2)).status;
+        assert_eq!(created.forced_deployment.as_deref(), Some("a"));
+        // Seen for the first time (adopted, or status lost): recorded, no redeploy.
+        let (action, _) = act(plan(
+            &with_token("a"),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            FargateServiceStatus::default(),
+        ));
+        assert!(!forced(&action), "{action:?}");
+        // The same value again: nothing.
+        let (action, _) = act(plan(
+            &with_token("a"),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            created.clone(),
+        ));
+        assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
+        // A new value: one UpdateService with forceNewDeployment, nothing else changed, recorded.
+        let (action, then) = act(plan(
+            &with_token("b"),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            created.clone(),
+        ));
+        assert!(forced(&action), "{action:?}");
+        let Action::Update { changes, .. } = &action else {
+            unreachable!()
+        };
+        assert!(
+            changes.changed().is_empty(),
+            "only the redeploy: {:?}",
+            changes.changed()
+        );
+        let after = then.with(&refs(), &ours(R::InProgress, 0));
+        assert_eq!(after.status.forced_deployment.as_deref(), Some("b"));
+        assert_eq!(reasons_of(&after), [reasons::UPDATED]);
+        assert!(
+            after.notes[0].message.contains("forced a new deployment"),
+            "{}",
+            after.notes[0].message
+        );
+        // Set for the first time on a service this object already runs: a change, so a redeploy.
+        let (action, _) = act(plan(&with_token("c"), &refs(), Some(ours(R::Completed, 2)), {
+            let mut s = created;
+            s.forced_deployment = None;
+            s
+        }));
+        assert!(forced(&action), "{action:?}");
     }
 
     #[test]
