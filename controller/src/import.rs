@@ -179,7 +179,8 @@ mod tests {
         "requiresAttributes": [{"name": "ecs.capability.task-eni"}],
         "containerDefinitions": [{"name": "app", "image": "nginx", "cpu": 0, "essential": true,
           "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
-          "environment": [], "mountPoints": [], "volumesFrom": [], "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}]}],
+          "environment": [], "mountPoints": [], "volumesFrom": [], "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}],
+          "dnsServers": ["10.0.0.2"]}],
         "volumes": [], "placementConstraints": []
       },
       "tags": [{"key": "team", "value": "a"}, {"key": "ecs.kubefargate.dev/owner-uid", "value": "x"}]
@@ -205,8 +206,13 @@ mod tests {
             serde_json::json!([{"key": "team", "value": "a"}])
         );
         assert_eq!(
+            v["spec"]["containerDefinitions"][0]["systemControls"],
+            serde_json::json!([{"namespace": "net.core.somaxconn", "value": "1024"}])
+        );
+        // An EC2-only field the spec leaves out on purpose (docs/task-definition-fields.md).
+        assert_eq!(
             dropped,
-            vec!["spec.containerDefinitions[0].systemControls".to_string()]
+            vec!["spec.containerDefinitions[0].dnsServers".to_string()]
         );
     }
 

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
                 Ok((yaml, dropped)) => {
                     for path in dropped {
                         eprintln!(
-                            "warning: {path} is not modelled by the TaskDefinition spec and was left out"
+                            "warning: {path} is not modelled by the TaskDefinition spec (EC2 only: docs/task-definition-fields.md) and was left out"
                         );
                     }
                     print!("{yaml}");

@@ -108,7 +108,7 @@ macro_rules! memory_mib {
 // any host port goes (a static port mapping).
 #[x_kube(validation = Rule::new(concat!(
     "!has(self.networkMode) || !(self.networkMode in ['awsvpc', 'host']) || ",
-    "self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, !has(p.hostPort) || p.hostPort == p.containerPort))"
+    "self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, !has(p.hostPort) || (has(p.containerPort) && p.hostPort == p.containerPort)))"
 )).message("with networkMode awsvpc or host, a portMappings[].hostPort must be omitted or equal its containerPort"))]
 pub struct TaskDefinitionSpec {
     /// Task-definition family; defaults to metadata.name. Immutable.
@@ -160,6 +160,9 @@ pub struct TaskDefinitionSpec {
     /// An App Mesh proxy for the task's traffic (`type: APPMESH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_configuration: Option<ProxyConfiguration>,
+    /// Let AWS Fault Injection Service inject faults into the task's containers (ECS's default: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_fault_injection: Option<bool>,
     /// Volumes the containers may mount (`mountPoints[].sourceVolume` names them): task storage (`host`), EFS, or EBS configured at launch (`configuredAtLaunch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
@@ -388,6 +391,58 @@ pub struct ContainerDefinition {
     /// Docker labels on the container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub docker_labels: BTreeMap<String, String>,
+    /// Restart the container in place when it exits, rather than stopping the task (ECS's default:
+    /// off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<ContainerRestartPolicy>,
+    /// Kernel parameters of the container's namespace (`sysctl`): `namespace` (e.g.
+    /// `net.ipv4.tcp_keepalive_time`) and `value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_controls: Vec<SystemControl>,
+    /// `enabled` (ECS's default: the image tag is resolved to a digest once, so every task of a
+    /// deployment runs the same image) or `disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["enabled", "disabled"]))]
+    pub version_consistency: Option<String>,
+    /// Keep stdin open (`docker run -i`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
+    /// Allocate a TTY (`docker run -t`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudo_terminal: Option<bool>,
+    /// Active Directory gMSA credential specs (`credentialspec:arn:...` or `credentialspecdomainless:arn:...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // ECS (ContainerDefinition.credentialSpecs): "one credspec per container".
+    #[schemars(length(max = 1))]
+    pub credential_specs: Vec<String>,
+}
+
+/// How ECS restarts a container that exits.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerRestartPolicy {
+    /// Turn restarts on.
+    pub enabled: bool,
+    /// Exit codes that do not restart the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // ECS (ContainerRestartPolicy.ignoredExitCodes): "up to 50 container exit codes".
+    #[schemars(length(max = 50))]
+    pub ignored_exit_codes: Vec<i32>,
+    /// Seconds a container must run before a restart is attempted again (ECS's default: 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // ECS (ContainerRestartPolicy.restartAttemptPeriod): "minimum of 60 seconds and a maximum of 1800".
+    #[schemars(range(min = 60, max = 1800))]
+    pub restart_attempt_period: Option<i32>,
+}
+
+/// One kernel parameter.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemControl {
+    /// The parameter, e.g. `net.core.somaxconn`.
+    pub namespace: String,
+    /// Its value.
+    pub value: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -404,10 +459,22 @@ pub struct RepositoryCredentials {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+// ECS (PortMapping): a mapping names a containerPort, or a containerPortRange without hostPort ("You
+// don't specify a hostPortRange").
+#[x_kube(validation = Rule::new("has(self.containerPort) != has(self.containerPortRange)").message("a portMapping names containerPort or containerPortRange, not both"))]
+#[x_kube(validation = Rule::new("!has(self.containerPortRange) || !has(self.hostPort)").message("a portMapping with containerPortRange takes no hostPort"))]
 pub struct PortMapping {
-    /// The port the container listens on.
+    /// The port the container listens on (or `containerPortRange`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
-    pub container_port: i32,
+    pub container_port: Option<i32>,
+    /// A range of container ports, `first-last` (e.g. `8000-8099`), bound to a range of host ports ECS
+    /// chooses; instead of `containerPort`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // ECS (PortMapping.containerPortRange): valid values between 1 and 65535, the first port less
+    // than the last.
+    #[schemars(regex(pattern = r"^[0-9]{1,5}-[0-9]{1,5}$"))]
+    pub container_port_range: Option<String>,
     /// The host port. With awsvpc or host networking, left out or equal to containerPort; in bridge mode any port (0: dynamic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]

@@ -252,6 +252,7 @@ pub struct NewTaskDefinition {
     pub pid_mode: Option<aws_sdk_ecs::types::PidMode>,
     pub ipc_mode: Option<aws_sdk_ecs::types::IpcMode>,
     pub proxy_configuration: Option<aws_sdk_ecs::types::ProxyConfiguration>,
+    pub enable_fault_injection: Option<bool>,
     pub volumes: Option<Vec<aws_sdk_ecs::types::Volume>>,
     pub container_definitions: Vec<aws_sdk_ecs::types::ContainerDefinition>,
     pub tags: Vec<Tag>,
@@ -278,6 +279,7 @@ pub(crate) async fn register_task_definition(
                 .set_pid_mode(t.pid_mode)
                 .set_ipc_mode(t.ipc_mode)
                 .set_proxy_configuration(t.proxy_configuration)
+                .set_enable_fault_injection(t.enable_fault_injection)
                 .set_volumes(t.volumes)
                 .set_container_definitions(Some(t.container_definitions))
                 .set_tags(Some(t.tags).filter(|t| !t.is_empty()))

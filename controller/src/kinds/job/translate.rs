@@ -1858,7 +1858,7 @@ fn port(p: &core::ContainerPort, at: &Path, r: &mut Refusals) -> Option<td::Port
         return None;
     }
     Some(td::PortMapping {
-        container_port: *container_port,
+        container_port: Some(*container_port),
         protocol: Some(protocol.into()),
         name: name.clone().filter(|n| !n.is_empty()),
         ..td::PortMapping::default()

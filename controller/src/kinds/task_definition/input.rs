@@ -54,6 +54,7 @@ pub(super) fn registration(
         pid_mode: s.pid_mode.as_deref().map(sdk::PidMode::from),
         ipc_mode: s.ipc_mode.as_deref().map(sdk::IpcMode::from),
         proxy_configuration: s.proxy_configuration.as_ref().map(proxy).transpose()?,
+        enable_fault_injection: s.enable_fault_injection,
         volumes: s
             .volumes
             .as_ref()
@@ -157,7 +158,8 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
         .set_essential(c.essential)
         .set_port_mappings(some_vec(&c.port_mappings, |p| {
             sdk::PortMapping::builder()
-                .container_port(p.container_port)
+                .set_container_port(p.container_port)
+                .set_container_port_range(p.container_port_range.clone())
                 .set_host_port(p.host_port)
                 .set_protocol(p.protocol.as_deref().map(sdk::TransportProtocol::from))
                 .set_name(p.name.clone())
@@ -257,6 +259,32 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
         .set_docker_labels(
             (!c.docker_labels.is_empty()).then(|| c.docker_labels.clone().into_iter().collect()),
         )
+        .set_restart_policy(
+            c.restart_policy
+                .as_ref()
+                .map(|r| {
+                    sdk::ContainerRestartPolicy::builder()
+                        .enabled(r.enabled)
+                        .set_ignored_exit_codes(some_vec(&r.ignored_exit_codes, |c| *c))
+                        .set_restart_attempt_period(r.restart_attempt_period)
+                        .build()
+                })
+                .transpose()?,
+        )
+        .set_system_controls(some_vec(&c.system_controls, |s| {
+            sdk::SystemControl::builder()
+                .namespace(&s.namespace)
+                .value(&s.value)
+                .build()
+        }))
+        .set_version_consistency(
+            c.version_consistency
+                .as_deref()
+                .map(sdk::VersionConsistency::from),
+        )
+        .set_interactive(c.interactive)
+        .set_pseudo_terminal(c.pseudo_terminal)
+        .set_credential_specs(some_vec(&c.credential_specs, String::clone))
         .build())
 }
 

@@ -302,7 +302,7 @@ fn ports_become_port_mappings_and_host_ports_must_match() {
         {"containerPort": 8080, "protocol": "TCP", "name": "http"},
         {"containerPort": 5353, "protocol": "UDP", "hostPort": 5353},
     ]})));
-    type Mapping<'a> = (i32, Option<&'a str>, Option<&'a str>, Option<i32>);
+    type Mapping<'a> = (Option<i32>, Option<&'a str>, Option<&'a str>, Option<i32>);
     let ports: Vec<Mapping> = main_of(&t)
         .port_mappings
         .iter()
@@ -318,8 +318,8 @@ fn ports_become_port_mappings_and_host_ports_must_match() {
     assert_eq!(
         ports,
         [
-            (8080, Some("tcp"), Some("http"), None),
-            (5353, Some("udp"), None, None)
+            (Some(8080), Some("tcp"), Some("http"), None),
+            (Some(5353), Some("udp"), None, None)
         ]
     );
     assert_refused(
