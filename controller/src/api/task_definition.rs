@@ -332,7 +332,7 @@ pub struct ContainerDefinition {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
     pub environment_files: Vec<EnvironmentFile>,
-    /// Environment variables whose values come from Secrets Manager or SSM Parameter Store at start (the execution role must be able to read them).
+    /// Environment variables whose values come from Secrets Manager or SSM Parameter Store at start (the execution role must be able to read them), compared by name (order does not matter).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 50))]
     pub secrets: Vec<Secret>,

@@ -18,6 +18,12 @@ pub(super) fn spec_hash(s: &spec::TaskDefinitionSpec) -> String {
     // Where and how the family is managed is not part of a revision.
     shaping.region = None;
     shaping.policies = Default::default();
+    // Environment variables and secrets are sets by name: a reorder is not a change (a stable sort
+    // keeps the order of repeated names, which may matter).
+    for c in &mut shaping.container_definitions {
+        c.environment.sort_by(|a, b| a.name.cmp(&b.name));
+        c.secrets.sort_by(|a, b| a.name.cmp(&b.name));
+    }
     // serde_json writes struct fields in declaration order and maps sorted (BTreeMap): stable bytes.
     let bytes = serde_json::to_vec(&shaping).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
@@ -395,6 +401,34 @@ mod tests {
             "tags": [{"key": "a", "value": "1"}],
         }))
         .expect("sample spec parses")
+    }
+
+    #[test]
+    fn hash_takes_environment_and_secrets_as_sets_by_name() {
+        let mut a = sample();
+        a.container_definitions[0].environment = vec![
+            spec::KeyValuePair {
+                name: "B".into(),
+                value: "2".into(),
+            },
+            spec::KeyValuePair {
+                name: "A".into(),
+                value: "1".into(),
+            },
+        ];
+        let mut b = a.clone();
+        b.container_definitions[0].environment.reverse();
+        assert_eq!(spec_hash(&a), spec_hash(&b), "reordered: the same revision");
+        b.container_definitions[0].environment[0].value = "changed".into();
+        assert_ne!(spec_hash(&a), spec_hash(&b), "a value changed: a new revision");
+        let mut c = a.clone();
+        c.container_definitions[0].secrets.push(spec::Secret {
+            name: "A_SECRET".into(),
+            value_from: "/a".into(),
+        });
+        let mut d = c.clone();
+        d.container_definitions[0].secrets.reverse();
+        assert_eq!(spec_hash(&c), spec_hash(&d));
     }
 
     #[test]
