@@ -95,6 +95,8 @@ pub struct Phase {
     /// whoever made them).
     pub object_changes: BTreeMap<String, u64>,
     pub reconciles: f64,
+    /// Reconciles by kind (every outcome).
+    pub reconciles_by_kind: BTreeMap<String, f64>,
     pub cpu_seconds: f64,
     /// The controller at the end of the phase (high-water mark since the process started).
     pub footprint: Footprint,
@@ -156,6 +158,22 @@ impl Phase {
             .map(|(k, v)| (k.clone(), v - a.changes.get(k).copied().unwrap_or(0)))
             .filter(|(_, v)| *v > 0)
             .collect();
+        let by_kind = |c: &Counters| {
+            let mut m: BTreeMap<String, f64> = BTreeMap::new();
+            for ((kind, _), n) in &c.reconciles {
+                *m.entry(kind.clone()).or_default() += n;
+            }
+            m
+        };
+        let before = by_kind(&a.counters);
+        let reconciles_by_kind = by_kind(&b.counters)
+            .into_iter()
+            .map(|(k, n)| {
+                let d = n - before.get(&k).copied().unwrap_or(0.0);
+                (k, d)
+            })
+            .filter(|(_, d)| *d > 0.0)
+            .collect();
         // `+ 0.0`: an empty sum is -0.0.
         Phase {
             seconds,
@@ -169,6 +187,7 @@ impl Phase {
             events: b.events - a.events,
             object_changes,
             reconciles: b.counters.reconciles_total() - a.counters.reconciles_total(),
+            reconciles_by_kind,
             cpu_seconds: b.footprint.cpu_seconds - a.footprint.cpu_seconds,
             footprint: b.footprint,
             floor: None,
@@ -1061,11 +1080,17 @@ impl Results {
         );
         let changes: u64 = p.object_changes.values().sum();
         let _ = writeln!(md, "| object versions the watches saw | {changes} | |");
+        let kinds: Vec<String> = p
+            .reconciles_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {}", num(*n)))
+            .collect();
         let _ = writeln!(
             md,
-            "| reconciles (per object) | {} ({:.2}) | |",
+            "| reconciles (per object; by kind) | {} ({:.2}; {}) | |",
             num(p.reconciles),
-            p.reconciles / objects
+            p.reconciles / objects,
+            kinds.join(", ")
         );
         let _ = writeln!(
             md,
