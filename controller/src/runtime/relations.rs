@@ -296,14 +296,23 @@ pub fn policies_naming_service<'a>(
         .collect()
 }
 
-/// The cluster a deleting service may have kept from deletion (only a deletion matters to it).
-pub fn cluster_freed_by(service: &FargateService) -> Option<ObjectRef<EcsCluster>> {
-    cluster_of(service).filter(|_| service.metadata.deletion_timestamp.is_some())
+/// Whether a deleting service's own cleanup is done (this controller's finalizer is off: the service is
+/// gone from AWS, and its object goes from the API server with its other finalizers). A cluster or task
+/// definition waiting for the service needs to look again only then, not at each of the status writes
+/// of the service's deletion (a mass deletion woke the cluster once per write).
+fn cleaned_up(service: &FargateService) -> bool {
+    service.metadata.deletion_timestamp.is_some() && !super::finalizers::has(service)
 }
 
-/// The task definition whose revisions a deleting service may have kept in use.
+/// The cluster a deleting service may have kept from deletion, once the service's cleanup is done.
+pub fn cluster_freed_by(service: &FargateService) -> Option<ObjectRef<EcsCluster>> {
+    cluster_of(service).filter(|_| cleaned_up(service))
+}
+
+/// The task definition whose revisions a deleting service may have kept in use, once the service's
+/// cleanup is done.
 pub fn task_definition_freed_by(service: &FargateService) -> Option<ObjectRef<TaskDefinition>> {
-    task_definition_of(service).filter(|_| service.metadata.deletion_timestamp.is_some())
+    task_definition_of(service).filter(|_| cleaned_up(service))
 }
 
 // ---- FargateTask -> EcsCluster, TaskDefinition -------------------------------------------------------
@@ -684,6 +693,18 @@ mod tests {
         assert_eq!(task_definition_freed_by(&services[0]), None);
         let mut deleting = services[0].clone();
         deleting.metadata.deletion_timestamp = chrono_time(9);
+        // Still cleaning up (its status writes while ECS drains it): nobody woken.
+        deleting.metadata.finalizers = Some(vec![crate::api::FINALIZER.to_string()]);
+        assert_eq!(cluster_freed_by(&deleting), None);
+        assert_eq!(task_definition_freed_by(&deleting), None);
+        // Its cleanup done (the finalizer off; the object's last state): the cluster and task
+        // definition look again.
+        deleting.metadata.finalizers = Some(vec!["example.com/other".to_string()]);
+        assert_eq!(
+            cluster_freed_by(&deleting),
+            Some(ObjectRef::new("main").within(NS))
+        );
+        deleting.metadata.finalizers = None;
         assert_eq!(
             cluster_freed_by(&deleting),
             Some(ObjectRef::new("main").within(NS))
