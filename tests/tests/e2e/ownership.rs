@@ -11,7 +11,7 @@ use ecs_controller::api::{
     TaskDefinition,
 };
 use ecs_controller_e2e::fixtures::{
-    Network, cluster_manifest_with, network, service_manifest, task_definition_manifest,
+    Network, cluster_manifest_with, network, register_revision, service_manifest, task_definition_manifest,
 };
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::probes::describe_service;
@@ -420,20 +420,7 @@ async fn a_family_registered_elsewhere_after_the_controller_read_the_account_is_
 
     // Then someone else registers a family the controller's list does not hold.
     let family = unique("e2e-late");
-    ecs.register_task_definition()
-        .family(&family)
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image("theirs:1")
-                .build(),
-        )
-        .send()
-        .await?;
+    register_revision(&ecs, &family, None).await?;
 
     // A task definition of that family without adoption: refused as if the family had been listed.
     apply(tds, task_definition_manifest("late", &family, "nginx:1")).await?;
