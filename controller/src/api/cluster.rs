@@ -137,6 +137,22 @@ pub struct ClusterConfiguration {
     /// out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execute_command_configuration: Option<ExecuteCommandConfiguration>,
+    /// The customer managed KMS keys for the cluster's managed storage and its Fargate tasks'
+    /// ephemeral storage. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_storage_configuration: Option<ManagedStorageConfiguration>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedStorageConfiguration {
+    /// KMS key (id or ARN) that encrypts the cluster's managed storage (EBS volumes of its tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// KMS key (id or ARN) that encrypts the ephemeral storage of the cluster's Fargate tasks (new tasks
+    /// take a change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fargate_ephemeral_storage_kms_key_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]

@@ -10,7 +10,8 @@ use crate::aws::ecs::{NewCluster, tag};
 use crate::runtime::ownership;
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, ClusterConfiguration, ClusterSetting, ClusterSettingName,
-    ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
+    ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging,
+    ManagedStorageConfiguration, Tag,
 };
 
 /// CreateCluster for the spec.
@@ -82,6 +83,12 @@ pub(super) fn configuration(c: &SpecConfiguration) -> ClusterConfiguration {
                         .set_s3_key_prefix(l.s3_key_prefix.clone())
                         .build()
                 }))
+                .build()
+        }))
+        .set_managed_storage_configuration(c.managed_storage_configuration.as_ref().map(|m| {
+            ManagedStorageConfiguration::builder()
+                .set_kms_key_id(m.kms_key_id.clone())
+                .set_fargate_ephemeral_storage_kms_key_id(m.fargate_ephemeral_storage_kms_key_id.clone())
                 .build()
         }))
         .build()

@@ -395,6 +395,23 @@ fn settings_differ(want: &[SpecSetting], have: &[ClusterSetting]) -> bool {
 
 /// Compares only what the user set: AWS may fill in defaults the spec leaves out.
 fn configuration_differs(want: &SpecConfiguration, have: Option<&ClusterConfiguration>) -> bool {
+    execute_command_differs(want, have) || managed_storage_differs(want, have)
+}
+
+fn managed_storage_differs(want: &SpecConfiguration, have: Option<&ClusterConfiguration>) -> bool {
+    let Some(w) = &want.managed_storage_configuration else {
+        return false;
+    };
+    let h = have.and_then(|h| h.managed_storage_configuration());
+    let differs = |w: &Option<String>, h: Option<&str>| w.as_deref().is_some_and(|w| Some(w) != h);
+    differs(&w.kms_key_id, h.and_then(|h| h.kms_key_id()))
+        || differs(
+            &w.fargate_ephemeral_storage_kms_key_id,
+            h.and_then(|h| h.fargate_ephemeral_storage_kms_key_id()),
+        )
+}
+
+fn execute_command_differs(want: &SpecConfiguration, have: Option<&ClusterConfiguration>) -> bool {
     let Some(w) = &want.execute_command_configuration else {
         return false;
     };
@@ -868,6 +885,7 @@ mod tests {
                 logging: Some("DEFAULT".into()),
                 ..Default::default()
             }),
+            ..Default::default()
         };
         let have = input::configuration(&SpecConfiguration {
             execute_command_configuration: Some(SpecExec {
@@ -875,6 +893,7 @@ mod tests {
                 kms_key_id: Some("key".into()),
                 ..Default::default()
             }),
+            ..Default::default()
         });
         assert!(!configuration_differs(&want, Some(&have)));
         let want_override = SpecConfiguration {
@@ -882,9 +901,29 @@ mod tests {
                 logging: Some("OVERRIDE".into()),
                 ..Default::default()
             }),
+            ..Default::default()
         };
         assert!(configuration_differs(&want_override, Some(&have)));
         assert!(configuration_differs(&want, None));
+    }
+
+    #[test]
+    fn managed_storage_keys_are_compared_where_the_spec_sets_them() {
+        let keys = |kms: Option<&str>, fargate: Option<&str>| SpecConfiguration {
+            managed_storage_configuration: Some(crate::api::cluster::ManagedStorageConfiguration {
+                kms_key_id: kms.map(str::to_string),
+                fargate_ephemeral_storage_kms_key_id: fargate.map(str::to_string),
+            }),
+            ..Default::default()
+        };
+        let have = input::configuration(&keys(Some("k1"), Some("f1")));
+        assert!(!configuration_differs(&keys(None, Some("f1")), Some(&have)));
+        assert!(!configuration_differs(&keys(Some("k1"), Some("f1")), Some(&have)));
+        assert!(configuration_differs(&keys(None, Some("f2")), Some(&have)));
+        assert!(configuration_differs(&keys(Some("k2"), None), Some(&have)));
+        assert!(configuration_differs(&keys(Some("k1"), None), None));
+        // Left out: not managed, whatever AWS has.
+        assert!(!configuration_differs(&SpecConfiguration::default(), Some(&have)));
     }
 
     #[test]
