@@ -124,6 +124,11 @@ pub struct FargateServiceSpec {
     )]
     /// Let ECS tag the service's tasks with the cluster and service names (`aws:ecs:*`). Left out: not managed.
     pub enable_ecs_managed_tags: Option<bool>,
+    /// `ENABLED`: ECS moves tasks to balance them across Availability Zones (after a zone outage, say);
+    /// `DISABLED`. Left out: not managed (ECS's default for a new service applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["ENABLED", "DISABLED"]))]
+    pub availability_zone_rebalancing: Option<String>,
     /// Redeploy without another change (a new image behind the same tag, rotated secrets): set or change
     /// this to any new value (a timestamp, a commit) and the controller sends one UpdateService with
     /// forceNewDeployment. The value a new service is created or adopted with starts no redeploy;

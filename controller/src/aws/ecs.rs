@@ -511,6 +511,7 @@ pub(crate) struct NewService {
     pub enable_execute_command: Option<bool>,
     pub propagate_tags: Option<PropagateTags>,
     pub enable_ecs_managed_tags: Option<bool>,
+    pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
     pub tags: Vec<Tag>,
     /// Idempotency token (up to 36 ASCII characters).
     pub client_token: String,
@@ -533,6 +534,7 @@ pub(crate) async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Ser
                 .set_load_balancers(s.load_balancers)
                 .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
                 .set_service_registries(s.service_registries)
+                .set_availability_zone_rebalancing(s.availability_zone_rebalancing)
                 .set_enable_execute_command(s.enable_execute_command)
                 .set_propagate_tags(s.propagate_tags)
                 .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
@@ -559,6 +561,7 @@ pub struct ServiceUpdate {
     pub enable_execute_command: Option<bool>,
     pub propagate_tags: Option<PropagateTags>,
     pub enable_ecs_managed_tags: Option<bool>,
+    pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
     /// Needed when switching between launch type and capacity providers.
     pub force_new_deployment: bool,
 }
@@ -589,6 +592,10 @@ impl ServiceUpdate {
             ("enableExecuteCommand", self.enable_execute_command.is_some()),
             ("propagateTags", self.propagate_tags.is_some()),
             ("enableECSManagedTags", self.enable_ecs_managed_tags.is_some()),
+            (
+                "availabilityZoneRebalancing",
+                self.availability_zone_rebalancing.is_some(),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -617,6 +624,7 @@ pub(crate) async fn update_service(
                 .set_load_balancers(u.load_balancers)
                 .set_health_check_grace_period_seconds(u.health_check_grace_period_seconds)
                 .set_service_registries(u.service_registries)
+                .set_availability_zone_rebalancing(u.availability_zone_rebalancing)
                 .set_enable_execute_command(u.enable_execute_command)
                 .set_propagate_tags(u.propagate_tags)
                 .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)

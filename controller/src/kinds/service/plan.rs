@@ -487,6 +487,10 @@ fn new_service(
         enable_execute_command: s.enable_execute_command,
         propagate_tags: s.propagate_tags.as_deref().map(sdk::PropagateTags::from),
         enable_ecs_managed_tags: s.enable_ecs_managed_tags,
+        availability_zone_rebalancing: s
+            .availability_zone_rebalancing
+            .as_deref()
+            .map(sdk::AvailabilityZoneRebalancing::from),
         tags,
         client_token: client_token(obj, creations),
     })
@@ -739,6 +743,11 @@ fn desired_update(
         && service.propagate_tags().map(|p| p.as_str()) != Some(v.as_str())
     {
         u.propagate_tags = Some(sdk::PropagateTags::from(v.as_str()));
+    }
+    if let Some(v) = &spec.availability_zone_rebalancing
+        && service.availability_zone_rebalancing().map(|a| a.as_str()) != Some(v.as_str())
+    {
+        u.availability_zone_rebalancing = Some(sdk::AvailabilityZoneRebalancing::from(v.as_str()));
     }
     if let Some(v) = spec.enable_ecs_managed_tags
         && v != service.enable_ecs_managed_tags()
@@ -1204,6 +1213,28 @@ mod tests {
     fn nothing_to_update_when_aws_matches_what_the_user_set() {
         let u = desired_update(&spec(), &matching_service(), NEW, true, None, UNPLACED);
         assert!(u.is_empty(), "{u:?}");
+    }
+
+    #[test]
+    fn availability_zone_rebalancing_is_managed_only_when_the_spec_sets_it() {
+        let mut s = spec();
+        s.availability_zone_rebalancing = Some("ENABLED".into());
+        let u = desired_update(&s, &matching_service(), NEW, true, None, UNPLACED);
+        assert_eq!(u.changed(), ["availabilityZoneRebalancing"]);
+        assert_eq!(
+            u.availability_zone_rebalancing,
+            Some(sdk::AvailabilityZoneRebalancing::Enabled)
+        );
+        let mut enabled = matching_service();
+        enabled.availability_zone_rebalancing = Some(sdk::AvailabilityZoneRebalancing::Enabled);
+        assert!(desired_update(&s, &enabled, NEW, true, None, UNPLACED).is_empty());
+        // Left out: whatever AWS has stays.
+        assert!(desired_update(&spec(), &enabled, NEW, true, None, UNPLACED).is_empty());
+        let create = new_service(&obj_with(s), &refs(), vec![], 0).map(|n| n.availability_zone_rebalancing);
+        assert!(matches!(
+            create,
+            Ok(Some(sdk::AvailabilityZoneRebalancing::Enabled))
+        ));
     }
 
     #[test]
