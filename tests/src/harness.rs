@@ -470,27 +470,61 @@ pub fn kubectl(args: &[&str]) -> Result<(bool, String)> {
 
 /// A plain HTTP/1.0 GET on loopback: (status code, body).
 pub async fn http_get(base: &str, path: &str) -> Result<(u16, String)> {
-    http_exchange(base, "GET", path, None).await
+    http_exchange(base, "GET", path, None, &[]).await
 }
 
 /// A plain HTTP/1.0 POST of a JSON body on loopback: (status code, body).
 pub async fn http_post_json(base: &str, path: &str, body: &str) -> Result<(u16, String)> {
-    http_exchange(base, "POST", path, Some(body)).await
+    http_exchange(base, "POST", path, Some(body), &[]).await
+}
+
+/// One call of the ECS API to moto in its own JSON (`operation`: `DescribeTaskDefinition`, ...), for
+/// comparing what moto holds with JSON as users write it (the SDK's types do not serialize).
+pub async fn ecs_json(operation: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+    let base = env("AWS_ENDPOINT_URL")?;
+    let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
+    let (code, text) = http_exchange(
+        &base,
+        "POST",
+        "/",
+        Some(&body.to_string()),
+        &[
+            ("X-Amz-Target", &target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", auth),
+        ],
+    )
+    .await?;
+    ensure!(code == 200, "{operation}: HTTP {code}: {text}");
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// One HTTP/1.0 request on a new loopback connection (`base` is `http://host:port`), read to the end.
-async fn http_exchange(base: &str, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String)> {
+async fn http_exchange(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
         .with_context(|| format!("connecting to {host}"))?;
     let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some(body) = body {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ));
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            request.push_str("Content-Type: application/json\r\n");
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     } else {
         request.push_str("\r\n");
     }

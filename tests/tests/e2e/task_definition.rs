@@ -859,3 +859,160 @@ async fn deleting_a_task_definition_reads_only_its_own_revisions_not_the_familys
     assert_eq!(inactive.len(), FOREIGN, "the foreign history is left alone");
     Ok(())
 }
+
+/// Fields `import` leaves out on purpose (EC2 only: docs/task-definition-fields.md), by name.
+const LEFT_OUT: &[&str] = &[
+    "placementConstraints",
+    "inferenceAccelerators",
+    "resourceRequirements",
+    "hostname",
+    "dnsServers",
+    "dnsSearchDomains",
+    "extraHosts",
+    "disableNetworking",
+    "privileged",
+    "dockerSecurityOptions",
+    "devices",
+    "sharedMemorySize",
+    "tmpfs",
+    "maxSwap",
+    "swappiness",
+];
+
+/// The last name of a path such as `spec.containerDefinitions[0].dnsServers`.
+fn last_name(path: &str) -> &str {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    last.split('[').next().unwrap_or(last)
+}
+
+/// Every leaf of `want` (objects by key, arrays by position) equal in `have`; the paths that differ.
+fn differences(path: &str, want: &serde_json::Value, have: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (want, have) {
+        (Value::Object(w), Value::Object(h)) => {
+            for (k, wv) in w {
+                match h.get(k) {
+                    Some(hv) => differences(&format!("{path}.{k}"), wv, hv, out),
+                    None => out.push(format!("{path}.{k}: missing, want {wv}")),
+                }
+            }
+        }
+        (Value::Array(w), Value::Array(h)) if w.len() == h.len() => {
+            for (n, (wv, hv)) in w.iter().zip(h).enumerate() {
+                differences(&format!("{path}[{n}]"), wv, hv, out);
+            }
+        }
+        (w, h) if w == h => {}
+        (w, h) => out.push(format!("{path}: {h}, want {w}")),
+    }
+}
+
+/// Real-world task definitions (tests/real/task-definitions: console and CLI exports with nulls and
+/// read-only fields, deploy pipelines' task-definition.json files, AWS documentation shapes: sidecars,
+/// FireLens, EFS, secrets, ARM64, ephemeral storage, App Mesh, port ranges...) go through import
+/// (warning only about the fields left out on purpose), admission and registration, and what moto
+/// registered holds every field of the file, value for value.
+#[tokio::test]
+async fn real_task_definitions_import_register_and_round_trip() -> Result<()> {
+    let setup = Setup::new("e2e-real-td").await?;
+    let dir = repo_root().join("tests/real/task-definitions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    ensure!(
+        files.len() >= 25,
+        "the corpus must stay a corpus: {} files",
+        files.len()
+    );
+    let mut applied = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let text = std::fs::read_to_string(path)?;
+        let (yaml, dropped) = ecs_controller::import::task_definition(&text, None, None)
+            .map_err(|e| anyhow::anyhow!("{file}: import: {e}"))?;
+        let unexpected: Vec<_> = dropped
+            .iter()
+            .filter(|d| !LEFT_OUT.contains(&last_name(d)))
+            .collect();
+        ensure!(unexpected.is_empty(), "{file}: import dropped {unexpected:?}");
+        let mut manifest: serde_json::Value = serde_yaml::from_str(&yaml)?;
+        let (name, family) = (format!("real-{i:02}"), unique(&format!("real-{i:02}")));
+        manifest["metadata"]["name"] = json!(name);
+        manifest["spec"]["family"] = json!(family);
+        // A fresh family: registered, whether the file was described (Adopt) or not.
+        manifest["spec"]["adoption"] = json!("AdoptOrCreate");
+        apply(&setup.tds, manifest)
+            .await
+            .with_context(|| format!("{file}: admission"))?;
+        // What the file says, as the comparison's reference: the task definition without what ECS
+        // writes itself, what import leaves out, the nulls, the family (renamed) and the tags.
+        let mut want: serde_json::Value = serde_json::from_str(&text)?;
+        if let Some(td) = want.get("taskDefinition").cloned() {
+            want = td;
+        }
+        fn prune(v: &mut serde_json::Value) {
+            let empty = |v: &serde_json::Value| {
+                v.is_null()
+                    || v.as_array().is_some_and(|a| a.is_empty())
+                    || v.as_object().is_some_and(|o| o.is_empty())
+            };
+            match v {
+                serde_json::Value::Object(o) => {
+                    // ECS takes an empty list as no list; moto drops the task's enableFaultInjection
+                    // (docs/moto.md: the fields e2e finds it in the request instead).
+                    o.retain(|k, v| {
+                        !empty(v) && !LEFT_OUT.contains(&k.as_str()) && k != "enableFaultInjection"
+                    });
+                    o.values_mut().for_each(prune);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(prune),
+                _ => {}
+            }
+        }
+        prune(&mut want);
+        if let Some(o) = want.as_object_mut() {
+            for key in [
+                "family",
+                "tags",
+                "taskDefinitionArn",
+                "revision",
+                "status",
+                "requiresAttributes",
+                "compatibilities",
+                "registeredAt",
+                "registeredBy",
+            ] {
+                o.remove(key);
+            }
+        }
+        applied.push((file, name, want));
+    }
+    let mut failures = Vec::new();
+    for (file, name, want) in applied {
+        let obj = wait_ready(&setup.tds, &name, ConditionStatus::True, T)
+            .await
+            .with_context(|| format!("{file}: registration"))?;
+        let arn = obj
+            .pointer("/status/arn")
+            .and_then(|a| a.as_str())
+            .context("arn")?;
+        let described = ecs_json("DescribeTaskDefinition", &json!({"taskDefinition": arn})).await?;
+        let mut out = Vec::new();
+        differences("", &want, &described["taskDefinition"], &mut out);
+        if !out.is_empty() {
+            failures.push(format!("{file}:\n  {}", out.join("\n  ")));
+        }
+    }
+    ensure!(
+        failures.is_empty(),
+        "what moto registered differs from the file:\n{}",
+        failures.join("\n")
+    );
+    Ok(())
+}
