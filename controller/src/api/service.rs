@@ -124,6 +124,10 @@ pub struct FargateServiceSpec {
     )]
     /// Let ECS tag the service's tasks with the cluster and service names (`aws:ecs:*`). Left out: not managed.
     pub enable_ecs_managed_tags: Option<bool>,
+    /// EBS volumes ECS creates for each task at launch, one per task definition volume marked
+    /// `configuredAtLaunch`. A change is rolled out with a new deployment. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_configurations: Option<Vec<super::task::TaskVolumeConfiguration>>,
     /// `ENABLED`: ECS moves tasks to balance them across Availability Zones (after a zone outage, say);
     /// `DISABLED`. Left out: not managed (ECS's default for a new service applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -312,6 +316,10 @@ pub struct FargateServiceStatus {
     /// differs from the service's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_by: Option<String>,
+    /// The hash of the `spec.volumeConfigurations` last sent to ECS, compared with the spec where ECS
+    /// does not report the service's volumes (DescribeServices shows them on deployments only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_configurations_applied: Option<String>,
     /// The last `spec.forceNewDeployment` handled: sent with UpdateService forceNewDeployment, or
     /// present when the service was created or first seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]

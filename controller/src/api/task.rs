@@ -233,7 +233,8 @@ pub struct ContainerOverride {
     pub memory_reservation: Option<i32>,
 }
 
-/// An EBS volume ECS creates for a task at launch (RunTask `volumeConfigurations`).
+/// An EBS volume ECS creates for each task at launch (`volumeConfigurations` of RunTask and of
+/// CreateService), for a task definition volume marked `configuredAtLaunch`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskVolumeConfiguration {
@@ -244,7 +245,8 @@ pub struct TaskVolumeConfiguration {
     pub managed_ebs_volume: ManagedEbsVolume,
 }
 
-/// RunTask's `TaskManagedEBSVolumeConfiguration`.
+/// The EBS volume (RunTask's `TaskManagedEBSVolumeConfiguration`, CreateService's
+/// `ServiceManagedEBSVolumeConfiguration`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedEbsVolume {

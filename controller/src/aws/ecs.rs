@@ -512,6 +512,7 @@ pub(crate) struct NewService {
     pub propagate_tags: Option<PropagateTags>,
     pub enable_ecs_managed_tags: Option<bool>,
     pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
+    pub volume_configurations: Option<Vec<aws_sdk_ecs::types::ServiceVolumeConfiguration>>,
     pub tags: Vec<Tag>,
     /// Idempotency token (up to 36 ASCII characters).
     pub client_token: String,
@@ -535,6 +536,7 @@ pub(crate) async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Ser
                 .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
                 .set_service_registries(s.service_registries)
                 .set_availability_zone_rebalancing(s.availability_zone_rebalancing)
+                .set_volume_configurations(s.volume_configurations)
                 .set_enable_execute_command(s.enable_execute_command)
                 .set_propagate_tags(s.propagate_tags)
                 .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
@@ -562,6 +564,7 @@ pub struct ServiceUpdate {
     pub propagate_tags: Option<PropagateTags>,
     pub enable_ecs_managed_tags: Option<bool>,
     pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
+    pub volume_configurations: Option<Vec<aws_sdk_ecs::types::ServiceVolumeConfiguration>>,
     /// Needed when switching between launch type and capacity providers.
     pub force_new_deployment: bool,
 }
@@ -596,6 +599,7 @@ impl ServiceUpdate {
                 "availabilityZoneRebalancing",
                 self.availability_zone_rebalancing.is_some(),
             ),
+            ("volumeConfigurations", self.volume_configurations.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -625,6 +629,7 @@ pub(crate) async fn update_service(
                 .set_health_check_grace_period_seconds(u.health_check_grace_period_seconds)
                 .set_service_registries(u.service_registries)
                 .set_availability_zone_rebalancing(u.availability_zone_rebalancing)
+                .set_volume_configurations(u.volume_configurations)
                 .set_enable_execute_command(u.enable_execute_command)
                 .set_propagate_tags(u.propagate_tags)
                 .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)

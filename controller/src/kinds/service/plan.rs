@@ -133,6 +133,7 @@ pub(super) fn plan(
             let create = new_service(obj, refs, desired_tags(obj), before)?;
             // A new service deploys anyway: the value it is created with asks for nothing more.
             status.forced_deployment = obj.spec.force_new_deployment.clone();
+            status.volume_configurations_applied = volumes_hash(&obj.spec);
             // Written with the answer: the next create (after a deletion behind our back) is another
             // request; a retry of this one, before the write, sends the same token.
             status.creations = Some(before.saturating_add(1));
@@ -179,6 +180,8 @@ pub(super) fn plan(
             }
             // Recorded with the answer (the status is written only once the update went through).
             status.forced_deployment = obj.spec.force_new_deployment.clone();
+            changes.volume_configurations = volumes_to_send(&obj.spec, &s, &status)?;
+            status.volume_configurations_applied = volumes_hash(&obj.spec);
             let current = Box::new(s);
             let tags = desired_tags(obj);
             if changes.is_empty() {
@@ -453,6 +456,107 @@ fn client_token(obj: &FargateService, creations: i32) -> String {
         .collect()
 }
 
+/// The hash of `spec.volumeConfigurations` (`None` when left out), recorded when sent.
+fn volumes_hash(spec: &FargateServiceSpec) -> Option<String> {
+    let volumes = spec.volume_configurations.as_ref()?;
+    let bytes = serde_json::to_vec(volumes).unwrap_or_default();
+    Some(
+        Sha256::digest(&bytes)
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+/// The spec's volume configurations as CreateService and UpdateService take them.
+fn service_volumes(
+    volumes: &[crate::api::task::TaskVolumeConfiguration],
+) -> Result<Vec<sdk::ServiceVolumeConfiguration>, Error> {
+    let invalid = |e: aws_sdk_ecs::error::BuildError| Error::Terminal {
+        reason: reasons::INVALID_SPEC,
+        message: format!("volumeConfigurations: {e}"),
+    };
+    volumes
+        .iter()
+        .map(|v| {
+            let e = &v.managed_ebs_volume;
+            let ebs = sdk::ServiceManagedEbsVolumeConfiguration::builder()
+                .role_arn(&e.role_arn)
+                .set_size_in_gib(e.size_in_gi_b)
+                .set_volume_type(e.volume_type.clone())
+                .set_iops(e.iops)
+                .set_throughput(e.throughput)
+                .set_encrypted(e.encrypted)
+                .set_kms_key_id(e.kms_key_id.clone())
+                .set_snapshot_id(e.snapshot_id.clone())
+                .set_filesystem_type(e.filesystem_type.as_deref().map(sdk::TaskFilesystemType::from))
+                .build()
+                .map_err(invalid)?;
+            sdk::ServiceVolumeConfiguration::builder()
+                .name(&v.name)
+                .managed_ebs_volume(ebs)
+                .build()
+                .map_err(invalid)
+        })
+        .collect()
+}
+
+/// The volume configurations to send with an update: the spec's, when they differ from what the
+/// primary deployment reports (each volume by name, in the fields the spec sets: ECS fills in the
+/// rest), or, where ECS reports none (moto does not), from what was last sent
+/// (`status.volumeConfigurationsApplied`). Left out of the spec: not managed.
+fn volumes_to_send(
+    spec: &FargateServiceSpec,
+    service: &sdk::Service,
+    status: &FargateServiceStatus,
+) -> Result<Option<Vec<sdk::ServiceVolumeConfiguration>>, Error> {
+    let Some(want) = &spec.volume_configurations else {
+        return Ok(None);
+    };
+    let reported = service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .map(|d| d.volume_configurations())
+        .unwrap_or_default();
+    let differs = if reported.is_empty() {
+        status.volume_configurations_applied != volumes_hash(spec)
+    } else {
+        want.len() != reported.len()
+            || want.iter().any(|w| {
+                reported
+                    .iter()
+                    .find(|r| r.name() == w.name)
+                    .and_then(|r| r.managed_ebs_volume())
+                    .is_none_or(|r| ebs_differs(&w.managed_ebs_volume, r))
+            })
+    };
+    if differs {
+        service_volumes(want).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether ECS's volume differs from the spec's in a field the spec sets.
+fn ebs_differs(
+    w: &crate::api::task::ManagedEbsVolume,
+    h: &sdk::ServiceManagedEbsVolumeConfiguration,
+) -> bool {
+    let set = |w: &Option<String>, h: Option<&str>| w.as_deref().is_some_and(|w| Some(w) != h);
+    let num = |w: Option<i32>, h: Option<i32>| w.is_some_and(|w| Some(w) != h);
+    w.role_arn != h.role_arn()
+        || num(w.size_in_gi_b, h.size_in_gib())
+        || set(&w.volume_type, h.volume_type())
+        || num(w.iops, h.iops())
+        || num(w.throughput, h.throughput())
+        || w.encrypted.is_some_and(|e| Some(e) != h.encrypted())
+        || set(&w.kms_key_id, h.kms_key_id())
+        || set(&w.snapshot_id, h.snapshot_id())
+        || set(&w.filesystem_type, h.filesystem_type().map(|f| f.as_str()))
+}
+
 /// `family:revision` of a task-definition ARN, for messages.
 fn short_td(arn: &str) -> &str {
     arn.rsplit_once('/').map_or(arn, |(_, fr)| fr)
@@ -491,6 +595,11 @@ fn new_service(
             .availability_zone_rebalancing
             .as_deref()
             .map(sdk::AvailabilityZoneRebalancing::from),
+        volume_configurations: s
+            .volume_configurations
+            .as_deref()
+            .map(service_volumes)
+            .transpose()?,
         tags,
         client_token: client_token(obj, creations),
     })
@@ -1532,6 +1641,90 @@ mod tests {
             s
         }));
         assert!(forced(&action), "{action:?}");
+    }
+
+    #[test]
+    fn ebs_volume_configurations_are_created_and_updated_only_when_they_change() {
+        let with_size = |size: i32| {
+            let mut s = spec();
+            s.volume_configurations = Some(vec![crate::api::task::TaskVolumeConfiguration {
+                name: "data".into(),
+                managed_ebs_volume: crate::api::task::ManagedEbsVolume {
+                    role_arn: "arn:aws:iam::123456789012:role/ecsInfrastructure".into(),
+                    size_in_gi_b: Some(size),
+                    ..Default::default()
+                },
+            }]);
+            obj_with(s)
+        };
+        let sent = |a: &Action| match a {
+            Action::Create(n) => n.volume_configurations.clone(),
+            Action::Update { changes, .. } => changes.volume_configurations.clone(),
+            Action::SyncTags { .. } => None,
+        };
+        // Created with the volume; the hash recorded.
+        let (action, then) = act(plan(
+            &with_size(20),
+            &refs(),
+            None,
+            FargateServiceStatus::default(),
+        ));
+        let created = sent(&action).unwrap_or_default();
+        assert_eq!(created.len(), 1);
+        assert_eq!(
+            created[0].managed_ebs_volume().and_then(|e| e.size_in_gib()),
+            Some(20)
+        );
+        let status = then.with(&refs(), &ours(R::Completed, 2)).status;
+        assert!(status.volume_configurations_applied.is_some());
+        // ECS reports no volumes (moto): judged by what was sent. Same spec: nothing.
+        let (action, _) = act(plan(
+            &with_size(20),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            status.clone(),
+        ));
+        assert!(sent(&action).is_none(), "{action:?}");
+        // Another size: sent with an update.
+        let (action, _) = act(plan(
+            &with_size(30),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            status.clone(),
+        ));
+        assert!(
+            sent(&action)
+                .is_some_and(|v| v[0].managed_ebs_volume().and_then(|e| e.size_in_gib()) == Some(30))
+        );
+        // ECS reports the primary deployment's volume with the defaults it filled in: compared by the
+        // fields the spec sets, whatever the record says.
+        let reported = |size: i32| {
+            let mut s = ours(R::Completed, 2);
+            let ebs = sdk::ServiceManagedEbsVolumeConfiguration::builder()
+                .role_arn("arn:aws:iam::123456789012:role/ecsInfrastructure")
+                .size_in_gib(size)
+                .volume_type("gp3")
+                .filesystem_type(sdk::TaskFilesystemType::Ext4)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let volume = sdk::ServiceVolumeConfiguration::builder()
+                .name("data")
+                .managed_ebs_volume(ebs)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut primary = dep("PRIMARY", NEW, Some(R::Completed), 2, 2, "");
+            primary.volume_configurations = Some(vec![volume]);
+            s.deployments = Some(vec![primary]);
+            s
+        };
+        let stale = FargateServiceStatus::default();
+        let (action, _) = act(plan(&with_size(20), &refs(), Some(reported(20)), stale.clone()));
+        assert!(sent(&action).is_none(), "{action:?}");
+        let (action, _) = act(plan(&with_size(20), &refs(), Some(reported(25)), stale));
+        assert!(sent(&action).is_some());
+        // Left out of the spec: not managed.
+        let (action, _) = act(plan(&obj(), &refs(), Some(reported(25)), status));
+        assert!(sent(&action).is_none());
     }
 
     #[test]
