@@ -128,6 +128,10 @@ pub struct FargateServiceSpec {
     /// `configuredAtLaunch`. A change is rolled out with a new deployment. Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_configurations: Option<Vec<super::task::TaskVolumeConfiguration>>,
+    /// VPC Lattice target groups the service's tasks register with, by the task definition's port name.
+    /// A change is rolled out with a new deployment. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_lattice_configurations: Option<Vec<VpcLatticeConfiguration>>,
     /// `ENABLED`: ECS moves tasks to balance them across Availability Zones (after a zone outage, say);
     /// `DISABLED`. Left out: not managed (ECS's default for a new service applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,6 +157,18 @@ pub struct FargateServiceSpec {
     /// Adoption, deletion and management policies (`adoption`, `deletionPolicy`, `managementPolicy`).
     #[serde(flatten)]
     pub policies: super::Policies,
+}
+
+/// One VPC Lattice target group of a service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLatticeConfiguration {
+    /// The role ECS uses to register the tasks with VPC Lattice (the infrastructure role).
+    pub role_arn: String,
+    /// The VPC Lattice target group.
+    pub target_group_arn: String,
+    /// The name of a port mapping in the task definition.
+    pub port_name: String,
 }
 
 /// A reference to an object of the expected kind in the same namespace.
@@ -320,6 +336,10 @@ pub struct FargateServiceStatus {
     /// does not report the service's volumes (DescribeServices shows them on deployments only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_configurations_applied: Option<String>,
+    /// The hash of the `spec.vpcLatticeConfigurations` last sent to ECS (compared as
+    /// `volumeConfigurationsApplied` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_lattice_configurations_applied: Option<String>,
     /// The last `spec.forceNewDeployment` handled: sent with UpdateService forceNewDeployment, or
     /// present when the service was created or first seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -513,6 +513,7 @@ pub(crate) struct NewService {
     pub enable_ecs_managed_tags: Option<bool>,
     pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
     pub volume_configurations: Option<Vec<aws_sdk_ecs::types::ServiceVolumeConfiguration>>,
+    pub vpc_lattice_configurations: Option<Vec<aws_sdk_ecs::types::VpcLatticeConfiguration>>,
     pub tags: Vec<Tag>,
     /// Idempotency token (up to 36 ASCII characters).
     pub client_token: String,
@@ -537,6 +538,7 @@ pub(crate) async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Ser
                 .set_service_registries(s.service_registries)
                 .set_availability_zone_rebalancing(s.availability_zone_rebalancing)
                 .set_volume_configurations(s.volume_configurations)
+                .set_vpc_lattice_configurations(s.vpc_lattice_configurations)
                 .set_enable_execute_command(s.enable_execute_command)
                 .set_propagate_tags(s.propagate_tags)
                 .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
@@ -565,6 +567,7 @@ pub struct ServiceUpdate {
     pub enable_ecs_managed_tags: Option<bool>,
     pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
     pub volume_configurations: Option<Vec<aws_sdk_ecs::types::ServiceVolumeConfiguration>>,
+    pub vpc_lattice_configurations: Option<Vec<aws_sdk_ecs::types::VpcLatticeConfiguration>>,
     /// Needed when switching between launch type and capacity providers.
     pub force_new_deployment: bool,
 }
@@ -600,6 +603,10 @@ impl ServiceUpdate {
                 self.availability_zone_rebalancing.is_some(),
             ),
             ("volumeConfigurations", self.volume_configurations.is_some()),
+            (
+                "vpcLatticeConfigurations",
+                self.vpc_lattice_configurations.is_some(),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -630,6 +637,7 @@ pub(crate) async fn update_service(
                 .set_service_registries(u.service_registries)
                 .set_availability_zone_rebalancing(u.availability_zone_rebalancing)
                 .set_volume_configurations(u.volume_configurations)
+                .set_vpc_lattice_configurations(u.vpc_lattice_configurations)
                 .set_enable_execute_command(u.enable_execute_command)
                 .set_propagate_tags(u.propagate_tags)
                 .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)

@@ -134,6 +134,7 @@ pub(super) fn plan(
             // A new service deploys anyway: the value it is created with asks for nothing more.
             status.forced_deployment = obj.spec.force_new_deployment.clone();
             status.volume_configurations_applied = volumes_hash(&obj.spec);
+            status.vpc_lattice_configurations_applied = lattice_hash(&obj.spec);
             // Written with the answer: the next create (after a deletion behind our back) is another
             // request; a retry of this one, before the write, sends the same token.
             status.creations = Some(before.saturating_add(1));
@@ -182,6 +183,8 @@ pub(super) fn plan(
             status.forced_deployment = obj.spec.force_new_deployment.clone();
             changes.volume_configurations = volumes_to_send(&obj.spec, &s, &status)?;
             status.volume_configurations_applied = volumes_hash(&obj.spec);
+            changes.vpc_lattice_configurations = lattice_to_send(&obj.spec, &s, &status)?;
+            status.vpc_lattice_configurations_applied = lattice_hash(&obj.spec);
             let current = Box::new(s);
             let tags = desired_tags(obj);
             if changes.is_empty() {
@@ -456,10 +459,9 @@ fn client_token(obj: &FargateService, creations: i32) -> String {
         .collect()
 }
 
-/// The hash of `spec.volumeConfigurations` (`None` when left out), recorded when sent.
-fn volumes_hash(spec: &FargateServiceSpec) -> Option<String> {
-    let volumes = spec.volume_configurations.as_ref()?;
-    let bytes = serde_json::to_vec(volumes).unwrap_or_default();
+/// The hash of a spec field's value (`None` when left out), recorded when sent.
+fn field_hash<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
+    let bytes = serde_json::to_vec(value?).unwrap_or_default();
     Some(
         Sha256::digest(&bytes)
             .iter()
@@ -467,6 +469,73 @@ fn volumes_hash(spec: &FargateServiceSpec) -> Option<String> {
             .map(|b| format!("{b:02x}"))
             .collect(),
     )
+}
+
+fn volumes_hash(spec: &FargateServiceSpec) -> Option<String> {
+    field_hash(spec.volume_configurations.as_ref())
+}
+
+fn lattice_hash(spec: &FargateServiceSpec) -> Option<String> {
+    field_hash(spec.vpc_lattice_configurations.as_ref())
+}
+
+/// The spec's VPC Lattice configurations as CreateService and UpdateService take them.
+fn lattice(
+    items: &[crate::api::service::VpcLatticeConfiguration],
+) -> Result<Vec<sdk::VpcLatticeConfiguration>, Error> {
+    items
+        .iter()
+        .map(|l| {
+            sdk::VpcLatticeConfiguration::builder()
+                .role_arn(&l.role_arn)
+                .target_group_arn(&l.target_group_arn)
+                .port_name(&l.port_name)
+                .build()
+                .map_err(|e| Error::Terminal {
+                    reason: reasons::INVALID_SPEC,
+                    message: format!("vpcLatticeConfigurations: {e}"),
+                })
+        })
+        .collect()
+}
+
+/// The VPC Lattice configurations to send with an update: the spec's, when they differ (as a set) from
+/// what the primary deployment reports, or, where ECS reports none (moto), from what was last sent.
+fn lattice_to_send(
+    spec: &FargateServiceSpec,
+    service: &sdk::Service,
+    status: &FargateServiceStatus,
+) -> Result<Option<Vec<sdk::VpcLatticeConfiguration>>, Error> {
+    let Some(want) = &spec.vpc_lattice_configurations else {
+        return Ok(None);
+    };
+    let reported = service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .map(|d| d.vpc_lattice_configurations())
+        .unwrap_or_default();
+    let key = |r: &str, t: &str, p: &str| (r.to_string(), t.to_string(), p.to_string());
+    let differs = if reported.is_empty() {
+        status.vpc_lattice_configurations_applied != lattice_hash(spec)
+    } else {
+        let mut w: Vec<_> = want
+            .iter()
+            .map(|l| key(&l.role_arn, &l.target_group_arn, &l.port_name))
+            .collect();
+        let mut h: Vec<_> = reported
+            .iter()
+            .map(|l| key(l.role_arn(), l.target_group_arn(), l.port_name()))
+            .collect();
+        w.sort();
+        h.sort();
+        w != h
+    };
+    if differs {
+        lattice(want).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The spec's volume configurations as CreateService and UpdateService take them.
@@ -600,6 +669,7 @@ fn new_service(
             .as_deref()
             .map(service_volumes)
             .transpose()?,
+        vpc_lattice_configurations: s.vpc_lattice_configurations.as_deref().map(lattice).transpose()?,
         tags,
         client_token: client_token(obj, creations),
     })
@@ -1725,6 +1795,74 @@ mod tests {
         // Left out of the spec: not managed.
         let (action, _) = act(plan(&obj(), &refs(), Some(reported(25)), status));
         assert!(sent(&action).is_none());
+    }
+
+    #[test]
+    fn vpc_lattice_configurations_are_compared_as_a_set_with_what_ecs_reports_or_was_sent() {
+        let lattice = |groups: &[&str]| {
+            let mut s = spec();
+            s.vpc_lattice_configurations = Some(
+                groups
+                    .iter()
+                    .map(|g| crate::api::service::VpcLatticeConfiguration {
+                        role_arn: "arn:aws:iam::123456789012:role/ecsInfrastructure".into(),
+                        target_group_arn: format!(
+                            "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/{g}"
+                        ),
+                        port_name: "http".into(),
+                    })
+                    .collect(),
+            );
+            obj_with(s)
+        };
+        let sent = |a: &Action| match a {
+            Action::Create(n) => n.vpc_lattice_configurations.clone(),
+            Action::Update { changes, .. } => changes.vpc_lattice_configurations.clone(),
+            Action::SyncTags { .. } => None,
+        };
+        let (action, then) = act(plan(
+            &lattice(&["a", "b"]),
+            &refs(),
+            None,
+            FargateServiceStatus::default(),
+        ));
+        assert_eq!(sent(&action).map(|v| v.len()), Some(2));
+        let status = then.with(&refs(), &ours(R::Completed, 2)).status;
+        // moto reports none: judged by what was sent.
+        let (action, _) = act(plan(
+            &lattice(&["a", "b"]),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            status.clone(),
+        ));
+        assert!(sent(&action).is_none(), "{action:?}");
+        let (action, _) = act(plan(
+            &lattice(&["a"]),
+            &refs(),
+            Some(ours(R::Completed, 2)),
+            status.clone(),
+        ));
+        assert_eq!(sent(&action).map(|v| v.len()), Some(1));
+        // ECS reports them on the primary deployment, in its own order: the same set is no change.
+        let mut reported = ours(R::Completed, 2);
+        let mut primary = dep("PRIMARY", NEW, Some(R::Completed), 2, 2, "");
+        primary.vpc_lattice_configurations = lattice(&["b", "a"])
+            .spec
+            .vpc_lattice_configurations
+            .as_deref()
+            .map(super::lattice)
+            .and_then(Result::ok);
+        reported.deployments = Some(vec![primary]);
+        let none = FargateServiceStatus::default();
+        let (action, _) = act(plan(
+            &lattice(&["a", "b"]),
+            &refs(),
+            Some(reported.clone()),
+            none.clone(),
+        ));
+        assert!(sent(&action).is_none(), "{action:?}");
+        let (action, _) = act(plan(&lattice(&["a", "c"]), &refs(), Some(reported), none));
+        assert!(sent(&action).is_some());
     }
 
     #[test]
