@@ -7,7 +7,7 @@ use crate::api::task_definition::TaskDefinitionSpec;
 use serde_json::{Map, Value};
 
 /// Fields ECS returns that are not part of RegisterTaskDefinition's input.
-const READ_ONLY: &[&str] = &[
+pub const READ_ONLY: &[&str] = &[
     "taskDefinitionArn",
     "revision",
     "status",

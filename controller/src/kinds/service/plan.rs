@@ -459,6 +459,14 @@ fn client_token(obj: &FargateService, creations: i32) -> String {
         .collect()
 }
 
+/// The service's PRIMARY deployment, where ECS reports what the service runs with.
+fn primary(service: &sdk::Service) -> Option<&sdk::Deployment> {
+    service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+}
+
 /// The hash of a spec field's value (`None` when left out), recorded when sent.
 fn field_hash<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
     let bytes = serde_json::to_vec(value?).unwrap_or_default();
@@ -509,10 +517,7 @@ fn lattice_to_send(
     let Some(want) = &spec.vpc_lattice_configurations else {
         return Ok(None);
     };
-    let reported = service
-        .deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
+    let reported = primary(service)
         .map(|d| d.vpc_lattice_configurations())
         .unwrap_or_default();
     let key = |r: &str, t: &str, p: &str| (r.to_string(), t.to_string(), p.to_string());
@@ -583,10 +588,7 @@ fn volumes_to_send(
     let Some(want) = &spec.volume_configurations else {
         return Ok(None);
     };
-    let reported = service
-        .deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
+    let reported = primary(service)
         .map(|d| d.volume_configurations())
         .unwrap_or_default();
     let differs = if reported.is_empty() {
