@@ -474,7 +474,15 @@ impl Account<'_> {
     /// where that is too long to keep, each call lists the family (and `next` is `None`).
     pub(crate) async fn family(&self, region: Option<&str>, family: &str) -> Result<Family, AwsError> {
         match self.known_revisions(region).await? {
-            Some(known) => Ok(lock(&known).family(family)),
+            Some(known) => {
+                let uncertain = lock(&known).uncertain(family);
+                if uncertain {
+                    // A registration's answer was lost: what ECS holds now is listed first.
+                    self.relist(region, family).await?;
+                }
+                let family = lock(&known).family(family);
+                Ok(family)
+            }
             None => Ok(Family {
                 arns: self.active_revisions(region, family).await?,
                 next: None,
@@ -489,6 +497,14 @@ impl Account<'_> {
             lock(&known).listed(family, &arns);
         }
         Ok(arns)
+    }
+
+    /// Marks `family` as one a registration is sent into: until its answer is kept
+    /// ([`registered`](Self::registered)), the family is listed from ECS before it is trusted.
+    pub(crate) fn registering(&self, region: Option<&str>, family: &str) {
+        if let Some(known) = self.known_revisions_now(region) {
+            lock(&known).registering(family);
+        }
     }
 
     /// Keeps a revision this process registered (or found ACTIVE).

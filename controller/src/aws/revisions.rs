@@ -10,7 +10,7 @@
 //! with a long history (more than [`MAX_PAGES`] pages) is not read whole: its families are listed
 //! each time, as before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The most pages (100 revisions each) read for an account and Region's list.
 pub(crate) const MAX_PAGES: usize = 50;
@@ -19,6 +19,9 @@ pub(crate) const MAX_PAGES: usize = 50;
 #[derive(Debug, Default)]
 pub(crate) struct Known {
     families: HashMap<String, Revisions>,
+    /// Families with a registration whose answer never came (a dropped connection, a timeout): it may
+    /// have happened, so the family is listed from ECS before it is trusted again.
+    uncertain: HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +52,17 @@ impl Known {
         known
     }
 
+    /// Whether the family must be listed from ECS first (see [`registering`](Self::registering)).
+    pub(crate) fn uncertain(&self, family: &str) -> bool {
+        self.uncertain.contains(family)
+    }
+
+    /// A registration into `family` is about to be sent: until its answer is recorded
+    /// ([`registered`](Self::registered)) or the family listed again, the family is not trusted.
+    pub(crate) fn registering(&mut self, family: &str) {
+        self.uncertain.insert(family.to_string());
+    }
+
     pub(crate) fn family(&self, family: &str) -> Family {
         let revisions = self.families.get(family);
         Family {
@@ -62,6 +76,7 @@ impl Known {
     /// A revision became ACTIVE (registered by this process, or found).
     pub(crate) fn registered(&mut self, arn: String) {
         if let Some((family, revision)) = split(&arn) {
+            self.uncertain.remove(family);
             let revisions = self.families.entry(family.to_string()).or_default();
             revisions.highest = revisions.highest.max(revision);
             revisions.active.insert(revision, arn);
@@ -79,6 +94,7 @@ impl Known {
 
     /// The family's ACTIVE revisions as ECS listed them just now (ARNs of other families ignored).
     pub(crate) fn listed(&mut self, family: &str, arns: &[String]) {
+        self.uncertain.remove(family);
         if let Some(revisions) = self.families.get_mut(family) {
             revisions.active.clear();
         }
@@ -134,5 +150,21 @@ mod tests {
         assert_eq!(known.family("web").arns, [arn("web", 9), arn("web", 3)]);
         assert_eq!(known.family("web").next, Some(10));
         assert_eq!(known.family("webapp").arns, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_registration_without_an_answer_makes_its_family_uncertain_until_it_is_listed() {
+        let mut known = Known::from_listing([arn("web", 1)]);
+        known.registering("web");
+        assert!(known.uncertain("web") && !known.uncertain("api"));
+        // The answer came: certain again.
+        known.registered(arn("web", 2));
+        assert!(!known.uncertain("web"));
+        // No answer (the connection dropped after ECS registered revision 3): uncertain until listed.
+        known.registering("web");
+        assert!(known.uncertain("web"));
+        known.listed("web", &[arn("web", 3), arn("web", 2), arn("web", 1)]);
+        assert!(!known.uncertain("web"));
+        assert_eq!(known.family("web").arns[0], arn("web", 3));
     }
 }

@@ -83,6 +83,9 @@ pub(super) async fn converge(
             (current, found.tags.as_slice())
         }
         Revision::Register(registration) => {
+            // If the answer is lost, the registration may still have happened: the family is listed
+            // again before the next look-up trusts what this process knows.
+            aws.registering(Some(region), &registration.family);
             let td = ecs_api::register_task_definition(ecs, registration.as_ref().clone()).await?;
             let arn = arn_of(&td);
             tracing::info!(%arn, "registered a new revision");
