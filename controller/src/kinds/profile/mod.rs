@@ -141,7 +141,26 @@ async fn cluster(ctx: &Context, p: &FargateProfile) -> Result<Result<String, Sta
     })
 }
 
-async fn reconcile(p: Arc<FargateProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+/// Whether this instance reports on the profile: its cluster is referenced in a namespace it manages
+/// (or given by ARN).
+fn reported_here(p: &FargateProfile, scope: &crate::runtime::runner::Scope) -> bool {
+    p.spec
+        .cluster_ref
+        .as_ref()
+        .is_none_or(|r| scope.contains(Some(&r.namespace)))
+}
+
+async fn reconcile(
+    p: Arc<FargateProfile>,
+    ctx: Arc<Context>,
+    scope: crate::runtime::runner::Scope,
+) -> Result<Action, Error> {
+    // A profile whose cluster lives in a namespace this instance does not manage (`--watch-namespace`)
+    // is another instance's to report on: no read of that namespace (its RBAC may not allow one), no
+    // status write to fight over.
+    if !reported_here(&p, &scope) {
+        return Ok(Action::await_change());
+    }
     let old = p.status.clone().unwrap_or_default();
     let mut status = FargateProfileStatus {
         cluster_arn: old.cluster_arn.clone(),
@@ -193,9 +212,10 @@ fn error_policy(_p: Arc<FargateProfile>, error: &Error, _ctx: Arc<Context>) -> A
 /// synced flag), status reports, and a wake-up when a referenced EcsCluster changes.
 pub(crate) fn controller(
     ctx: Arc<Context>,
-    _scope: &crate::runtime::runner::Scope,
+    scope: &crate::runtime::runner::Scope,
     shutdown: Shutdown,
 ) -> Controllers {
+    let scope = scope.clone();
     let (reader, writer) = reflector::store::<FargateProfile>();
     let (first_list, synced_rx) = cache::FirstList::new();
     ctx.stores
@@ -230,7 +250,7 @@ pub(crate) fn controller(
             },
         )
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(move |p, ctx| reconcile(p, ctx, scope.clone()), error_policy, ctx)
         .for_each(|_| async {})
         .boxed();
     let synced = cache::FirstList::wait(synced_rx).boxed();
@@ -241,4 +261,39 @@ pub(crate) fn controller(
 pub(crate) fn crd()
 -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
     <FargateProfile as kube::CustomResourceExt>::crd()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::runner::Scope;
+
+    #[test]
+    fn an_instance_reports_only_on_profiles_whose_cluster_is_in_its_namespaces() {
+        let profile = |mut cluster: serde_json::Value| -> FargateProfile {
+            cluster["selectors"] = serde_json::json!([{"namespace": "jobs"}]);
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "FargateProfile",
+                "metadata": {"name": "batch"},
+                "spec": cluster,
+            }))
+            .unwrap_or_else(|e| panic!("profile fixture: {e}"))
+        };
+        let in_team_a = profile(serde_json::json!({"clusterRef": {"namespace": "team-a", "name": "main"}}));
+        let by_arn =
+            profile(serde_json::json!({"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/x"}));
+        let scoped = Scope {
+            namespaces: vec!["team-b".into()],
+            label_selector: None,
+        };
+        // The cluster is in a namespace this instance does not manage (nor may read): not its profile.
+        assert!(!reported_here(&in_team_a, &scoped));
+        assert!(reported_here(&by_arn, &scoped));
+        assert!(reported_here(&in_team_a, &Scope::default()));
+        let both = Scope {
+            namespaces: vec!["team-b".into(), "team-a".into()],
+            label_selector: None,
+        };
+        assert!(reported_here(&in_team_a, &both));
+    }
 }
