@@ -95,9 +95,24 @@ pub struct FargateServiceSpec {
     /// subnets and security groups; with no profile either, the service is refused (Stalled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_configuration: Option<NetworkConfiguration>,
-    /// How a rollout replaces tasks: the healthy and maximum percentages, the circuit breaker and CloudWatch alarms. Fields left out keep the service's values.
+    /// How a rollout replaces tasks: the strategy (rolling, blue/green, linear, canary), the healthy and
+    /// maximum percentages, the circuit breaker, CloudWatch alarms and lifecycle hooks. Fields left out
+    /// keep the service's values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_configuration: Option<DeploymentConfiguration>,
+    /// Who rolls out new task definitions: `ECS` (ECS's own rolling, blue/green, linear or canary
+    /// deployments), `CODE_DEPLOY` (AWS CodeDeploy blue/green deployments) or `EXTERNAL` (task sets made
+    /// by another tool). With CODE_DEPLOY or EXTERNAL the controller never changes the service's task
+    /// definition, network, platform version or load balancers (ECS refuses that in UpdateService): the
+    /// rollout belongs to CodeDeploy or the external tool, and the status says so
+    /// (`status.deploymentController`). Left out: not managed (ECS's default for a new service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_controller: Option<DeploymentController>,
+    /// Service Connect: the Cloud Map namespace (left out: the cluster's `serviceConnectDefaults`) and
+    /// the task definition's named ports this service offers to, and reaches, other services. A change
+    /// is rolled out with a new deployment. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     /// Elastic Load Balancing target groups the service registers its tasks with (up to 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 5))]
@@ -202,9 +217,13 @@ pub struct AwsVpcConfiguration {
     pub assign_public_ip: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.minimumHealthyPercent) || !has(self.maximumPercent) || self.minimumHealthyPercent <= self.maximumPercent").message("minimumHealthyPercent must be <= maximumPercent"))]
+// LinearConfiguration: "Only valid when the deployment strategy is LINEAR"; CanaryConfiguration: "Only
+// valid when the deployment strategy is CANARY" (ECS API reference, DeploymentConfiguration).
+#[x_kube(validation = Rule::new("!has(self.linearConfiguration) || (has(self.strategy) && self.strategy == 'LINEAR')").message("deploymentConfiguration.linearConfiguration: only with strategy LINEAR"))]
+#[x_kube(validation = Rule::new("!has(self.canaryConfiguration) || (has(self.strategy) && self.strategy == 'CANARY')").message("deploymentConfiguration.canaryConfiguration: only with strategy CANARY"))]
 pub struct DeploymentConfiguration {
     /// 0-100: tasks that must stay healthy during a deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +239,131 @@ pub struct DeploymentConfiguration {
     /// CloudWatch alarms that fail a rollout when they go to ALARM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<DeploymentAlarms>,
+    /// `ROLLING` (ECS's default: tasks are replaced in place), `BLUE_GREEN` (a full new revision, then
+    /// all traffic at once), `LINEAR` (traffic in equal steps) or `CANARY` (a share first, then the
+    /// rest). Blue/green, linear and canary need load balancers with `advancedConfiguration` or
+    /// Service Connect; the status shows the lifecycle stage while they run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]))]
+    pub strategy: Option<String>,
+    /// Minutes both revisions keep running after production traffic moved (blue/green, linear,
+    /// canary), so a rollback is instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub bake_time_in_minutes: Option<i32>,
+    /// Custom logic (a Lambda function) or a pause at stages of a blue/green, linear or canary rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_hooks: Option<Vec<DeploymentLifecycleHook>>,
+    /// With strategy LINEAR: the share of production traffic moved in each step and the wait between steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_configuration: Option<LinearConfiguration>,
+    /// With strategy CANARY: the share of production traffic moved first and the wait before the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_configuration: Option<CanaryConfiguration>,
+    /// With strategy ROLLING: declare a rollout successful once a share of the new tasks is healthy,
+    /// instead of waiting for the service to settle completely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_success_criteria: Option<EarlySuccessCriteria>,
+}
+
+/// Who rolls out the service's new task definitions.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct DeploymentController {
+    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL`.
+    #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["ECS", "CODE_DEPLOY", "EXTERNAL"]))]
+    pub type_: String,
+}
+
+/// A lifecycle hook of a blue/green, linear or canary rollout.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+// DeploymentLifecycleHook.hookTargetArn: "You must provide this parameter when configuring an AWS_LAMBDA
+// lifecycle hook" (AWS_LAMBDA is the default target type).
+#[x_kube(validation = Rule::new("(has(self.targetType) && self.targetType == 'PAUSE') || has(self.hookTargetArn)").message("lifecycleHooks[].hookTargetArn: required for an AWS_LAMBDA hook (the default targetType)"))]
+// (A PAUSE hook at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT is refused by the plan: as a CEL rule
+// over an unbounded list of hooks its estimated cost exceeds the apiserver's budget.)
+pub struct DeploymentLifecycleHook {
+    /// `AWS_LAMBDA` (default: invoke a Lambda function) or `PAUSE` (wait for ContinueServiceDeployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["AWS_LAMBDA", "PAUSE"]))]
+    pub target_type: Option<String>,
+    /// The Lambda function (ARN) of an AWS_LAMBDA hook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_target_arn: Option<String>,
+    /// The role ECS uses to invoke the Lambda function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The stages the hook runs at: RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT,
+    /// POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT,
+    /// POST_PRODUCTION_TRAFFIC_SHIFT.
+    #[schemars(length(min = 1), extend("items" = {"type": "string", "enum": ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]}))]
+    pub lifecycle_stages: Vec<String>,
+    /// Parameters ECS passes to the Lambda function on each invocation (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
+    pub hook_details: Option<serde_json::Value>,
+    /// How long ECS waits for the hook, and what it does then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_configuration: Option<LifecycleHookTimeout>,
+}
+
+/// How long a lifecycle hook may take.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleHookTimeout {
+    /// Minutes ECS waits for the hook (ECS's default: 1440).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_in_minutes: Option<i32>,
+    /// `CONTINUE` or `ROLLBACK` (ECS's default) when the hook times out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["CONTINUE", "ROLLBACK"]))]
+    pub action: Option<String>,
+}
+
+/// The steps of a LINEAR rollout.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinearConfiguration {
+    /// Percent of production traffic moved in each step (ECS: "multiples of 0.1 from 3.0 to 100.0";
+    /// default 10.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 3.0, max = 100.0))]
+    pub step_percent: Option<f64>,
+    /// Minutes between steps (ECS: "0 to 1440"; default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1440))]
+    pub step_bake_time_in_minutes: Option<i32>,
+}
+
+/// The canary of a CANARY rollout.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryConfiguration {
+    /// Percent of production traffic moved first (ECS: "multiples of 0.1 from 0.1 to 100.0"; default 5.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.1, max = 100.0))]
+    pub canary_percent: Option<f64>,
+    /// Minutes before the remaining traffic moves (ECS: "0 to 1440"; default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1440))]
+    pub canary_bake_time_in_minutes: Option<i32>,
+}
+
+/// When a rolling rollout counts as successful.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EarlySuccessCriteria {
+    /// Use the early success criteria.
+    pub enable: bool,
+    /// Percent of the desired count that must be healthy (ECS: "an integer between 0 and 100").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub healthy_percent: Option<i32>,
+    /// `BLOCKING` (old tasks stopped before success is declared) or `DEFERRED` (after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["BLOCKING", "DEFERRED"]))]
+    pub source_service_revision_cleanup: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -255,6 +399,158 @@ pub struct LoadBalancer {
     /// The container's port that receives the traffic (one of its portMappings).
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: i32,
+    /// For blue/green, linear and canary rollouts: the alternate target group and the listener rules
+    /// ECS moves traffic with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_configuration: Option<AdvancedConfiguration>,
+}
+
+/// The second target group and the listener rules of an ECS blue/green, linear or canary rollout.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedConfiguration {
+    /// The target group (ARN) the new revision's tasks register with.
+    pub alternate_target_group_arn: String,
+    /// The production listener rule (Application Load Balancer) or listener (Network Load Balancer).
+    pub production_listener_rule: String,
+    /// The listener rule or listener for test traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_rule: Option<String>,
+    /// The role ECS uses to call Elastic Load Balancing.
+    pub role_arn: String,
+}
+
+/// Service Connect for one service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectConfiguration {
+    /// Turn Service Connect on for the service.
+    pub enabled: bool,
+    /// The Cloud Map namespace (name or ARN). Left out: the cluster's `serviceConnectDefaults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The endpoints this service offers to others (left out: a client only, reaching the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<ServiceConnectService>>,
+    /// The Service Connect proxy's log configuration (as a container's `logConfiguration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_configuration: Option<super::task_definition::LogConfiguration>,
+    /// The proxy's access logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log_configuration: Option<ServiceConnectAccessLogConfiguration>,
+}
+
+/// One endpoint a service offers through Service Connect.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectService {
+    /// The `name` of one of the task definition's port mappings.
+    #[schemars(length(min = 1))]
+    pub port_name: String,
+    /// The name in the namespace (default: the port name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery_name: Option<String>,
+    /// The names and ports clients use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_aliases: Option<Vec<ServiceConnectClientAlias>>,
+    /// The port the proxy listens on (default: the port mapping's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub ingress_port_override: Option<i32>,
+    /// The proxy's timeouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<ServiceConnectTimeout>,
+    /// TLS between the proxies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServiceConnectTls>,
+}
+
+/// A name and port clients reach a Service Connect endpoint by.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectClientAlias {
+    /// The port clients use.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// The DNS name clients use (default: the discovery name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    /// For blue/green rollouts: the header that sends a request to the new revision as test traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_traffic_rules: Option<ServiceConnectTestTrafficRules>,
+}
+
+/// How Service Connect recognises test traffic.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ServiceConnectTestTrafficRules {
+    /// The header to match.
+    pub header: ServiceConnectTestTrafficHeader,
+}
+
+/// A header that marks test traffic.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ServiceConnectTestTrafficHeader {
+    /// The header's name.
+    pub name: String,
+    /// The value to match (left out: the header's presence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<ServiceConnectHeaderValue>,
+}
+
+/// A header value to match.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ServiceConnectHeaderValue {
+    /// The exact value.
+    pub exact: String,
+}
+
+/// The Service Connect proxy's timeouts.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTimeout {
+    /// Seconds a connection may stay idle (0 turns the timeout off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub idle_timeout_seconds: Option<i32>,
+    /// Seconds for a whole request (HTTP, HTTP/2, gRPC; 0 turns it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub per_request_timeout_seconds: Option<i32>,
+}
+
+/// TLS for a Service Connect endpoint.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTls {
+    /// The AWS Private CA that issues the certificates.
+    pub issuer_certificate_authority: ServiceConnectCertificateAuthority,
+    /// The KMS key (ARN or alias) that protects the private keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+    /// The role ECS uses for the certificate authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+}
+
+/// The certificate authority of Service Connect TLS.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectCertificateAuthority {
+    /// The AWS Private CA (ARN).
+    pub aws_pca_authority_arn: String,
+}
+
+/// The Service Connect proxy's access logs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectAccessLogConfiguration {
+    /// `TEXT` or `JSON`.
+    #[schemars(extend("enum" = ["TEXT", "JSON"]))]
+    pub format: String,
+    /// `ENABLED` or `DISABLED`: log query parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["ENABLED", "DISABLED"]))]
+    pub include_query_parameters: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -344,6 +640,18 @@ pub struct FargateServiceStatus {
     /// present when the service was created or first seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forced_deployment: Option<String>,
+    /// The hash of the `spec.serviceConnectConfiguration` last sent to ECS (compared as
+    /// `volumeConfigurationsApplied` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration_applied: Option<String>,
+    /// The service's deployment controller as ECS reports it (`ECS`, `CODE_DEPLOY`, `EXTERNAL`). With
+    /// CODE_DEPLOY or EXTERNAL, rollouts belong to CodeDeploy or the external tool, not to the controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_controller: Option<String>,
+    /// The lifecycle stage of a blue/green, linear or canary rollout in progress (DescribeServiceDeployments),
+    /// e.g. `TEST_TRAFFIC_SHIFT`, `BAKE_TIME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
     /// The FargateProfile that selects this object (its defaults and guard rails apply), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,

@@ -514,6 +514,8 @@ pub(crate) struct NewService {
     pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
     pub volume_configurations: Option<Vec<aws_sdk_ecs::types::ServiceVolumeConfiguration>>,
     pub vpc_lattice_configurations: Option<Vec<aws_sdk_ecs::types::VpcLatticeConfiguration>>,
+    pub deployment_controller: Option<aws_sdk_ecs::types::DeploymentController>,
+    pub service_connect_configuration: Option<aws_sdk_ecs::types::ServiceConnectConfiguration>,
     pub tags: Vec<Tag>,
     /// Idempotency token (up to 36 ASCII characters).
     pub client_token: String,
@@ -539,6 +541,8 @@ pub(crate) async fn create_service(ecs: &EcsClient, s: NewService) -> Result<Ser
                 .set_availability_zone_rebalancing(s.availability_zone_rebalancing)
                 .set_volume_configurations(s.volume_configurations)
                 .set_vpc_lattice_configurations(s.vpc_lattice_configurations)
+                .set_deployment_controller(s.deployment_controller)
+                .set_service_connect_configuration(s.service_connect_configuration)
                 .set_enable_execute_command(s.enable_execute_command)
                 .set_propagate_tags(s.propagate_tags)
                 .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags)
@@ -568,6 +572,8 @@ pub struct ServiceUpdate {
     pub availability_zone_rebalancing: Option<aws_sdk_ecs::types::AvailabilityZoneRebalancing>,
     pub volume_configurations: Option<Vec<aws_sdk_ecs::types::ServiceVolumeConfiguration>>,
     pub vpc_lattice_configurations: Option<Vec<aws_sdk_ecs::types::VpcLatticeConfiguration>>,
+    pub deployment_controller: Option<aws_sdk_ecs::types::DeploymentController>,
+    pub service_connect_configuration: Option<aws_sdk_ecs::types::ServiceConnectConfiguration>,
     /// Needed when switching between launch type and capacity providers.
     pub force_new_deployment: bool,
 }
@@ -607,6 +613,11 @@ impl ServiceUpdate {
                 "vpcLatticeConfigurations",
                 self.vpc_lattice_configurations.is_some(),
             ),
+            ("deploymentController", self.deployment_controller.is_some()),
+            (
+                "serviceConnectConfiguration",
+                self.service_connect_configuration.is_some(),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -638,6 +649,8 @@ pub(crate) async fn update_service(
                 .set_availability_zone_rebalancing(u.availability_zone_rebalancing)
                 .set_volume_configurations(u.volume_configurations)
                 .set_vpc_lattice_configurations(u.vpc_lattice_configurations)
+                .set_deployment_controller(u.deployment_controller)
+                .set_service_connect_configuration(u.service_connect_configuration)
                 .set_enable_execute_command(u.enable_execute_command)
                 .set_propagate_tags(u.propagate_tags)
                 .set_enable_ecs_managed_tags(u.enable_ecs_managed_tags)
@@ -646,6 +659,24 @@ pub(crate) async fn update_service(
         )
         .await?;
     out.service.ok_or_else(|| empty("UpdateService"))
+}
+
+/// The lifecycle stage of a service deployment (blue/green, linear, canary), by its ARN; `None` when ECS
+/// does not report one.
+pub(crate) async fn service_deployment_stage(ecs: &EcsClient, arn: &str) -> Result<Option<String>, AwsError> {
+    let out = ecs
+        .call(
+            op::DESCRIBE_SERVICE_DEPLOYMENTS,
+            ecs.describe_service_deployments()
+                .service_deployment_arns(arn)
+                .send(),
+        )
+        .await?;
+    Ok(out
+        .service_deployments()
+        .first()
+        .and_then(|d| d.lifecycle_stage())
+        .map(|s| s.as_str().to_string()))
 }
 
 /// Deletes a service (force: without scaling it to zero first); returns it as ECS reports it afterwards.

@@ -79,7 +79,8 @@ pub(crate) fn of(op: Operation) -> &'static [Limit] {
         (Service::Ecs, "RegisterTaskDefinition" | "DeregisterTaskDefinition") => &[TASK_DEFINITION_MODIFY],
         (Service::Ecs, "DescribeTaskDefinition" | "ListTaskDefinitions") => &[TASK_DEFINITION_READ],
         (Service::Ecs, "DeleteTaskDefinitions") => &[TASK_DEFINITION_DELETION],
-        (Service::Ecs, "DescribeServices") => &[SERVICE_READ],
+        // The blue/green stage of a rollout: a read of the service, in the service read group.
+        (Service::Ecs, "DescribeServiceDeployments" | "DescribeServices") => &[SERVICE_READ],
         (Service::Ecs, "CreateService" | "UpdateService" | "DeleteService") => &[SERVICE_MODIFY],
         (Service::Ecs, "RunTask") => &[CLUSTER_RESOURCE_MODIFY, FARGATE_RUN_TASK],
         (Service::Ecs, "StopTask") => &[CLUSTER_RESOURCE_MODIFY],

@@ -79,6 +79,7 @@ operations! {
     DEREGISTER_TASK_DEFINITION = Ecs "DeregisterTaskDefinition" write;
     DELETE_TASK_DEFINITIONS = Ecs "DeleteTaskDefinitions" write;
     DESCRIBE_SERVICES = Ecs "DescribeServices" read;
+    DESCRIBE_SERVICE_DEPLOYMENTS = Ecs "DescribeServiceDeployments" read;
     CREATE_SERVICE = Ecs "CreateService" write;
     UPDATE_SERVICE = Ecs "UpdateService" write;
     DELETE_SERVICE = Ecs "DeleteService" write;

@@ -58,7 +58,7 @@ fn cluster_source<'a>(names: &Names<'a>) -> Option<ClusterSource<'a>> {
 }
 
 /// The cluster (ARN), its region, and the task-definition revision to run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct Placed {
     pub(super) cluster: String,
     pub(super) region: String,
@@ -66,6 +66,11 @@ pub(super) struct Placed {
     /// The cluster's default capacity provider strategy, empty when it has none (then ECS runs a task
     /// that names neither a launch type nor a strategy on EC2).
     pub(super) default_strategy: Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>,
+    /// The named port mappings of the task definition, when it comes from a TaskDefinition object
+    /// (`None`: a revision given by ARN, not looked into).
+    pub(super) port_names: Option<Vec<String>>,
+    /// The cluster's default Service Connect namespace (`serviceConnectDefaults`), if it has one.
+    pub(super) service_connect_default: Option<String>,
 }
 
 /// The cluster, region and task definition of `names`, or why they are not usable yet. With
@@ -80,6 +85,8 @@ pub(super) async fn resolve(
         kind, namespace: ns, ..
     } = names;
     let mut default_strategy = Vec::new();
+    let mut service_connect_default = None;
+    let mut port_names = None;
     let source = cluster_source(&names);
     let (cluster, region) = match source {
         Some(ClusterSource::Arn { arn, .. }) => (arn.to_string(), arn_region(arn).map(str::to_string)),
@@ -98,6 +105,11 @@ pub(super) async fn resolve(
                 return not_ready(format!("EcsCluster {cluster_ns}/{name} does not exist"));
             };
             default_strategy = spec_default_strategy(&c);
+            service_connect_default = c
+                .spec
+                .service_connect_defaults
+                .as_ref()
+                .map(|d| d.namespace.clone());
             let status = c.status.unwrap_or_default();
             match status.arn {
                 Some(arn) if ready(&status.conditions) && c.metadata.deletion_timestamp.is_none() => {
@@ -129,6 +141,13 @@ pub(super) async fn resolve(
             let Some(td) = cache::get::<TaskDefinition>(ctx, ns, &r.name, current).await? else {
                 return not_ready(format!("TaskDefinition {} does not exist", r.name));
             };
+            port_names = Some(
+                td.spec
+                    .container_definitions
+                    .iter()
+                    .flat_map(|c| c.port_mappings.iter().filter_map(|p| p.name.clone()))
+                    .collect(),
+            );
             // The newest registered revision, even while a later spec is being registered: what
             // exists runs, and a service rolls forward when the new revision lands.
             match td.status.and_then(|s| s.arn) {
@@ -149,6 +168,10 @@ pub(super) async fn resolve(
             return not_ready(format!("ECS cluster {cluster} does not exist"));
         };
         default_strategy = c.default_capacity_provider_strategy().to_vec();
+        service_connect_default = c
+            .service_connect_defaults()
+            .and_then(|d| d.namespace())
+            .map(str::to_string);
         let tag = |key: &str| crate::aws::ecs::tag_value(c.tags(), key);
         if let Some(owner_ns) = tag(crate::api::OWNER_NAMESPACE_TAG)
             && owner_check
@@ -189,6 +212,8 @@ pub(super) async fn resolve(
         region,
         task_definition,
         default_strategy,
+        port_names,
+        service_connect_default,
     }))
 }
 

@@ -32,6 +32,10 @@ pub mod reasons {
     pub const ROLLOUT_FAILED: &str = "RolloutFailed";
     pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
     pub const ROLLOUT_COMPLETE: &str = "RolloutComplete";
+    /// The service's deployment controller is CODE_DEPLOY: CodeDeploy rolls out its task definitions.
+    pub const ROLLOUT_BY_CODE_DEPLOY: &str = "RolloutByCodeDeploy";
+    /// The service's deployment controller is EXTERNAL: another tool rolls out task sets.
+    pub const ROLLOUT_BY_EXTERNAL_CONTROLLER: &str = "RolloutByExternalController";
     /// The AWS resource matches the spec.
     pub const ACTIVE: &str = "Active";
     /// AWS is creating or changing the resource.

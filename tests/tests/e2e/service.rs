@@ -775,3 +775,72 @@ async fn a_cluster_status_write_services_do_not_read_wakes_none_of_them() -> Res
     );
     Ok(())
 }
+
+/// With the CODE_DEPLOY deployment controller the rollouts are CodeDeploy's: a new TaskDefinition revision
+/// is never sent with UpdateService (ECS refuses it), and the status says who rolls out and what is
+/// waiting for it. moto keeps the controller type it was created with and lists no deployments for it.
+#[tokio::test]
+async fn a_service_on_codedeploy_is_left_to_codedeploy_and_says_so() -> Result<()> {
+    let ecs = ecs().await?;
+    let setup = Setup::new("e2e-svc-codedeploy").await?;
+    let net = network()?;
+    let family = unique("e2e-svc-codedeploy");
+    apply(&setup.clusters, cluster_manifest("main", &family)).await?;
+    apply(&setup.tds, task_definition_manifest("web", &family, "nginx:1.27")).await?;
+    let mut manifest = service_manifest("web", "main", "web", &net, 1);
+    manifest["spec"]["deploymentController"] = json!({"type": "CODE_DEPLOY"});
+    // (moto drops a deployment configuration sent with CreateService, so the controller would send it
+    // again with UpdateService, which CODE_DEPLOY allows; left out, any UpdateService is a mistake.)
+    if let Some(spec) = manifest["spec"].as_object_mut() {
+        spec.remove("deploymentConfiguration");
+    }
+    apply(&setup.services, manifest).await?;
+    let web = wait_ready(&setup.services, "web", ConditionStatus::True, T).await?;
+    let ready = condition(&web, READY).context("Ready")?;
+    assert_eq!(ready.reason, "RolloutByCodeDeploy", "{}", ready.message);
+    assert_eq!(
+        web.pointer("/status/deploymentController"),
+        Some(&json!("CODE_DEPLOY"))
+    );
+    let first = web["status"]["taskDefinitionArn"]
+        .as_str()
+        .context("revision")?
+        .to_string();
+
+    // A new revision: reported as CodeDeploy's to deploy, never sent.
+    apply(&setup.tds, task_definition_manifest("web", &family, "nginx:1.28")).await?;
+    let services = setup.services.clone();
+    let message = eventually(
+        "the status to name the revision waiting for CodeDeploy",
+        T,
+        || async {
+            let obj = serde_json::to_value(services.get("web").await?)?;
+            let ready = condition(&obj, READY);
+            Ok(ready
+                .filter(|c| {
+                    c.status == ConditionStatus::True && c.message.contains("is for CodeDeploy to deploy")
+                })
+                .map(|c| c.message))
+        },
+    )
+    .await?;
+    ensure!(message.contains(":2 is for CodeDeploy"), "{message}");
+    more_reconciles(&setup.controller, "FargateService", 2.0).await?;
+    assert_eq!(
+        setup.controller.calls("UpdateService"),
+        0,
+        "nothing to send while CodeDeploy owns rollouts"
+    );
+    let cluster = wait_ready(&setup.clusters, "main", ConditionStatus::True, T).await?;
+    let cluster_arn = cluster["status"]["arn"].as_str().context("arn")?;
+    let name = web["status"]["serviceName"].as_str().unwrap_or("web");
+    let service = describe_service(&ecs, cluster_arn, name)
+        .await?
+        .context("the service")?;
+    assert_eq!(
+        service.task_definition(),
+        Some(first.as_str()),
+        "still on the first revision"
+    );
+    Ok(())
+}

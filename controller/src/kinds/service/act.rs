@@ -72,3 +72,13 @@ pub(super) async fn delete(aws: &Account<'_>, target: &Target) -> Result<Option<
     tracing::info!(service = %target.name, "deleting ECS service");
     Ok(ecs_api::delete_service(ecs, &target.cluster, &target.name, true).await?)
 }
+
+/// The lifecycle stage of the service deployment `deployment` (ARN), as ECS reports it.
+pub(super) async fn stage(
+    aws: &Account<'_>,
+    target: &Target,
+    deployment: &str,
+) -> Result<Option<String>, Error> {
+    let ecs = &aws.region(target.region.as_deref()).ecs;
+    Ok(ecs_api::service_deployment_stage(ecs, deployment).await?)
+}

@@ -33,6 +33,10 @@ pub(super) struct Resolved {
     pub(super) scaled_by: Option<String>,
     /// The cluster's default capacity provider strategy (empty: none).
     pub(super) default_strategy: Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>,
+    /// The task definition's named ports, when known (from a TaskDefinition object).
+    pub(super) port_names: Option<Vec<String>>,
+    /// The cluster's default Service Connect namespace, if it has one.
+    pub(super) service_connect_default: Option<String>,
 }
 
 /// The referenced cluster, task definition and scaling policy of `obj`; waits (`DependencyNotReady`)
@@ -63,6 +67,8 @@ pub(super) async fn references(
         task_definition,
         scaled_by,
         default_strategy: placed.default_strategy,
+        port_names: placed.port_names,
+        service_connect_default: placed.service_connect_default,
     }))
 }
 

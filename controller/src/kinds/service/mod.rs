@@ -7,8 +7,10 @@
 //! [`act`] (the AWS calls) -> the status, reported by the plan from what AWS answered.
 
 mod act;
+mod connect;
 mod dereference;
 mod plan;
+mod strategy;
 
 use crate::api::{EcsCluster, FargateService, FargateServiceStatus, ScalingPolicy, TaskDefinition};
 use crate::aws::operations::{self as op, Operation};
@@ -26,6 +28,8 @@ impl Managed for FargateService {
     const OPERATIONS: &'static [Operation] = &[
         op::DESCRIBE_CLUSTERS,
         op::DESCRIBE_SERVICES,
+        // The lifecycle stage of a blue/green, linear or canary rollout in progress.
+        op::DESCRIBE_SERVICE_DEPLOYMENTS,
         // The revision's task role, once per revision, when a profile limits task roles.
         op::DESCRIBE_TASK_DEFINITION,
         // A scalable target no ScalingPolicy owns, before the count is set.
@@ -97,7 +101,11 @@ impl Managed for FargateService {
             Plan::Settled(applied) => Ok(applied),
             Plan::Act { action, then } => {
                 let answered = act::execute(&aws, &refs.target, action, then.adopts()).await?;
-                Ok(then.with(&refs, &answered))
+                let stage = match plan::wants_stage(&answered) {
+                    Some(deployment) => act::stage(&aws, &refs.target, deployment).await?,
+                    None => None,
+                };
+                Ok(then.with(&refs, &answered, stage))
             }
         }
     }

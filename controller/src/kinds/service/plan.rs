@@ -5,10 +5,12 @@
 //! planned here too ([`removal`]). Being pure, every branch is tested below on AWS-shaped data,
 //! including what moto cannot produce (rollout states, a circuit-breaker rollback).
 
+use super::connect;
 use super::dereference::{Resolved, Target};
+use super::strategy::{self, Controller};
 use crate::api::cluster::CapacityProviderStrategyItem as SpecStrategyItem;
 use crate::api::conditions::PROGRESSING;
-use crate::api::service::{DeploymentConfiguration as SpecDeployment, FargateServiceSpec};
+use crate::api::service::FargateServiceSpec;
 use crate::api::{Condition, ConditionStatus, FargateService, FargateServiceStatus};
 use crate::aws::ecs::{NewService, ServiceUpdate, tag};
 use crate::runtime::conditions::reasons;
@@ -78,6 +80,8 @@ pub(super) struct Report {
     notes: Vec<Note>,
     /// Whether the action sent a create or an update (said in the rollout message).
     sent: bool,
+    /// Spec fields that differ but are not sent while CodeDeploy or an external tool owns the rollouts.
+    held: Vec<&'static str>,
 }
 
 /// Decides what `apply` does with the service as described (`observed`; `None`: it does not exist).
@@ -102,6 +106,9 @@ pub(super) fn plan(
             observed.as_ref(),
         )));
     }
+    if let Some(d) = &obj.spec.deployment_configuration {
+        strategy::check(d)?;
+    }
     let mut notes = Vec::new();
     let observed = match observed {
         Some(s) if !owned(obj, &s) => {
@@ -117,6 +124,7 @@ pub(super) fn plan(
         }
         other => other,
     };
+    let mut held = Vec::new();
     let action = match observed {
         None if !ownership::may_create(&obj.spec.policies) => {
             return Ok(Plan::Settled(Applied::new(status, not_found(name, cluster))));
@@ -131,6 +139,7 @@ pub(super) fn plan(
             ));
             let before = status.creations.unwrap_or(0);
             let create = new_service(obj, refs, desired_tags(obj), before)?;
+            status.service_connect_configuration_applied = connect::hash(&obj.spec);
             // A new service deploys anyway: the value it is created with asks for nothing more.
             status.forced_deployment = obj.spec.force_new_deployment.clone();
             status.volume_configurations_applied = volumes_hash(&obj.spec);
@@ -169,8 +178,21 @@ pub(super) fn plan(
                 },
             );
             let mut changes = changes;
-            if redeploy(&obj.spec, &status) {
-                changes.force_new_deployment = true;
+            let redeploying = redeploy(&obj.spec, &status);
+            changes.force_new_deployment |= redeploying;
+            changes.volume_configurations = volumes_to_send(&obj.spec, &s, &status)?;
+            changes.vpc_lattice_configurations = lattice_to_send(&obj.spec, &s, &status)?;
+            if let Some(c) = &obj.spec.service_connect_configuration {
+                connect::check(c, refs)?;
+            }
+            changes.service_connect_configuration = connect::to_send(
+                &obj.spec,
+                primary(&s).and_then(|d| d.service_connect_configuration()),
+                status.service_connect_configuration_applied.as_deref(),
+            )?;
+            let (changes, dropped) = strategy::restrict(changes, Controller::of(&s));
+            held = dropped;
+            if redeploying && changes.force_new_deployment {
                 notes.push(Note::new(
                     reasons::UPDATED,
                     format!(
@@ -179,12 +201,21 @@ pub(super) fn plan(
                     ),
                 ));
             }
-            // Recorded with the answer (the status is written only once the update went through).
-            status.forced_deployment = obj.spec.force_new_deployment.clone();
-            changes.volume_configurations = volumes_to_send(&obj.spec, &s, &status)?;
-            status.volume_configurations_applied = volumes_hash(&obj.spec);
-            changes.vpc_lattice_configurations = lattice_to_send(&obj.spec, &s, &status)?;
-            status.vpc_lattice_configurations_applied = lattice_hash(&obj.spec);
+            // Recorded with the answer (the status is written only once the update went through);
+            // what is held while another deployment controller owns the rollouts is not recorded.
+            let sent = |field: &str| !held.contains(&field);
+            if sent("forceNewDeployment") {
+                status.forced_deployment = obj.spec.force_new_deployment.clone();
+            }
+            if sent("volumeConfigurations") {
+                status.volume_configurations_applied = volumes_hash(&obj.spec);
+            }
+            if sent("vpcLatticeConfigurations") {
+                status.vpc_lattice_configurations_applied = lattice_hash(&obj.spec);
+            }
+            if sent("serviceConnectConfiguration") {
+                status.service_connect_configuration_applied = connect::hash(&obj.spec);
+            }
             let current = Box::new(s);
             let tags = desired_tags(obj);
             if changes.is_empty() {
@@ -204,7 +235,12 @@ pub(super) fn plan(
     let sent = matches!(action, Action::Create(_) | Action::Update { .. });
     Ok(Plan::Act {
         action,
-        then: Report { status, notes, sent },
+        then: Report {
+            status,
+            notes,
+            sent,
+            held,
+        },
     })
 }
 
@@ -254,13 +290,30 @@ impl Report {
 
     /// The outcome, from the service AWS answered with: the status facts, the rollout it is in
     /// (Ready once complete, InProgress while rolling out, Failed once the circuit breaker rolled it
-    /// back) and the matching `Progressing` condition, with the Events of the change.
-    pub(super) fn with(self, refs: &Resolved, service: &sdk::Service) -> Applied<FargateServiceStatus> {
+    /// back) and the matching `Progressing` condition, with the Events of the change. `stage` is the
+    /// lifecycle stage of a blue/green, linear or canary rollout in progress, when it was asked for
+    /// ([`wants_stage`]). With CODE_DEPLOY or EXTERNAL, the rollout is the other controller's: the
+    /// service is judged by the revision it runs, and the status says who rolls it out.
+    pub(super) fn with(
+        self,
+        refs: &Resolved,
+        service: &sdk::Service,
+        stage: Option<String>,
+    ) -> Applied<FargateServiceStatus> {
         let Report {
             mut status,
             notes,
             sent,
+            held,
         } = self;
+        let controller = Controller::of(service);
+        status.deployment_controller = service
+            .deployment_controller()
+            .map(|c| c.r#type.as_str().to_string());
+        if let Some(owner) = controller.owner() {
+            return handed_over(status, refs, service, owner, &held).with_notes(notes);
+        }
+        status.lifecycle_stage = stage.clone();
         let desired_td = &refs.task_definition;
         let rollout = rollout(service, desired_td, status.failed_task_definition_arn.as_deref());
         status.arn = service.service_arn().map(str::to_string);
@@ -304,11 +357,12 @@ impl Report {
             }
             Phase::InProgress => {
                 let message = format!(
-                    "rolling out {}: {}/{} running, {} pending{}",
+                    "rolling out {}: {}/{} running, {} pending{}{}",
                     short_td(desired_td),
                     service.running_count(),
                     service.desired_count(),
                     service.pending_count(),
+                    stage.map(|s| format!(", stage {s}")).unwrap_or_default(),
                     if sent { " (update just sent)" } else { "" }
                 );
                 let state = State::InProgress {
@@ -341,6 +395,105 @@ impl Report {
         };
         applied.with_notes(notes)
     }
+}
+
+/// Whether the lifecycle stage of the service's rollout is worth a DescribeServiceDeployments: a
+/// blue/green, linear or canary rollout the controller follows, still in progress.
+pub(super) fn wants_stage(service: &sdk::Service) -> Option<&str> {
+    let in_progress =
+        primary(service).is_some_and(|d| d.rollout_state() == Some(&sdk::DeploymentRolloutState::InProgress));
+    (Controller::of(service) == Controller::Ecs && strategy::staged(service) && in_progress)
+        .then(|| service.current_service_deployment())
+        .flatten()
+}
+
+/// The outcome for a service whose rollouts belong to CodeDeploy or an external tool (`owner`): Ready
+/// once the revision it runs has its tasks, reason `RolloutByCodeDeploy` / `RolloutByExternalController`,
+/// with the revision it runs, the TaskDefinition's newest, and the spec fields held back (`held`).
+fn handed_over(
+    mut status: FargateServiceStatus,
+    refs: &Resolved,
+    service: &sdk::Service,
+    owner: &str,
+    held: &[&str],
+) -> Applied<FargateServiceStatus> {
+    let runs = primary(service)
+        .and_then(|d| d.task_definition())
+        .or(service.task_definition())
+        .unwrap_or_default()
+        .to_string();
+    let rollout = rollout(service, &runs, None);
+    status.arn = service.service_arn().map(str::to_string);
+    status.service_name = Some(refs.target.name.clone());
+    status.cluster_arn = service.cluster_arn().map(str::to_string);
+    status.region = refs.target.region.clone();
+    status.task_definition_arn = Some(runs.clone()).filter(|r| !r.is_empty());
+    status.desired_count = Some(service.desired_count());
+    status.running_count = Some(service.running_count());
+    status.pending_count = Some(service.pending_count());
+    status.rollout_state = rollout.rollout_state.clone();
+    status.rollout_state_reason = rollout.reason.clone();
+    status.scaled_by = refs.scaled_by.clone();
+    status.lifecycle_stage = None;
+    let reason = if owner == "CodeDeploy" {
+        reasons::ROLLOUT_BY_CODE_DEPLOY
+    } else {
+        reasons::ROLLOUT_BY_EXTERNAL_CONTROLLER
+    };
+    let newest = if runs == refs.task_definition {
+        String::new()
+    } else {
+        format!(
+            "; the TaskDefinition's newest revision {} is for {owner} to deploy",
+            short_td(&refs.task_definition)
+        )
+    };
+    let held = if held.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; not applied while {owner} owns rollouts (UpdateService refuses them): {}",
+            held.join(", ")
+        )
+    };
+    let message = format!(
+        "rollouts belong to {owner}: {}/{} tasks running {}{newest}{held}",
+        service.running_count(),
+        service.desired_count(),
+        short_td(&runs)
+    );
+    let progressing = |s: ConditionStatus| vec![Condition::new(PROGRESSING, s, reason, &message)];
+    let mut a = match rollout.phase {
+        Phase::Complete => {
+            let mut a = Applied::new(
+                status,
+                State::Ready {
+                    reason,
+                    message: message.clone(),
+                },
+            );
+            a.extra_conditions = progressing(ConditionStatus::False);
+            a
+        }
+        Phase::InProgress | Phase::Failed => {
+            let mut a = Applied::new(
+                status,
+                State::InProgress {
+                    reason,
+                    message: message.clone(),
+                    recheck: RECHECK_ROLLOUT,
+                },
+            );
+            a.extra_conditions = progressing(ConditionStatus::True);
+            a
+        }
+    };
+    a.status.last_event = service
+        .events()
+        .first()
+        .and_then(|e| e.message())
+        .map(str::to_string);
+    a
 }
 
 fn owned(obj: &FargateService, service: &sdk::Service) -> bool {
@@ -468,7 +621,7 @@ fn primary(service: &sdk::Service) -> Option<&sdk::Deployment> {
 }
 
 /// The hash of a spec field's value (`None` when left out), recorded when sent.
-fn field_hash<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
+pub(super) fn field_hash<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
     let bytes = serde_json::to_vec(value?).unwrap_or_default();
     Some(
         Sha256::digest(&bytes)
@@ -655,7 +808,10 @@ fn new_service(
         capacity_provider_strategy: s.capacity_provider_strategy.as_deref().map(strategy),
         platform_version: s.platform_version.clone(),
         network_configuration: network(s)?,
-        deployment_configuration: s.deployment_configuration.as_ref().map(|d| deployment(d, None)),
+        deployment_configuration: s
+            .deployment_configuration
+            .as_ref()
+            .map(|d| strategy::deployment(d, None)),
         load_balancers: s.load_balancers.as_deref().map(load_balancers),
         health_check_grace_period_seconds: s.health_check_grace_period_seconds,
         service_registries: s.service_registries.as_deref().map(registries),
@@ -672,6 +828,12 @@ fn new_service(
             .map(service_volumes)
             .transpose()?,
         vpc_lattice_configurations: s.vpc_lattice_configurations.as_deref().map(lattice).transpose()?,
+        deployment_controller: s.deployment_controller.as_ref().and_then(strategy::controller),
+        service_connect_configuration: s
+            .service_connect_configuration
+            .as_ref()
+            .map(|c| connect::check(c, r).and_then(|()| connect::configuration(c)))
+            .transpose()?,
         tags,
         client_token: client_token(obj, creations),
     })
@@ -698,68 +860,6 @@ fn strategy(items: &[SpecStrategyItem]) -> Vec<sdk::CapacityProviderStrategyItem
     super::super::placement::strategy(items)
 }
 
-/// The user's deployment configuration laid over the current one, so fields left out keep their values.
-fn deployment(
-    d: &SpecDeployment,
-    current: Option<&sdk::DeploymentConfiguration>,
-) -> sdk::DeploymentConfiguration {
-    let mut b = current.cloned().map(|c| {
-        sdk::DeploymentConfiguration::builder()
-            .set_minimum_healthy_percent(c.minimum_healthy_percent)
-            .set_maximum_percent(c.maximum_percent)
-            .set_deployment_circuit_breaker(c.deployment_circuit_breaker)
-            .set_alarms(c.alarms)
-    });
-    let mut builder = b.take().unwrap_or_else(sdk::DeploymentConfiguration::builder);
-    if let Some(v) = d.minimum_healthy_percent {
-        builder = builder.minimum_healthy_percent(v);
-    }
-    if let Some(v) = d.maximum_percent {
-        builder = builder.maximum_percent(v);
-    }
-    if let Some(cb) = &d.deployment_circuit_breaker {
-        builder = builder.deployment_circuit_breaker(
-            sdk::DeploymentCircuitBreaker::builder()
-                .enable(cb.enable)
-                .rollback(cb.rollback)
-                .build(),
-        );
-    }
-    if let Some(a) = &d.alarms {
-        builder = builder.set_alarms(
-            sdk::DeploymentAlarms::builder()
-                .set_alarm_names(Some(a.alarm_names.clone()))
-                .enable(a.enable)
-                .rollback(a.rollback)
-                .build()
-                .ok(),
-        );
-    }
-    builder.build()
-}
-
-fn deployment_differs(want: &SpecDeployment, have: Option<&sdk::DeploymentConfiguration>) -> bool {
-    let Some(h) = have else { return true };
-    want.minimum_healthy_percent
-        .is_some_and(|v| Some(v) != h.minimum_healthy_percent())
-        || want
-            .maximum_percent
-            .is_some_and(|v| Some(v) != h.maximum_percent())
-        || want.deployment_circuit_breaker.as_ref().is_some_and(|cb| {
-            h.deployment_circuit_breaker()
-                .is_none_or(|h| h.enable() != cb.enable || h.rollback() != cb.rollback)
-        })
-        || want.alarms.as_ref().is_some_and(|a| {
-            h.alarms().is_none_or(|h| {
-                let mut want_names = a.alarm_names.clone();
-                let mut have_names = h.alarm_names().to_vec();
-                want_names.sort();
-                have_names.sort();
-                h.enable() != a.enable || h.rollback() != a.rollback || want_names != have_names
-            })
-        })
-}
-
 fn load_balancers(lbs: &[crate::api::service::LoadBalancer]) -> Vec<sdk::LoadBalancer> {
     lbs.iter()
         .map(|l| {
@@ -767,6 +867,14 @@ fn load_balancers(lbs: &[crate::api::service::LoadBalancer]) -> Vec<sdk::LoadBal
                 .target_group_arn(&l.target_group_arn)
                 .container_name(&l.container_name)
                 .container_port(l.container_port)
+                .set_advanced_configuration(l.advanced_configuration.as_ref().map(|a| {
+                    sdk::AdvancedConfiguration::builder()
+                        .alternate_target_group_arn(&a.alternate_target_group_arn)
+                        .production_listener_rule(&a.production_listener_rule)
+                        .set_test_listener_rule(a.test_listener_rule.clone())
+                        .role_arn(&a.role_arn)
+                        .build()
+                }))
                 .build()
         })
         .collect()
@@ -879,16 +987,27 @@ fn desired_update(
         u.platform_version = Some(v.clone());
     }
     if let Some(d) = &spec.deployment_configuration
-        && deployment_differs(d, service.deployment_configuration())
+        && strategy::deployment_differs(d, service.deployment_configuration())
     {
-        u.deployment_configuration = Some(deployment(d, service.deployment_configuration()));
+        u.deployment_configuration = Some(strategy::deployment(d, service.deployment_configuration()));
     }
+    u.deployment_controller = strategy::controller_to_send(spec.deployment_controller.as_ref(), service);
     if let Some(lbs) = &spec.load_balancers {
+        // The blue/green configuration is compared when the spec sets one (else not managed).
+        let advanced = lbs.iter().any(|l| l.advanced_configuration.is_some());
         let key = |l: &sdk::LoadBalancer| {
             (
                 l.target_group_arn().map(str::to_string),
                 l.container_name().map(str::to_string),
                 l.container_port(),
+                l.advanced_configuration().filter(|_| advanced).map(|a| {
+                    (
+                        a.alternate_target_group_arn().map(str::to_string),
+                        a.production_listener_rule().map(str::to_string),
+                        a.test_listener_rule().map(str::to_string),
+                        a.role_arn().map(str::to_string),
+                    )
+                }),
             )
         };
         let want: Vec<_> = sorted(&load_balancers(lbs).iter().map(key).collect::<Vec<_>>());
@@ -1446,8 +1565,8 @@ mod tests {
             .minimum_healthy_percent(100)
             .maximum_percent(200)
             .build();
-        let d = super::deployment(
-            &SpecDeployment {
+        let d = strategy::deployment(
+            &crate::api::service::DeploymentConfiguration {
                 minimum_healthy_percent: Some(50),
                 ..Default::default()
             },
@@ -1487,6 +1606,8 @@ mod tests {
             task_definition: NEW.into(),
             scaled_by: None,
             default_strategy: Vec::new(),
+            port_names: None,
+            service_connect_default: None,
         }
     }
 
@@ -1557,6 +1678,101 @@ mod tests {
         a.notes.iter().map(|n| n.reason).collect()
     }
 
+    fn code_deploy(mut s: sdk::Service) -> sdk::Service {
+        s.deployment_controller = sdk::DeploymentController::builder()
+            .r#type(sdk::DeploymentControllerType::CodeDeploy)
+            .build()
+            .ok();
+        s
+    }
+
+    #[test]
+    fn with_codedeploy_the_task_definition_is_never_sent_and_the_status_says_who_rolls_out() {
+        // ECS on CODE_DEPLOY runs OLD with no deployments listed (the task sets are CodeDeploy's); the
+        // TaskDefinition's newest is NEW, and the spec wants another platform version and count.
+        let mut current = code_deploy(described(
+            "ACTIVE",
+            OLD,
+            owner_tags(UID, "shop", "web"),
+            vec![],
+            2,
+        ));
+        current.desired_count = 2;
+        current.pending_count = 0;
+        let mut o = obj();
+        o.spec.platform_version = Some("1.4.0".into());
+        o.spec.desired_count = Some(3);
+        o.status = None;
+        let (action, then) = act(plan(
+            &o,
+            &refs(),
+            Some(current.clone()),
+            FargateServiceStatus::default(),
+        ));
+        let Action::Update { changes, .. } = action else {
+            panic!("expected an update, got {action:?}")
+        };
+        // Only what UpdateService takes on CODE_DEPLOY: the count, not the revision nor the platform.
+        assert_eq!(changes.changed(), ["desiredCount"]);
+        let a = then.with(&refs(), &current, None);
+        let State::Ready { reason, message } = &a.state else {
+            panic!("expected Ready, got {:?}", a.state)
+        };
+        assert_eq!(*reason, reasons::ROLLOUT_BY_CODE_DEPLOY);
+        assert!(
+            message.contains("rollouts belong to CodeDeploy")
+                && message.contains("web:2 is for CodeDeploy to deploy")
+                && message.contains("taskDefinition, platformVersion"),
+            "{message}"
+        );
+        assert_eq!(a.status.deployment_controller.as_deref(), Some("CODE_DEPLOY"));
+        assert_eq!(a.status.task_definition_arn.as_deref(), Some(OLD));
+        assert_eq!(
+            progressing(&a),
+            (ConditionStatus::False, reasons::ROLLOUT_BY_CODE_DEPLOY)
+        );
+    }
+
+    #[test]
+    fn a_blue_green_rollout_in_progress_shows_its_lifecycle_stage() {
+        let mut rolling = ours(R::InProgress, 0);
+        rolling.current_service_deployment =
+            Some("arn:aws:ecs:us-east-1:123456789012:service-deployment/main/web/abc".into());
+        // A rolling rollout has no stages to ask for.
+        assert_eq!(wants_stage(&rolling), None);
+        rolling.deployment_configuration = Some(
+            sdk::DeploymentConfiguration::builder()
+                .strategy(sdk::DeploymentStrategy::BlueGreen)
+                .build(),
+        );
+        assert_eq!(
+            wants_stage(&rolling),
+            Some("arn:aws:ecs:us-east-1:123456789012:service-deployment/main/web/abc")
+        );
+        let (_, then) = act(plan(
+            &obj(),
+            &refs(),
+            Some(rolling.clone()),
+            FargateServiceStatus::default(),
+        ));
+        let a = then.with(&refs(), &rolling, Some("TEST_TRAFFIC_SHIFT".into()));
+        assert_eq!(a.status.lifecycle_stage.as_deref(), Some("TEST_TRAFFIC_SHIFT"));
+        let State::InProgress { message, .. } = &a.state else {
+            panic!("expected InProgress, got {:?}", a.state)
+        };
+        assert!(message.contains("stage TEST_TRAFFIC_SHIFT"), "{message}");
+        // Done: no more stage asked for, none reported.
+        let done = {
+            let mut d = ours(R::Completed, 2);
+            d.deployment_configuration = rolling.deployment_configuration.clone();
+            d.current_service_deployment = rolling.current_service_deployment.clone();
+            d
+        };
+        assert_eq!(wants_stage(&done), None);
+        let (_, then) = act(plan(&obj(), &refs(), Some(done.clone()), a.status));
+        assert_eq!(then.with(&refs(), &done, None).status.lifecycle_stage, None);
+    }
+
     #[test]
     fn a_missing_service_is_created_from_the_spec_with_the_ownership_tags() {
         let (action, then) = act(plan(&obj(), &refs(), None, FargateServiceStatus::default()));
@@ -1579,7 +1795,7 @@ mod tests {
         );
         assert_eq!(new.client_token.len(), 32, "ECS takes at most 36 characters");
         // What CreateService answers: the first deployment just started.
-        let a = then.with(&refs(), &ours(R::InProgress, 0));
+        let a = then.with(&refs(), &ours(R::InProgress, 0), None);
         assert_eq!(reasons_of(&a), [reasons::CREATED]);
         assert_eq!(a.notes[0].message, "created ECS service web running web:2");
         assert!(
@@ -1611,7 +1827,7 @@ mod tests {
             };
             (
                 new.client_token,
-                then.with(&refs(), &ours(R::InProgress, 0)).status,
+                then.with(&refs(), &ours(R::InProgress, 0), None).status,
             )
         };
         let (first, after) = create(FargateServiceStatus::default());
@@ -1637,7 +1853,7 @@ mod tests {
         };
         let (to_set, to_remove) = crate::aws::ecs::tag_diff(current.tags(), tags);
         assert!(to_set.is_empty() && to_remove.is_empty(), "no tag call either");
-        let a = then.with(&refs(), current);
+        let a = then.with(&refs(), current, None);
         assert!(a.notes.is_empty());
         assert_eq!(
             a.state,
@@ -1664,7 +1880,7 @@ mod tests {
             FargateServiceStatus::default(),
         ));
         assert!(matches!(action, Action::Create(_)));
-        let created = then.with(&refs(), &ours(R::Completed, 2)).status;
+        let created = then.with(&refs(), &ours(R::Completed, 2), None).status;
         assert_eq!(created.forced_deployment.as_deref(), Some("a"));
         // Seen for the first time (adopted, or status lost): recorded, no redeploy.
         let (action, _) = act(plan(
@@ -1698,7 +1914,7 @@ mod tests {
             "only the redeploy: {:?}",
             changes.changed()
         );
-        let after = then.with(&refs(), &ours(R::InProgress, 0));
+        let after = then.with(&refs(), &ours(R::InProgress, 0), None);
         assert_eq!(after.status.forced_deployment.as_deref(), Some("b"));
         assert_eq!(reasons_of(&after), [reasons::UPDATED]);
         assert!(
@@ -1747,7 +1963,7 @@ mod tests {
             created[0].managed_ebs_volume().and_then(|e| e.size_in_gib()),
             Some(20)
         );
-        let status = then.with(&refs(), &ours(R::Completed, 2)).status;
+        let status = then.with(&refs(), &ours(R::Completed, 2), None).status;
         assert!(status.volume_configurations_applied.is_some());
         // ECS reports no volumes (moto): judged by what was sent. Same spec: nothing.
         let (action, _) = act(plan(
@@ -1829,7 +2045,7 @@ mod tests {
             FargateServiceStatus::default(),
         ));
         assert_eq!(sent(&action).map(|v| v.len()), Some(2));
-        let status = then.with(&refs(), &ours(R::Completed, 2)).status;
+        let status = then.with(&refs(), &ours(R::Completed, 2), None).status;
         // moto reports none: judged by what was sent.
         let (action, _) = act(plan(
             &lattice(&["a", "b"]),
@@ -1891,7 +2107,7 @@ mod tests {
         assert_eq!(changes.task_definition.as_deref(), Some(NEW));
         assert_eq!(changes.desired_count, Some(3));
         // UpdateService answers with the new PRIMARY starting.
-        let a = then.with(&refs(), &ours(R::InProgress, 0));
+        let a = then.with(&refs(), &ours(R::InProgress, 0), None);
         assert_eq!(reasons_of(&a), [reasons::ROLLOUT_STARTED, reasons::UPDATED]);
         assert_eq!(a.notes[0].message, "rolling out web:2");
         assert_eq!(a.notes[1].message, "updated desiredCount");
@@ -1905,7 +2121,7 @@ mod tests {
         };
         let rolling = ours(R::InProgress, 1);
         let (_, then) = act(plan(&obj(), &refs(), Some(rolling.clone()), previous.clone()));
-        let a = then.with(&refs(), &rolling);
+        let a = then.with(&refs(), &rolling, None);
         assert_eq!(
             a.state,
             State::InProgress {
@@ -1923,7 +2139,7 @@ mod tests {
 
         let done = ours(R::Completed, 2);
         let (_, then) = act(plan(&obj(), &refs(), Some(done.clone()), a.status));
-        let a = then.with(&refs(), &done);
+        let a = then.with(&refs(), &done, None);
         assert!(matches!(a.state, State::Ready { reason, .. } if reason == reasons::ROLLOUT_COMPLETE));
         assert_eq!(
             progressing(&a),
@@ -1979,7 +2195,7 @@ mod tests {
             matches!(&action, Action::SyncTags { .. }),
             "the rejected revision must not be rolled out again: {action:?}"
         );
-        let a = then.with(&refs(), &rolled_back);
+        let a = then.with(&refs(), &rolled_back, None);
         assert_eq!(
             a.state,
             State::Failed {
@@ -2006,7 +2222,7 @@ mod tests {
         );
         let (action, then) = act(plan(&obj(), &refs(), Some(settled_old.clone()), a.status));
         assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
-        let a = then.with(&refs(), &settled_old);
+        let a = then.with(&refs(), &settled_old, None);
         assert!(matches!(a.state, State::Failed { reason, .. } if reason == reasons::ROLLOUT_FAILED));
     }
 
@@ -2063,7 +2279,7 @@ mod tests {
         );
         assert_eq!(to_remove, ["team"], "tags not in the spec go");
         assert!(then.adopts());
-        let a = then.with(&refs(), current);
+        let a = then.with(&refs(), current, None);
         assert_eq!(a.status.adopted, Some(true));
         assert_eq!(reasons_of(&a), [reasons::ADOPTED]);
         assert_eq!(
@@ -2085,7 +2301,7 @@ mod tests {
         assert!(matches!(&scaled_plan, Ok(p) if !p.sets_desired_count()));
         let (action, then) = act(scaled_plan);
         assert!(matches!(action, Action::SyncTags { .. }), "{action:?}");
-        let a = then.with(&r, &scaled);
+        let a = then.with(&r, &scaled, None);
         assert_eq!(a.status.scaled_by.as_deref(), Some("cpu"));
         assert_eq!(a.status.desired_count, Some(5));
         // Without the policy, the spec's count is sent back (which the driver confirms first).

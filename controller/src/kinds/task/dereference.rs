@@ -55,6 +55,7 @@ pub(super) async fn references(
         region: region.clone(),
         task_definition: task_definition.clone(),
         default_strategy,
+        ..Placed::default()
     }))
 }
 

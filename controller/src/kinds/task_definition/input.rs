@@ -144,6 +144,15 @@ fn secret(s: &spec::Secret) -> Result<sdk::Secret, BuildError> {
         .build()
 }
 
+/// A `logConfiguration` as ECS takes it (containers, and a service's Service Connect proxy).
+pub(crate) fn log_configuration(l: &spec::LogConfiguration) -> Result<sdk::LogConfiguration, BuildError> {
+    sdk::LogConfiguration::builder()
+        .log_driver(sdk::LogDriver::from(l.log_driver.as_str()))
+        .set_options((!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()))
+        .set_secret_options(some_try_vec(&l.secret_options, secret)?)
+        .build()
+}
+
 fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, BuildError> {
     Ok(sdk::ContainerDefinition::builder()
         .name(&c.name)
@@ -197,18 +206,7 @@ fn container(c: &spec::ContainerDefinition) -> Result<sdk::ContainerDefinition, 
                 })
                 .transpose()?,
         )
-        .set_log_configuration(
-            c.log_configuration
-                .as_ref()
-                .map(|l| {
-                    sdk::LogConfiguration::builder()
-                        .log_driver(sdk::LogDriver::from(l.log_driver.as_str()))
-                        .set_options((!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()))
-                        .set_secret_options(some_try_vec(&l.secret_options, secret)?)
-                        .build()
-                })
-                .transpose()?,
-        )
+        .set_log_configuration(c.log_configuration.as_ref().map(log_configuration).transpose()?)
         .set_firelens_configuration(
             c.firelens_configuration
                 .as_ref()

@@ -7,7 +7,7 @@
 
 mod act;
 mod dereference;
-mod input;
+pub(super) mod input;
 mod plan;
 
 use crate::api::{FargateService, TaskDefinition, TaskDefinitionStatus};

@@ -1263,6 +1263,7 @@ fn the_run_task_request_carries_the_spec_the_ownership_tags_and_the_token() {
             region: "us-east-1".into(),
             task_definition: TD.into(),
             default_strategy: Vec::new(),
+            ..Placed::default()
         },
     )
     .expect("a valid request");
@@ -1345,6 +1346,7 @@ fn a_minimal_spec_with_a_launch_type_asks_for_fargate_and_sends_no_overrides() {
             region: "us-east-1".into(),
             task_definition: TD.into(),
             default_strategy: Vec::new(),
+            ..Placed::default()
         },
     )
     .expect("a valid request");
@@ -1526,6 +1528,7 @@ fn overrides_longer_than_ecs_allows_are_refused_before_run_task() {
         region: "us-east-1".into(),
         task_definition: TD.into(),
         default_strategy: Vec::new(),
+        ..Placed::default()
     };
     match request(&o, &pinned(), &pending, &placed) {
         Err(Error::Terminal { reason, message }) => {
