@@ -162,9 +162,6 @@ fn aws_name(kind: &str, path: &str) -> String {
     let renamed = match (kind, path) {
         (_, "clusterArn") => "cluster",
         (_, "taskDefinitionArn") => "taskDefinition",
-        ("ScalingPolicy", "targetTracking.[].name" | "stepScaling.[].name") => "PolicyName",
-        ("ScalingPolicy", "scheduledActions.[].name") => "ScheduledActionName",
-        ("ScalingPolicy", "targetTracking.[].predefinedMetric.type") => "PredefinedMetricType",
         ("FargateProfile", "logging.logGroup") => "awslogs-group",
         ("FargateProfile", "logging.streamPrefix") => "awslogs-stream-prefix",
         ("FargateProfile", "logging.createGroup") => "awslogs-create-group",
