@@ -51,6 +51,10 @@ use serde::{Deserialize, Serialize};
 #[x_kube(validation = Rule::new("self.minCapacity <= self.maxCapacity").message("minCapacity must be <= maxCapacity"))]
 #[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.resourceId) == has(oldSelf.resourceId) && (!has(self.serviceRef) || self.serviceRef == oldSelf.serviceRef) && (!has(self.resourceId) || self.resourceId == oldSelf.resourceId)").message("the target service of a ScalingPolicy is immutable: create a new ScalingPolicy instead"))]
 #[x_kube(validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: create a new ScalingPolicy instead"))]
+// Not an AWS rule: the fields of the API before it took AWS's names are refused rather than pruned, so a
+// manifest written for the old API is not taken as "no policies" (which deletes the target's policies).
+#[x_kube(validation = Rule::new("!has(self.targetTracking)").message("targetTracking was replaced by scalingPolicies (policyType TargetTrackingScaling, targetTrackingScalingPolicyConfiguration): see the CHANGELOG").field_path(".targetTracking"))]
+#[x_kube(validation = Rule::new("!has(self.stepScaling)").message("stepScaling was replaced by scalingPolicies (policyType StepScaling, stepScalingPolicyConfiguration): see the CHANGELOG").field_path(".stepScaling"))]
 pub struct ScalingPolicySpec {
     /// Name of a FargateService in this namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,18 @@ pub struct ScalingPolicySpec {
     #[schemars(length(max = 200))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["scheduledActionName".into()]))]
     pub scheduled_actions: Option<Vec<ScheduledAction>>,
+    /// Removed: target-tracking policies are `scalingPolicies` items with policyType
+    /// TargetTrackingScaling (CHANGELOG). Refused when set; an object stored with it before the rename is
+    /// kept (Stalled, nothing changed in AWS) until its manifest is rewritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "removed_field")]
+    pub target_tracking: Option<serde_json::Value>,
+    /// Removed: step-scaling policies are `scalingPolicies` items with policyType StepScaling
+    /// (CHANGELOG). Refused when set; an object stored with it before the rename is kept (Stalled,
+    /// nothing changed in AWS) until its manifest is rewritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "removed_field")]
+    pub step_scaling: Option<serde_json::Value>,
     /// AWS region of the scalable target. With `serviceRef` it is the service's region; when set, it must
     /// match it. With `resourceId` it defaults to the controller's region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +107,30 @@ pub struct ScalingPolicySpec {
     /// Adoption, deletion and management policies (`adoption`, `deletionPolicy`, `managementPolicy`).
     #[serde(flatten)]
     pub policies: super::Policies,
+}
+
+/// The schema of a list the API no longer has: any items, kept as stored (not pruned) so that the
+/// controller sees it and refuses to act on an object written for the old API.
+fn removed_field(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
+}
+
+/// Drops the `default` that `#[serde(default)]` puts in a field's schema (the field stays required:
+/// [`name_required`]).
+fn no_default(schema: &mut schemars::Schema) {
+    schema.remove("default");
+}
+
+/// A scheduled action's name is required (the list's key), though read as empty when missing.
+fn name_required(schema: &mut schemars::Schema) {
+    if let Some(required) = schema
+        .ensure_object()
+        .entry("required")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()))
+        .as_array_mut()
+    {
+        required.insert(0, "scheduledActionName".into());
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -436,6 +476,7 @@ pub struct PredictiveScalingCustomizedMetricSpecification {
 // PutScheduledAction, Schedule: "at(yyyy-mm-ddThh:mm:ss)", "rate(value unit)" (unit minute | minutes |
 // hour | hours | day | days) and "cron(fields)".
 #[x_kube(validation = Rule::new("self.schedule.matches('^(cron\\\\([^()]+\\\\)|rate\\\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\\\)|at\\\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\\\))$')").message("schedule must be cron(<fields>), rate(<n> <minutes|hours|days>) or at(yyyy-mm-ddThh:mm:ss)").field_path(".schedule"))]
+#[schemars(transform = name_required)]
 pub struct ScheduledAction {
     /// The action's name, unique on the service (AWS: ScheduledActionName, 1-256 characters, no
     /// leading or trailing space, no control characters, no `:`, `/` or `|`).
@@ -443,6 +484,10 @@ pub struct ScheduledAction {
         length(min = 1, max = 256),
         regex(pattern = r"^[^ \x00-\x1f\x7f-\x9f:/|]([^\x00-\x1f\x7f-\x9f:/|]*[^ \x00-\x1f\x7f-\x9f:/|])?$")
     )]
+    // Read as empty from an action stored before the rename (its `name` pruned): the controller refuses
+    // such an object instead of failing to read every ScalingPolicy.
+    #[serde(default)]
+    #[schemars(transform = no_default)]
     pub scheduled_action_name: String,
     /// `cron(0 22 * * ? *)`, `rate(1 day)` or `at(2026-12-24T18:00:00)`.
     #[schemars(length(min = 1, max = 1600))]

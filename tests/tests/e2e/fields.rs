@@ -139,6 +139,16 @@ const NOT_SENT: &[(&str, &str, &str)] = &[
         "which objects the profile applies to",
     ),
     (
+        "ScalingPolicy",
+        "targetTracking",
+        "removed (now scalingPolicies): refused at admission, kept only to refuse an object stored before the rename",
+    ),
+    (
+        "ScalingPolicy",
+        "stepScaling",
+        "removed (now scalingPolicies): refused at admission, kept only to refuse an object stored before the rename",
+    ),
+    (
         "FargateProfile",
         "allowedTaskRoleArns",
         "a guard rail the controller enforces before any request",

@@ -414,14 +414,14 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
                 s["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"]["targetValue"] =
                     json!(3e108)
             }),
-            "targetValue must be in the range of -2^360 to 2^360",
+            "spec.scalingPolicies[0].targetTrackingScalingPolicyConfiguration.targetValue: Invalid value: targetValue must be in the range of -2^360 to 2^360",
         ),
         (
             with(&|s| {
                 s["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"] =
                     json!({"predefinedMetricType": "ALBRequestCountPerTarget"})
             }),
-            "predefinedMetricType ALBRequestCountPerTarget needs resourceLabel",
+            "predefinedMetricSpecification.resourceLabel: Invalid value: predefinedMetricType ALBRequestCountPerTarget needs resourceLabel",
         ),
         (
             with(&|s| {
@@ -432,7 +432,7 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
         ),
         (
             with(&|s| s["scalingPolicies"][0]["policyType"] = json!("StepScaling")),
-            "stepScalingPolicyConfiguration is required with policyType StepScaling",
+            "spec.scalingPolicies[0].stepScalingPolicyConfiguration: Invalid value: stepScalingPolicyConfiguration is required with policyType StepScaling",
         ),
         (
             with(&|s| s["scheduledActions"][0]["schedule"] = json!("every night at ten")),
@@ -476,7 +476,7 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
                         "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}}),
                 );
             }),
-            "minAdjustmentMagnitude applies only to adjustmentType PercentChangeInCapacity",
+            "stepScalingPolicyConfiguration.minAdjustmentMagnitude: Invalid value: minAdjustmentMagnitude applies only to adjustmentType PercentChangeInCapacity",
         ),
         (
             with(&|s| {
@@ -487,7 +487,7 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
                         "stepAdjustments": [{"scalingAdjustment": 1}]}}),
                 );
             }),
-            "set metricIntervalLowerBound, metricIntervalUpperBound or both",
+            "spec.scalingPolicies[1].stepScalingPolicyConfiguration.stepAdjustments[0]: Invalid value: set metricIntervalLowerBound, metricIntervalUpperBound or both",
         ),
         (
             with(&|s| {
@@ -498,7 +498,7 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
                         {"targetValue": 40, "predefinedMetricPairSpecification": {"predefinedMetricType": "ECSServiceCPUUtilization"}}]}}),
                 );
             }),
-            "maxCapacityBuffer is required with maxCapacityBreachBehavior IncreaseMaxCapacity and cannot be used otherwise",
+            "spec.scalingPolicies[1].predictiveScalingPolicyConfiguration.maxCapacityBuffer: Invalid value: maxCapacityBuffer is required with maxCapacityBreachBehavior IncreaseMaxCapacity and cannot be used otherwise",
         ),
         (
             with(&|s| {
@@ -517,7 +517,14 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
                     "customizedMetricSpecification": {"metrics": [
                         {"id": "m1", "expression": "SUM(METRICS())", "metricStat": {"stat": "Sum", "metric": {"metricName": "Visible"}}}]}})
             }),
-            "set exactly one of expression or metricStat",
+            "customizedMetricSpecification.metrics[0]: Invalid value: set exactly one of expression or metricStat",
+        ),
+        (
+            with(&|s| {
+                s["stepScaling"] = json!([{"name": "steps", "adjustmentType": "ChangeInCapacity",
+                    "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}])
+            }),
+            "spec.stepScaling: Invalid value: stepScaling was replaced by scalingPolicies (policyType StepScaling",
         ),
         (
             with(&|s| {

@@ -109,6 +109,36 @@ impl FromIterator<Result<Action, Error>> for Changes {
     }
 }
 
+// ---- An object of the API before it took AWS's names ---------------------------------------------
+
+/// Refuses, before any AWS call, an object stored before the API took AWS's names: its old fields
+/// (`targetTracking`, `stepScaling`, a scheduled action's `name`) would otherwise read as "no policies"
+/// or nameless actions, and the plan would delete the target's policies and scheduled actions.
+pub(super) fn from_the_old_api(spec: &ScalingPolicySpec) -> Result<(), Error> {
+    let mut old = Vec::new();
+    if spec.target_tracking.is_some() {
+        old.push("spec.targetTracking (now scalingPolicies with policyType TargetTrackingScaling)");
+    }
+    if spec.step_scaling.is_some() {
+        old.push("spec.stepScaling (now scalingPolicies with policyType StepScaling)");
+    }
+    if spec
+        .scheduled_actions
+        .iter()
+        .flatten()
+        .any(|a| a.scheduled_action_name.is_empty())
+    {
+        old.push("spec.scheduledActions[].name, minCapacity, maxCapacity (now scheduledActionName and scalableTargetAction)");
+    }
+    if old.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "written for the ScalingPolicy API before it took Application Auto Scaling's names: {}; nothing was changed in AWS: rewrite the manifest (CHANGELOG) and apply it",
+        old.join(", ")
+    )))
+}
+
 // ---- Ownership: who may touch the target ------------------------------------------------------
 
 /// The waiting state of a target that must exist (adoption `Adopt`, `ObserveOnly`) and does not.
@@ -1950,6 +1980,36 @@ mod tests {
         });
         let parsed: SpecAction = serde_json::from_value(action.clone()).expect("a scheduled action");
         assert_eq!(serde_json::to_value(&parsed).expect("serializes"), action);
+    }
+
+    #[test]
+    fn an_object_stored_before_the_rename_is_refused_before_it_deletes_anything() {
+        // What the API server reads back for an object written with the old fields: the removed
+        // top-level fields kept (declared, not pruned), a scheduled action's old `name` pruned.
+        let stored: ScalingPolicySpec = serde_json::from_value(serde_json::json!({
+            "serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 4,
+            "targetTracking": [{"name": "cpu", "targetValue": 60,
+                                "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
+            "scheduledActions": [{"schedule": "cron(0 22 * * ? *)"}]
+        }))
+        .expect("an old object still reads");
+        let Err(Error::Terminal { reason, message }) = from_the_old_api(&stored) else {
+            panic!("an old object must be refused");
+        };
+        assert_eq!(reason, reasons::INVALID_SPEC);
+        assert!(message.contains("spec.targetTracking"), "{message}");
+        assert!(message.contains("spec.scheduledActions[].name"), "{message}");
+        assert!(!message.contains("spec.stepScaling"), "{message}");
+        // Without the guard, the same spec would have the target's policies deleted.
+        assert_eq!(
+            names(&policies(&stored, &[as_aws(&cpu(60.0), true)])),
+            ["delete policy cpu"]
+        );
+        // A spec of the new API passes.
+        let mut new = spec(1, 4);
+        new.scaling_policies = Some(vec![cpu(60.0)]);
+        new.scheduled_actions = Some(vec![night(None)]);
+        assert!(from_the_old_api(&new).is_ok());
     }
 
     // ---- Ownership -------------------------------------------------------------------------------
