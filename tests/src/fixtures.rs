@@ -106,10 +106,11 @@ pub fn service_manifest(
 pub fn scaling_policy_manifest(name: &str, service: &str, target: f64) -> serde_json::Value {
     json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": name},
            "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 3,
-                    "targetTracking": [{"name": "cpu", "targetValue": target,
-                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
-                    "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)",
-                                          "minCapacity": 1, "maxCapacity": 1}]}})
+                    "scalingPolicies": [{"policyName": "cpu", "policyType": "TargetTrackingScaling",
+                                         "targetTrackingScalingPolicyConfiguration": {"targetValue": target,
+                                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}],
+                    "scheduledActions": [{"scheduledActionName": "nightly", "schedule": "cron(0 22 * * ? *)",
+                                          "scalableTargetAction": {"minCapacity": 1, "maxCapacity": 1}}]}})
 }
 
 /// Writes `manifests` as one multi-document YAML file `<temp dir>/<stem>.yaml` (for `kubectl apply -f`).

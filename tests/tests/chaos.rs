@@ -295,8 +295,9 @@ async fn converges_and_cleans_up_under_faults_crashes_and_an_apiserver_restart()
             apply(&policies, json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy",
                 "metadata": {"name": format!("scale{i}")},
                 "spec": {"serviceRef": {"name": format!("svc{i}")}, "minCapacity": 1, "maxCapacity": 3,
-                         "targetTracking": [{"name": "cpu", "targetValue": 60.0,
-                                             "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}]}}))
+                         "scalingPolicies": [{"policyName": "cpu", "policyType": "TargetTrackingScaling",
+                                              "targetTrackingScalingPolicyConfiguration": {"targetValue": 60.0,
+                                                 "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}]}}))
             .await?;
         }
     }

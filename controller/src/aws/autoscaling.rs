@@ -6,9 +6,9 @@
 use super::operations as op;
 use super::{AutoScalingClient, AwsError, ErrorKind};
 use aws_sdk_applicationautoscaling::types::{
-    PolicyType, ScalableDimension, ScalableTarget, ScalableTargetAction, ScalingPolicy, ScheduledAction,
-    ServiceNamespace, StepScalingPolicyConfiguration, SuspendedState,
-    TargetTrackingScalingPolicyConfiguration,
+    PolicyType, PredictiveScalingPolicyConfiguration, ScalableDimension, ScalableTarget,
+    ScalableTargetAction, ScalingPolicy, ScheduledAction, ServiceNamespace, StepScalingPolicyConfiguration,
+    SuspendedState, TargetTrackingScalingPolicyConfiguration,
 };
 use std::collections::HashMap;
 use std::future::Future;
@@ -160,11 +160,12 @@ async fn policies(
 /// The most items Application Auto Scaling's Describe calls answer per page.
 const PAGE: i32 = 50;
 
-/// The configuration of one policy: target tracking or step scaling.
+/// The configuration of one policy: target tracking, step scaling or predictive scaling.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum PolicyConfig {
     TargetTracking(TargetTrackingScalingPolicyConfiguration),
     Step(StepScalingPolicyConfiguration),
+    Predictive(PredictiveScalingPolicyConfiguration),
 }
 
 /// Creates or replaces (same name, in place) a scaling policy; returns its ARN.
@@ -187,6 +188,9 @@ pub(crate) async fn put_scaling_policy(
         PolicyConfig::Step(c) => req
             .policy_type(PolicyType::StepScaling)
             .step_scaling_policy_configuration(c),
+        PolicyConfig::Predictive(c) => req
+            .policy_type(PolicyType::PredictiveScaling)
+            .predictive_scaling_policy_configuration(c),
     };
     let out = aas.call(op::PUT_SCALING_POLICY, req.send()).await?;
     Ok(out.policy_arn)
@@ -316,7 +320,8 @@ pub struct NewScheduledAction {
     pub timezone: Option<String>,
     pub start_time: Option<aws_smithy_types::DateTime>,
     pub end_time: Option<aws_smithy_types::DateTime>,
-    pub action: ScalableTargetAction,
+    /// The capacity bounds the action sets; `None`: none sent.
+    pub action: Option<ScalableTargetAction>,
 }
 
 pub(crate) async fn put_scheduled_action(
@@ -335,7 +340,7 @@ pub(crate) async fn put_scheduled_action(
             .set_timezone(a.timezone)
             .set_start_time(a.start_time)
             .set_end_time(a.end_time)
-            .scalable_target_action(a.action)
+            .set_scalable_target_action(a.action)
             .send(),
     )
     .await

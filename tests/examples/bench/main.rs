@@ -415,8 +415,9 @@ fn service_manifest(name: &str, cluster: &str, td: &str) -> Result<serde_json::V
 fn policy_manifest(name: &str, service: &str) -> serde_json::Value {
     json!({"apiVersion": api_version(), "kind": POLICY, "metadata": {"name": name},
            "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 4,
-                    "targetTracking": [{"name": "cpu", "targetValue": 60,
-                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}]}})
+                    "scalingPolicies": [{"policyName": "cpu", "policyType": "TargetTrackingScaling",
+                                         "targetTrackingScalingPolicyConfiguration": {"targetValue": 60,
+                                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}]}})
 }
 
 fn key(kind: &'static str, name: impl Into<String>) -> Key {

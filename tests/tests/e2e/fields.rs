@@ -139,6 +139,16 @@ const NOT_SENT: &[(&str, &str, &str)] = &[
         "which objects the profile applies to",
     ),
     (
+        "ScalingPolicy",
+        "targetTracking",
+        "removed (now scalingPolicies): refused at admission, kept only to refuse an object stored before the rename",
+    ),
+    (
+        "ScalingPolicy",
+        "stepScaling",
+        "removed (now scalingPolicies): refused at admission, kept only to refuse an object stored before the rename",
+    ),
+    (
         "FargateProfile",
         "allowedTaskRoleArns",
         "a guard rail the controller enforces before any request",
@@ -162,9 +172,6 @@ fn aws_name(kind: &str, path: &str) -> String {
     let renamed = match (kind, path) {
         (_, "clusterArn") => "cluster",
         (_, "taskDefinitionArn") => "taskDefinition",
-        ("ScalingPolicy", "targetTracking.[].name" | "stepScaling.[].name") => "PolicyName",
-        ("ScalingPolicy", "scheduledActions.[].name") => "ScheduledActionName",
-        ("ScalingPolicy", "targetTracking.[].predefinedMetric.type") => "PredefinedMetricType",
         ("FargateProfile", "logging.logGroup") => "awslogs-group",
         ("FargateProfile", "logging.streamPrefix") => "awslogs-stream-prefix",
         ("FargateProfile", "logging.createGroup") => "awslogs-create-group",

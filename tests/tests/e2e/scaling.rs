@@ -19,15 +19,25 @@ const T: Duration = Duration::from_secs(60);
 fn policy_manifest(service: &str, target: f64, schedules: serde_json::Value) -> serde_json::Value {
     json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": "web-scaling"},
            "spec": {"serviceRef": {"name": service}, "minCapacity": 1, "maxCapacity": 4,
-                    "targetTracking": [{"name": "cpu", "targetValue": target,
-                                        "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"},
-                                        "scaleInCooldown": 120, "scaleOutCooldown": 60}],
+                    "scalingPolicies": [{"policyName": "cpu", "policyType": "TargetTrackingScaling",
+                        "targetTrackingScalingPolicyConfiguration": {"targetValue": target,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                            "scaleInCooldown": 120, "scaleOutCooldown": 60}}],
                     "scheduledActions": schedules}})
 }
 
+/// Adds a policy to a spec's `scalingPolicies`.
+fn add_policy(spec: &mut serde_json::Value, policy: serde_json::Value) {
+    if let Some(list) = spec["scalingPolicies"].as_array_mut() {
+        list.push(policy);
+    }
+}
+
 fn nightly() -> serde_json::Value {
-    json!([{"name": "nightly-scale-down", "schedule": "cron(0 22 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 0, "maxCapacity": 1},
-           {"name": "morning-scale-up", "schedule": "cron(0 6 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 1, "maxCapacity": 4}])
+    json!([{"scheduledActionName": "nightly-scale-down", "schedule": "cron(0 22 * * ? *)", "timezone": "Europe/Berlin",
+            "scalableTargetAction": {"minCapacity": 0, "maxCapacity": 1}},
+           {"scheduledActionName": "morning-scale-up", "schedule": "cron(0 6 * * ? *)", "timezone": "Europe/Berlin",
+            "scalableTargetAction": {"minCapacity": 1, "maxCapacity": 4}}])
 }
 
 /// The objects of one scaled service in the setup's namespace: a cluster named `main`, a task definition
@@ -263,6 +273,107 @@ async fn target_tracking_and_schedules_follow_the_spec_without_a_tug_of_war() ->
     Ok(())
 }
 
+/// Metric math target tracking and a step policy, in AWS's own shape; `extra` more policies.
+fn math_and_steps_manifest(extra: &[serde_json::Value]) -> serde_json::Value {
+    let metric = |name: &str| {
+        json!({"stat": "Sum", "unit": "Count",
+               "metric": {"metricName": name, "namespace": "E2E/Queue",
+                          "dimensions": [{"name": "Queue", "value": "jobs"}, {"name": "Stage", "value": "e2e"}]}})
+    };
+    let mut policies = vec![
+        json!({"policyName": "backlog", "policyType": "TargetTrackingScaling",
+               "targetTrackingScalingPolicyConfiguration": {"targetValue": 100,
+                   "customizedMetricSpecification": {"metrics": [
+                       {"id": "m1", "metricStat": metric("Visible"), "returnData": false},
+                       {"id": "m2", "metricStat": metric("Running"), "returnData": false},
+                       {"id": "e1", "expression": "m1 / m2", "label": "backlog per task", "returnData": true}]}}}),
+        json!({"policyName": "burst", "policyType": "StepScaling",
+               "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity", "cooldown": 60,
+                   "stepAdjustments": [{"metricIntervalLowerBound": 0, "metricIntervalUpperBound": 10, "scalingAdjustment": 1},
+                                       {"metricIntervalLowerBound": 10, "scalingAdjustment": 3}]}}),
+    ];
+    policies.extend(extra.iter().cloned());
+    json!({"apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "ScalingPolicy", "metadata": {"name": "web-scaling"},
+           "spec": {"serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 4, "scalingPolicies": policies}})
+}
+
+#[tokio::test]
+async fn metric_math_and_step_policies_reach_aws_by_their_aws_names_and_then_stay_put() -> Result<()> {
+    let aas = aas().await?;
+    let setup = Setup::new("e2e-scalemath").await?;
+    let cluster_name = fixture(&setup, "e2e-scalemath").await?;
+    let policies = &setup.policies;
+    let resource_id = format!("service/{cluster_name}/web");
+
+    apply(policies, math_and_steps_manifest(&[])).await?;
+    wait_ready(policies, "web-scaling", ConditionStatus::True, T).await?;
+    let described = aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await?;
+    let by_name = |name: &str| {
+        described
+            .scaling_policies()
+            .iter()
+            .find(|p| p.resource_id() == resource_id && p.policy_name() == name)
+            .with_context(|| format!("policy {name} in AWS"))
+    };
+    let backlog = by_name("backlog")?;
+    let metrics = backlog
+        .target_tracking_scaling_policy_configuration()
+        .and_then(|c| c.customized_metric_specification())
+        .context("a customized metric")?
+        .metrics();
+    let ids: Vec<_> = metrics.iter().map(|q| q.id()).collect();
+    assert_eq!(ids, ["m1", "m2", "e1"]);
+    assert_eq!(metrics[2].expression(), Some("m1 / m2"));
+    assert_eq!(
+        metrics[0]
+            .metric_stat()
+            .and_then(|s| s.metric())
+            .map(|m| m.dimensions().len()),
+        Some(2)
+    );
+    let burst = by_name("burst")?;
+    assert_eq!(burst.policy_type(), &PolicyType::StepScaling);
+    assert_eq!(
+        burst
+            .step_scaling_policy_configuration()
+            .map(|c| c.step_adjustments().len()),
+        Some(2)
+    );
+
+    // What AWS answers back compares equal to the spec: resyncs (every 3 s) put nothing again.
+    let puts = setup.controller.calls("PutScalingPolicy");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        setup.controller.calls("PutScalingPolicy"),
+        puts,
+        "no PutScalingPolicy at steady state"
+    );
+
+    // A predictive policy: moto 5.2.5 refuses policyType PredictiveScaling (docs/moto.md); the
+    // controller sends it and reports the refusal on the object, naming the policy type.
+    let forecast = json!({"policyName": "forecast", "policyType": "PredictiveScaling",
+        "predictiveScalingPolicyConfiguration": {"mode": "ForecastOnly", "metricSpecifications": [
+            {"targetValue": 40, "predefinedMetricPairSpecification": {"predefinedMetricType": "ECSServiceCPUUtilization"}}]}});
+    apply(policies, math_and_steps_manifest(&[forecast])).await?;
+    let obj = wait_ready(policies, "web-scaling", ConditionStatus::False, T).await?;
+    let ready = condition(&obj, READY).context("Ready")?;
+    assert!(
+        ready.message.contains("PutScalingPolicy") && ready.message.contains("PredictiveScaling"),
+        "{}",
+        ready.message
+    );
+    // Dropping it again: Ready, the other two policies untouched.
+    apply(policies, math_and_steps_manifest(&[])).await?;
+    wait_ready(policies, "web-scaling", ConditionStatus::True, T).await?;
+    delete_and_wait_gone(policies, "web-scaling", T).await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_missing_service_is_a_dependency_not_ready() -> Result<()> {
     let setup = Setup::new("e2e-scalemissing").await?;
@@ -299,18 +410,29 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
             "minCapacity must be <= maxCapacity",
         ),
         (
-            with(&|s| s["targetTracking"][0]["targetValue"] = json!(0)),
-            "targetValue must be greater than 0",
+            with(&|s| {
+                s["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"]["targetValue"] =
+                    json!(3e108)
+            }),
+            "spec.scalingPolicies[0].targetTrackingScalingPolicyConfiguration.targetValue: Invalid value: targetValue must be in the range of -2^360 to 2^360",
         ),
         (
             with(&|s| {
-                s["targetTracking"][0]["predefinedMetric"] = json!({"type": "ALBRequestCountPerTarget"})
+                s["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"] =
+                    json!({"predefinedMetricType": "ALBRequestCountPerTarget"})
             }),
-            "ALBRequestCountPerTarget needs resourceLabel",
+            "predefinedMetricSpecification.resourceLabel: Invalid value: predefinedMetricType ALBRequestCountPerTarget needs resourceLabel",
         ),
         (
-            with(&|s| s["targetTracking"][0]["predefinedMetric"]["type"] = json!("DiskIO")),
+            with(&|s| {
+                s["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"]
+                    ["predefinedMetricType"] = json!("DiskIO")
+            }),
             "Unsupported value: \"DiskIO\"",
+        ),
+        (
+            with(&|s| s["scalingPolicies"][0]["policyType"] = json!("StepScaling")),
+            "spec.scalingPolicies[0].stepScalingPolicyConfiguration: Invalid value: stepScalingPolicyConfiguration is required with policyType StepScaling",
         ),
         (
             with(&|s| s["scheduledActions"][0]["schedule"] = json!("every night at ten")),
@@ -321,27 +443,88 @@ async fn invalid_scaling_policies_are_rejected_with_a_message() -> Result<()> {
             "schedule must be cron",
         ),
         (
-            with(&|s| s["scheduledActions"][1]["name"] = json!("nightly-scale-down")),
-            "duplicate entries for key [name=\"nightly-scale-down\"]",
-        ),
-        (
-            with(
-                &|s| s["stepScaling"] = json!([{"name": "cpu", "adjustmentType": "ChangeInCapacity", "stepAdjustments": [{"scalingAdjustment": 1}]}]),
-            ),
-            "policy names must be unique across targetTracking and stepScaling",
+            with(&|s| s["scheduledActions"][1]["scheduledActionName"] = json!("nightly-scale-down")),
+            "duplicate entries for key [scheduledActionName=\"nightly-scale-down\"]",
         ),
         (
             with(&|s| {
-                s["stepScaling"] =
-                    json!([{"name": "steps", "adjustmentType": "ChangeInCapacity", "stepAdjustments": []}])
+                add_policy(
+                    s,
+                    json!({"policyName": "cpu", "policyType": "StepScaling",
+                    "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity",
+                        "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}}),
+                );
+            }),
+            "duplicate entries for key [policyName=\"cpu\"]",
+        ),
+        (
+            with(&|s| {
+                add_policy(
+                    s,
+                    json!({"policyName": "steps", "policyType": "StepScaling",
+                    "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity", "stepAdjustments": []}}),
+                );
             }),
             "should have at least 1 items",
         ),
         (
-            with(
-                &|s| s["stepScaling"] = json!([{"name": "steps", "adjustmentType": "ChangeInCapacity", "minAdjustmentMagnitude": 2, "stepAdjustments": [{"scalingAdjustment": 1}]}]),
-            ),
-            "minAdjustmentMagnitude applies only to adjustmentType PercentChangeInCapacity",
+            with(&|s| {
+                add_policy(
+                    s,
+                    json!({"policyName": "steps", "policyType": "StepScaling",
+                    "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity", "minAdjustmentMagnitude": 2,
+                        "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}}),
+                );
+            }),
+            "stepScalingPolicyConfiguration.minAdjustmentMagnitude: Invalid value: minAdjustmentMagnitude applies only to adjustmentType PercentChangeInCapacity",
+        ),
+        (
+            with(&|s| {
+                add_policy(
+                    s,
+                    json!({"policyName": "steps", "policyType": "StepScaling",
+                    "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity",
+                        "stepAdjustments": [{"scalingAdjustment": 1}]}}),
+                );
+            }),
+            "spec.scalingPolicies[1].stepScalingPolicyConfiguration.stepAdjustments[0]: Invalid value: set metricIntervalLowerBound, metricIntervalUpperBound or both",
+        ),
+        (
+            with(&|s| {
+                add_policy(
+                    s,
+                    json!({"policyName": "forecast", "policyType": "PredictiveScaling",
+                    "predictiveScalingPolicyConfiguration": {"maxCapacityBuffer": 10, "metricSpecifications": [
+                        {"targetValue": 40, "predefinedMetricPairSpecification": {"predefinedMetricType": "ECSServiceCPUUtilization"}}]}}),
+                );
+            }),
+            "spec.scalingPolicies[1].predictiveScalingPolicyConfiguration.maxCapacityBuffer: Invalid value: maxCapacityBuffer is required with maxCapacityBreachBehavior IncreaseMaxCapacity and cannot be used otherwise",
+        ),
+        (
+            with(&|s| {
+                add_policy(
+                    s,
+                    json!({"policyName": "forecast", "policyType": "PredictiveScaling",
+                    "predictiveScalingPolicyConfiguration": {"metricSpecifications": [
+                        {"targetValue": 40, "predefinedScalingMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}]}}),
+                );
+            }),
+            "or a scaling metric (predefinedScalingMetricSpecification or customizedScalingMetricSpecification) and a load metric",
+        ),
+        (
+            with(&|s| {
+                s["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"] = json!({"targetValue": 10,
+                    "customizedMetricSpecification": {"metrics": [
+                        {"id": "m1", "expression": "SUM(METRICS())", "metricStat": {"stat": "Sum", "metric": {"metricName": "Visible"}}}]}})
+            }),
+            "customizedMetricSpecification.metrics[0]: Invalid value: set exactly one of expression or metricStat",
+        ),
+        (
+            with(&|s| {
+                s["stepScaling"] = json!([{"name": "steps", "adjustmentType": "ChangeInCapacity",
+                    "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}])
+            }),
+            "spec.stepScaling: Invalid value: stepScaling was replaced by scalingPolicies (policyType StepScaling",
         ),
         (
             with(&|s| {

@@ -4,7 +4,6 @@
 
 use super::plan::{Action, Changes};
 use crate::aws::autoscaling as aas_api;
-use crate::aws::autoscaling::PolicyConfig;
 use crate::aws::{Account, AutoScalingClient as Client};
 use crate::runtime::{Error, Note};
 use aws_sdk_applicationautoscaling::types as sdk;
@@ -41,14 +40,7 @@ async fn make(aas: &Client, id: &str, action: &Action, done: &mut Done) -> Resul
                 aas_api::register_scalable_target(aas, id, *min, *max, suspended.clone()).await?;
         }
         Action::PutPolicy { name, config } => {
-            match config {
-                PolicyConfig::TargetTracking(_) => {
-                    tracing::info!(resource_id = id, policy = %name, "putting target-tracking policy");
-                }
-                PolicyConfig::Step(_) => {
-                    tracing::info!(resource_id = id, policy = %name, "putting step-scaling policy");
-                }
-            }
+            tracing::info!(resource_id = id, policy = %name, kind = super::plan::kind_of(config), "putting scaling policy");
             aas_api::put_scaling_policy(aas, id, name, config.clone()).await?;
         }
         Action::DeletePolicy { name } => {

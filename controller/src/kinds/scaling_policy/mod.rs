@@ -48,6 +48,8 @@ impl Managed for ScalingPolicy {
         ctx: &Context,
         status: ScalingPolicyStatus,
     ) -> Result<Applied<ScalingPolicyStatus>, Error> {
+        // 0. An object stored before the API took AWS's names: refused before anything is read or changed.
+        plan::from_the_old_api(&self.spec)?;
         let aws = crate::runtime::aws_for(ctx, self)?;
         // 1. Dereference: the target, or what to wait for.
         let target = match dereference::target(self, ctx, &aws, &status).await? {

@@ -4,8 +4,11 @@
 //! decision here is unit-tested on AWS-shaped data, including what moto cannot show.
 
 use crate::api::scaling_policy::{
-    PolicyStatus, ScheduledAction as SpecAction, ScheduledActionStatus, StepScalingPolicy, SuspendedState,
-    TargetTrackingPolicy,
+    CustomizedMetricSpecification, MetricDataQuery, MetricDimension, PREDICTIVE, PolicySpec, PolicyStatus,
+    PredictiveScalingCustomizedMetricSpecification, PredictiveScalingMetricSpecification,
+    PredictiveScalingPolicyConfiguration, PredictiveScalingPredefinedMetric, STEP,
+    ScheduledAction as SpecAction, ScheduledActionStatus, StepScalingPolicyConfiguration, SuspendedState,
+    TARGET_TRACKING, TargetTrackingScalingPolicyConfiguration,
 };
 use crate::api::{ScalingPolicy, ScalingPolicySpec, ScalingPolicyStatus};
 use crate::aws::autoscaling::{NewScheduledAction, PolicyConfig};
@@ -62,14 +65,9 @@ impl Action {
                 reasons::UPDATED,
                 format!("registered scalable target {id} ({min}-{max} tasks)"),
             ),
-            Action::PutPolicy {
-                name,
-                config: PolicyConfig::TargetTracking(_),
-            } => Note::new(reasons::UPDATED, format!("put target-tracking policy {name}")),
-            Action::PutPolicy {
-                name,
-                config: PolicyConfig::Step(_),
-            } => Note::new(reasons::UPDATED, format!("put step-scaling policy {name}")),
+            Action::PutPolicy { name, config } => {
+                Note::new(reasons::UPDATED, format!("put {} policy {name}", kind_of(config)))
+            }
             Action::DeletePolicy { name } => Note::new(
                 reasons::UPDATED,
                 format!("deleted scaling policy {name} (dropped from the spec)"),
@@ -109,6 +107,36 @@ impl FromIterator<Result<Action, Error>> for Changes {
         }
         changes
     }
+}
+
+// ---- An object of the API before it took AWS's names ---------------------------------------------
+
+/// Refuses, before any AWS call, an object stored before the API took AWS's names: its old fields
+/// (`targetTracking`, `stepScaling`, a scheduled action's `name`) would otherwise read as "no policies"
+/// or nameless actions, and the plan would delete the target's policies and scheduled actions.
+pub(super) fn from_the_old_api(spec: &ScalingPolicySpec) -> Result<(), Error> {
+    let mut old = Vec::new();
+    if spec.target_tracking.is_some() {
+        old.push("spec.targetTracking (now scalingPolicies with policyType TargetTrackingScaling)");
+    }
+    if spec.step_scaling.is_some() {
+        old.push("spec.stepScaling (now scalingPolicies with policyType StepScaling)");
+    }
+    if spec
+        .scheduled_actions
+        .iter()
+        .flatten()
+        .any(|a| a.scheduled_action_name.is_empty())
+    {
+        old.push("spec.scheduledActions[].name, minCapacity, maxCapacity (now scheduledActionName and scalableTargetAction)");
+    }
+    if old.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "written for the ScalingPolicy API before it took Application Auto Scaling's names: {}; nothing was changed in AWS: rewrite the manifest (CHANGELOG) and apply it",
+        old.join(", ")
+    )))
 }
 
 // ---- Ownership: who may touch the target ------------------------------------------------------
@@ -266,30 +294,27 @@ fn target_matches(t: &sdk::ScalableTarget, min: i32, max: i32, suspended: Option
 
 // ---- Policies ---------------------------------------------------------------------------------
 
-/// Put what is missing or differs (target tracking, then step scaling), then delete what the spec
-/// does not list.
+/// What a policy configuration is, as the Events and logs name it.
+pub(super) fn kind_of(config: &PolicyConfig) -> &'static str {
+    match config {
+        PolicyConfig::TargetTracking(_) => "target-tracking",
+        PolicyConfig::Step(_) => "step-scaling",
+        PolicyConfig::Predictive(_) => "predictive-scaling",
+    }
+}
+
+/// Put what is missing or differs (in the spec's order), then delete what the spec does not list.
 pub(super) fn policies(spec: &ScalingPolicySpec, existing: &[sdk::ScalingPolicy]) -> Changes {
     let have = |name: &str| existing.iter().find(|p| p.policy_name() == name);
-    let tracking = spec
-        .target_tracking
+    let puts = spec
+        .scaling_policies
         .iter()
         .flatten()
-        .filter(|tt| have(&tt.name).is_none_or(|p| !target_tracking_matches(tt, p)))
-        .map(|tt| {
+        .filter(|p| have(&p.policy_name).is_none_or(|h| !policy_matches(p, h)))
+        .map(|p| {
             Ok(Action::PutPolicy {
-                name: tt.name.clone(),
-                config: PolicyConfig::TargetTracking(target_tracking(tt)?),
-            })
-        });
-    let steps = spec
-        .step_scaling
-        .iter()
-        .flatten()
-        .filter(|st| have(&st.name).is_none_or(|p| !step_matches(st, p)))
-        .map(|st| {
-            Ok(Action::PutPolicy {
-                name: st.name.clone(),
-                config: PolicyConfig::Step(step(st)?),
+                name: p.policy_name.clone(),
+                config: policy_config(p)?,
             })
         });
     let dropped = existing
@@ -300,12 +325,14 @@ pub(super) fn policies(spec: &ScalingPolicySpec, existing: &[sdk::ScalingPolicy]
                 name: p.policy_name().to_string(),
             })
         });
-    tracking.chain(steps).chain(dropped).collect()
+    puts.chain(dropped).collect()
 }
 
 fn wanted_policy(spec: &ScalingPolicySpec, name: &str) -> bool {
-    spec.target_tracking.iter().flatten().any(|t| t.name == name)
-        || spec.step_scaling.iter().flatten().any(|s| s.name == name)
+    spec.scaling_policies
+        .iter()
+        .flatten()
+        .any(|p| p.policy_name == name)
 }
 
 fn invalid(e: impl std::fmt::Display) -> Error {
@@ -315,15 +342,105 @@ fn invalid(e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn target_tracking(t: &TargetTrackingPolicy) -> Result<sdk::TargetTrackingScalingPolicyConfiguration, Error> {
+fn missing(policy: &PolicySpec, field: &str) -> Error {
+    invalid(format!(
+        "scalingPolicies {}: policyType {} needs {field}",
+        policy.policy_name, policy.policy_type
+    ))
+}
+
+/// The configuration PutScalingPolicy is sent for a spec policy: the one of its policyType (admission
+/// refuses a policy without it; an object written before that rule is refused here).
+pub(super) fn policy_config(p: &PolicySpec) -> Result<PolicyConfig, Error> {
+    match p.policy_type.as_str() {
+        TARGET_TRACKING => {
+            let c = p
+                .target_tracking_scaling_policy_configuration
+                .as_ref()
+                .ok_or_else(|| missing(p, "targetTrackingScalingPolicyConfiguration"))?;
+            Ok(PolicyConfig::TargetTracking(target_tracking(c)?))
+        }
+        STEP => {
+            let c = p
+                .step_scaling_policy_configuration
+                .as_ref()
+                .ok_or_else(|| missing(p, "stepScalingPolicyConfiguration"))?;
+            Ok(PolicyConfig::Step(step(c)?))
+        }
+        PREDICTIVE => {
+            let c = p
+                .predictive_scaling_policy_configuration
+                .as_ref()
+                .ok_or_else(|| missing(p, "predictiveScalingPolicyConfiguration"))?;
+            Ok(PolicyConfig::Predictive(predictive(c)?))
+        }
+        other => Err(invalid(format!(
+            "scalingPolicies {}: unknown policyType {other}",
+            p.policy_name
+        ))),
+    }
+}
+
+/// Whether AWS's policy is the spec's: same type, and of its configuration what the user set.
+fn policy_matches(want: &PolicySpec, have: &sdk::ScalingPolicy) -> bool {
+    if have.policy_type().as_str() != want.policy_type {
+        return false;
+    }
+    match want.policy_type.as_str() {
+        TARGET_TRACKING => want
+            .target_tracking_scaling_policy_configuration
+            .as_ref()
+            .zip(have.target_tracking_scaling_policy_configuration())
+            .is_some_and(|(w, h)| target_tracking_matches(w, h)),
+        STEP => want
+            .step_scaling_policy_configuration
+            .as_ref()
+            .zip(have.step_scaling_policy_configuration())
+            .is_some_and(|(w, h)| step_matches(w, h)),
+        PREDICTIVE => want
+            .predictive_scaling_policy_configuration
+            .as_ref()
+            .zip(have.predictive_scaling_policy_configuration())
+            .is_some_and(|(w, h)| predictive_matches(w, h)),
+        _ => false,
+    }
+}
+
+/// A wanted optional value is managed only when set.
+fn same_if_set<T: PartialEq + ?Sized>(want: Option<&T>, have: Option<&T>) -> bool {
+    want.is_none_or(|w| Some(w) == have)
+}
+
+/// The same items in any order (each wanted item matched by a distinct one AWS has).
+fn same_items<W, H>(want: &[W], have: &[H], eq: impl Fn(&W, &H) -> bool) -> bool {
+    if want.len() != have.len() {
+        return false;
+    }
+    let mut used = vec![false; have.len()];
+    want.iter().all(|w| {
+        let hit = have.iter().enumerate().position(|(i, h)| !used[i] && eq(w, h));
+        if let Some(i) = hit {
+            used[i] = true;
+        }
+        hit.is_some()
+    })
+}
+
+fn dimensions_match(want: &[MetricDimension], have: &[(&str, &str)]) -> bool {
+    same_items(want, have, |w, (n, v)| w.name == *n && w.value == *v)
+}
+
+fn target_tracking(
+    t: &TargetTrackingScalingPolicyConfiguration,
+) -> Result<sdk::TargetTrackingScalingPolicyConfiguration, Error> {
     sdk::TargetTrackingScalingPolicyConfiguration::builder()
         .target_value(t.target_value)
         .set_predefined_metric_specification(
-            t.predefined_metric
+            t.predefined_metric_specification
                 .as_ref()
                 .map(|m| {
                     sdk::PredefinedMetricSpecification::builder()
-                        .predefined_metric_type(sdk::MetricType::from(m.type_.as_str()))
+                        .predefined_metric_type(sdk::MetricType::from(m.predefined_metric_type.as_str()))
                         .set_resource_label(m.resource_label.clone())
                         .build()
                 })
@@ -331,32 +448,9 @@ fn target_tracking(t: &TargetTrackingPolicy) -> Result<sdk::TargetTrackingScalin
                 .map_err(invalid)?,
         )
         .set_customized_metric_specification(
-            t.customized_metric
+            t.customized_metric_specification
                 .as_ref()
-                .map(|m| -> Result<_, Error> {
-                    Ok(sdk::CustomizedMetricSpecification::builder()
-                        .metric_name(&m.metric_name)
-                        .namespace(&m.namespace)
-                        .statistic(sdk::MetricStatistic::from(m.statistic.as_str()))
-                        .set_unit(m.unit.clone())
-                        .set_dimensions(
-                            (!m.dimensions.is_empty())
-                                .then(|| {
-                                    m.dimensions
-                                        .iter()
-                                        .map(|d| {
-                                            sdk::MetricDimension::builder()
-                                                .name(&d.name)
-                                                .value(&d.value)
-                                                .build()
-                                        })
-                                        .collect::<Result<Vec<_>, _>>()
-                                })
-                                .transpose()
-                                .map_err(invalid)?,
-                        )
-                        .build())
-                })
+                .map(customized_metric)
                 .transpose()?,
         )
         .set_scale_in_cooldown(t.scale_in_cooldown)
@@ -366,31 +460,189 @@ fn target_tracking(t: &TargetTrackingPolicy) -> Result<sdk::TargetTrackingScalin
         .map_err(invalid)
 }
 
+fn customized_metric(m: &CustomizedMetricSpecification) -> Result<sdk::CustomizedMetricSpecification, Error> {
+    let dimensions = m
+        .dimensions
+        .iter()
+        .map(|d| {
+            sdk::MetricDimension::builder()
+                .name(&d.name)
+                .value(&d.value)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let metrics = m
+        .metrics
+        .as_ref()
+        .map(|queries| {
+            queries
+                .iter()
+                .map(target_tracking_query)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    Ok(sdk::CustomizedMetricSpecification::builder()
+        .set_metric_name(m.metric_name.clone())
+        .set_namespace(m.namespace.clone())
+        .set_statistic(m.statistic.as_deref().map(sdk::MetricStatistic::from))
+        .set_unit(m.unit.clone())
+        .set_dimensions((!dimensions.is_empty()).then_some(dimensions))
+        .set_metrics(metrics)
+        .build())
+}
+
+fn target_tracking_query(q: &MetricDataQuery) -> Result<sdk::TargetTrackingMetricDataQuery, Error> {
+    let stat = q
+        .metric_stat
+        .as_ref()
+        .map(|s| -> Result<_, Error> {
+            let dimensions = s
+                .metric
+                .dimensions
+                .iter()
+                .map(|d| {
+                    sdk::TargetTrackingMetricDimension::builder()
+                        .name(&d.name)
+                        .value(&d.value)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(invalid)?;
+            sdk::TargetTrackingMetricStat::builder()
+                .metric(
+                    sdk::TargetTrackingMetric::builder()
+                        .set_metric_name(s.metric.metric_name.clone())
+                        .set_namespace(s.metric.namespace.clone())
+                        .set_dimensions((!dimensions.is_empty()).then_some(dimensions))
+                        .build(),
+                )
+                .stat(&s.stat)
+                .set_unit(s.unit.clone())
+                .build()
+                .map_err(invalid)
+        })
+        .transpose()?;
+    sdk::TargetTrackingMetricDataQuery::builder()
+        .id(&q.id)
+        .set_expression(q.expression.clone())
+        .set_label(q.label.clone())
+        .set_metric_stat(stat)
+        .set_return_data(q.return_data)
+        .build()
+        .map_err(invalid)
+}
+
+/// A metric data query as both SDK shapes (target tracking's and predictive scaling's) read, for one
+/// comparison with the spec's.
+struct QueryView<'a> {
+    id: &'a str,
+    expression: Option<&'a str>,
+    label: Option<&'a str>,
+    return_data: Option<bool>,
+    /// Metric name, namespace, dimensions, stat, unit.
+    stat: Option<StatView<'a>>,
+}
+
+struct StatView<'a> {
+    metric_name: Option<&'a str>,
+    namespace: Option<&'a str>,
+    dimensions: Vec<(&'a str, &'a str)>,
+    stat: &'a str,
+    unit: Option<&'a str>,
+}
+
+impl<'a> QueryView<'a> {
+    fn of_target_tracking(q: &'a sdk::TargetTrackingMetricDataQuery) -> Self {
+        QueryView {
+            id: q.id(),
+            expression: q.expression(),
+            label: q.label(),
+            return_data: q.return_data(),
+            stat: q.metric_stat().map(|s| StatView {
+                metric_name: s.metric().and_then(|m| m.metric_name()),
+                namespace: s.metric().and_then(|m| m.namespace()),
+                dimensions: s
+                    .metric()
+                    .map(|m| m.dimensions().iter().map(|d| (d.name(), d.value())).collect())
+                    .unwrap_or_default(),
+                stat: s.stat(),
+                unit: s.unit(),
+            }),
+        }
+    }
+
+    fn of_predictive(q: &'a sdk::PredictiveScalingMetricDataQuery) -> Self {
+        QueryView {
+            id: q.id(),
+            expression: q.expression(),
+            label: q.label(),
+            return_data: q.return_data(),
+            stat: q.metric_stat().map(|s| StatView {
+                metric_name: s.metric().and_then(|m| m.metric_name()),
+                namespace: s.metric().and_then(|m| m.namespace()),
+                dimensions: s
+                    .metric()
+                    .map(|m| m.dimensions().iter().map(|d| (d.name(), d.value())).collect())
+                    .unwrap_or_default(),
+                stat: s.stat(),
+                unit: s.unit(),
+            }),
+        }
+    }
+}
+
+/// The spec's queries against AWS's, keyed by id (in any order): expression and metric always, label,
+/// unit and returnData when set (AWS's returnData defaults to true).
+fn queries_match(want: &[MetricDataQuery], have: &[QueryView<'_>]) -> bool {
+    same_items(want, have, |w, h| {
+        w.id == h.id
+            && w.expression.as_deref() == h.expression
+            && same_if_set(w.label.as_deref(), h.label)
+            && w.return_data.is_none_or(|r| r == h.return_data.unwrap_or(true))
+            && match (&w.metric_stat, &h.stat) {
+                (None, None) => true,
+                (Some(w), Some(h)) => {
+                    w.stat == h.stat
+                        && same_if_set(w.unit.as_deref(), h.unit)
+                        && w.metric.metric_name.as_deref() == h.metric_name
+                        && w.metric.namespace.as_deref() == h.namespace
+                        && dimensions_match(&w.metric.dimensions, &h.dimensions)
+                }
+                _ => false,
+            }
+    })
+}
+
 /// Compares only what the user set (AWS may fill in cooldowns and `disableScaleIn: false`).
-fn target_tracking_matches(want: &TargetTrackingPolicy, have: &sdk::ScalingPolicy) -> bool {
-    let Some(h) = have.target_tracking_scaling_policy_configuration() else {
-        return false;
-    };
-    let predefined_same = match (&want.predefined_metric, h.predefined_metric_specification()) {
+fn target_tracking_matches(
+    want: &TargetTrackingScalingPolicyConfiguration,
+    h: &sdk::TargetTrackingScalingPolicyConfiguration,
+) -> bool {
+    let predefined_same = match (
+        &want.predefined_metric_specification,
+        h.predefined_metric_specification(),
+    ) {
         (Some(w), Some(h)) => {
-            w.type_ == h.predefined_metric_type().as_str()
+            w.predefined_metric_type == h.predefined_metric_type().as_str()
                 && w.resource_label.as_deref() == h.resource_label()
         }
         (None, None) => true,
         _ => false,
     };
-    let customized_same = match (&want.customized_metric, h.customized_metric_specification()) {
+    let customized_same = match (
+        &want.customized_metric_specification,
+        h.customized_metric_specification(),
+    ) {
         (Some(w), Some(h)) => {
-            Some(w.metric_name.as_str()) == h.metric_name()
-                && Some(w.namespace.as_str()) == h.namespace()
-                && Some(w.statistic.as_str()) == h.statistic().map(|s| s.as_str())
-                && w.unit.as_deref() == h.unit()
-                && w.dimensions.len() == h.dimensions().len()
-                && w.dimensions.iter().all(|d| {
-                    h.dimensions()
-                        .iter()
-                        .any(|hd| hd.name() == d.name && hd.value() == d.value)
-                })
+            let have_dimensions: Vec<_> = h.dimensions().iter().map(|d| (d.name(), d.value())).collect();
+            let have_metrics: Vec<_> = h.metrics().iter().map(QueryView::of_target_tracking).collect();
+            w.metric_name.as_deref() == h.metric_name()
+                && w.namespace.as_deref() == h.namespace()
+                && w.statistic.as_deref() == h.statistic().map(|s| s.as_str())
+                && same_if_set(w.unit.as_deref(), h.unit())
+                && dimensions_match(&w.dimensions, &have_dimensions)
+                && queries_match(w.metrics.as_deref().unwrap_or_default(), &have_metrics)
         }
         (None, None) => true,
         _ => false,
@@ -407,7 +659,7 @@ fn target_tracking_matches(want: &TargetTrackingPolicy, have: &sdk::ScalingPolic
         && want.disable_scale_in.unwrap_or(false) == h.disable_scale_in().unwrap_or(false)
 }
 
-fn step(s: &StepScalingPolicy) -> Result<sdk::StepScalingPolicyConfiguration, Error> {
+fn step(s: &StepScalingPolicyConfiguration) -> Result<sdk::StepScalingPolicyConfiguration, Error> {
     Ok(sdk::StepScalingPolicyConfiguration::builder()
         .adjustment_type(sdk::AdjustmentType::from(s.adjustment_type.as_str()))
         .set_step_adjustments(Some(
@@ -433,21 +685,14 @@ fn step(s: &StepScalingPolicy) -> Result<sdk::StepScalingPolicyConfiguration, Er
         .build())
 }
 
-/// Compares the adjustment type and the steps, and of the rest only what the user set.
-fn step_matches(want: &StepScalingPolicy, have: &sdk::ScalingPolicy) -> bool {
-    let Some(h) = have.step_scaling_policy_configuration() else {
-        return false;
-    };
-    let steps_same = want.step_adjustments.len() == h.step_adjustments().len()
-        && want
-            .step_adjustments
-            .iter()
-            .zip(h.step_adjustments())
-            .all(|(w, h)| {
-                w.metric_interval_lower_bound == h.metric_interval_lower_bound()
-                    && w.metric_interval_upper_bound == h.metric_interval_upper_bound()
-                    && w.scaling_adjustment == h.scaling_adjustment()
-            });
+/// Compares the adjustment type and the steps (in any order: each is a range of the metric), and of
+/// the rest only what the user set.
+fn step_matches(want: &StepScalingPolicyConfiguration, h: &sdk::StepScalingPolicyConfiguration) -> bool {
+    let steps_same = same_items(&want.step_adjustments, h.step_adjustments(), |w, h| {
+        w.metric_interval_lower_bound == h.metric_interval_lower_bound()
+            && w.metric_interval_upper_bound == h.metric_interval_upper_bound()
+            && w.scaling_adjustment == h.scaling_adjustment()
+    });
     Some(want.adjustment_type.as_str()) == h.adjustment_type().map(|a| a.as_str())
         && steps_same
         && want.cooldown.is_none_or(|v| Some(v) == h.cooldown())
@@ -458,6 +703,213 @@ fn step_matches(want: &StepScalingPolicy, have: &sdk::ScalingPolicy) -> bool {
         && want
             .min_adjustment_magnitude
             .is_none_or(|v| Some(v) == h.min_adjustment_magnitude())
+}
+
+fn predictive(
+    p: &PredictiveScalingPolicyConfiguration,
+) -> Result<sdk::PredictiveScalingPolicyConfiguration, Error> {
+    sdk::PredictiveScalingPolicyConfiguration::builder()
+        .set_metric_specifications(Some(
+            p.metric_specifications
+                .iter()
+                .map(predictive_metric_specification)
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+        .set_mode(p.mode.as_deref().map(sdk::PredictiveScalingMode::from))
+        .set_scheduling_buffer_time(p.scheduling_buffer_time)
+        .set_max_capacity_breach_behavior(
+            p.max_capacity_breach_behavior
+                .as_deref()
+                .map(sdk::PredictiveScalingMaxCapacityBreachBehavior::from),
+        )
+        .set_max_capacity_buffer(p.max_capacity_buffer)
+        .build()
+        .map_err(invalid)
+}
+
+fn predictive_metric_specification(
+    m: &PredictiveScalingMetricSpecification,
+) -> Result<sdk::PredictiveScalingMetricSpecification, Error> {
+    let customized = |c: &Option<PredictiveScalingCustomizedMetricSpecification>| {
+        c.as_ref()
+            .map(|c| {
+                sdk::PredictiveScalingCustomizedMetricSpecification::builder()
+                    .set_metric_data_queries(Some(
+                        c.metric_data_queries
+                            .iter()
+                            .map(predictive_query)
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ))
+                    .build()
+                    .map_err(invalid)
+            })
+            .transpose()
+    };
+    sdk::PredictiveScalingMetricSpecification::builder()
+        .target_value(m.target_value)
+        .set_predefined_metric_pair_specification(
+            m.predefined_metric_pair_specification
+                .as_ref()
+                .map(|p| {
+                    sdk::PredictiveScalingPredefinedMetricPairSpecification::builder()
+                        .predefined_metric_type(&p.predefined_metric_type)
+                        .set_resource_label(p.resource_label.clone())
+                        .build()
+                })
+                .transpose()
+                .map_err(invalid)?,
+        )
+        .set_predefined_scaling_metric_specification(
+            m.predefined_scaling_metric_specification
+                .as_ref()
+                .map(|p| {
+                    sdk::PredictiveScalingPredefinedScalingMetricSpecification::builder()
+                        .predefined_metric_type(&p.predefined_metric_type)
+                        .set_resource_label(p.resource_label.clone())
+                        .build()
+                })
+                .transpose()
+                .map_err(invalid)?,
+        )
+        .set_predefined_load_metric_specification(
+            m.predefined_load_metric_specification
+                .as_ref()
+                .map(|p| {
+                    sdk::PredictiveScalingPredefinedLoadMetricSpecification::builder()
+                        .predefined_metric_type(&p.predefined_metric_type)
+                        .set_resource_label(p.resource_label.clone())
+                        .build()
+                })
+                .transpose()
+                .map_err(invalid)?,
+        )
+        .set_customized_scaling_metric_specification(customized(&m.customized_scaling_metric_specification)?)
+        .set_customized_load_metric_specification(customized(&m.customized_load_metric_specification)?)
+        .set_customized_capacity_metric_specification(customized(
+            &m.customized_capacity_metric_specification,
+        )?)
+        .build()
+        .map_err(invalid)
+}
+
+fn predictive_query(q: &MetricDataQuery) -> Result<sdk::PredictiveScalingMetricDataQuery, Error> {
+    let stat = q
+        .metric_stat
+        .as_ref()
+        .map(|s| -> Result<_, Error> {
+            let dimensions = s
+                .metric
+                .dimensions
+                .iter()
+                .map(|d| {
+                    sdk::PredictiveScalingMetricDimension::builder()
+                        .name(&d.name)
+                        .value(&d.value)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(invalid)?;
+            sdk::PredictiveScalingMetricStat::builder()
+                .metric(
+                    sdk::PredictiveScalingMetric::builder()
+                        .set_metric_name(s.metric.metric_name.clone())
+                        .set_namespace(s.metric.namespace.clone())
+                        .set_dimensions((!dimensions.is_empty()).then_some(dimensions))
+                        .build(),
+                )
+                .stat(&s.stat)
+                .set_unit(s.unit.clone())
+                .build()
+                .map_err(invalid)
+        })
+        .transpose()?;
+    sdk::PredictiveScalingMetricDataQuery::builder()
+        .id(&q.id)
+        .set_expression(q.expression.clone())
+        .set_label(q.label.clone())
+        .set_metric_stat(stat)
+        .set_return_data(q.return_data)
+        .build()
+        .map_err(invalid)
+}
+
+/// Compares the metric specifications (in any order) and, of the rest, what the user set.
+fn predictive_matches(
+    want: &PredictiveScalingPolicyConfiguration,
+    h: &sdk::PredictiveScalingPolicyConfiguration,
+) -> bool {
+    same_items(
+        &want.metric_specifications,
+        h.metric_specifications(),
+        predictive_spec_matches,
+    ) && same_if_set(want.mode.as_deref(), h.mode().map(|m| m.as_str()))
+        && want
+            .scheduling_buffer_time
+            .is_none_or(|v| Some(v) == h.scheduling_buffer_time())
+        && same_if_set(
+            want.max_capacity_breach_behavior.as_deref(),
+            h.max_capacity_breach_behavior().map(|b| b.as_str()),
+        )
+        && want
+            .max_capacity_buffer
+            .is_none_or(|v| Some(v) == h.max_capacity_buffer())
+}
+
+/// The target and each metric: which are set, and what they say.
+fn predictive_spec_matches(
+    w: &PredictiveScalingMetricSpecification,
+    h: &sdk::PredictiveScalingMetricSpecification,
+) -> bool {
+    let predefined =
+        |w: &Option<PredictiveScalingPredefinedMetric>, h: Option<(&str, Option<&str>)>| match (w, h) {
+            (Some(w), Some((t, label))) => {
+                w.predefined_metric_type == t && w.resource_label.as_deref() == label
+            }
+            (None, None) => true,
+            _ => false,
+        };
+    let customized =
+        |w: &Option<PredictiveScalingCustomizedMetricSpecification>,
+         h: Option<&sdk::PredictiveScalingCustomizedMetricSpecification>| match (w, h) {
+            (Some(w), Some(h)) => {
+                let have: Vec<_> = h
+                    .metric_data_queries()
+                    .iter()
+                    .map(QueryView::of_predictive)
+                    .collect();
+                queries_match(&w.metric_data_queries, &have)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+    (w.target_value - h.target_value()).abs() < 1e-9
+        && predefined(
+            &w.predefined_metric_pair_specification,
+            h.predefined_metric_pair_specification()
+                .map(|p| (p.predefined_metric_type(), p.resource_label())),
+        )
+        && predefined(
+            &w.predefined_scaling_metric_specification,
+            h.predefined_scaling_metric_specification()
+                .map(|p| (p.predefined_metric_type(), p.resource_label())),
+        )
+        && predefined(
+            &w.predefined_load_metric_specification,
+            h.predefined_load_metric_specification()
+                .map(|p| (p.predefined_metric_type(), p.resource_label())),
+        )
+        && customized(
+            &w.customized_scaling_metric_specification,
+            h.customized_scaling_metric_specification(),
+        )
+        && customized(
+            &w.customized_load_metric_specification,
+            h.customized_load_metric_specification(),
+        )
+        && customized(
+            &w.customized_capacity_metric_specification,
+            h.customized_capacity_metric_specification(),
+        )
 }
 
 // ---- Scheduled actions ------------------------------------------------------------------------
@@ -471,7 +923,7 @@ pub(super) fn scheduled_actions(spec: &ScalingPolicySpec, existing: &[sdk::Sched
         .filter(|a| {
             existing
                 .iter()
-                .find(|e| e.scheduled_action_name() == a.name)
+                .find(|e| e.scheduled_action_name() == a.scheduled_action_name)
                 .is_none_or(|e| !action_matches(a, e))
         })
         .map(|a| Ok(Action::PutScheduled(scheduled_action(a)?)));
@@ -482,7 +934,7 @@ pub(super) fn scheduled_actions(spec: &ScalingPolicySpec, existing: &[sdk::Sched
                 .scheduled_actions
                 .iter()
                 .flatten()
-                .any(|a| a.name == e.scheduled_action_name())
+                .any(|a| a.scheduled_action_name == e.scheduled_action_name())
         })
         .map(|e| {
             Ok(Action::DeleteScheduled {
@@ -500,19 +952,22 @@ fn parse_time(s: &Option<String>) -> Result<Option<aws_smithy_types::DateTime>, 
 
 fn scheduled_action(a: &SpecAction) -> Result<NewScheduledAction, Error> {
     Ok(NewScheduledAction {
-        name: a.name.clone(),
+        name: a.scheduled_action_name.clone(),
         schedule: a.schedule.clone(),
         timezone: a.timezone.clone(),
         start_time: parse_time(&a.start_time)?,
         end_time: parse_time(&a.end_time)?,
-        action: sdk::ScalableTargetAction::builder()
-            .set_min_capacity(a.min_capacity)
-            .set_max_capacity(a.max_capacity)
-            .build(),
+        action: a.scalable_target_action.as_ref().map(|t| {
+            sdk::ScalableTargetAction::builder()
+                .set_min_capacity(t.min_capacity)
+                .set_max_capacity(t.max_capacity)
+                .build()
+        }),
     })
 }
 
-/// Times compare as instants (to the second), the time zone as UTC when unset.
+/// Times compare as instants (to the second), the time zone as UTC when unset; of the capacity bounds
+/// only those the spec sets.
 fn action_matches(want: &SpecAction, have: &sdk::ScheduledAction) -> bool {
     let Ok(w) = scheduled_action(want) else {
         return false;
@@ -522,8 +977,13 @@ fn action_matches(want: &SpecAction, have: &sdk::ScheduledAction) -> bool {
         && w.timezone.as_deref().unwrap_or("UTC") == have.timezone().unwrap_or("UTC")
         && w.start_time.as_ref().map(|t| t.secs()) == have.start_time().map(|t| t.secs())
         && w.end_time.as_ref().map(|t| t.secs()) == have.end_time().map(|t| t.secs())
-        && w.action.min_capacity() == ha.and_then(|a| a.min_capacity())
-        && w.action.max_capacity() == ha.and_then(|a| a.max_capacity())
+        && w.action.as_ref().is_none_or(|wa| {
+            wa.min_capacity()
+                .is_none_or(|v| Some(v) == ha.and_then(|a| a.min_capacity()))
+                && wa
+                    .max_capacity()
+                    .is_none_or(|v| Some(v) == ha.and_then(|a| a.max_capacity()))
+        })
 }
 
 // ---- Status -----------------------------------------------------------------------------------
@@ -618,23 +1078,41 @@ pub(super) fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::scaling_policy::PredefinedMetric;
+    use crate::api::scaling_policy::{
+        Metric, MetricStat, PredefinedMetricSpecification, ScalableTargetAction, StepAdjustment as SpecStep,
+    };
 
-    fn cpu(target: f64) -> TargetTrackingPolicy {
-        TargetTrackingPolicy {
-            name: "cpu".into(),
-            target_value: target,
-            predefined_metric: Some(PredefinedMetric {
-                type_: "ECSServiceAverageCPUUtilization".into(),
-                resource_label: None,
+    fn cpu(target: f64) -> PolicySpec {
+        PolicySpec {
+            policy_name: "cpu".into(),
+            policy_type: TARGET_TRACKING.into(),
+            target_tracking_scaling_policy_configuration: Some(TargetTrackingScalingPolicyConfiguration {
+                target_value: target,
+                predefined_metric_specification: Some(PredefinedMetricSpecification {
+                    predefined_metric_type: "ECSServiceAverageCPUUtilization".into(),
+                    resource_label: None,
+                }),
+                scale_in_cooldown: Some(60),
+                ..Default::default()
             }),
-            scale_in_cooldown: Some(60),
             ..Default::default()
         }
     }
 
-    fn as_aws(t: &TargetTrackingPolicy, extra_defaults: bool) -> sdk::ScalingPolicy {
-        let mut c = target_tracking(t).expect("builds");
+    /// The target-tracking configuration of a spec policy.
+    fn tt(p: &mut PolicySpec) -> &mut TargetTrackingScalingPolicyConfiguration {
+        p.target_tracking_scaling_policy_configuration
+            .as_mut()
+            .expect("a target-tracking policy")
+    }
+
+    fn as_aws(t: &PolicySpec, extra_defaults: bool) -> sdk::ScalingPolicy {
+        let mut c = target_tracking(
+            t.target_tracking_scaling_policy_configuration
+                .as_ref()
+                .expect("tt"),
+        )
+        .expect("builds");
         if extra_defaults {
             // What AWS reports back: defaults filled in.
             c = sdk::TargetTrackingScalingPolicyConfiguration::builder()
@@ -647,7 +1125,7 @@ mod tests {
                 .expect("builds");
         }
         sdk::ScalingPolicy::builder()
-            .policy_name(&t.name)
+            .policy_name(&t.policy_name)
             .policy_arn("arn")
             .service_namespace(sdk::ServiceNamespace::Ecs)
             .resource_id("service/c/s")
@@ -661,21 +1139,23 @@ mod tests {
 
     #[test]
     fn aws_defaults_are_not_drift_but_a_new_target_value_is() {
-        assert!(target_tracking_matches(&cpu(50.0), &as_aws(&cpu(50.0), true)));
-        assert!(!target_tracking_matches(&cpu(60.0), &as_aws(&cpu(50.0), true)));
+        assert!(policy_matches(&cpu(50.0), &as_aws(&cpu(50.0), true)));
+        assert!(!policy_matches(&cpu(60.0), &as_aws(&cpu(50.0), true)));
         let mut no_scale_in = cpu(50.0);
-        no_scale_in.disable_scale_in = Some(true);
-        assert!(!target_tracking_matches(&no_scale_in, &as_aws(&cpu(50.0), true)));
+        tt(&mut no_scale_in).disable_scale_in = Some(true);
+        assert!(!policy_matches(&no_scale_in, &as_aws(&cpu(50.0), true)));
     }
 
     #[test]
     fn scheduled_actions_compare_times_by_instant_and_utc_by_default() {
         let want = SpecAction {
-            name: "night".into(),
+            scheduled_action_name: "night".into(),
             schedule: "cron(0 22 * * ? *)".into(),
             start_time: Some("2026-12-01T00:00:00Z".into()),
-            min_capacity: Some(0),
-            max_capacity: Some(1),
+            scalable_target_action: Some(ScalableTargetAction {
+                min_capacity: Some(0),
+                max_capacity: Some(1),
+            }),
             ..Default::default()
         };
         let w = scheduled_action(&want).expect("valid");
@@ -686,13 +1166,16 @@ mod tests {
             .schedule("cron(0 22 * * ? *)")
             .resource_id("service/c/s")
             .set_start_time(w.start_time)
-            .scalable_target_action(w.action.clone())
+            .set_scalable_target_action(w.action.clone())
             .creation_time(aws_smithy_types::DateTime::from_secs(0))
             .build()
             .expect("builds");
         assert!(action_matches(&want, &have));
         let mut later = want.clone();
-        later.max_capacity = Some(2);
+        later.scalable_target_action = Some(ScalableTargetAction {
+            min_capacity: Some(0),
+            max_capacity: Some(2),
+        });
         assert!(!action_matches(&later, &have));
         assert!(
             scheduled_action(&SpecAction {
@@ -768,26 +1251,32 @@ mod tests {
             .expect("builds")
     }
 
-    fn spec_step(name: &str, adjustment: i32) -> StepScalingPolicy {
-        StepScalingPolicy {
-            name: name.into(),
-            adjustment_type: "ChangeInCapacity".into(),
-            step_adjustments: vec![crate::api::scaling_policy::StepAdjustment {
-                metric_interval_lower_bound: Some(0.0),
-                metric_interval_upper_bound: None,
-                scaling_adjustment: adjustment,
-            }],
+    fn spec_step(name: &str, adjustment: i32) -> PolicySpec {
+        PolicySpec {
+            policy_name: name.into(),
+            policy_type: STEP.into(),
+            step_scaling_policy_configuration: Some(StepScalingPolicyConfiguration {
+                adjustment_type: "ChangeInCapacity".into(),
+                step_adjustments: vec![SpecStep {
+                    metric_interval_lower_bound: Some(0.0),
+                    metric_interval_upper_bound: None,
+                    scaling_adjustment: adjustment,
+                }],
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
 
     fn night(start: Option<&str>) -> SpecAction {
         SpecAction {
-            name: "night".into(),
+            scheduled_action_name: "night".into(),
             schedule: "cron(0 22 * * ? *)".into(),
             start_time: start.map(str::to_string),
-            min_capacity: Some(0),
-            max_capacity: Some(1),
+            scalable_target_action: Some(ScalableTargetAction {
+                min_capacity: Some(0),
+                max_capacity: Some(1),
+            }),
             ..Default::default()
         }
     }
@@ -871,8 +1360,7 @@ mod tests {
     #[test]
     fn a_described_policy_with_aws_defaults_filled_in_is_left_alone() {
         let mut s = spec(1, 4);
-        s.target_tracking = Some(vec![cpu(50.0)]);
-        s.step_scaling = Some(vec![spec_step("burst", 2)]);
+        s.scaling_policies = Some(vec![cpu(50.0), spec_step("burst", 2)]);
         let described = [as_aws(&cpu(50.0), true), described_step("burst", 2)];
         let changes = policies(&s, &described);
         assert!(changes.actions.is_empty(), "{:?}", changes.actions);
@@ -882,7 +1370,7 @@ mod tests {
     #[test]
     fn a_changed_target_value_puts_the_policy_again_under_its_name() {
         let mut s = spec(1, 4);
-        s.target_tracking = Some(vec![cpu(70.0)]);
+        s.scaling_policies = Some(vec![cpu(70.0)]);
         let changes = policies(&s, &[as_aws(&cpu(50.0), true)]);
         let [
             Action::PutPolicy {
@@ -899,7 +1387,7 @@ mod tests {
     #[test]
     fn a_changed_step_adjustment_puts_the_step_policy_again() {
         let mut s = spec(1, 4);
-        s.step_scaling = Some(vec![spec_step("burst", 3)]);
+        s.scaling_policies = Some(vec![spec_step("burst", 3)]);
         let changes = policies(&s, &[described_step("burst", 2)]);
         assert_eq!(names(&changes), ["put policy burst"]);
         assert!(matches!(
@@ -914,7 +1402,7 @@ mod tests {
     #[test]
     fn a_policy_in_aws_that_the_spec_does_not_list_is_deleted_after_the_puts() {
         let mut s = spec(1, 4);
-        s.target_tracking = Some(vec![cpu(70.0)]);
+        s.scaling_policies = Some(vec![cpu(70.0)]);
         let described = [described_step("made-by-hand", 1), as_aws(&cpu(50.0), true)];
         let changes = policies(&s, &described);
         assert_eq!(names(&changes), ["put policy cpu", "delete policy made-by-hand"]);
@@ -925,6 +1413,603 @@ mod tests {
                 "deleted scaling policy made-by-hand (dropped from the spec)"
             )
         );
+    }
+
+    /// A target-tracking policy on metric math: the share of a queue's backlog per running task.
+    fn backlog_math() -> PolicySpec {
+        let metric = |name: &str| MetricStat {
+            metric: Metric {
+                metric_name: Some(name.into()),
+                namespace: Some("MyApp/Queue".into()),
+                dimensions: vec![
+                    MetricDimension {
+                        name: "Queue".into(),
+                        value: "jobs".into(),
+                    },
+                    MetricDimension {
+                        name: "Stage".into(),
+                        value: "prod".into(),
+                    },
+                ],
+            },
+            stat: "Sum".into(),
+            unit: None,
+        };
+        PolicySpec {
+            policy_name: "backlog".into(),
+            policy_type: TARGET_TRACKING.into(),
+            target_tracking_scaling_policy_configuration: Some(TargetTrackingScalingPolicyConfiguration {
+                target_value: 100.0,
+                customized_metric_specification: Some(CustomizedMetricSpecification {
+                    metrics: Some(vec![
+                        MetricDataQuery {
+                            id: "m1".into(),
+                            metric_stat: Some(metric("Visible")),
+                            return_data: Some(false),
+                            ..Default::default()
+                        },
+                        MetricDataQuery {
+                            id: "m2".into(),
+                            metric_stat: Some(metric("Running")),
+                            return_data: Some(false),
+                            ..Default::default()
+                        },
+                        MetricDataQuery {
+                            id: "e1".into(),
+                            expression: Some("m1 / m2".into()),
+                            label: Some("backlog per task".into()),
+                            return_data: Some(true),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A described target-tracking policy with the configuration `c`.
+    fn described_tracking(
+        name: &str,
+        c: sdk::TargetTrackingScalingPolicyConfiguration,
+    ) -> sdk::ScalingPolicy {
+        sdk::ScalingPolicy::builder()
+            .policy_name(name)
+            .policy_arn(format!("arn:policy/{name}"))
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(ID)
+            .scalable_dimension(sdk::ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(sdk::PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(c)
+            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .expect("builds")
+    }
+
+    fn aws_query(
+        id: &str,
+        expression: Option<&str>,
+        metric: Option<&str>,
+        ret: bool,
+    ) -> sdk::TargetTrackingMetricDataQuery {
+        // As AWS reports it: dimensions in another order than the spec's.
+        let stat = metric.map(|name| {
+            sdk::TargetTrackingMetricStat::builder()
+                .metric(
+                    sdk::TargetTrackingMetric::builder()
+                        .metric_name(name)
+                        .namespace("MyApp/Queue")
+                        .dimensions(
+                            sdk::TargetTrackingMetricDimension::builder()
+                                .name("Stage")
+                                .value("prod")
+                                .build()
+                                .expect("builds"),
+                        )
+                        .dimensions(
+                            sdk::TargetTrackingMetricDimension::builder()
+                                .name("Queue")
+                                .value("jobs")
+                                .build()
+                                .expect("builds"),
+                        )
+                        .build(),
+                )
+                .stat("Sum")
+                .build()
+                .expect("builds")
+        });
+        sdk::TargetTrackingMetricDataQuery::builder()
+            .id(id)
+            .set_expression(expression.map(str::to_string))
+            .set_label(expression.map(|_| "backlog per task".to_string()))
+            .set_metric_stat(stat)
+            .return_data(ret)
+            .build()
+            .expect("builds")
+    }
+
+    #[test]
+    fn metric_math_is_sent_as_aws_takes_it_and_aws_reordering_it_is_not_drift() {
+        let mut s = spec(1, 4);
+        s.scaling_policies = Some(vec![backlog_math()]);
+        let changes = policies(&s, &[]);
+        let [
+            Action::PutPolicy {
+                name,
+                config: PolicyConfig::TargetTracking(c),
+            },
+        ] = changes.actions.as_slice()
+        else {
+            panic!("one target-tracking put expected: {:?}", changes.actions);
+        };
+        assert_eq!(name, "backlog");
+        let sent = c.customized_metric_specification().expect("a customized metric");
+        // Metric math only: no single-metric fields, which AWS refuses next to `metrics`.
+        assert_eq!(
+            (sent.metric_name(), sent.namespace(), sent.statistic()),
+            (None, None, None)
+        );
+        let ids: Vec<_> = sent.metrics().iter().map(|q| q.id()).collect();
+        assert_eq!(ids, ["m1", "m2", "e1"]);
+        let e1 = &sent.metrics()[2];
+        assert_eq!(
+            (e1.expression(), e1.label(), e1.return_data(), e1.metric_stat()),
+            (Some("m1 / m2"), Some("backlog per task"), Some(true), None)
+        );
+        let m1 = sent.metrics()[0].metric_stat().expect("m1 is a metric");
+        assert_eq!(m1.stat(), "Sum");
+        let metric = m1.metric().expect("m1 names its metric");
+        assert_eq!(
+            (metric.metric_name(), metric.namespace()),
+            (Some("Visible"), Some("MyApp/Queue"))
+        );
+        assert_eq!(metric.dimensions().len(), 2);
+        assert_eq!(sent.metrics()[0].return_data(), Some(false));
+
+        // AWS answers the queries and dimensions in another order, with its defaults: no change.
+        let aws = |expression: &str, target: f64| {
+            described_tracking(
+                "backlog",
+                sdk::TargetTrackingScalingPolicyConfiguration::builder()
+                    .target_value(target)
+                    .customized_metric_specification(
+                        sdk::CustomizedMetricSpecification::builder()
+                            .metrics(aws_query("e1", Some(expression), None, true))
+                            .metrics(aws_query("m2", None, Some("Running"), false))
+                            .metrics(aws_query("m1", None, Some("Visible"), false))
+                            .build(),
+                    )
+                    .scale_in_cooldown(300)
+                    .scale_out_cooldown(300)
+                    .disable_scale_in(false)
+                    .build()
+                    .expect("builds"),
+            )
+        };
+        assert!(policies(&s, &[aws("m1 / m2", 100.0)]).actions.is_empty());
+        // Another expression, or another target, is a change.
+        assert_eq!(
+            names(&policies(&s, &[aws("m1 / (m2 + 1)", 100.0)])),
+            ["put policy backlog"]
+        );
+        assert_eq!(
+            names(&policies(&s, &[aws("m1 / m2", 90.0)])),
+            ["put policy backlog"]
+        );
+        // A query AWS has that the spec does not (or one missing) is a change.
+        let mut fewer = backlog_math();
+        if let Some(m) = tt(&mut fewer)
+            .customized_metric_specification
+            .as_mut()
+            .and_then(|c| c.metrics.as_mut())
+        {
+            m.pop();
+        }
+        s.scaling_policies = Some(vec![fewer]);
+        assert_eq!(
+            names(&policies(&s, &[aws("m1 / m2", 100.0)])),
+            ["put policy backlog"]
+        );
+    }
+
+    /// A predictive policy on the predefined CPU pair, every option set.
+    fn forecast() -> PolicySpec {
+        PolicySpec {
+            policy_name: "forecast".into(),
+            policy_type: PREDICTIVE.into(),
+            predictive_scaling_policy_configuration: Some(PredictiveScalingPolicyConfiguration {
+                metric_specifications: vec![PredictiveScalingMetricSpecification {
+                    target_value: 40.0,
+                    predefined_metric_pair_specification: Some(PredictiveScalingPredefinedMetric {
+                        predefined_metric_type: "ECSServiceCPUUtilization".into(),
+                        resource_label: None,
+                    }),
+                    ..Default::default()
+                }],
+                mode: Some("ForecastAndScale".into()),
+                scheduling_buffer_time: Some(600),
+                max_capacity_breach_behavior: Some("IncreaseMaxCapacity".into()),
+                max_capacity_buffer: Some(10),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn described_predictive(name: &str, c: sdk::PredictiveScalingPolicyConfiguration) -> sdk::ScalingPolicy {
+        sdk::ScalingPolicy::builder()
+            .policy_name(name)
+            .policy_arn(format!("arn:policy/{name}"))
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(ID)
+            .scalable_dimension(sdk::ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(sdk::PolicyType::PredictiveScaling)
+            .predictive_scaling_policy_configuration(c)
+            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .expect("builds")
+    }
+
+    fn aws_cpu_pair(target: f64) -> sdk::PredictiveScalingMetricSpecification {
+        sdk::PredictiveScalingMetricSpecification::builder()
+            .target_value(target)
+            .predefined_metric_pair_specification(
+                sdk::PredictiveScalingPredefinedMetricPairSpecification::builder()
+                    .predefined_metric_type("ECSServiceCPUUtilization")
+                    .build()
+                    .expect("builds"),
+            )
+            .build()
+            .expect("builds")
+    }
+
+    #[test]
+    fn a_predictive_policy_is_sent_with_every_field_and_is_told_as_predictive() {
+        let mut s = spec(1, 4);
+        s.scaling_policies = Some(vec![forecast()]);
+        let changes = policies(&s, &[]);
+        let want = sdk::PredictiveScalingPolicyConfiguration::builder()
+            .metric_specifications(aws_cpu_pair(40.0))
+            .mode(sdk::PredictiveScalingMode::ForecastAndScale)
+            .scheduling_buffer_time(600)
+            .max_capacity_breach_behavior(
+                sdk::PredictiveScalingMaxCapacityBreachBehavior::IncreaseMaxCapacity,
+            )
+            .max_capacity_buffer(10)
+            .build()
+            .expect("builds");
+        assert_eq!(
+            changes.actions,
+            [Action::PutPolicy {
+                name: "forecast".into(),
+                config: PolicyConfig::Predictive(want.clone()),
+            }]
+        );
+        assert_eq!(
+            changes.actions[0].note(ID),
+            Note::new(reasons::UPDATED, "put predictive-scaling policy forecast")
+        );
+        // Described back as sent: nothing to do; another target or mode is a change.
+        assert!(
+            policies(&s, &[described_predictive("forecast", want)])
+                .actions
+                .is_empty()
+        );
+        let other_target = sdk::PredictiveScalingPolicyConfiguration::builder()
+            .metric_specifications(aws_cpu_pair(50.0))
+            .mode(sdk::PredictiveScalingMode::ForecastAndScale)
+            .scheduling_buffer_time(600)
+            .max_capacity_breach_behavior(
+                sdk::PredictiveScalingMaxCapacityBreachBehavior::IncreaseMaxCapacity,
+            )
+            .max_capacity_buffer(10)
+            .build()
+            .expect("builds");
+        assert_eq!(
+            names(&policies(&s, &[described_predictive("forecast", other_target)])),
+            ["put policy forecast"]
+        );
+    }
+
+    #[test]
+    fn of_a_predictive_policy_only_what_the_spec_sets_is_managed() {
+        // The spec sets the metric only; AWS reports its defaults (ForecastOnly, a 300 s buffer,
+        // HonorMaxCapacity): no change.
+        let mut minimal = forecast();
+        if let Some(c) = minimal.predictive_scaling_policy_configuration.as_mut() {
+            c.mode = None;
+            c.scheduling_buffer_time = None;
+            c.max_capacity_breach_behavior = None;
+            c.max_capacity_buffer = None;
+        }
+        let mut s = spec(1, 4);
+        s.scaling_policies = Some(vec![minimal]);
+        let with_defaults = sdk::PredictiveScalingPolicyConfiguration::builder()
+            .metric_specifications(aws_cpu_pair(40.0))
+            .mode(sdk::PredictiveScalingMode::ForecastOnly)
+            .scheduling_buffer_time(300)
+            .max_capacity_breach_behavior(sdk::PredictiveScalingMaxCapacityBreachBehavior::HonorMaxCapacity)
+            .build()
+            .expect("builds");
+        assert!(
+            policies(&s, &[described_predictive("forecast", with_defaults.clone())])
+                .actions
+                .is_empty()
+        );
+        // The full spec asks for ForecastAndScale where AWS forecasts only: a change.
+        s.scaling_policies = Some(vec![forecast()]);
+        assert_eq!(
+            names(&policies(&s, &[described_predictive("forecast", with_defaults)])),
+            ["put policy forecast"]
+        );
+    }
+
+    #[test]
+    fn a_predictive_policy_on_customized_metrics_sends_its_queries_under_each_role() {
+        let query = |id: &str, metric: &str, stat: &str| PredictiveScalingCustomizedMetricSpecification {
+            metric_data_queries: vec![MetricDataQuery {
+                id: id.into(),
+                metric_stat: Some(MetricStat {
+                    metric: Metric {
+                        metric_name: Some(metric.into()),
+                        namespace: Some("AWS/ECS".into()),
+                        dimensions: vec![MetricDimension {
+                            name: "ServiceName".into(),
+                            value: "web".into(),
+                        }],
+                    },
+                    stat: stat.into(),
+                    unit: Some("Percent".into()),
+                }),
+                return_data: Some(true),
+                ..Default::default()
+            }],
+        };
+        let p = PolicySpec {
+            policy_name: "custom-forecast".into(),
+            policy_type: PREDICTIVE.into(),
+            predictive_scaling_policy_configuration: Some(PredictiveScalingPolicyConfiguration {
+                metric_specifications: vec![PredictiveScalingMetricSpecification {
+                    target_value: 55.5,
+                    predefined_scaling_metric_specification: Some(PredictiveScalingPredefinedMetric {
+                        predefined_metric_type: "ECSServiceAverageCPUUtilization".into(),
+                        resource_label: None,
+                    }),
+                    customized_load_metric_specification: Some(query("load", "CPUUtilization", "Sum")),
+                    customized_capacity_metric_specification: Some(query(
+                        "capacity",
+                        "RunningTaskCount",
+                        "Average",
+                    )),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let Ok(PolicyConfig::Predictive(c)) = policy_config(&p) else {
+            panic!("a predictive configuration expected");
+        };
+        let [m] = c.metric_specifications() else {
+            panic!("one metric specification expected");
+        };
+        assert_eq!(m.target_value(), 55.5);
+        assert_eq!(
+            m.predefined_scaling_metric_specification()
+                .map(|s| s.predefined_metric_type()),
+            Some("ECSServiceAverageCPUUtilization")
+        );
+        assert!(m.predefined_metric_pair_specification().is_none());
+        assert!(m.customized_scaling_metric_specification().is_none());
+        let load = &m
+            .customized_load_metric_specification()
+            .expect("a load metric")
+            .metric_data_queries()[0];
+        let stat = load.metric_stat().expect("a metric");
+        assert_eq!(
+            (load.id(), stat.stat(), stat.unit()),
+            ("load", "Sum", Some("Percent"))
+        );
+        assert_eq!(
+            stat.metric().and_then(|m| m.metric_name()),
+            Some("CPUUtilization")
+        );
+        let capacity = &m
+            .customized_capacity_metric_specification()
+            .expect("a capacity metric")
+            .metric_data_queries()[0];
+        assert_eq!(capacity.id(), "capacity");
+        // Described back as sent: no change; the load metric's statistic changed: a change.
+        let mut s = spec(1, 4);
+        s.scaling_policies = Some(vec![p.clone()]);
+        assert!(
+            policies(&s, &[described_predictive("custom-forecast", c.clone())])
+                .actions
+                .is_empty()
+        );
+        let mut other = p;
+        if let Some(q) = other
+            .predictive_scaling_policy_configuration
+            .as_mut()
+            .and_then(|c| {
+                c.metric_specifications[0]
+                    .customized_load_metric_specification
+                    .as_mut()
+            })
+            .and_then(|l| l.metric_data_queries[0].metric_stat.as_mut())
+        {
+            q.stat = "Average".into();
+        }
+        s.scaling_policies = Some(vec![other]);
+        assert_eq!(
+            names(&policies(&s, &[described_predictive("custom-forecast", c)])),
+            ["put policy custom-forecast"]
+        );
+    }
+
+    #[test]
+    fn a_policy_whose_type_changes_is_put_again_under_its_name() {
+        // A step policy in AWS, a target-tracking one of the same name in the spec.
+        let mut tracking = cpu(50.0);
+        tracking.policy_name = "burst".into();
+        let mut s = spec(1, 4);
+        s.scaling_policies = Some(vec![tracking]);
+        let changes = policies(&s, &[described_step("burst", 1)]);
+        assert!(
+            matches!(
+                changes.actions.as_slice(),
+                [Action::PutPolicy { name, config: PolicyConfig::TargetTracking(_) }] if name == "burst"
+            ),
+            "{:?}",
+            changes.actions
+        );
+    }
+
+    #[test]
+    fn step_adjustments_reported_in_another_order_are_not_drift() {
+        let steps = |a: (f64, i32), b: (f64, i32)| {
+            [a, b]
+                .into_iter()
+                .map(|(lower, adj)| SpecStep {
+                    metric_interval_lower_bound: Some(lower),
+                    metric_interval_upper_bound: (lower == 0.0).then_some(10.0),
+                    scaling_adjustment: adj,
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut want = spec_step("burst", 1);
+        if let Some(c) = want.step_scaling_policy_configuration.as_mut() {
+            c.step_adjustments = steps((0.0, 1), (10.0, 3));
+        }
+        let mut reversed = want.clone();
+        if let Some(c) = reversed.step_scaling_policy_configuration.as_mut() {
+            c.step_adjustments = steps((10.0, 3), (0.0, 1));
+        }
+        let Ok(PolicyConfig::Step(c)) = policy_config(&reversed) else {
+            panic!("a step configuration expected");
+        };
+        let have = sdk::ScalingPolicy::builder()
+            .policy_name("burst")
+            .policy_arn("arn")
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(ID)
+            .scalable_dimension(sdk::ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(sdk::PolicyType::StepScaling)
+            .step_scaling_policy_configuration(c)
+            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .expect("builds");
+        assert!(policy_matches(&want, &have));
+        let mut other = want.clone();
+        if let Some(c) = other.step_scaling_policy_configuration.as_mut() {
+            c.step_adjustments = steps((0.0, 1), (10.0, 4));
+        }
+        assert!(!policy_matches(&other, &have));
+    }
+
+    #[test]
+    fn a_policy_without_the_configuration_of_its_type_is_refused_naming_the_field() {
+        // Admission refuses it; an object stored before that rule reaches the plan.
+        let mut s = spec(1, 4);
+        s.scaling_policies = Some(vec![
+            cpu(50.0),
+            PolicySpec {
+                policy_name: "broken".into(),
+                policy_type: PREDICTIVE.into(),
+                ..Default::default()
+            },
+        ]);
+        let changes = policies(&s, &[described_step("made-by-hand", 1)]);
+        assert_eq!(names(&changes), ["put policy cpu"]);
+        let Some(Error::Terminal { reason, message }) = &changes.invalid else {
+            panic!("a spec error expected: {:?}", changes.invalid);
+        };
+        assert_eq!(*reason, reasons::INVALID_SPEC);
+        assert_eq!(
+            message,
+            "scalingPolicies broken: policyType PredictiveScaling needs predictiveScalingPolicyConfiguration"
+        );
+    }
+
+    #[test]
+    fn a_put_scaling_policy_input_in_camel_case_is_a_spec_policy_as_it_is() {
+        // `aws application-autoscaling put-scaling-policy --cli-input-json` input (less the target),
+        // camelCased: every key is a spec field (a key the spec did not know would be lost here).
+        let input = serde_json::json!({
+            "policyName": "cpu-forecast",
+            "policyType": "PredictiveScaling",
+            "predictiveScalingPolicyConfiguration": {
+                "metricSpecifications": [{
+                    "targetValue": 40.0,
+                    "predefinedScalingMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                    "customizedLoadMetricSpecification": {"metricDataQueries": [{
+                        "id": "load",
+                        "metricStat": {"metric": {"metricName": "CPUUtilization", "namespace": "AWS/ECS",
+                            "dimensions": [{"name": "ServiceName", "value": "web"}]}, "stat": "Sum", "unit": "Percent"},
+                        "returnData": true
+                    }]}
+                }],
+                "mode": "ForecastAndScale",
+                "schedulingBufferTime": 300,
+                "maxCapacityBreachBehavior": "IncreaseMaxCapacity",
+                "maxCapacityBuffer": 10
+            }
+        });
+        let policy: PolicySpec = serde_json::from_value(input.clone()).expect("a spec policy");
+        assert_eq!(serde_json::to_value(&policy).expect("serializes"), input);
+        let tracking = serde_json::json!({
+            "policyName": "backlog",
+            "policyType": "TargetTrackingScaling",
+            "targetTrackingScalingPolicyConfiguration": {
+                "targetValue": 100.0,
+                "customizedMetricSpecification": {"metrics": [
+                    {"id": "m1", "metricStat": {"metric": {"metricName": "Visible", "namespace": "MyApp/Queue"}, "stat": "Sum"}, "returnData": false},
+                    {"id": "e1", "expression": "m1 / 2", "label": "half", "returnData": true}
+                ]},
+                "scaleInCooldown": 60, "scaleOutCooldown": 30, "disableScaleIn": false
+            }
+        });
+        let policy: PolicySpec = serde_json::from_value(tracking.clone()).expect("a spec policy");
+        assert_eq!(serde_json::to_value(&policy).expect("serializes"), tracking);
+        let action = serde_json::json!({
+            "scheduledActionName": "night", "schedule": "cron(0 22 * * ? *)", "timezone": "Europe/Berlin",
+            "startTime": "2026-12-01T00:00:00Z", "endTime": "2027-12-01T00:00:00Z",
+            "scalableTargetAction": {"minCapacity": 0, "maxCapacity": 1}
+        });
+        let parsed: SpecAction = serde_json::from_value(action.clone()).expect("a scheduled action");
+        assert_eq!(serde_json::to_value(&parsed).expect("serializes"), action);
+    }
+
+    #[test]
+    fn an_object_stored_before_the_rename_is_refused_before_it_deletes_anything() {
+        // What the API server reads back for an object written with the old fields: the removed
+        // top-level fields kept (declared, not pruned), a scheduled action's old `name` pruned.
+        let stored: ScalingPolicySpec = serde_json::from_value(serde_json::json!({
+            "serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 4,
+            "targetTracking": [{"name": "cpu", "targetValue": 60,
+                                "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
+            "scheduledActions": [{"schedule": "cron(0 22 * * ? *)"}]
+        }))
+        .expect("an old object still reads");
+        let Err(Error::Terminal { reason, message }) = from_the_old_api(&stored) else {
+            panic!("an old object must be refused");
+        };
+        assert_eq!(reason, reasons::INVALID_SPEC);
+        assert!(message.contains("spec.targetTracking"), "{message}");
+        assert!(message.contains("spec.scheduledActions[].name"), "{message}");
+        assert!(!message.contains("spec.stepScaling"), "{message}");
+        // Without the guard, the same spec would have the target's policies deleted.
+        assert_eq!(
+            names(&policies(&stored, &[as_aws(&cpu(60.0), true)])),
+            ["delete policy cpu"]
+        );
+        // A spec of the new API passes.
+        let mut new = spec(1, 4);
+        new.scaling_policies = Some(vec![cpu(60.0)]);
+        new.scheduled_actions = Some(vec![night(None)]);
+        assert!(from_the_old_api(&new).is_ok());
     }
 
     // ---- Ownership -------------------------------------------------------------------------------
@@ -1168,19 +2253,58 @@ mod tests {
     }
 
     #[test]
+    fn a_scheduled_action_without_bounds_sends_none_and_leaves_aws_bounds_alone() {
+        let s = ScalingPolicySpec {
+            scheduled_actions: Some(vec![SpecAction {
+                scalable_target_action: None,
+                ..night(None)
+            }]),
+            ..spec(1, 4)
+        };
+        // AWS has bounds (0-1): not managed, no change.
+        assert!(
+            scheduled_actions(&s, &[described_action("night", None, None)])
+                .actions
+                .is_empty()
+        );
+        let changes = scheduled_actions(&s, &[]);
+        assert!(
+            matches!(changes.actions.as_slice(), [Action::PutScheduled(a)] if a.action.is_none()),
+            "{:?}",
+            changes.actions
+        );
+        // Only the bound the spec sets is compared.
+        let only_max = ScalingPolicySpec {
+            scheduled_actions: Some(vec![SpecAction {
+                scalable_target_action: Some(ScalableTargetAction {
+                    min_capacity: None,
+                    max_capacity: Some(1),
+                }),
+                ..night(None)
+            }]),
+            ..spec(1, 4)
+        };
+        assert!(
+            scheduled_actions(&only_max, &[described_action("night", None, None)])
+                .actions
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn an_invalid_time_stops_the_plan_after_the_changes_before_it_and_before_any_deletion() {
         let s = ScalingPolicySpec {
             scheduled_actions: Some(vec![
                 SpecAction {
-                    name: "morning".into(),
+                    scheduled_action_name: "morning".into(),
                     ..night(None)
                 },
                 SpecAction {
-                    name: "broken".into(),
+                    scheduled_action_name: "broken".into(),
                     ..night(Some("2026-12-01T00:00:00"))
                 },
                 SpecAction {
-                    name: "evening".into(),
+                    scheduled_action_name: "evening".into(),
                     ..night(None)
                 },
             ]),
@@ -1314,11 +2438,11 @@ mod tests {
         let notes: Vec<Note> = [
             Action::PutPolicy {
                 name: "cpu".into(),
-                config: PolicyConfig::TargetTracking(target_tracking(&cpu(50.0)).expect("builds")),
+                config: policy_config(&cpu(50.0)).expect("builds"),
             },
             Action::PutPolicy {
                 name: "burst".into(),
-                config: PolicyConfig::Step(step(&spec_step("burst", 1)).expect("builds")),
+                config: policy_config(&spec_step("burst", 1)).expect("builds"),
             },
             Action::PutScheduled(scheduled_action(&night(None)).expect("valid")),
             Action::DeleteScheduled {
