@@ -492,46 +492,67 @@ fn customized_metric(m: &CustomizedMetricSpecification) -> Result<sdk::Customize
         .build())
 }
 
-fn target_tracking_query(q: &MetricDataQuery) -> Result<sdk::TargetTrackingMetricDataQuery, Error> {
-    let stat = q
-        .metric_stat
-        .as_ref()
-        .map(|s| -> Result<_, Error> {
-            let dimensions = s
-                .metric
-                .dimensions
-                .iter()
-                .map(|d| {
-                    sdk::TargetTrackingMetricDimension::builder()
-                        .name(&d.name)
-                        .value(&d.value)
+/// `$name`: one metric data query of the spec as the SDK's `$query` (target tracking's and predictive
+/// scaling's shapes have the same fields under different type names).
+macro_rules! metric_query {
+    ($name:ident, $query:ident, $stat:ident, $metric:ident, $dimension:ident) => {
+        fn $name(q: &MetricDataQuery) -> Result<sdk::$query, Error> {
+            let stat = q
+                .metric_stat
+                .as_ref()
+                .map(|s| -> Result<_, Error> {
+                    let dimensions = s
+                        .metric
+                        .dimensions
+                        .iter()
+                        .map(|d| {
+                            sdk::$dimension::builder()
+                                .name(&d.name)
+                                .value(&d.value)
+                                .build()
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(invalid)?;
+                    sdk::$stat::builder()
+                        .metric(
+                            sdk::$metric::builder()
+                                .set_metric_name(s.metric.metric_name.clone())
+                                .set_namespace(s.metric.namespace.clone())
+                                .set_dimensions((!dimensions.is_empty()).then_some(dimensions))
+                                .build(),
+                        )
+                        .stat(&s.stat)
+                        .set_unit(s.unit.clone())
                         .build()
+                        .map_err(invalid)
                 })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(invalid)?;
-            sdk::TargetTrackingMetricStat::builder()
-                .metric(
-                    sdk::TargetTrackingMetric::builder()
-                        .set_metric_name(s.metric.metric_name.clone())
-                        .set_namespace(s.metric.namespace.clone())
-                        .set_dimensions((!dimensions.is_empty()).then_some(dimensions))
-                        .build(),
-                )
-                .stat(&s.stat)
-                .set_unit(s.unit.clone())
+                .transpose()?;
+            sdk::$query::builder()
+                .id(&q.id)
+                .set_expression(q.expression.clone())
+                .set_label(q.label.clone())
+                .set_metric_stat(stat)
+                .set_return_data(q.return_data)
                 .build()
                 .map_err(invalid)
-        })
-        .transpose()?;
-    sdk::TargetTrackingMetricDataQuery::builder()
-        .id(&q.id)
-        .set_expression(q.expression.clone())
-        .set_label(q.label.clone())
-        .set_metric_stat(stat)
-        .set_return_data(q.return_data)
-        .build()
-        .map_err(invalid)
+        }
+    };
 }
+
+metric_query!(
+    target_tracking_query,
+    TargetTrackingMetricDataQuery,
+    TargetTrackingMetricStat,
+    TargetTrackingMetric,
+    TargetTrackingMetricDimension
+);
+metric_query!(
+    predictive_query,
+    PredictiveScalingMetricDataQuery,
+    PredictiveScalingMetricStat,
+    PredictiveScalingMetric,
+    PredictiveScalingMetricDimension
+);
 
 /// A metric data query as both SDK shapes (target tracking's and predictive scaling's) read, for one
 /// comparison with the spec's.
@@ -788,47 +809,6 @@ fn predictive_metric_specification(
         .set_customized_capacity_metric_specification(customized(
             &m.customized_capacity_metric_specification,
         )?)
-        .build()
-        .map_err(invalid)
-}
-
-fn predictive_query(q: &MetricDataQuery) -> Result<sdk::PredictiveScalingMetricDataQuery, Error> {
-    let stat = q
-        .metric_stat
-        .as_ref()
-        .map(|s| -> Result<_, Error> {
-            let dimensions = s
-                .metric
-                .dimensions
-                .iter()
-                .map(|d| {
-                    sdk::PredictiveScalingMetricDimension::builder()
-                        .name(&d.name)
-                        .value(&d.value)
-                        .build()
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(invalid)?;
-            sdk::PredictiveScalingMetricStat::builder()
-                .metric(
-                    sdk::PredictiveScalingMetric::builder()
-                        .set_metric_name(s.metric.metric_name.clone())
-                        .set_namespace(s.metric.namespace.clone())
-                        .set_dimensions((!dimensions.is_empty()).then_some(dimensions))
-                        .build(),
-                )
-                .stat(&s.stat)
-                .set_unit(s.unit.clone())
-                .build()
-                .map_err(invalid)
-        })
-        .transpose()?;
-    sdk::PredictiveScalingMetricDataQuery::builder()
-        .id(&q.id)
-        .set_expression(q.expression.clone())
-        .set_label(q.label.clone())
-        .set_metric_stat(stat)
-        .set_return_data(q.return_data)
         .build()
         .map_err(invalid)
 }
