@@ -434,8 +434,24 @@ async fn a_desired_count_left_out_of_the_spec_is_left_to_aws() -> Result<()> {
 
 #[tokio::test]
 async fn a_new_force_new_deployment_value_redeploys_the_service_once() -> Result<()> {
+    use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
     let ecs = ecs().await?;
-    let setup = Setup::new("e2e-svc-redeploy").await?;
+    // Redeploys are counted in the requests sent: against moto the controller also sends one
+    // UpdateService right after creating a service (moto's CreateService drops deploymentConfiguration,
+    // docs/moto.md), which must not count as a redeploy.
+    let proxy = FaultProxy::start(&env("MOTO_URL")?, FaultConfig::default())?;
+    proxy.record_requests();
+    let redeploys = || {
+        proxy
+            .sent("UpdateService")
+            .iter()
+            .filter(|body| body.get("forceNewDeployment") == Some(&json!(true)))
+            .count()
+    };
+    let setup = Setup::builder("e2e-svc-redeploy")
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .start()
+        .await?;
     let net = network()?;
     apply(
         &setup.clusters,
@@ -461,8 +477,10 @@ async fn a_new_force_new_deployment_value_redeploys_the_service_once() -> Result
         web.pointer("/status/forcedDeployment"),
         Some(&json!("2026-12-03T06:00:00Z"))
     );
+    // Past the reconcile after the creation (the one that sends moto what it dropped).
+    more_reconciles(&setup.controller, "FargateService", 2.0).await?;
     assert_eq!(
-        setup.controller.calls("UpdateService"),
+        redeploys(),
         0,
         "the value a service is created with starts no redeploy"
     );
@@ -481,10 +499,10 @@ async fn a_new_force_new_deployment_value_redeploys_the_service_once() -> Result
         Ok((obj.pointer("/status/forcedDeployment") == Some(&json!("2026-12-03T07:00:00Z"))).then_some(()))
     })
     .await?;
-    assert_eq!(setup.controller.calls("UpdateService"), 1);
+    assert_eq!(redeploys(), 1);
     // Resyncs send it no more.
     more_reconciles(&setup.controller, "FargateService", 3.0).await?;
-    assert_eq!(setup.controller.calls("UpdateService"), 1, "redeployed once");
+    assert_eq!(redeploys(), 1, "redeployed once");
     Ok(())
 }
 
