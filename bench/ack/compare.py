@@ -89,7 +89,7 @@ def manifests(kind_set, ns, n, prefix):
                         "spec": {"name": f"{prefix}-svc-{i}", "clusterRef": {"from": {"name": "main"}},
                                  "taskDefinitionRef": {"from": {"name": f"td-{i}"}}, "desiredCount": 1,
                                  "launchType": "FARGATE",
-                                 "networkConfiguration": {"awsvpcConfiguration": {
+                                 "networkConfiguration": {"awsVPCConfiguration": {
                                      "subnets": subnets, "securityGroups": groups}}}}))
     return out
 
@@ -148,6 +148,9 @@ def start(kind_set, binary, ns, extra, log):
         args = [binary, "run", "--watch-namespace", ns, "--metrics-bind-address", "127.0.0.1:0", *extra]
     else:
         env["ACK_SYSTEM_NAMESPACE"] = ns
+        # With AWS_CA_BUNDLE set (the environment's, for TLS endpoints) the Go SDK refuses ACK's HTTP
+        # client ("unable to add custom RootCAs HTTPClient"); moto answers over http.
+        env.pop("AWS_CA_BUNDLE", None)
         # The chart's defaults (helm/values.yaml of v1.2.1): resync 10 h, 1 concurrent sync, CARM on.
         args = [binary, "--aws-region", os.environ.get("AWS_REGION", "us-east-1"),
                 "--aws-endpoint-url", os.environ["MOTO_URL"],
@@ -157,7 +160,7 @@ def start(kind_set, binary, ns, extra, log):
                 "--watch-namespace", ns, "--deletion-policy", "delete",
                 "--reconcile-default-resync-seconds", "36000",
                 "--reconcile-default-max-concurrent-syncs", "1", "--enable-carm=true",
-                "--kubeconfig", os.environ["KUBECONFIG"], *extra]
+                *extra]  # the API server: $KUBECONFIG (controller-runtime reads it)
     return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -205,6 +208,8 @@ def main():
             if done == total:
                 t_ready = time.monotonic()
                 break
+            if proc.poll() is not None:
+                raise SystemExit(f"the controller exited ({proc.returncode}): see {logf.name}")
             if time.monotonic() - t0 > a.timeout:
                 raise SystemExit(f"timed out: {done}/{total} Ready")
             time.sleep(0.2)
