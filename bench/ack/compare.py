@@ -18,8 +18,9 @@ built from github.com/aws-controllers-k8s/ecs-controller (`go build ./cmd/contro
 module proxy does not serve: bench/ack/README.md says how. Results go to stdout as JSON (`--out FILE`
 also writes them).
 
-moto does not throttle. The numbers compare how each controller spends its time when AWS answers at
-once; under ECS's real limits (a task-definition registration a second), both are bounded by them.
+moto does not throttle. Without `--throttle` the numbers compare how each controller spends its time
+when AWS answers at once; with it, `throttle.py` answers ECS calls over ECS's documented rates with
+ThrottlingException, as a real account does, and both controllers meet the same limits.
 """
 
 import argparse
@@ -142,8 +143,20 @@ def active_services(prefix):
     return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
 
 
-def start(kind_set, binary, ns, extra, log):
+def start_throttle():
+    """`throttle.py` in front of moto: ECS's documented throttling; (process, its URL)."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("throttle.py")),
+                             "--upstream", os.environ["MOTO_URL"]],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        sys.exit(f"throttle.py did not start: {line!r}")
+    return proc, line.removeprefix("listening on ")
+
+
+def start(kind_set, binary, ns, extra, log, endpoint):
     env = dict(os.environ)
+    env["AWS_ENDPOINT_URL"] = endpoint
     if kind_set == "ours":
         args = [binary, "run", "--watch-namespace", ns, "--metrics-bind-address", "127.0.0.1:0", *extra]
     else:
@@ -153,7 +166,7 @@ def start(kind_set, binary, ns, extra, log):
         env.pop("AWS_CA_BUNDLE", None)
         # The chart's defaults (helm/values.yaml of v1.2.1): resync 10 h, 1 concurrent sync, CARM on.
         args = [binary, "--aws-region", os.environ.get("AWS_REGION", "us-east-1"),
-                "--aws-endpoint-url", os.environ["MOTO_URL"],
+                "--aws-endpoint-url", endpoint,
                 "--aws-identity-endpoint-url", os.environ["MOTO_URL"],
                 "--allow-unsafe-aws-endpoint-urls",  # moto answers over http
                 "--log-level", "info",
@@ -172,6 +185,8 @@ def main():
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--out")
+    ap.add_argument("--throttle", action="store_true",
+                    help="put throttle.py (ECS's documented request throttling) between the controller and moto")
     ap.add_argument("extra", nargs="*", help="more controller flags (after --)")
     a = ap.parse_args()
 
@@ -185,8 +200,10 @@ def main():
         for c in crds:
             kubectl("apply", "--server-side", "-f", str(c))
     logf = open(Path(tempfile.gettempdir()) / f"{prefix}.controller.log", "w")
-    proc = start(a.controller, a.bin, ns, a.extra, logf)
-    result = {"controller": a.controller, "n": a.n, "flags": a.extra, "binary": a.bin}
+    throttle, endpoint = start_throttle() if a.throttle else (None, os.environ["MOTO_URL"])
+    proc = start(a.controller, a.bin, ns, a.extra, logf, endpoint)
+    result = {"controller": a.controller, "n": a.n, "flags": a.extra, "binary": a.bin,
+              "ecs_throttling": a.throttle}
     try:
         time.sleep(3)  # the controller's watches (both need about a second against this apiserver)
         objs = manifests(a.controller, ns, a.n, prefix)
@@ -241,6 +258,13 @@ def main():
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        if throttle:
+            throttle.send_signal(signal.SIGTERM)
+            counts = json.loads(throttle.stdout.read().strip() or "{}")
+            throttle.wait(timeout=30)
+            result["ecs_calls_forwarded"] = sum(c["forwarded"] for c in counts.values())
+            result["ecs_calls_throttled"] = sum(c["throttled"] for c in counts.values())
+            result["ecs_calls_by_action"] = counts
         # Objects a controller left behind (ACK's finalizers) are released so the namespace goes.
         for p in plurals(a.controller):
             names = kubectl("get", p, "-n", ns, "-o", "name", check=False).split()
