@@ -766,44 +766,35 @@ fn predictive_metric_specification(
             })
             .transpose()
     };
+    // The three predefined specifications: the same fields under different SDK type names.
+    macro_rules! predefined {
+        ($spec:expr, $sdk:ident) => {
+            $spec
+                .as_ref()
+                .map(|p| {
+                    sdk::$sdk::builder()
+                        .predefined_metric_type(&p.predefined_metric_type)
+                        .set_resource_label(p.resource_label.clone())
+                        .build()
+                })
+                .transpose()
+                .map_err(invalid)?
+        };
+    }
     sdk::PredictiveScalingMetricSpecification::builder()
         .target_value(m.target_value)
-        .set_predefined_metric_pair_specification(
-            m.predefined_metric_pair_specification
-                .as_ref()
-                .map(|p| {
-                    sdk::PredictiveScalingPredefinedMetricPairSpecification::builder()
-                        .predefined_metric_type(&p.predefined_metric_type)
-                        .set_resource_label(p.resource_label.clone())
-                        .build()
-                })
-                .transpose()
-                .map_err(invalid)?,
-        )
-        .set_predefined_scaling_metric_specification(
-            m.predefined_scaling_metric_specification
-                .as_ref()
-                .map(|p| {
-                    sdk::PredictiveScalingPredefinedScalingMetricSpecification::builder()
-                        .predefined_metric_type(&p.predefined_metric_type)
-                        .set_resource_label(p.resource_label.clone())
-                        .build()
-                })
-                .transpose()
-                .map_err(invalid)?,
-        )
-        .set_predefined_load_metric_specification(
-            m.predefined_load_metric_specification
-                .as_ref()
-                .map(|p| {
-                    sdk::PredictiveScalingPredefinedLoadMetricSpecification::builder()
-                        .predefined_metric_type(&p.predefined_metric_type)
-                        .set_resource_label(p.resource_label.clone())
-                        .build()
-                })
-                .transpose()
-                .map_err(invalid)?,
-        )
+        .set_predefined_metric_pair_specification(predefined!(
+            m.predefined_metric_pair_specification,
+            PredictiveScalingPredefinedMetricPairSpecification
+        ))
+        .set_predefined_scaling_metric_specification(predefined!(
+            m.predefined_scaling_metric_specification,
+            PredictiveScalingPredefinedScalingMetricSpecification
+        ))
+        .set_predefined_load_metric_specification(predefined!(
+            m.predefined_load_metric_specification,
+            PredictiveScalingPredefinedLoadMetricSpecification
+        ))
         .set_customized_scaling_metric_specification(customized(&m.customized_scaling_metric_specification)?)
         .set_customized_load_metric_specification(customized(&m.customized_load_metric_specification)?)
         .set_customized_capacity_metric_specification(customized(
