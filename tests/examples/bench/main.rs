@@ -1245,8 +1245,20 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
 }
 
 async fn meta(client: &Client, cfg: &Config) -> report::Meta {
-    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|s| !s.is_empty());
+    // The results a run writes are not the code it measured: a second run of the same day rewrites the
+    // first one's tracked files in bench/results, which must not mark the tree dirty.
+    let dirty = command_output(
+        "git",
+        &[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)bench/results",
+        ],
+    )
+    .is_some_and(|s| !s.is_empty());
     let commit = command_output("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
