@@ -164,11 +164,18 @@ pub fn conflicting_policy<'a, 'b>(
 
 // ---- Wake-ups: a change of one kind that another kind's objects must see at once -----------------
 
+/// Whether an object is gone: being deleted with no finalizer left. The API server never stores an
+/// object so (it deletes it instead); the feeds publish a deleted object so (`runtime::runner`).
+pub fn gone(meta: &kube::api::ObjectMeta) -> bool {
+    meta.deletion_timestamp.is_some() && meta.finalizers.as_ref().is_none_or(Vec::is_empty)
+}
+
 /// Only the objects of a feed whose `read` (what the dependents read of them) changed since the object
-/// last came through, or that are seen for the first time. Every status write of an object is an event
-/// of its feed; without this, a cluster reporting its task counts, or a deleting cluster counting the
-/// services it waits for, woke every service on it each time. A recreated object (another uid) comes
-/// through. Remembers 16 bytes per object.
+/// last came through, or that are seen for the first time, or that are [`gone`]: a dependent waiting
+/// for an object to go hears of it however little of what it reads changed. Every status write of an
+/// object is an event of its feed; without this, a cluster reporting its task counts, or a deleting
+/// cluster counting the services it waits for, woke every service on it each time. A recreated object
+/// (another uid) comes through. Remembers 16 bytes per object.
 pub fn changes<K, S>(feed: S, read: fn(&K) -> String) -> impl futures::Stream<Item = Arc<K>> + Send + 'static
 where
     K: kube::Resource + Send + Sync + 'static,
@@ -179,12 +186,14 @@ where
     feed.filter(move |obj| {
         let meta = obj.meta();
         let who = hash(&(meta.namespace.as_deref(), meta.name.as_deref()));
-        let what = hash(&(meta.uid.as_deref(), read(obj)));
-        let changed = seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(who, what)
-            != Some(what);
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let changed = if gone(meta) {
+            seen.remove(&who);
+            true
+        } else {
+            let what = hash(&(meta.uid.as_deref(), read(obj)));
+            seen.insert(who, what) != Some(what)
+        };
         futures::future::ready(changed)
     })
 }
@@ -510,6 +519,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_object_that_is_gone_comes_through_though_nothing_its_dependents_read_changed() {
+        use futures::StreamExt;
+        // A scaling policy's deletion: its service reads only whether it is going, which the deletion
+        // timestamp already told; the policy's going away (the feed's gone state) must still wake the
+        // service that waits for it.
+        let mut policy = ScalingPolicy::new(
+            "web",
+            ScalingPolicySpec {
+                service_ref: local("web"),
+                ..ScalingPolicySpec::default()
+            },
+        );
+        policy.metadata.namespace = Some(NS.into());
+        policy.metadata.uid = Some("u1".into());
+        policy.metadata.deletion_timestamp = chrono_time(1);
+        policy.metadata.finalizers = Some(vec![crate::api::FINALIZER.to_string()]);
+        let deleting = Arc::new(policy.clone());
+        policy.metadata.finalizers = None;
+        let gone_now = Arc::new(policy);
+        let feed = futures::stream::iter(vec![deleting.clone(), deleting, gone_now]);
+        let through: Vec<_> = changes(feed, policy_as_read)
+            .map(|p| gone(&p.metadata))
+            .collect()
+            .await;
+        assert_eq!(through, [false, true], "the deletion once, then its end");
+    }
+
+    #[tokio::test]
     async fn a_cluster_wakes_its_dependents_only_when_something_they_read_changes() {
         use crate::api::{Condition, ConditionStatus, EcsClusterStatus};
         use futures::StreamExt;
@@ -697,8 +734,8 @@ mod tests {
         deleting.metadata.finalizers = Some(vec![crate::api::FINALIZER.to_string()]);
         assert_eq!(cluster_freed_by(&deleting), None);
         assert_eq!(task_definition_freed_by(&deleting), None);
-        // Its cleanup done (the finalizer off; the object's last state): the cluster and task
-        // definition look again.
+        // Its cleanup done: our finalizer off with another one left (a stored state), or gone (the
+        // feed's state of a deleted object): the cluster and task definition look again.
         deleting.metadata.finalizers = Some(vec!["example.com/other".to_string()]);
         assert_eq!(
             cluster_freed_by(&deleting),

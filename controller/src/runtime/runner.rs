@@ -86,7 +86,8 @@ fn slot_key<K: Resource>(obj: &K) -> String {
 }
 
 /// Passes a watch event's object on to the kind's subscribers (other kinds' controllers): the cached
-/// object itself when it was created or changed, the last state seen when it was deleted.
+/// object itself when it was created or changed, and when it was deleted, its last state marked gone
+/// ([`gone`]).
 fn feed<K: Managed>(
     publisher: &super::cache::Publisher<K>,
     cached: &reflector::Store<K>,
@@ -102,9 +103,25 @@ fn feed<K: Managed>(
                 .unwrap_or_else(|| Arc::new(o.clone()));
             publisher.publish(&obj);
         }
-        Ok(watcher::Event::Delete(o)) => publisher.publish(&Arc::new(o.clone())),
+        Ok(watcher::Event::Delete(o)) => publisher.publish(&Arc::new(gone(o.clone()))),
         _ => {}
     }
+}
+
+/// A deleted object as its subscribers are to read it: being deleted, with no finalizer left. The
+/// watch's DELETED event carries the object's last stored state, which still lists the finalizer whose
+/// removal deleted it (the API server deletes rather than stores an object left with none), so without
+/// this a subscriber waiting for "our finalizer is off" never saw it happen. No stored object is in
+/// this state ([`super::relations::gone`]).
+fn gone<K: Resource>(mut obj: K) -> K {
+    let meta = obj.meta_mut();
+    meta.finalizers = None;
+    if meta.deletion_timestamp.is_none() {
+        meta.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::now(),
+        ));
+    }
+    obj
 }
 
 /// Drops from a watched object what no reconcile reads and most of its size is: managedFields, and
@@ -331,5 +348,54 @@ mod tests {
             Some("1")
         );
         assert_eq!(cm.metadata.finalizers, Some(vec!["f".to_string()]));
+    }
+
+    #[test]
+    fn a_deleted_object_reaches_the_subscribers_gone_though_its_last_state_lists_our_finalizer() {
+        use crate::api::{FINALIZER, FargateService, FargateServiceSpec};
+        use futures::StreamExt as _;
+        let feeds = crate::runtime::cache::Feeds::default();
+        let mut subscriber = feeds.subscribe::<FargateService>();
+        let publisher = feeds.publisher::<FargateService>();
+        let (cached, _writer) = reflector::store::<FargateService>();
+        // What kube-apiserver 1.35 sends when our finalizer's removal deleted the object: its last
+        // stored state, deletion timestamp and our finalizer included.
+        let named = |name: &str| Some(crate::api::service::LocalRef { name: name.into() });
+        let mut last = FargateService::new(
+            "web",
+            FargateServiceSpec {
+                cluster_ref: named("main"),
+                task_definition_ref: named("web"),
+                ..FargateServiceSpec::default()
+            },
+        );
+        last.metadata.namespace = Some("shop".into());
+        last.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
+        last.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        ));
+        feed(&publisher, &cached, &Ok(watcher::Event::Delete(last.clone())));
+        let published = futures::executor::block_on(subscriber.next());
+        let published = published.as_deref().map(|s| &s.metadata);
+        assert!(
+            published.is_some_and(super::super::relations::gone),
+            "{published:?}"
+        );
+        // The cluster and the task definition it kept are woken by it.
+        let published = futures::executor::block_on(async {
+            feed(&publisher, &cached, &Ok(watcher::Event::Delete(last)));
+            subscriber.next().await
+        });
+        let published = published.as_deref();
+        assert!(
+            published
+                .and_then(super::super::relations::cluster_freed_by)
+                .is_some()
+        );
+        assert!(
+            published
+                .and_then(super::super::relations::task_definition_freed_by)
+                .is_some()
+        );
     }
 }
