@@ -184,6 +184,8 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--delete-timeout", type=float, default=600,
+                    help="how long the deletion may take before the objects left are counted")
     ap.add_argument("--out")
     ap.add_argument("--throttle", action="store_true",
                     help="put throttle.py (ECS's documented request throttling) between the controller and moto")
@@ -245,7 +247,7 @@ def main():
             list(pool.map(lambda p: kubectl("delete", p, "--all", "-n", ns, "--wait=false"),
                           plurals(a.controller)))
         gone = None
-        while time.monotonic() - d0 < 600:
+        while time.monotonic() - d0 < a.delete_timeout:
             if not list_objects(a.controller, ns):
                 gone = round(time.monotonic() - d0, 2)
                 break
