@@ -573,44 +573,33 @@ struct StatView<'a> {
     unit: Option<&'a str>,
 }
 
-impl<'a> QueryView<'a> {
-    fn of_target_tracking(q: &'a sdk::TargetTrackingMetricDataQuery) -> Self {
-        QueryView {
-            id: q.id(),
-            expression: q.expression(),
-            label: q.label(),
-            return_data: q.return_data(),
-            stat: q.metric_stat().map(|s| StatView {
-                metric_name: s.metric().and_then(|m| m.metric_name()),
-                namespace: s.metric().and_then(|m| m.namespace()),
-                dimensions: s
-                    .metric()
-                    .map(|m| m.dimensions().iter().map(|d| (d.name(), d.value())).collect())
-                    .unwrap_or_default(),
-                stat: s.stat(),
-                unit: s.unit(),
-            }),
+/// `$name`: the SDK's `$query` read as a [`QueryView`] (the two shapes' accessors have the same names).
+macro_rules! query_view {
+    ($name:ident, $query:ident, $lt:lifetime) => {
+        fn $name(q: &$lt sdk::$query) -> Self {
+            QueryView {
+                id: q.id(),
+                expression: q.expression(),
+                label: q.label(),
+                return_data: q.return_data(),
+                stat: q.metric_stat().map(|s| StatView {
+                    metric_name: s.metric().and_then(|m| m.metric_name()),
+                    namespace: s.metric().and_then(|m| m.namespace()),
+                    dimensions: s
+                        .metric()
+                        .map(|m| m.dimensions().iter().map(|d| (d.name(), d.value())).collect())
+                        .unwrap_or_default(),
+                    stat: s.stat(),
+                    unit: s.unit(),
+                }),
+            }
         }
-    }
+    };
+}
 
-    fn of_predictive(q: &'a sdk::PredictiveScalingMetricDataQuery) -> Self {
-        QueryView {
-            id: q.id(),
-            expression: q.expression(),
-            label: q.label(),
-            return_data: q.return_data(),
-            stat: q.metric_stat().map(|s| StatView {
-                metric_name: s.metric().and_then(|m| m.metric_name()),
-                namespace: s.metric().and_then(|m| m.namespace()),
-                dimensions: s
-                    .metric()
-                    .map(|m| m.dimensions().iter().map(|d| (d.name(), d.value())).collect())
-                    .unwrap_or_default(),
-                stat: s.stat(),
-                unit: s.unit(),
-            }),
-        }
-    }
+impl<'a> QueryView<'a> {
+    query_view!(of_target_tracking, TargetTrackingMetricDataQuery, 'a);
+    query_view!(of_predictive, PredictiveScalingMetricDataQuery, 'a);
 }
 
 /// The spec's queries against AWS's, keyed by id (in any order): expression and metric always, label,
