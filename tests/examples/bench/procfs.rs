@@ -5,6 +5,10 @@
 pub struct Footprint {
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    /// Of `rss_kib`, the pages of mapped files (the binary's code and data, shared libraries)...
+    pub file_kib: u64,
+    /// ... and the anonymous ones (heap, stacks).
+    pub anon_kib: u64,
     pub cpu_seconds: f64,
 }
 
@@ -26,6 +30,8 @@ pub fn footprint(pid: u32) -> Option<Footprint> {
     Some(Footprint {
         rss_kib: field("VmRSS:")?,
         hwm_kib: field("VmHWM:")?,
+        file_kib: field("RssFile:")?,
+        anon_kib: field("RssAnon:")?,
         // USER_HZ, what /proc reports in, is 100 on Linux.
         cpu_seconds: ticks as f64 / 100.0,
     })

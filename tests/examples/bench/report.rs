@@ -872,8 +872,11 @@ impl Results {
         if let Some(idle) = &self.idle {
             let _ = writeln!(
                 md,
-                "Controller idle at start: {:.1} MiB resident. Peak over the run: {:.1} MiB.",
+                "Controller idle at start: {:.1} MiB resident ({:.1} MiB of mapped files: code, libraries; \
+                 {:.1} MiB anonymous). Peak over the run: {:.1} MiB.",
                 mib(idle.rss_kib),
+                mib(idle.file_kib),
+                mib(idle.anon_kib),
                 self.peak_rss_mib
             );
         }
@@ -1094,9 +1097,11 @@ impl Results {
         );
         let _ = writeln!(
             md,
-            "| controller CPU / RSS at end / peak RSS | {:.2} s / {:.1} MiB / {:.1} MiB | |",
+            "| controller CPU / RSS at end (mapped files + anonymous) / peak RSS | {:.2} s / {:.1} MiB ({:.1} + {:.1}) / {:.1} MiB | |",
             p.cpu_seconds,
             mib(p.footprint.rss_kib),
+            mib(p.footprint.file_kib),
+            mib(p.footprint.anon_kib),
             mib(p.footprint.hwm_kib)
         );
     }
