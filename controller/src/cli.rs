@@ -75,9 +75,10 @@ pub struct RunArgs {
     /// only lookups in flight at the same moment share a Describe call: keep this well above 10.
     #[arg(long, default_value_t = 32)]
     pub concurrency: u16,
-    /// Requests to the Kubernetes API in flight at once (watches count only until their response starts).
-    /// The API client speaks HTTP/1.1, one TLS connection per request in flight: this bounds the
-    /// connections, and the memory each holds, when every kind reconciles at once.
+    /// The controllers' requests to the Kubernetes API in flight at once (a watch counts only until its
+    /// response starts; leader election has a client of its own). The API client speaks HTTP/1.1, one
+    /// TLS connection per request in flight: this bounds the connections, and the memory each holds,
+    /// when every kind reconciles at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub kube_api_concurrency: u16,
     /// Overrides the default rate limits with one for every AWS call of every account and Region: at

@@ -11,6 +11,7 @@ use futures::FutureExt;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -94,22 +95,33 @@ fn main() -> ExitCode {
     }
 }
 
-/// The Kubernetes client, as `kube::Client::try_default` builds it, with at most `concurrency` requests
-/// in flight. kube's client speaks HTTP/1.1 and opens a TLS connection per request in flight, kept in its
-/// pool afterwards: with 32 reconciles per kind writing status at once that was over 70 connections and
-/// about 10 MiB of buffers, for no speed the API server could use. A watch holds its slot only until its
-/// response starts (`ConcurrencyLimit` releases it when the response future resolves, not at the end of
-/// the body), so the long-lived watches never starve the rest.
-async fn kube_client(concurrency: u16) -> Result<kube::Client, kube::Error> {
+/// Longest a Kubernetes API request of the controllers may wait for its response to start (kube's
+/// retries of 429/503/504 included), so that a hung connection or a long back-off frees its slot.
+/// A watch's response starts at once; its events stream after, unbounded.
+const KUBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Clients of the Kubernetes API, as `kube::Client::try_default` builds them. The controllers' (the
+/// first) has at most `concurrency` requests in flight, each given [`KUBE_REQUEST_TIMEOUT`]: kube's
+/// client speaks HTTP/1.1 and opens a TLS connection per request in flight, kept in its pool after, so
+/// 32 reconciles per kind writing status at once held over 70 connections and about 3 MiB of buffers
+/// for no speed the API server could use. A slot is taken when a request is sent and given back when
+/// its response starts (`ConcurrencyLimit` releases it as the response future resolves, not at the end
+/// of the body), so long-lived watches never starve the rest. Leader election gets the second client,
+/// without a limit: a Lease renewal must never queue behind the controllers' writes.
+async fn kube_clients(concurrency: u16) -> Result<(kube::Client, kube::Client), kube::Error> {
     let config = kube::Config::infer().await.map_err(kube::Error::InferConfig)?;
+    let lease = kube::Client::try_from(config.clone())?;
+    let timeout = tower::timeout::TimeoutLayer::new(KUBE_REQUEST_TIMEOUT);
     let limit = tower::limit::ConcurrencyLimitLayer::new(usize::from(concurrency));
-    Ok(kube::client::ClientBuilder::try_from(config)?
+    let work = kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&timeout)
         .with_layer(&limit)
-        .build())
+        .build();
+    Ok((work, lease))
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let client = kube_client(args.kube_api_concurrency)
+    let (client, lease_client) = kube_clients(args.kube_api_concurrency)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
     let accounts = ecs_controller::aws::accounts::Accounts::new(
@@ -186,7 +198,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             duration_seconds: 15,
             grace_seconds: 10,
         };
-        leader::run_as_leader(client, lease, readiness, shutdown, |shutdown| {
+        leader::run_as_leader(lease_client, lease, readiness, shutdown, |shutdown| {
             runner::run(ctx, scope, shutdown, synced)
         })
         .await?;
