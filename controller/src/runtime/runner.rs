@@ -85,26 +85,57 @@ fn slot_key<K: Resource>(obj: &K) -> String {
     )
 }
 
-/// Passes a watch event's object on to the kind's subscribers (other kinds' controllers): the cached
-/// object itself when it was created or changed, and when it was deleted, its last state marked gone
-/// ([`gone`]).
-fn feed<K: Managed>(
-    publisher: &super::cache::Publisher<K>,
-    cached: &reflector::Store<K>,
-    event: &Result<watcher::Event<K>, watcher::Error>,
-) {
-    if !publisher.is_wanted() {
-        return;
-    }
-    match event {
-        Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-            let obj = cached
-                .get(&reflector::ObjectRef::from_obj(o))
-                .unwrap_or_else(|| Arc::new(o.clone()));
-            publisher.publish(&obj);
+/// Passes a watch's objects on to the kind's subscribers (other kinds' controllers): the cached object
+/// itself when it was created or changed, and when it was deleted, its last state marked gone
+/// ([`gone`]). When the watch lists again (at start, and after it lost its place: 410 Gone, a
+/// desync), the cache swaps the listed objects in only at the list's end, so they are passed on as
+/// listed, and the objects the cache held before that the list no longer has are passed on gone:
+/// they were deleted while the watch was down, and no DELETED event will say so.
+struct Feed<K: Managed> {
+    publisher: super::cache::Publisher<K>,
+    cached: reflector::Store<K>,
+    /// While the watch lists: what the cache held when the list began.
+    before: Option<Vec<Arc<K>>>,
+}
+
+impl<K: Managed> Feed<K> {
+    fn new(publisher: super::cache::Publisher<K>, cached: reflector::Store<K>) -> Self {
+        Feed {
+            publisher,
+            cached,
+            before: None,
         }
-        Ok(watcher::Event::Delete(o)) => publisher.publish(&Arc::new(gone(o.clone()))),
-        _ => {}
+    }
+
+    /// One watch event, after the cache applied it.
+    fn see(&mut self, event: &Result<watcher::Event<K>, watcher::Error>) {
+        if !self.publisher.is_wanted() {
+            return;
+        }
+        match event {
+            Ok(watcher::Event::Apply(o)) => {
+                let obj = self
+                    .cached
+                    .get(&reflector::ObjectRef::from_obj(o))
+                    .unwrap_or_else(|| Arc::new(o.clone()));
+                self.publisher.publish(&obj);
+            }
+            Ok(watcher::Event::Init) => self.before = Some(self.cached.state()),
+            Ok(watcher::Event::InitApply(o)) => self.publisher.publish(&Arc::new(o.clone())),
+            Ok(watcher::Event::InitDone) => {
+                for old in self.before.take().unwrap_or_default() {
+                    if self
+                        .cached
+                        .get(&reflector::ObjectRef::from_obj(old.as_ref()))
+                        .is_none()
+                    {
+                        self.publisher.publish(&Arc::new(gone(K::clone(&old))));
+                    }
+                }
+            }
+            Ok(watcher::Event::Delete(o)) => self.publisher.publish(&Arc::new(gone(o.clone()))),
+            Err(_) => {}
+        }
     }
 }
 
@@ -248,7 +279,10 @@ fn controller<K: Managed>(
         .modify(lean)
         .reflect(writer)
         .inspect(move |event| first_list.see(event))
-        .inspect(move |event| feed(&publisher, &cached, event))
+        .inspect({
+            let mut feed = Feed::new(publisher, cached);
+            move |event| feed.see(event)
+        })
         .applied_objects()
         .predicate_filter(change_key::<K>, Default::default())
         .inspect({
@@ -356,8 +390,8 @@ mod tests {
         use futures::StreamExt as _;
         let feeds = crate::runtime::cache::Feeds::default();
         let mut subscriber = feeds.subscribe::<FargateService>();
-        let publisher = feeds.publisher::<FargateService>();
         let (cached, _writer) = reflector::store::<FargateService>();
+        let mut feed = Feed::new(feeds.publisher::<FargateService>(), cached);
         // What kube-apiserver 1.35 sends when our finalizer's removal deleted the object: its last
         // stored state, deletion timestamp and our finalizer included.
         let named = |name: &str| Some(crate::api::service::LocalRef { name: name.into() });
@@ -374,7 +408,7 @@ mod tests {
         last.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
         ));
-        feed(&publisher, &cached, &Ok(watcher::Event::Delete(last.clone())));
+        feed.see(&Ok(watcher::Event::Delete(last.clone())));
         let published = futures::executor::block_on(subscriber.next());
         let published = published.as_deref().map(|s| &s.metadata);
         assert!(
@@ -383,7 +417,7 @@ mod tests {
         );
         // The cluster and the task definition it kept are woken by it.
         let published = futures::executor::block_on(async {
-            feed(&publisher, &cached, &Ok(watcher::Event::Delete(last)));
+            feed.see(&Ok(watcher::Event::Delete(last)));
             subscriber.next().await
         });
         let published = published.as_deref();
@@ -396,6 +430,71 @@ mod tests {
             published
                 .and_then(super::super::relations::task_definition_freed_by)
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn a_relist_passes_on_what_it_listed_and_what_went_while_the_watch_was_down_as_gone() {
+        use crate::api::{FargateService, FargateServiceSpec};
+        use futures::StreamExt as _;
+        let feeds = crate::runtime::cache::Feeds::default();
+        let subscriber = feeds.subscribe::<FargateService>();
+        let (cached, mut writer) = reflector::store::<FargateService>();
+        let mut feed = Feed::new(feeds.publisher::<FargateService>(), cached);
+        let service = |name: &str, desired: i32| {
+            let mut s = FargateService::new(
+                name,
+                FargateServiceSpec {
+                    desired_count: Some(desired),
+                    ..FargateServiceSpec::default()
+                },
+            );
+            s.metadata.namespace = Some("shop".into());
+            s.metadata.uid = Some(format!("uid-{name}"));
+            s
+        };
+        // As `reflect` then `inspect` do: the cache applies each event, then the feed sees it.
+        let mut watch = |event: watcher::Event<FargateService>| {
+            writer.apply_watcher_event(&event);
+            feed.see(&Ok(event));
+        };
+        for event in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(service("a", 1)),
+            watcher::Event::InitApply(service("b", 1)),
+            watcher::Event::InitDone,
+        ] {
+            watch(event);
+        }
+        // The watch lost its place; meanwhile `a` changed and `b` was deleted.
+        for event in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(service("a", 3)),
+            watcher::Event::InitDone,
+        ] {
+            watch(event);
+        }
+        drop(feed);
+        drop(feeds);
+        let published: Vec<_> = futures::executor::block_on(subscriber.collect::<Vec<_>>());
+        let seen: Vec<(String, Option<i32>, bool)> = published
+            .iter()
+            .map(|s| {
+                (
+                    s.metadata.name.clone().unwrap_or_default(),
+                    s.spec.desired_count,
+                    super::super::relations::gone(&s.metadata),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a".to_string(), Some(1), false),
+                ("b".to_string(), Some(1), false),
+                ("a".to_string(), Some(3), false),
+                ("b".to_string(), Some(1), true),
+            ]
         );
     }
 }
