@@ -352,33 +352,32 @@ fn missing(policy: &PolicySpec, field: &str) -> Error {
 /// The configuration PutScalingPolicy is sent for a spec policy: the one of its policyType (admission
 /// refuses a policy without it; an object written before that rule is refused here).
 pub(super) fn policy_config(p: &PolicySpec) -> Result<PolicyConfig, Error> {
-    match p.policy_type.as_str() {
-        TARGET_TRACKING => {
-            let c = p
-                .target_tracking_scaling_policy_configuration
-                .as_ref()
-                .ok_or_else(|| missing(p, "targetTrackingScalingPolicyConfiguration"))?;
-            Ok(PolicyConfig::TargetTracking(target_tracking(c)?))
-        }
-        STEP => {
-            let c = p
-                .step_scaling_policy_configuration
-                .as_ref()
-                .ok_or_else(|| missing(p, "stepScalingPolicyConfiguration"))?;
-            Ok(PolicyConfig::Step(step(c)?))
-        }
-        PREDICTIVE => {
-            let c = p
-                .predictive_scaling_policy_configuration
-                .as_ref()
-                .ok_or_else(|| missing(p, "predictiveScalingPolicyConfiguration"))?;
-            Ok(PolicyConfig::Predictive(predictive(c)?))
-        }
-        other => Err(invalid(format!(
-            "scalingPolicies {}: unknown policyType {other}",
-            p.policy_name
-        ))),
+    fn given<'a, C>(p: &PolicySpec, c: &'a Option<C>, field: &str) -> Result<&'a C, Error> {
+        c.as_ref().ok_or_else(|| missing(p, field))
     }
+    Ok(match p.policy_type.as_str() {
+        TARGET_TRACKING => PolicyConfig::TargetTracking(target_tracking(given(
+            p,
+            &p.target_tracking_scaling_policy_configuration,
+            "targetTrackingScalingPolicyConfiguration",
+        )?)?),
+        STEP => PolicyConfig::Step(step(given(
+            p,
+            &p.step_scaling_policy_configuration,
+            "stepScalingPolicyConfiguration",
+        )?)?),
+        PREDICTIVE => PolicyConfig::Predictive(predictive(given(
+            p,
+            &p.predictive_scaling_policy_configuration,
+            "predictiveScalingPolicyConfiguration",
+        )?)?),
+        other => {
+            return Err(invalid(format!(
+                "scalingPolicies {}: unknown policyType {other}",
+                p.policy_name
+            )));
+        }
+    })
 }
 
 /// Whether AWS's policy is the spec's: same type, and of its configuration what the user set.
