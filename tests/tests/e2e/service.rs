@@ -681,15 +681,22 @@ async fn a_rollout_goes_in_progress_then_complete_and_a_circuit_breaker_rollback
     apply(&setup.tds, task_definition_manifest("web", &family, "nginx:2")).await?;
     let rev2 = revision_arn(&setup.tds, 2).await?;
     // (The first status after UpdateService comes from its answer; the rollout state from the next
-    // DescribeServices.)
-    let rolling = eventually("RolloutInProgress with ECS's rollout state", T, || async {
-        let obj = serde_json::to_value(setup.services.get("web").await?)?;
-        Ok(
-            (ready_reason(&obj) == Some((ConditionStatus::False, "RolloutInProgress".into()))
-                && obj["status"]["rolloutState"] == "IN_PROGRESS")
+    // DescribeServices.) On revision 2: a DescribeServices between the switch to IN_PROGRESS and the
+    // UpdateService shows the deployment of revision 1 in progress, and the UpdateService's answer
+    // (moto's, no rollout state) is then written Ready.
+    let rolling = eventually(
+        "RolloutInProgress of revision 2 with ECS's rollout state",
+        T,
+        || async {
+            let obj = serde_json::to_value(setup.services.get("web").await?)?;
+            Ok(
+                (ready_reason(&obj) == Some((ConditionStatus::False, "RolloutInProgress".into()))
+                    && obj["status"]["rolloutState"] == "IN_PROGRESS"
+                    && obj["status"]["taskDefinitionArn"] == json!(rev2))
                 .then_some(obj),
-        )
-    })
+            )
+        },
+    )
     .await?;
     assert_eq!(
         rolling["status"]["rolloutStateReason"],
