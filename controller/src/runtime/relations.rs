@@ -80,13 +80,23 @@ pub fn revisions_in_use<'a>(
     services: impl IntoIterator<Item = &'a FargateService>,
     family: &str,
 ) -> BTreeSet<i32> {
-    services
+    revisions_of_family(services.into_iter().flat_map(task_definitions_of_service), family)
+}
+
+/// The task definition ARNs a service runs (status) or pins (`taskDefinitionArn`).
+pub fn task_definitions_of_service(service: &FargateService) -> impl Iterator<Item = &str> {
+    let running = service
+        .status
+        .as_ref()
+        .and_then(|st| st.task_definition_arn.as_deref());
+    [running, service.spec.task_definition_arn.as_deref()]
         .into_iter()
-        .flat_map(|s| {
-            let running = s.status.as_ref().and_then(|st| st.task_definition_arn.as_deref());
-            [running, s.spec.task_definition_arn.as_deref()]
-        })
         .flatten()
+}
+
+/// The revisions of `family` among task definition ARNs.
+pub fn revisions_of_family<'a>(arns: impl IntoIterator<Item = &'a str>, family: &str) -> BTreeSet<i32> {
+    arns.into_iter()
         .filter(|arn| family_of(arn) == Some(family))
         .filter_map(revision_of)
         .collect()
@@ -374,17 +384,21 @@ pub fn revisions_run_by_tasks<'a>(
     tasks: impl IntoIterator<Item = &'a FargateTask>,
     family: &str,
 ) -> BTreeSet<i32> {
-    tasks
+    revisions_of_family(tasks.into_iter().flat_map(task_definitions_of_task), family)
+}
+
+/// The task definition ARNs a FargateTask runs (pinned in status) or names (`taskDefinitionArn`),
+/// while it has not finished; none after.
+pub fn task_definitions_of_task(task: &FargateTask) -> impl Iterator<Item = &str> {
+    let unfinished = task_unfinished(task);
+    let pinned = task
+        .status
+        .as_ref()
+        .and_then(|s| s.task_definition_arn.as_deref());
+    [pinned, task.spec.task_definition_arn.as_deref()]
         .into_iter()
-        .filter(|t| task_unfinished(t))
-        .flat_map(|t| {
-            let pinned = t.status.as_ref().and_then(|s| s.task_definition_arn.as_deref());
-            [pinned, t.spec.task_definition_arn.as_deref()]
-        })
         .flatten()
-        .filter(|arn| family_of(arn) == Some(family))
-        .filter_map(revision_of)
-        .collect()
+        .filter(move |_| unfinished)
 }
 
 /// The FargateTasks a change of EcsCluster `cluster` wakes: those naming it that have not started (a

@@ -166,8 +166,8 @@ pub(crate) fn lean<K: Resource>(obj: &mut K) {
     }
 }
 
-/// Objects per page of the watches' lists.
-const LIST_PAGE_SIZE: u32 = 100;
+/// Objects per page of the watches' lists, and of the lists that confirm a cache's answer.
+pub(crate) const LIST_PAGE_SIZE: u32 = 100;
 
 /// Where client-side `kubectl apply` keeps the last applied configuration.
 const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";

@@ -24,6 +24,7 @@ use std::time::Duration;
 pub const NAMESPACE: &str = "ns";
 pub const NAME: &str = "w";
 pub const WIDGETS: &str = "/apis/test.kubefargate.dev/v1/namespaces/ns/widgets/w";
+pub const WIDGET_LIST: &str = "/apis/test.kubefargate.dev/v1/namespaces/ns/widgets";
 pub const WIDGET_STATUS: &str = "/apis/test.kubefargate.dev/v1/namespaces/ns/widgets/w/status";
 /// The resourceVersion of the object the mocked API server answers a patch with.
 pub const WRITTEN_VERSION: &str = "2";
@@ -177,6 +178,8 @@ pub enum Reply {
     Echo,
     /// A failure `Status` with this HTTP code.
     Fail(u16),
+    /// 200 with this body (a page of a list).
+    Json(Value),
 }
 
 /// One request the reconcile must send next, and the answer to it.
@@ -212,6 +215,20 @@ impl Expect {
             method: Method::POST,
             path: EVENTS,
             reply: Reply::Echo,
+        }
+    }
+
+    /// A list of the namespace's widgets, answered with `page`.
+    pub fn list(page: Value) -> Self {
+        Self::list_at(WIDGET_LIST, page)
+    }
+
+    /// A list at `path` (of any kind), answered with `page`.
+    pub fn list_at(path: &'static str, page: Value) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            reply: Reply::Json(page),
         }
     }
 
@@ -315,14 +332,28 @@ impl Harness {
         obj: &Widget,
         expected: impl IntoIterator<Item = Expect>,
     ) -> (Result<Action, Error>, Vec<Sent>) {
+        self.serving(
+            expected,
+            super::reconcile(Arc::new(obj.clone()), self.ctx.clone()),
+        )
+        .await
+    }
+
+    /// Runs `work`, the API server expecting exactly `expected` in this order; returns its output and the
+    /// requests, after checking that each expected request came, in order, and nothing else.
+    pub async fn serving<T>(
+        &self,
+        expected: impl IntoIterator<Item = Expect>,
+        work: impl std::future::Future<Output = T>,
+    ) -> (T, Vec<Sent>) {
         {
             let mut server = lock(&self.server);
             server.expected = expected.into_iter().collect();
             server.sent.clear();
             server.problems.clear();
         }
-        // Every request the reconcile sends is answered before it returns, so the server is done too.
-        let result = super::reconcile(Arc::new(obj.clone()), self.ctx.clone()).await;
+        // Every request `work` sends is answered before it returns, so the server is done too.
+        let result = work.await;
         let mut server = lock(&self.server);
         let all: Vec<String> = server.sent.iter().map(Sent::to_string).collect();
         assert!(
@@ -391,6 +422,7 @@ fn answer(server: &mut ApiServer, sent: Sent) -> Response<Body> {
             (200, serde_json::to_vec(&w).expect("a Widget serializes"))
         }
         Reply::Echo => (200, serde_json::to_vec(&sent.body).expect("JSON serializes")),
+        Reply::Json(body) => (200, serde_json::to_vec(&body).expect("JSON serializes")),
         Reply::Fail(code) => {
             let status = kube::core::Status::failure("scripted failure", "Scripted").with_code(code);
             (code, serde_json::to_vec(&status).expect("a Status serializes"))
