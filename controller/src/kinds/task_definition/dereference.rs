@@ -60,10 +60,7 @@ impl cache::Keep for ArnsOf<FargateService> {
     type Of = FargateService;
     type Kept = Vec<String>;
     fn keep(service: FargateService) -> Option<Vec<String>> {
-        let arns: Vec<String> = relations::task_definitions_of_service(&service)
-            .map(String::from)
-            .collect();
-        (!arns.is_empty()).then_some(arns)
+        owned(relations::task_definitions_of_service(&service))
     }
 }
 
@@ -71,11 +68,14 @@ impl cache::Keep for ArnsOf<FargateTask> {
     type Of = FargateTask;
     type Kept = Vec<String>;
     fn keep(task: FargateTask) -> Option<Vec<String>> {
-        let arns: Vec<String> = relations::task_definitions_of_task(&task)
-            .map(String::from)
-            .collect();
-        (!arns.is_empty()).then_some(arns)
+        owned(relations::task_definitions_of_task(&task))
     }
+}
+
+/// The ARNs, owned; `None` for none (nothing kept of the object).
+fn owned<'a>(arns: impl Iterator<Item = &'a str>) -> Option<Vec<String>> {
+    let arns: Vec<String> = arns.map(String::from).collect();
+    (!arns.is_empty()).then_some(arns)
 }
 
 #[cfg(test)]
