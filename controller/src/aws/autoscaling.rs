@@ -270,40 +270,56 @@ async fn scheduled_actions(
 
 /// The items (policies or scheduled actions) of several targets, read at once for the reconciles of the
 /// moment: one paged call per target, or one listing of the account's whole `ecs` namespace when that
-/// takes no more calls (judged by the pages the last listing took, `listing_pages`, updated here). The
-/// listing is given the most pages worth reading (one per id); one that would take more gives up
-/// (`None`), and the ids are read one by one. Every id is answered, with no items when it has none.
+/// takes no more calls than the reads it answers, `demand` (at least the ids asked for; more when the
+/// listing is kept for reads still to come, see `super::listings`), judged by the pages the last listing
+/// took, `listing_pages` (updated here). The listing is given the most pages worth reading (one per
+/// read); one that would take more gives up (`None`), and the ids are read one by one. Every id is
+/// answered, with no items when it has none; a listing made is handed, grouped by target, to `keep`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one batch's ids, its demand, and how to read, list, group and keep"
+)]
 pub(crate) async fn per_target<T, One, OneFut, All, AllFut>(
     ids: Vec<String>,
+    demand: usize,
     listing_pages: &AtomicUsize,
     one: One,
     all: All,
     id_of: fn(&T) -> &str,
+    keep: impl FnOnce(HashMap<String, Vec<T>>),
 ) -> Result<Vec<(String, Vec<T>)>, AwsError>
 where
+    T: Clone,
     One: Fn(String) -> OneFut,
     OneFut: Future<Output = Result<Vec<T>, AwsError>>,
     All: FnOnce(usize) -> AllFut,
     AllFut: Future<Output = Result<Option<(Vec<T>, usize)>, AwsError>>,
 {
-    if ids.len() >= 2
-        && ids.len() >= listing_pages.load(Ordering::Relaxed)
-        && let Some((items, pages)) = match all(ids.len()).await? {
+    let demand = demand.max(ids.len());
+    if demand >= 2
+        && demand >= listing_pages.load(Ordering::Relaxed)
+        && let Some((items, pages)) = match all(demand).await? {
             Some(listing) => Some(listing),
             None => {
-                listing_pages.store(ids.len() + 1, Ordering::Relaxed);
+                listing_pages.store(demand + 1, Ordering::Relaxed);
                 None
             }
         }
     {
         listing_pages.store(pages, Ordering::Relaxed);
-        let mut by_id: HashMap<String, Vec<T>> = ids.into_iter().map(|id| (id, Vec::new())).collect();
+        let mut by_target: HashMap<String, Vec<T>> = HashMap::new();
         for item in items {
-            if let Some(of_id) = by_id.get_mut(id_of(&item)) {
-                of_id.push(item);
-            }
+            by_target.entry(id_of(&item).to_string()).or_default().push(item);
         }
-        return Ok(by_id.into_iter().collect());
+        let answered = ids
+            .into_iter()
+            .map(|id| {
+                let items = by_target.get(&id).cloned().unwrap_or_default();
+                (id, items)
+            })
+            .collect();
+        keep(by_target);
+        return Ok(answered);
     }
     futures::future::try_join_all(ids.into_iter().map(|id| {
         let read = one(id.clone());
@@ -392,6 +408,17 @@ mod tests {
         pages: &AtomicUsize,
         calls: &Mutex<Vec<String>>,
     ) -> BTreeMap<String, Vec<u32>> {
+        read_for(ids, ids.len(), pages, calls, &Mutex::new(None)).await
+    }
+
+    /// As [`read`], for `demand` reads; a listing made is kept in `kept` (its targets and item counts).
+    async fn read_for(
+        ids: &[&str],
+        demand: usize,
+        pages: &AtomicUsize,
+        calls: &Mutex<Vec<String>>,
+        kept: &Mutex<Option<BTreeMap<String, usize>>>,
+    ) -> BTreeMap<String, Vec<u32>> {
         let log = |what: String| {
             calls
                 .lock()
@@ -400,6 +427,7 @@ mod tests {
         };
         let answered = per_target(
             ids.iter().map(|s| s.to_string()).collect(),
+            demand,
             pages,
             |id| {
                 log(format!("one {id}"));
@@ -412,6 +440,10 @@ mod tests {
                 async move { Ok((max_pages >= 3).then(|| (listing(), 3))) }
             },
             |item: &Item| item.0.as_str(),
+            |listing| {
+                let counts = listing.into_iter().map(|(id, items)| (id, items.len())).collect();
+                *kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(counts);
+            },
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -463,5 +495,40 @@ mod tests {
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         assert_eq!(calls, ["all (up to 2 pages)", "one a", "one d", "one b", "one c"]);
+    }
+
+    #[tokio::test]
+    async fn reads_still_to_come_pay_for_a_listing_that_is_kept_for_them() {
+        // The listing takes 3 pages; one target read now, but a resync's 4 more reads expected: one
+        // listing, kept whole (the foreign target's items too) for the reads to come.
+        let pages = AtomicUsize::new(3);
+        let calls = Mutex::new(Vec::new());
+        let kept = Mutex::new(None);
+        let one = read_for(&["b"], 5, &pages, &calls, &kept).await;
+        assert_eq!(one, BTreeMap::from([("b".into(), vec![1, 2])]));
+        let kept = kept
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert_eq!(
+            kept,
+            Some(BTreeMap::from([
+                ("a".into(), 1),
+                ("b".into(), 2),
+                ("c".into(), 1),
+                ("zz-foreign".into(), 1)
+            ]))
+        );
+        // Without reads to come, the same one target is read alone, and nothing is kept.
+        let none = Mutex::new(None);
+        read_for(&["b"], 1, &pages, &calls, &none).await;
+        assert_eq!(
+            none.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            None
+        );
+        let calls = calls
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert_eq!(calls, ["all (up to 5 pages)", "one b"]);
     }
 }

@@ -8,9 +8,10 @@
 
 use super::error::AwsError;
 use super::gateway::{Gateway, RateLimit};
+use super::listings::Listings;
 use super::operations::Operation;
 use super::revisions::{self, Family, Known};
-use super::{accounts, autoscaling, batch, ecs};
+use super::{Lane, accounts, autoscaling, batch, ecs};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use std::collections::HashMap;
@@ -128,6 +129,10 @@ pub struct AwsClients {
         batch::Batcher<Place, String, Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>>,
     scheduled_actions:
         batch::Batcher<Place, String, Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>>,
+    /// The last listing of the namespace's policies and scheduled actions, for the rest of the resync
+    /// it was made in (see [`super::listings`]).
+    policy_listings: Arc<Listings<aws_sdk_applicationautoscaling::types::ScalingPolicy>>,
+    action_listings: Arc<Listings<aws_sdk_applicationautoscaling::types::ScheduledAction>>,
     active_revisions: batch::Batcher<Place, String, Vec<String>>,
     /// Revisions to delete, by ARN: `None` when deleted, else ECS's reason.
     deletions: batch::Batcher<Place, String, Option<String>>,
@@ -214,10 +219,12 @@ impl AwsClients {
         // asks for many targets at once (see `autoscaling::per_target`); all ids of a moment in one batch.
         let listing_pages = ListingPages::default();
         let autoscaling = |c: RegionClients| c.autoscaling;
+        let (policy_listings, action_listings) = (Arc::default(), Arc::default());
         let scaling_policies = per_target_batcher(
             make.clone(),
             autoscaling,
             listing_pages.clone(),
+            Some(Arc::clone(&policy_listings)),
             "policies",
             |aas, id| async move { autoscaling::describe_policies(&aas, &id).await },
             // The namespace's policies: at most 50 per target of 3000 per account, so listed whole.
@@ -228,6 +235,7 @@ impl AwsClients {
             make.clone(),
             autoscaling,
             listing_pages.clone(),
+            Some(Arc::clone(&action_listings)),
             "scheduled actions",
             |aas, id| async move { autoscaling::describe_scheduled_actions(&aas, &id).await },
             |aas, _| async move { autoscaling::list_scheduled_actions(&aas).await.map(Some) },
@@ -239,6 +247,7 @@ impl AwsClients {
             make.clone(),
             |c: RegionClients| c.ecs,
             listing_pages,
+            None,
             "task definition revisions",
             |ecs, family| async move { ecs::list_active_revisions(&ecs, &family).await },
             |ecs, max_pages| async move { ecs::list_all_active_revisions(&ecs, max_pages).await },
@@ -282,6 +291,8 @@ impl AwsClients {
             tasks,
             scaling_policies,
             scheduled_actions,
+            policy_listings,
+            action_listings,
             active_revisions,
             deletions,
             revisions: KnownRevisions::default(),
@@ -433,10 +444,14 @@ impl Account<'_> {
         region: Option<&str>,
         resource_id: &str,
     ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>, AwsError> {
+        let place = self.place(region);
+        if let Some(listed) = self.clients.policy_listings.answer(&place, resource_id).await {
+            return Ok(listed);
+        }
         let found = self
             .clients
             .scaling_policies
-            .get(self.place(region), resource_id.to_string())
+            .get(place, resource_id.to_string())
             .await?;
         Ok(found.unwrap_or_default())
     }
@@ -448,12 +463,24 @@ impl Account<'_> {
         region: Option<&str>,
         resource_id: &str,
     ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>, AwsError> {
+        let place = self.place(region);
+        if let Some(listed) = self.clients.action_listings.answer(&place, resource_id).await {
+            return Ok(listed);
+        }
         let found = self
             .clients
             .scheduled_actions
-            .get(self.place(region), resource_id.to_string())
+            .get(place, resource_id.to_string())
             .await?;
         Ok(found.unwrap_or_default())
+    }
+
+    /// This process changed the policies or scheduled actions of target `resource_id` (a write was
+    /// answered): the listings made before now no longer answer for it.
+    pub(crate) fn wrote_scalable_target(&self, region: Option<&str>, resource_id: &str) {
+        let place = self.place(region);
+        self.clients.policy_listings.wrote(&place, resource_id);
+        self.clients.action_listings.wrote(&place, resource_id);
     }
 
     /// The ARNs of `family`'s ACTIVE revisions, newest first; the lookups of the moment are served
@@ -618,11 +645,18 @@ type ListingPages = Arc<Mutex<HashMap<(Place, &'static str), Arc<AtomicUsize>>>>
 /// A batcher of one item kind per id (Application Auto Scaling's policies or scheduled actions per
 /// target, ECS's ACTIVE revisions per task definition family; see [`autoscaling::per_target`]): `one`
 /// reads an id's items, `all` lists the place's; `client` picks the service's client; the page count of
-/// the last listing is kept per place and kind in `pages`.
+/// the last listing is kept per place and kind in `pages`. With `listings`, a listing is kept there for
+/// the rest of its resync, and a batch of a resync's reads counts the reads the resync is still
+/// expected to make (see [`Listings::to_come`]) as reads the listing would answer.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the clients, the pages and listings kept, and how to read, list and group"
+)]
 fn per_target_batcher<C, T, One, OneFut, All, AllFut>(
     clients: impl Fn(&Place) -> RegionClients + Send + Sync + 'static,
     client: fn(RegionClients) -> C,
     pages: ListingPages,
+    listings: Option<Arc<Listings<T>>>,
     kind: &'static str,
     one: One,
     all: All,
@@ -643,20 +677,40 @@ where
             let listing_pages = pages
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .entry((place, kind))
+                .entry((place.clone(), kind))
                 .or_insert_with(|| Arc::new(AtomicUsize::new(1)))
                 .clone();
-            let (one, all) = (one.clone(), all.clone());
+            let (one, all, listings) = (one.clone(), all.clone(), listings.clone());
+            // Before any call: a listing kept answers only reads of resyncs that began before it did.
+            let began = tokio::time::Instant::now();
+            let to_come = match (&listings, super::lane()) {
+                (Some(listings), Lane::Routine) => listings.to_come(&place),
+                _ => 0,
+            };
+            let demand = ids.len() + to_come;
             Box::pin(async move {
                 let each = c.clone();
-                autoscaling::per_target(
+                // Dropped once the listing is kept (or given up): the reads waiting for it look again.
+                let mut listing = None;
+                let answered = autoscaling::per_target(
                     ids,
+                    demand,
                     &listing_pages,
                     |id| one(each.clone(), id),
-                    |max_pages| all(c, max_pages),
+                    |max_pages| {
+                        listing = listings.as_ref().map(|l| l.listing(&place, began));
+                        all(c, max_pages)
+                    },
                     id_of,
+                    |items| {
+                        if let Some(listings) = &listings {
+                            listings.keep(&place, began, items);
+                        }
+                    },
                 )
-                .await
+                .await;
+                drop(listing);
+                answered
             })
         }),
     )
@@ -751,6 +805,8 @@ impl AwsClients {
             tasks: batch::Batcher::spawn(100, refuse()),
             scaling_policies: batch::Batcher::spawn(usize::MAX, refuse()),
             scheduled_actions: batch::Batcher::spawn(usize::MAX, refuse()),
+            policy_listings: Arc::default(),
+            action_listings: Arc::default(),
             active_revisions: batch::Batcher::spawn(usize::MAX, refuse()),
             deletions: batch::Batcher::spawn(10, refuse()),
             revisions: KnownRevisions::default(),

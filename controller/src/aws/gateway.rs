@@ -62,6 +62,22 @@ pub(crate) async fn in_lane<F: Future>(lane: Lane, f: F) -> F::Output {
     LANE.scope(lane, f).await
 }
 
+tokio::task_local! {
+    static RESYNC_BEGAN: Option<Instant>;
+}
+
+/// When the resync that started the running reconcile began; `None` for a reconcile a change started
+/// (and outside one). Its reads may be answered from what was read for the same resync (see
+/// `super::listings`).
+pub(crate) fn resync_began() -> Option<Instant> {
+    RESYNC_BEGAN.try_with(|r| *r).ok().flatten()
+}
+
+/// Runs `f` as part of the resync that began at `began` (`None`: not a resync's).
+pub(crate) async fn in_resync<F: Future>(began: Option<Instant>, f: F) -> F::Output {
+    RESYNC_BEGAN.scope(began, f).await
+}
+
 /// Where AWS calls go through; clones share the limiter (and, made [`Gateway::at`] the same place,
 /// its buckets).
 #[derive(Clone, Debug)]

@@ -11,6 +11,7 @@
 //! - [`ecs`] and [`autoscaling`]: the calls of each service, in the SDKs' own types.
 //! - [`accounts`]: which AWS account (IAM role) each namespace's objects live in.
 //! - `batch`: single Describe lookups served in batches.
+//! - `listings`: a resync's listing of a whole namespace, answering that resync's later reads.
 //! - `revisions`: the ACTIVE task definition revisions this process knows of.
 
 pub mod accounts;
@@ -21,6 +22,7 @@ pub mod ecs;
 mod error;
 mod gateway;
 pub mod limits;
+mod listings;
 pub mod operations;
 mod revisions;
 
@@ -35,5 +37,5 @@ pub use clients::{Account, AwsClients, Options};
 pub(crate) use clients::{AnnouncedDeletion, AutoScalingClient, EcsClient};
 pub use error::{AwsError, ErrorKind};
 pub use gateway::{Lane, RateLimit};
-pub(crate) use gateway::{in_lane, lane};
+pub(crate) use gateway::{in_lane, in_resync, lane, resync_began};
 pub(crate) use revisions::Family;

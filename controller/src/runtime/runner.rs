@@ -332,7 +332,8 @@ fn controller<K: Managed>(
                     };
                     tracing::debug!(lane = ?slot.lane, "reconcile started");
                     // Boxed: the reconcile's state is allocated when it starts, not while it waits.
-                    crate::aws::in_lane(slot.lane, Box::pin(reconcile(obj, ctx))).await
+                    let reconcile = crate::aws::in_resync(slot.resync_began, reconcile(obj, ctx));
+                    crate::aws::in_lane(slot.lane, Box::pin(reconcile)).await
                 }
                 .instrument(span)
             },

@@ -10,6 +10,7 @@ use crate::aws::Lane;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// The slots of one kind.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ struct State {
     /// Objects a resync scheduled whose reconcile has not started yet, each with the first waiter id
     /// after that resync (a waiter queued before it belongs to an earlier trigger).
     resync: HashMap<String, u64>,
+    /// When the last resync began.
+    resync_began: Option<Instant>,
     next_id: u64,
 }
 
@@ -61,6 +64,8 @@ pub(crate) struct Slot {
     slots: Arc<Slots>,
     /// The lane the reconcile was in when it started.
     pub(crate) lane: Lane,
+    /// For a reconcile in the routine lane, when the (last) resync began.
+    pub(crate) resync_began: Option<Instant>,
 }
 
 impl Drop for Slot {
@@ -94,6 +99,7 @@ impl Slots {
         let mut s = self.lock();
         let mark = s.next_id;
         s.resync = keys.into_iter().map(|k| (k, mark)).collect();
+        s.resync_began = Some(Instant::now());
     }
 
     /// The object changed (a watch event that starts a reconcile): it is not a resync's any more, and
@@ -151,6 +157,7 @@ impl Slots {
                     return Slot {
                         slots: self.clone(),
                         lane,
+                        resync_began: s.resync_began.filter(|_| lane == Lane::Routine),
                     };
                 }
             }
@@ -249,6 +256,20 @@ mod tests {
             .expect("reconcile");
         let lanes: Vec<Lane> = order(&started).into_iter().map(|(_, l)| l).collect();
         assert_eq!(lanes, [Lane::Routine, Lane::Change]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resync_reconcile_knows_when_its_resync_began_and_a_change_does_not() {
+        let slots = Slots::new(1);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let began = Instant::now();
+        slots.resync(["ns/a".to_string()]);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let resync = slots.take("ns/a".into()).await;
+        assert_eq!((resync.lane, resync.resync_began), (Lane::Routine, Some(began)));
+        drop(resync);
+        let change = slots.take("ns/a".into()).await;
+        assert_eq!((change.lane, change.resync_began), (Lane::Change, None));
     }
 
     #[tokio::test(start_paused = true)]

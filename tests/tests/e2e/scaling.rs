@@ -614,17 +614,29 @@ async fn a_policy_by_resource_id_also_owns_the_managed_services_count() -> Resul
 /// controller's own log of successful calls over many resyncs (every 3 s in tests).
 #[tokio::test]
 async fn a_resync_of_many_policies_reads_policies_and_scheduled_actions_in_pages() -> Result<()> {
+    resync_reads_are_shared(Setup::new("e2e-scale-pages").await?, "e2e-scale-pages").await
+}
+
+/// The same when a resync's reads arrive one at a time (`--concurrency 1`, as they trickle in when a
+/// resync holds more objects than reconcile slots): from the second resync of the process on, the
+/// first read of a resync lists the namespace (the resync before made enough reads to pay for it), and
+/// the resync's later reads are answered from that listing.
+#[tokio::test]
+async fn a_resync_reading_one_target_at_a_time_still_lists_the_namespace_once() -> Result<()> {
+    let setup = Setup::builder("e2e-scale-trickle")
+        .args(&["--concurrency", "1"])
+        .start()
+        .await?;
+    resync_reads_are_shared(setup, "e2e-scale-trickle").await
+}
+
+async fn resync_reads_are_shared(setup: Setup, prefix: &str) -> Result<()> {
     const N: usize = 10;
-    let setup = Setup::new("e2e-scale-pages").await?;
     let net = network()?;
-    apply(
-        &setup.clusters,
-        cluster_manifest("main", &unique("e2e-scale-pages")),
-    )
-    .await?;
+    apply(&setup.clusters, cluster_manifest("main", &unique(prefix))).await?;
     apply(
         &setup.tds,
-        task_definition_manifest("web", &unique("e2e-scale-pages"), "nginx:1"),
+        task_definition_manifest("web", &unique(prefix), "nginx:1"),
     )
     .await?;
     for i in 0..N {
@@ -639,11 +651,14 @@ async fn a_resync_of_many_policies_reads_policies_and_scheduled_actions_in_pages
     for i in 0..N {
         wait_ready(&setup.policies, &format!("scale-{i}"), ConditionStatus::True, T).await?;
     }
-    // Settled: count the reads over at least 5 resyncs of every policy.
+    // Settled, and one resync of every policy made (a process forecasts a resync's reads from the
+    // one before): count the reads over at least 5 more resyncs.
     let c = &setup.controller;
-    let (policies_before, actions_before) = (
+    more_reconciles(c, "ScalingPolicy", N as f64).await?;
+    let (policies_before, actions_before, puts_before) = (
         c.calls("DescribeScalingPolicies"),
         c.calls("DescribeScheduledActions"),
+        c.calls("PutScalingPolicy"),
     );
     let reconciles_before = reconciles(c, "ScalingPolicy").await?;
     more_reconciles(c, "ScalingPolicy", (5 * N) as f64).await?;
@@ -661,5 +676,14 @@ async fn a_resync_of_many_policies_reads_policies_and_scheduled_actions_in_pages
         "reads are not shared: {policy_reads} policy and {action_reads} scheduled-action reads for \
          {reconciled} reconciles (at most {most})"
     );
+    // What the shared reads answered is what AWS holds: nothing was put again.
+    assert_eq!(
+        c.calls("PutScalingPolicy"),
+        puts_before,
+        "a policy was put again at steady state"
+    );
+    for i in 0..N {
+        wait_ready(&setup.policies, &format!("scale-{i}"), ConditionStatus::True, T).await?;
+    }
     Ok(())
 }

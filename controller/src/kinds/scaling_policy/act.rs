@@ -16,11 +16,14 @@ pub(super) struct Done {
 }
 
 /// Makes `changes` on target `id` in order, then stops with the spec error met while planning them,
-/// if any. Returns whether anything was changed.
-pub(super) async fn run(aas: &Client, id: &str, changes: Changes, done: &mut Done) -> Result<bool, Error> {
+/// if any. Returns whether anything was changed. Each change made is told to `at`'s account, so the
+/// target is read from AWS again, never from a listing made before it.
+pub(super) async fn run(at: &At<'_>, id: &str, changes: Changes, done: &mut Done) -> Result<bool, Error> {
     let changed = !changes.actions.is_empty();
     for action in changes.actions {
-        make(aas, id, &action, done).await?;
+        let made = make(&at.aas, id, &action, done).await;
+        at.aws.wrote_scalable_target(at.region, id);
+        made?;
         done.notes.push(action.note(id));
     }
     match changes.invalid {
@@ -100,7 +103,7 @@ pub(super) async fn converge_policies(
     done: &mut Done,
 ) -> Result<Vec<sdk::ScalingPolicy>, Error> {
     let existing = at.policies(id).await?;
-    if run(&at.aas, id, plan(&existing), done).await? {
+    if run(at, id, plan(&existing), done).await? {
         at.policies(id).await
     } else {
         Ok(existing)
@@ -115,7 +118,7 @@ pub(super) async fn converge_scheduled_actions(
     done: &mut Done,
 ) -> Result<Vec<sdk::ScheduledAction>, Error> {
     let existing = at.scheduled_actions(id).await?;
-    if run(&at.aas, id, plan(&existing), done).await? {
+    if run(at, id, plan(&existing), done).await? {
         at.scheduled_actions(id).await
     } else {
         Ok(existing)
@@ -127,6 +130,8 @@ pub(super) async fn converge_scheduled_actions(
 /// they are not read or deleted one by one (moto keeps them: docs/moto.md).
 pub(super) async fn teardown(at: &At<'_>, id: &str) -> Result<(), Error> {
     tracing::info!(resource_id = %id, "deregistering scalable target (with its policies and scheduled actions)");
-    aas_api::deregister_scalable_target(&at.aas, id).await?;
+    let deregistered = aas_api::deregister_scalable_target(&at.aas, id).await;
+    at.aws.wrote_scalable_target(at.region, id);
+    deregistered?;
     Ok(())
 }

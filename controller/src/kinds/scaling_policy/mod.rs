@@ -66,7 +66,7 @@ impl Managed for ScalingPolicy {
         }
         // 2-3. Plan and act, step by step: the scalable target, its policies, its scheduled actions.
         let mut done = act::Done::default();
-        act::run(&at.aas, id, plan::scalable_target(spec, &target), &mut done).await?;
+        act::run(&at, id, plan::scalable_target(spec, &target), &mut done).await?;
         let policies = act::converge_policies(&at, id, |have| plan::policies(spec, have), &mut done).await?;
         let actions =
             act::converge_scheduled_actions(&at, id, |have| plan::scheduled_actions(spec, have), &mut done)
