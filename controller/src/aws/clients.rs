@@ -645,9 +645,9 @@ type ListingPages = Arc<Mutex<HashMap<(Place, &'static str), Arc<AtomicUsize>>>>
 /// A batcher of one item kind per id (Application Auto Scaling's policies or scheduled actions per
 /// target, ECS's ACTIVE revisions per task definition family; see [`autoscaling::per_target`]): `one`
 /// reads an id's items, `all` lists the place's; `client` picks the service's client; the page count of
-/// the last listing is kept per place and kind in `pages`. With `listings`, a listing is kept there for
-/// the rest of its resync, and a batch of a resync's reads counts the reads the resync is still
-/// expected to make (see [`Listings::to_come`]) as reads the listing would answer.
+/// the last listing is kept per place and kind in `pages`. With `listings`, a listing a batch of a
+/// resync's reads makes is kept there for the rest of its resync, and such a batch counts the reads the
+/// resync is still expected to make (see [`Listings::to_come`]) as reads the listing would answer.
 #[allow(
     clippy::too_many_arguments,
     reason = "the clients, the pages and listings kept, and how to read, list and group"
@@ -683,10 +683,10 @@ where
             let (one, all, listings) = (one.clone(), all.clone(), listings.clone());
             // Before any call: a listing kept answers only reads of resyncs that began before it did.
             let began = tokio::time::Instant::now();
-            let to_come = match (&listings, super::lane()) {
-                (Some(listings), Lane::Routine) => listings.to_come(&place),
-                _ => 0,
-            };
+            // Only a resync's listing is kept: reads of reconciles a change started never use one, and
+            // a mass change (a cold start) would hold the namespace's items for nothing.
+            let listings = listings.filter(|_| super::lane() == Lane::Routine);
+            let to_come = listings.as_ref().map_or(0, |l| l.to_come(&place));
             let demand = ids.len() + to_come;
             Box::pin(async move {
                 let each = c.clone();

@@ -131,7 +131,13 @@ impl<T: Clone> Listings<T> {
         if let Some(listing) = &at.listing
             && written.is_none_or(|w| w < listing.began)
         {
-            return Read::Listed(listing.items.get(target).cloned().unwrap_or_default());
+            let items = listing.items.get(target).cloned().unwrap_or_default();
+            // The resync made as many reads as the one before: let the listing go now rather than
+            // hold it until the next resync (1000 policies are about 2 MB).
+            if at.last_reads > 0 && at.reads >= at.last_reads {
+                at.listing = None;
+            }
+            return Read::Listed(items);
         }
         match &at.in_flight {
             Some((began, done))
@@ -309,6 +315,29 @@ mod tests {
             ask(&listings, &place(), "a", later).await,
             None,
             "no wait for an older listing"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_is_let_go_once_its_resync_made_as_many_reads_as_the_one_before() {
+        let listings = Listings::default();
+        let first = Instant::now();
+        for target in ["a", "b"] {
+            ask(&listings, &place(), target, first).await;
+        }
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let second = Instant::now();
+        listings.keep(&place(), second, items(&[("a", 1), ("b", 2)]));
+        assert_eq!(ask(&listings, &place(), "a", second).await, Some(vec![1]));
+        assert_eq!(
+            ask(&listings, &place(), "b", second).await,
+            Some(vec![2]),
+            "the second of two"
+        );
+        assert_eq!(
+            ask(&listings, &place(), "a", second).await,
+            None,
+            "a read beyond the expected ones goes to AWS: the listing was let go"
         );
     }
 
