@@ -1183,30 +1183,45 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// Each kind's resync period, from the controller's start-up log line (`resync=Resync { cluster: 30s,
 /// task_definition: 180s, service: 30s, scaling_policy: 30s }`); `base` for a kind it does not name.
 fn resync_periods(ctl: &ControllerProcess, base: Duration) -> BTreeMap<String, Duration> {
+    let periods = parse_resync_periods(&ctl.log_text(), base);
+    if periods.is_none() {
+        eprintln!("bench: no resync periods in the controller's log; assuming {base:?} for every kind");
+    }
+    periods.unwrap_or_else(|| {
+        [CLUSTER, TASK_DEFINITION, SERVICE, POLICY]
+            .iter()
+            .map(|k| (k.to_string(), base))
+            .collect()
+    })
+}
+
+/// The resync period of each kind benchmarked, from the start-up line's `resync=Resync { base: 30s,
+/// by_kind: {"cluster": 30s, "task-definition": 180s, ...} }`; a kind missing from it gets `base`.
+/// `None` without such a line.
+fn parse_resync_periods(log: &str, base: Duration) -> Option<BTreeMap<String, Duration>> {
+    let (_, rest) = log.split_once("resync=Resync {")?;
+    // Up to the end of the by-kind map (the first closing brace): `base: 30s, by_kind: {"cluster": 30s, ...`.
+    let (by_kind, _) = rest.split_once('}')?;
     let mut periods: BTreeMap<String, Duration> = [CLUSTER, TASK_DEFINITION, SERVICE, POLICY]
         .iter()
         .map(|k| (k.to_string(), base))
         .collect();
-    let log = ctl.log_text();
-    let Some(fields) = log
-        .split_once("resync=Resync {")
-        .and_then(|(_, rest)| rest.split_once('}'))
-        .map(|(fields, _)| fields.to_string())
-    else {
-        eprintln!("bench: no resync periods in the controller's log; assuming {base:?} for every kind");
-        return periods;
-    };
-    for field in fields.split(',') {
-        let Some((name, value)) = field.split_once(':') else {
+    for field in by_kind.split(',') {
+        let Some((name, value)) = field.rsplit_once(':') else {
             continue;
         };
+        let name = name
+            .rsplit(['{', ' '])
+            .next()
+            .unwrap_or_default()
+            .trim_matches('"');
         let value = value.trim();
         let period = if let Some(ms) = value.strip_suffix("ms") {
             ms.parse::<f64>().ok().map(|v| v / 1000.0)
         } else {
             value.strip_suffix('s').and_then(|s| s.parse::<f64>().ok())
         };
-        let kind = match name.trim() {
+        let kind = match name.replace('-', "_").as_str() {
             "cluster" => CLUSTER,
             "task_definition" => TASK_DEFINITION,
             "service" => SERVICE,
@@ -1217,7 +1232,7 @@ fn resync_periods(ctl: &ControllerProcess, base: Duration) -> BTreeMap<String, D
             periods.insert(kind.to_string(), Duration::from_secs_f64(p));
         }
     }
-    periods
+    Some(periods)
 }
 
 /// Resync ticks per kind in `(from, to]`, each kind's ticks falling every period from `started`.
@@ -1546,4 +1561,26 @@ async fn main() -> Result<()> {
         bail!("invariants broken:\n{}", results.violations.join("\n"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resync_periods_are_read_from_the_start_up_line() {
+        let log = "2026-12-03T22:55:59Z INFO ecs_controller: starting resync=Resync { base: 30s, \
+                   by_kind: {\"cluster\": 30s, \"profile\": 30s, \"scaling-policy\": 30s, \"service\": \
+                   1500ms, \"task\": 30s, \"task-definition\": 180s} } metrics=127.0.0.1:8080\nnext line";
+        let periods = parse_resync_periods(log, Duration::from_secs(30)).unwrap_or_default();
+        let secs = |k: &str| periods.get(k).map(Duration::as_secs_f64);
+        assert_eq!(secs(CLUSTER), Some(30.0));
+        assert_eq!(secs(TASK_DEFINITION), Some(180.0));
+        assert_eq!(secs(SERVICE), Some(1.5));
+        assert_eq!(secs(POLICY), Some(30.0));
+        assert_eq!(
+            parse_resync_periods("no such line", Duration::from_secs(30)),
+            None
+        );
+    }
 }
