@@ -101,7 +101,7 @@ bench: ## benchmark, not a test (release build): per N in BENCH_N="100 500 2000"
 	  ECS_ENV_DIR=$(BENCH_ENV) hack/env-up.sh; \
 	  ( source $(BENCH_ENV)/env && hack/install-crds.sh && \
 	    BENCH_OUT=$(BENCH_OUT) BENCH_CONTROLLER_ARGS="$$args $(BENCH_CONTROLLER_ARGS)" \
-	    ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller \
+	    ECS_CONTROLLER_BIN=$(ROOT)/target/release/ecs-controller ECS_ENV_DIR=$(BENCH_ENV) \
 	    $(ROOT)/target/release/examples/bench $$n ) || rc=1; \
 	done; done; \
 	exit $$rc

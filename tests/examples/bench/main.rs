@@ -486,6 +486,8 @@ impl Bench {
             footprint: procfs::footprint(ctl.pid()).context("the controller process is gone")?,
             events: self.event_writes().await?,
             changes: self.tracker.changes(),
+            environment_cpu: procfs::environment_cpu(),
+            environment_at: Some(Instant::now()),
         })
     }
 
@@ -656,6 +658,8 @@ impl Bench {
         let s0 = Snapshot {
             events: self.event_writes().await?,
             changes: self.tracker.changes(),
+            environment_cpu: procfs::environment_cpu(),
+            environment_at: Some(Instant::now()),
             ..Default::default()
         };
         let start = Instant::now();
@@ -738,6 +742,8 @@ impl Bench {
             footprint: Default::default(),
             events: before.events,
             changes: before.changes.clone(),
+            environment_cpu: before.environment_cpu.clone(),
+            environment_at: before.environment_at,
         };
         let mut phase = Phase::between(&base, &s1, last.saturating_duration_since(started).as_secs_f64());
         phase.floor = Some(self.floor(&floor::resync_all(self.cfg.shape())));
@@ -1336,6 +1342,8 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
     let before = Snapshot {
         events: bench.event_writes().await?,
         changes: bench.tracker.changes(),
+        environment_cpu: procfs::environment_cpu(),
+        environment_at: Some(Instant::now()),
         ..Default::default()
     };
     ctl.terminate()?;

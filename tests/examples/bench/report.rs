@@ -98,6 +98,11 @@ pub struct Phase {
     /// Reconciles by kind (every outcome).
     pub reconciles_by_kind: BTreeMap<String, f64>,
     pub cpu_seconds: f64,
+    /// CPU seconds the environment's processes used in the phase, by process (what the controller
+    /// made them do, and the harness's own watches and lists).
+    pub environment_cpu: BTreeMap<String, f64>,
+    /// The seconds between the two readings of `environment_cpu`.
+    pub environment_seconds: f64,
     /// The controller at the end of the phase (high-water mark since the process started).
     pub footprint: Footprint,
     pub floor: Option<FloorOut>,
@@ -129,6 +134,10 @@ pub struct Snapshot {
     pub footprint: Footprint,
     pub events: f64,
     pub changes: BTreeMap<String, u64>,
+    /// CPU seconds of the environment's processes (kube-apiserver, etcd, moto, ...) so far...
+    pub environment_cpu: BTreeMap<String, f64>,
+    /// ... read at this moment.
+    pub environment_at: Option<std::time::Instant>,
 }
 
 impl Phase {
@@ -189,6 +198,15 @@ impl Phase {
             reconciles: b.counters.reconciles_total() - a.counters.reconciles_total(),
             reconciles_by_kind,
             cpu_seconds: b.footprint.cpu_seconds - a.footprint.cpu_seconds,
+            environment_cpu: b
+                .environment_cpu
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v - a.environment_cpu.get(k)?)))
+                .collect(),
+            environment_seconds: match (a.environment_at, b.environment_at) {
+                (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64(),
+                _ => 0.0,
+            },
             footprint: b.footprint,
             floor: None,
         }
@@ -1104,5 +1122,25 @@ impl Results {
             mib(p.footprint.anon_kib),
             mib(p.footprint.hwm_kib)
         );
+        if !p.environment_cpu.is_empty() {
+            let busy: Vec<String> = p
+                .environment_cpu
+                .iter()
+                .map(|(name, cpu)| {
+                    let share = if p.environment_seconds > 0.0 {
+                        100.0 * cpu / p.environment_seconds
+                    } else {
+                        0.0
+                    };
+                    format!("{name} {cpu:.1} s ({share:.0}%)")
+                })
+                .collect();
+            let _ = writeln!(
+                md,
+                "| CPU of the environment's processes (% of one core over the {:.1} s from the phase's start to its end and a few quiet seconds) | {} | |",
+                p.environment_seconds,
+                busy.join(", ")
+            );
+        }
     }
 }
