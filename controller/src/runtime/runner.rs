@@ -139,6 +139,24 @@ impl<K: Managed> Feed<K> {
     }
 }
 
+/// Once the cache holds an object at the version a status write produced (the watch event has just
+/// been applied to it), or the object is gone, the status remembered from that write is let go.
+fn settle_written<K: Resource>(
+    written: &super::status::Written,
+    event: &Result<watcher::Event<K>, watcher::Error>,
+) {
+    match event {
+        Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+            written.seen(
+                &super::requeue::Backoff::key(o),
+                o.meta().resource_version.as_deref(),
+            );
+        }
+        Ok(watcher::Event::Delete(o)) => written.forget(&super::requeue::Backoff::key(o)),
+        _ => {}
+    }
+}
+
 /// A deleted object as its subscribers are to read it: being deleted, with no finalizer left. The
 /// watch's DELETED event carries the object's last stored state, which still lists the finalizer whose
 /// removal deleted it (the API server deletes rather than stores an object left with none), so without
@@ -278,6 +296,10 @@ fn controller<K: Managed>(
         })
         .modify(lean)
         .reflect(writer)
+        .inspect({
+            let ctx = ctx.clone();
+            move |event| settle_written(&ctx.written, event)
+        })
         .inspect(move |event| first_list.see(event))
         .inspect({
             let mut feed = Feed::new(publisher, cached);
@@ -353,6 +375,54 @@ mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::ConfigMap;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+
+    #[test]
+    fn a_remembered_status_is_let_go_once_the_cache_holds_the_version_its_write_produced() {
+        use crate::api::TaskDefinitionStatus;
+        let written = crate::runtime::status::Written::default();
+        let at = |version: &str| {
+            let mut cm = ConfigMap::default();
+            cm.metadata.uid = Some("uid-1".into());
+            cm.metadata.resource_version = Some(version.into());
+            cm
+        };
+        written.remember("uid-1", Some("7".into()), TaskDefinitionStatus::default());
+        // An older version (the watch is behind the write), and events of other objects: kept.
+        settle_written(&written, &Ok(watcher::Event::Apply(at("6"))));
+        let mut other = at("7");
+        other.metadata.uid = Some("uid-2".into());
+        settle_written(&written, &Ok(watcher::Event::Apply(other)));
+        assert_eq!(written.len(), 1);
+        assert!(
+            written
+                .recall::<TaskDefinitionStatus>("uid-1", Some("6"))
+                .is_some(),
+            "still the newest status while the cache is behind"
+        );
+        // The write's own version reaches the cache: nothing left to remember.
+        settle_written(&written, &Ok(watcher::Event::Apply(at("7"))));
+        assert_eq!(written.len(), 0);
+        // A relist that shows it, or the object's deletion, lets go as well.
+        written.remember("uid-1", Some("9".into()), TaskDefinitionStatus::default());
+        settle_written(&written, &Ok(watcher::Event::InitApply(at("9"))));
+        assert_eq!(written.len(), 0);
+        written.remember("uid-1", Some("10".into()), TaskDefinitionStatus::default());
+        settle_written(&written, &Ok(watcher::Event::Delete(at("10"))));
+        assert_eq!(written.len(), 0);
+        // A write whose version is unknown is not let go by a version match.
+        written.remember("uid-1", None, TaskDefinitionStatus::default());
+        settle_written(
+            &written,
+            &Ok(watcher::Event::Apply(ConfigMap {
+                metadata: ObjectMeta {
+                    uid: Some("uid-1".into()),
+                    ..ObjectMeta::default()
+                },
+                ..ConfigMap::default()
+            })),
+        );
+        assert_eq!(written.len(), 1);
+    }
 
     #[test]
     fn cached_objects_lose_managed_fields_and_the_last_applied_copy_only() {

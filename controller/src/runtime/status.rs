@@ -105,6 +105,20 @@ impl Written {
         );
     }
 
+    /// The watch cache now holds `key` at `resource_version`: a status remembered from the write that
+    /// produced that version is no longer needed. Without this, the status of every object written
+    /// once stayed here until its next reconcile (its kind's resync, minutes away): a second copy of
+    /// every status in the process.
+    pub fn seen(&self, key: &str, resource_version: Option<&str>) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = map.get(key)
+            && entry.resource_version.is_some()
+            && entry.resource_version.as_deref() == resource_version
+        {
+            map.remove(key);
+        }
+    }
+
     /// Forgets `key` (its object is gone).
     pub fn forget(&self, key: &str) {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
