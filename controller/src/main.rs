@@ -158,6 +158,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.metrics_bind_address))?;
     tokio::spawn(server::serve(listener, readiness.clone()));
+    tokio::spawn(release_free_memory(Duration::from_secs(5)));
 
     let events = runtime::events::Events::new(client.clone(), "ecs-controller", identity.clone());
     let ctx = Arc::new(Context {
@@ -237,6 +238,31 @@ fn default_identity() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "ecs-controller".into());
     format!("{host}-{}", std::process::id())
+}
+
+/// Gives the free pages of the heap back to the kernel every `every`. glibc returns freed memory only
+/// from the top of a heap: what a burst frees below memory still in use (the watch events, statuses
+/// and AWS answers of thousands of reconciles) stays resident, and the next burst's allocations do not
+/// always fit in it. malloc_trim(0) releases every whole free page. Measured at N = 1000 (2001 objects
+/// applied before the controller starts, converged, then deleted at once; `--aws-max-rps 0`): with
+/// this task and `runner::settle_written`, peak RSS when all is Ready 44.2 -> 39.8 MB (anonymous
+/// 30.6 -> 23.8) and after the delete 47.3 -> 42.3 MB (anonymous 33.4 -> 21.0); the trim alone,
+/// called from a debugger every 5 s, gave 47.3 -> 45.0. A trim of this heap takes a few milliseconds.
+async fn release_free_memory(every: Duration) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // SAFETY: malloc_trim takes each arena's lock and releases only pages no allocation uses.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = every;
 }
 
 /// Two glibc malloc arenas instead of one per thread that allocates (up to 8 per core). Objects the
