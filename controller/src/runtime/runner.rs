@@ -176,12 +176,18 @@ fn gone<K: Resource>(mut obj: K) -> K {
 /// Drops from a watched object what no reconcile reads and most of its size is: managedFields, and
 /// the copy of the whole object `kubectl apply` keeps in an annotation. The caches hold every object
 /// of every kind, so this is most of the controller's memory at scale.
-pub(crate) fn lean<K: Resource>(obj: &mut K) {
+///
+/// What is left is then copied: a parsed list keeps the capacity its growth left (room for four
+/// elements when one came, as serde cannot know a JSON array's length), and a clone allocates each
+/// list at its length. A task definition with one container took 6.5 KB of heap parsed and 3.5 KB
+/// cloned (its container is 800 bytes, and four were reserved); a FargateService 3.6 and 3.3 KB.
+pub(crate) fn lean<K: Resource + Clone>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(annotations) = meta.annotations.as_mut() {
         annotations.remove(LAST_APPLIED_ANNOTATION);
     }
+    *obj = obj.clone();
 }
 
 /// Objects per page of the watches' lists, and of the lists that confirm a cache's answer.
@@ -422,6 +428,30 @@ mod tests {
             })),
         );
         assert_eq!(written.len(), 1);
+    }
+
+    #[test]
+    fn a_cached_object_holds_its_lists_at_their_length() {
+        use crate::api::TaskDefinition;
+        // Parsed from text, as the watches parse (a `serde_json::Value` knows each array's length).
+        let mut td: TaskDefinition = serde_json::from_str(
+            &serde_json::json!({
+                "apiVersion": "ecs.kubefargate.dev/v1alpha1", "kind": "TaskDefinition",
+                "metadata": {"name": "web", "finalizers": ["f"]},
+                "spec": {"family": "web", "requiresCompatibilities": ["FARGATE"],
+                         "containerDefinitions": [{"name": "app", "image": "nginx:1",
+                                                   "portMappings": [{"containerPort": 80}]}]}
+            })
+            .to_string(),
+        )
+        .expect("a task definition");
+        lean(&mut td);
+        let container = &td.spec.container_definitions;
+        assert_eq!((container.len(), container.capacity()), (1, 1), "containers");
+        let ports = &container[0].port_mappings;
+        assert_eq!((ports.len(), ports.capacity()), (1, 1), "port mappings");
+        let finalizers = td.metadata.finalizers.as_ref().map(|f| (f.len(), f.capacity()));
+        assert_eq!(finalizers, Some((1, 1)), "finalizers");
     }
 
     #[test]
