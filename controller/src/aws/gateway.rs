@@ -58,8 +58,11 @@ pub(crate) fn lane() -> Lane {
 }
 
 /// Runs `f` with its AWS calls in `lane`.
-pub(crate) async fn in_lane<F: Future>(lane: Lane, f: F) -> F::Output {
-    LANE.scope(lane, f).await
+///
+/// Not an `async fn`: one would hold `f` twice in its state (the argument, and the scope awaited that
+/// owns it), and these wrap whole reconciles (a FargateService's went 40 -> 10 KB with the three).
+pub(crate) fn in_lane<F: Future>(lane: Lane, f: F) -> impl Future<Output = F::Output> {
+    LANE.scope(lane, f)
 }
 
 tokio::task_local! {
@@ -73,9 +76,10 @@ pub(crate) fn resync_began() -> Option<Instant> {
     RESYNC_BEGAN.try_with(|r| *r).ok().flatten()
 }
 
-/// Runs `f` as part of the resync that began at `began` (`None`: not a resync's).
-pub(crate) async fn in_resync<F: Future>(began: Option<Instant>, f: F) -> F::Output {
-    RESYNC_BEGAN.scope(began, f).await
+/// Runs `f` as part of the resync that began at `began` (`None`: not a resync's). Not an `async fn`,
+/// as [`in_lane`].
+pub(crate) fn in_resync<F: Future>(began: Option<Instant>, f: F) -> impl Future<Output = F::Output> {
+    RESYNC_BEGAN.scope(began, f)
 }
 
 /// Where AWS calls go through; clones share the limiter (and, made [`Gateway::at`] the same place,
@@ -442,6 +446,23 @@ pub(crate) mod tests {
     pub(crate) fn instant_answer()
     -> impl Future<Output = Result<DescribeClustersOutput, SdkError<DescribeClustersError>>> {
         std::future::ready(Ok(DescribeClustersOutput::builder().build()))
+    }
+
+    /// A future whose state holds 4 KB across an await, as a reconcile's holds its locals.
+    pub(crate) async fn big_future() -> u8 {
+        let held = [7u8; 4096];
+        tokio::task::yield_now().await;
+        held[4095]
+    }
+
+    #[test]
+    fn the_task_local_wrappers_hold_their_future_once() {
+        let alone = std::mem::size_of_val(&big_future());
+        let lane = std::mem::size_of_val(&in_lane(Lane::Change, big_future()));
+        let resync = std::mem::size_of_val(&in_resync(None, big_future()));
+        // The scope adds its value and a slot for it, not a second copy of the future.
+        assert!(lane < alone + 64, "in_lane: {lane} bytes around {alone}");
+        assert!(resync < alone + 64, "in_resync: {resync} bytes around {alone}");
     }
 
     /// Runs `n` calls one after the other through `gateway`; returns the (virtual) time they took.

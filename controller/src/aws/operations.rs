@@ -106,9 +106,13 @@ pub(crate) fn current() -> Option<&'static [Operation]> {
     DECLARED.try_with(|ops| *ops).ok()
 }
 
-/// Runs `f` with `operations` as the declared operations of the kind being reconciled.
-pub(crate) async fn declared_by<F: std::future::Future>(operations: &'static [Operation], f: F) -> F::Output {
-    DECLARED.scope(operations, f).await
+/// Runs `f` with `operations` as the declared operations of the kind being reconciled. Not an `async
+/// fn`, as [`super::gateway::in_lane`].
+pub(crate) fn declared_by<F: std::future::Future>(
+    operations: &'static [Operation],
+    f: F,
+) -> impl std::future::Future<Output = F::Output> {
+    DECLARED.scope(operations, f)
 }
 
 tokio::task_local! {
@@ -119,6 +123,16 @@ tokio::task_local! {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn declared_by_holds_its_future_once() {
+        let alone = std::mem::size_of_val(&crate::aws::gateway::tests::big_future());
+        let wrapped = std::mem::size_of_val(&declared_by(ALL, crate::aws::gateway::tests::big_future()));
+        assert!(
+            wrapped < alone + 64,
+            "declared_by: {wrapped} bytes around {alone}"
+        );
+    }
 
     #[test]
     fn every_operation_is_declared_once() {
