@@ -149,6 +149,14 @@ mod tests {
         }
     }
 
+    /// The watch caches hold every object of every kind: the fields most objects leave out are boxed
+    /// rather than carried inline (a FargateService was 1800 bytes before any of its strings).
+    #[test]
+    fn a_cached_service_carries_its_rare_settings_boxed() {
+        let size = std::mem::size_of::<super::FargateService>();
+        assert!(size <= 1500, "FargateService: {size} bytes inline");
+    }
+
     /// `kubectl explain` shows a field's description: every field of every kind's spec and status has
     /// one.
     #[test]

@@ -271,7 +271,7 @@ mod tests {
 
     fn with(c: SpecConnect) -> FargateServiceSpec {
         FargateServiceSpec {
-            service_connect_configuration: Some(c),
+            service_connect_configuration: Some(Box::new(c)),
             ..Default::default()
         }
     }
