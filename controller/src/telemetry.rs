@@ -1,5 +1,6 @@
 //! Logging: `RUST_LOG` sets the level (default `info`), `--log-format` picks text or JSON lines. Each
-//! reconcile runs in a span carrying the kind and namespace/name, so every line says which object.
+//! reconcile runs in a span carrying the kind, namespace/name and lane (`Change`, or `Routine` for a
+//! resync's), so every line says which object and why.
 
 use clap::ValueEnum;
 use std::io::IsTerminal;

@@ -360,8 +360,9 @@ fn controller<K: Managed>(
                         "reconcile",
                         kind = %K::kind(&()),
                         object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
+                        lane = ?slot.lane,
                     );
-                    span.in_scope(|| tracing::debug!(lane = ?slot.lane, "reconcile started"));
+                    span.in_scope(|| tracing::debug!("reconcile started"));
                     // Boxed: the reconcile's state is allocated when it starts, not while it waits.
                     let reconcile = crate::aws::in_resync(slot.resync_began, reconcile(obj, ctx));
                     crate::aws::in_lane(slot.lane, Box::pin(reconcile))

@@ -631,7 +631,7 @@ async fn a_change_made_during_a_slow_resync_reaches_aws_before_the_resync_ends_a
     let resynced = |log: &str| {
         log.lines()
             .filter(|l| {
-                l.contains("bulk reconcile requested")
+                l.contains("lane=Routine")
                     && l.contains("AWS call succeeded")
                     && l.contains("DescribeTaskDefinition")
             })

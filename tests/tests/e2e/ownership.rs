@@ -718,6 +718,8 @@ async fn namespaces_map_to_aws_accounts_through_an_admin_owned_config_map() -> R
     apply(&maps, all_mapped(role_b)).await?;
     let back = wait_ready(&a, "main", ConditionStatus::True, T).await?;
     assert_eq!(account(&back).as_deref(), Some("111111111111"));
+    // b too, before the remap below: it still said "was deleted" until its own next look.
+    wait_ready(&b, "main", ConditionStatus::True, T).await?;
     assert_eq!(
         back["status"]["accountId"], "111111111111",
         "the account is recorded"
