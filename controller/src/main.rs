@@ -75,7 +75,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => {
             let args = *args;
-            few_malloc_arenas();
+            tune_malloc();
             ecs_controller::telemetry::init(args.log_format);
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -265,17 +265,63 @@ async fn release_free_memory(every: Duration) {
     let _ = every;
 }
 
-/// Two glibc malloc arenas instead of one per thread that allocates (up to 8 per core). Objects the
-/// watches decode on one thread are freed on another; with an arena per thread the freed memory stays
-/// spread over several heaps. Measured with `make bench` at N = 2000: peak RSS 64.7 MiB with glibc's
-/// default, 55.1 MiB with one arena (but 10-30% more CPU: threads wait for its lock), 56.5 MiB with two
-/// and no more CPU than the default. `MALLOC_ARENA_MAX`, when set, wins.
-fn few_malloc_arenas() {
+/// glibc's allocator, tuned for a process whose heap is many small objects that live long (the caches)
+/// and bursts of large buffers that do not (a watch's page of objects, a hash table as it grows).
+///
+/// Two arenas instead of one per thread that allocates (up to 8 per core). Objects the watches decode
+/// on one thread are freed on another; with an arena per thread the freed memory stays spread over
+/// several heaps. Measured with `make bench` at N = 2000: peak RSS 64.7 MiB with glibc's default,
+/// 55.1 MiB with one arena (but 10-30% more CPU: threads wait for its lock), 56.5 MiB with two and no
+/// more CPU than the default. `MALLOC_ARENA_MAX`, when set, wins.
+///
+/// A fixed mmap threshold of 64 KiB. glibc serves a block of 128 KiB or more with its own mapping,
+/// returned to the kernel when freed, but by default it then raises that threshold to the size of
+/// the block freed (up to 32 MiB): after the first large buffer is freed, the next ones of that size
+/// come from the heap, where a long-lived object allocated after them keeps their pages resident. A
+/// threshold set here is not moved. MALLOC_MMAP_THRESHOLD_, when set, wins.
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes allocator settings; it is called before any thread exists.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            // SAFETY: mallopt only changes allocator settings; it is called before any thread exists.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
         }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            }
+        }
+    }
+}
+
+/// The smallest block glibc serves from a mapping of its own (see [`tune_malloc`]).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: libc::c_int = 64 << 10;
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod tests {
+    /// Bytes glibc holds in blocks mapped on their own.
+    fn mapped_blocks() -> usize {
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        unsafe { libc::mallinfo2() }.hblkhd
+    }
+
+    // The only test in this binary: no other thread allocates while it reads the counters.
+    #[test]
+    fn a_large_buffer_freed_does_not_send_the_next_ones_to_the_heap() {
+        super::tune_malloc();
+        // glibc's default would now raise its threshold to 4 MiB.
+        drop(std::hint::black_box(vec![0u8; 4 << 20]));
+        let before = mapped_blocks();
+        let buffer = std::hint::black_box(vec![1u8; 256 << 10]);
+        let during = mapped_blocks();
+        drop(buffer);
+        assert!(
+            during >= before + (256 << 10),
+            "a 256 KiB buffer came from the heap: mapped blocks {before} -> {during} bytes"
+        );
     }
 }
