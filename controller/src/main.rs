@@ -282,17 +282,18 @@ async fn release_free_memory(every: Duration) {
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-            // SAFETY: mallopt only changes allocator settings; it is called before any thread exists.
-            unsafe {
-                libc::mallopt(libc::M_ARENA_MAX, 2);
-            }
-        }
-        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-            // SAFETY: as above.
-            unsafe {
-                libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-            }
+        unless_set("MALLOC_ARENA_MAX", libc::M_ARENA_MAX, 2);
+        unless_set("MALLOC_MMAP_THRESHOLD_", libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    }
+}
+
+/// `mallopt(param, value)`, unless glibc's environment variable `var` for the same setting is set.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn unless_set(var: &str, param: libc::c_int, value: libc::c_int) {
+    if std::env::var_os(var).is_none() {
+        // SAFETY: mallopt only changes allocator settings; it is called before any thread exists.
+        unsafe {
+            libc::mallopt(param, value);
         }
     }
 }
