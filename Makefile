@@ -106,6 +106,10 @@ bench: ## benchmark, not a test (release build): per N in BENCH_N="100 500 2000"
 	done; done; \
 	exit $$rc
 
+.PHONY: hot-text
+hot-text: ## regenerate controller/hot-text.ld (which code the linker keeps together): the benchmark under valgrind, ~20 min
+	hack/hot-text.sh
+
 .PHONY: lint
 lint: ## the release path: one version everywhere (hack/check-versions.sh), workflows pass actionlint
 	hack/check-versions.sh

@@ -6,10 +6,20 @@
 //! that built it, hack/image-context.sh). The linker marks such a binary as needing GLIBC_ABI_DT_RELR,
 //! so an older glibc would refuse it at start: the option is passed only when this machine's glibc is
 //! 2.36 or newer and the build is for this machine (not a cross build).
+//!
+//! Optimized builds for Linux also get the linker script `hot-text.ld`, which places the functions a
+//! running controller executes (about 6 of the 11 MB of code) together, ahead of those it does not:
+//! the kernel maps code in 64 KiB around each page a process faults in, so scattered among the cold
+//! ones they made nearly all of the code resident. hack/hot-text.sh regenerates the script.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=hot-text.ld");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") == "linux" && var("OPT_LEVEL") != "0" {
+        let script = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("hot-text.ld");
+        println!("cargo::rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    }
     let native = var("HOST") == var("TARGET");
     let linux_gnu = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";
     if native && linux_gnu && glibc_reads_relr() {

@@ -10,6 +10,7 @@ mod crds;
 mod fields;
 mod gitops;
 mod helm;
+mod hot_text;
 mod image;
 mod job_status;
 mod jobs;
