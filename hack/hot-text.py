@@ -111,12 +111,13 @@ def main(paths):
 # Then two kinds of sections no symbol names, each placed whole with the hot code (both are small,
 # and scattered among the cold they made a page around each of them resident):
 # - LLVM puts the functions it deems cold (`#[cold]`) in `.text.unlikely.<symbol>`: mostly panics,
-#   but also a Vec's and a hash table's growth, which run all the time (about 130 KB in all);
+#   but also a Vec's and a hash table's growth, which run all the time (about 130 KB in all); and C
+#   code's constructors and destructors in `.text.startup.` and `.text.exit.` (aws-lc's, a few KB);
 # - assembly keeps its functions in the `.text` of its object file: aws-lc's SHA, AES-GCM, X25519 and
 #   ML-KEM, which every TLS connection runs (about 380 KB).
 # Then the rest, cold.
 TAIL = """\
-    *(.text.unlikely .text.unlikely.*)
+    *(.text.unlikely .text.unlikely.* .text.startup .text.startup.* .text.exit .text.exit.*)
     *(.text)
     *(.text.*)
   }
