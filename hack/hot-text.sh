@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates controller/hot-text.ld: which functions the linker places together in `.text.hot`.
+# Regenerates controller/hot-text.ld: which functions the linker places first in `.text`, together.
 #
 # Runs the benchmark's phases (tests/examples/bench: converge, restart, steady state, drift, a change
 # during a resync, deletion, FargateTasks) at N = $HOT_TEXT_N (default 20), once with the shipped
