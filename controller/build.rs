@@ -16,12 +16,13 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=hot-text.ld");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
-    if var("CARGO_CFG_TARGET_OS") == "linux" && var("OPT_LEVEL") != "0" {
+    let linux = var("CARGO_CFG_TARGET_OS") == "linux";
+    if linux && var("OPT_LEVEL") != "0" {
         let script = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("hot-text.ld");
         println!("cargo::rustc-link-arg-bins=-Wl,-T,{}", script.display());
     }
     let native = var("HOST") == var("TARGET");
-    let linux_gnu = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";
+    let linux_gnu = linux && var("CARGO_CFG_TARGET_ENV") == "gnu";
     if native && linux_gnu && glibc_reads_relr() {
         println!("cargo::rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }

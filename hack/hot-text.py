@@ -11,9 +11,9 @@ script's header for why).
 
 A pattern names the function's section without the symbol's hash, which depends on the build's
 profile and dependencies (`-C metadata`): `_ZN...17h<hash>E` becomes `_ZN...17h*`, and a v0
-symbol's crate disambiguators `Cs<hash>_` become `Cs*_` (and a suffix LTO numbered, `*`). So one file serves the release and the
-profiling builds and survives most dependency updates; every instance of a generic function whose
-path ran is placed with it.
+symbol's crate disambiguators `Cs<hash>_` become `Cs*_` (and a suffix LTO numbered, `*`). So one
+file serves the release and the profiling builds and survives most dependency updates; every
+instance of a generic function whose path ran is placed with it.
 """
 
 import re
@@ -23,10 +23,10 @@ from collections import defaultdict
 BINARY = "ecs-controller"
 # `fn=(12) name`, `cfn=(12)`, `ob=(3) /path`, `cob=(3)`: callgrind's compressed names.
 NAMED = re.compile(r"^(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?$")
-# A cost line: position (a line number, `+n`/`-n` relative to the last, or `*` for the same), cost.
 # What a linker script's section pattern may hold; callgrind also names code it has no symbol for
 # (`0x00000000003547f0`, `(below main)`).
 SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_$.]*$")
+# A cost line: position (a line number, `+n`/`-n` relative to the last, or `*` for the same), cost.
 COST = re.compile(r"^(?:[+-]?\d+|\*) (\d+)")
 
 
@@ -38,6 +38,15 @@ def functions(path):
     cob = None  # object named by a `cob=` for the `cfn=` after it
     current = None  # current `fn`, if it is one of BINARY's
     after_calls = False  # the next cost line is a call's inclusive cost, not self cost
+
+    def ran(idx):
+        """The function `idx` names, if it is BINARY's, counted as run (cost 0 until its own lines)."""
+        name, fn_ob = names.get(idx, (None, None))
+        if not (fn_ob and fn_ob.endswith("/" + BINARY)):
+            return None
+        cost[name] += 0
+        return name
+
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
@@ -54,18 +63,13 @@ def functions(path):
                 elif kind == "fn":
                     if name:
                         names[idx] = (name, ob)
-                    name, fn_ob = names.get(idx, (None, None))
-                    current = name if fn_ob and fn_ob.endswith("/" + BINARY) else None
-                    if current:
-                        cost[current] += 0
+                    current = ran(idx)
                 else:
                     # A callee lives in the object of the `cob=` just before it or, without one,
                     # in the caller's. It ran; its own `fn=` block carries its cost.
                     if name:
                         names[idx] = (name, cob or ob)
-                    name, fn_ob = names.get(idx, (None, None))
-                    if fn_ob and fn_ob.endswith("/" + BINARY):
-                        cost[name] += 0
+                    ran(idx)
                     cob = None
                 continue
             if line.startswith("calls="):
@@ -132,8 +136,9 @@ HEADER = """\
    The linker places these functions together at the start of `.text`, before the rest. Without
    it the functions a running controller executes (with every instance of a generic function that
    ran, about 6 of the binary's 11 MB of code) lie among the ones it never does, and the kernel maps
-   code in 64 KiB around each page it faults in: nearly all of the code became resident. controller/build.rs passes this script to the linker for
-   optimized builds on Linux; a function missing here still links and runs, from the cold part. */
+   code in 64 KiB around each page it faults in: nearly all of the code became resident.
+   controller/build.rs passes this script to the linker for optimized builds on Linux; a function
+   missing here still links and runs, from the cold part. */
 """
 
 if __name__ == "__main__":
