@@ -151,6 +151,20 @@ pub fn expand_placeholders(text: &str, vars: &BTreeMap<&str, String>) -> Result<
     Ok(out)
 }
 
+/// `net` as ECS takes it, for a service made straight in AWS (moto) by a test.
+pub fn network_configuration(net: &Network) -> Result<aws_sdk_ecs::types::NetworkConfiguration> {
+    use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration};
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .set_subnets(Some(net.subnets.clone()))
+                .set_security_groups(Some(net.security_groups.clone()))
+                .assign_public_ip(AssignPublicIp::Disabled)
+                .build()?,
+        )
+        .build())
+}
+
 /// A Fargate revision registered straight in AWS (moto), as another tool would: one busybox container,
 /// with `task_role` when given. Returns its ARN.
 pub async fn register_revision(

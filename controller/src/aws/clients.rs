@@ -78,6 +78,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// list is too long to keep.
 type KnownRevisions = Arc<Mutex<HashMap<Place, Arc<tokio::sync::OnceCell<Option<Arc<Mutex<Known>>>>>>>>;
 
+/// Services found absent by a look-up ahead of their creation ([`Account::look_up_service_ahead`]), by
+/// place, cluster and name; each is taken by the one CreateService it saves a look-up for.
+type Absences = Arc<Mutex<std::collections::HashSet<(Place, String, String)>>>;
+
+/// At most this many absences are remembered (about 100 bytes each); a look-up beyond it is not kept,
+/// and its service is looked up again before its creation.
+const MAX_ABSENCES: usize = 20_000;
+
 /// A deletion of task definition revisions announced to the batch of its calls
 /// ([`Account::expect_deletion`]).
 pub(crate) type AnnouncedDeletion = batch::Expected<Place>;
@@ -138,6 +146,8 @@ pub struct AwsClients {
     deletions: batch::Batcher<Place, String, Option<String>>,
     /// The ACTIVE revisions this process knows of, per place (see [`revisions`]).
     revisions: KnownRevisions,
+    /// Services looked up ahead of their creation and found absent.
+    absences: Absences,
     /// The account of the controller's own identity (STS GetCallerIdentity, asked once when needed).
     base_account: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -296,6 +306,7 @@ impl AwsClients {
             active_revisions,
             deletions,
             revisions: KnownRevisions::default(),
+            absences: Absences::default(),
             base_account: Arc::default(),
         })
     }
@@ -421,6 +432,45 @@ impl Account<'_> {
             .get((self.place(region), cluster.to_string()), name.to_string())
             .await?;
         Ok(s.filter(|s| s.status() != Some("INACTIVE")))
+    }
+
+    /// Looks a service up ahead of its creation, while it still waits for what it needs (its task
+    /// definition): the services that wait together (a burst at startup, waiting for their task
+    /// definitions registered at ECS's pace) share their DescribeServices calls, where each look-up
+    /// made right before its CreateService would be a call of its own. An absence is remembered for
+    /// [`take_service_absence`](Self::take_service_absence); a service already remembered absent is
+    /// not looked up again.
+    pub(crate) async fn look_up_service_ahead(
+        &self,
+        region: Option<&str>,
+        cluster: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        let key = (self.place(region), cluster.to_string(), name.to_string());
+        if lock(&self.clients.absences).contains(&key) {
+            return Ok(());
+        }
+        let found = self.describe_service(region, cluster, name).await?;
+        let mut absences = lock(&self.clients.absences);
+        match found {
+            None if absences.len() < MAX_ABSENCES => {
+                absences.insert(key);
+            }
+            None => {}
+            Some(_) => {
+                absences.remove(&key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a look-up ahead found the service absent, forgetting it: the CreateService this allows
+    /// without a look-up of its own is the one use of that answer. A service created in between by
+    /// someone else makes ECS refuse the create ("Creation of service was not idempotent"), and the
+    /// caller looks it up then.
+    pub(crate) fn take_service_absence(&self, region: Option<&str>, cluster: &str, name: &str) -> bool {
+        let key = (self.place(region), cluster.to_string(), name.to_string());
+        lock(&self.clients.absences).remove(&key)
     }
 
     /// One task by ARN, batched per cluster (100 per call) with the other tasks polled at the moment.
@@ -810,6 +860,7 @@ impl AwsClients {
             active_revisions: batch::Batcher::spawn(usize::MAX, refuse()),
             deletions: batch::Batcher::spawn(10, refuse()),
             revisions: KnownRevisions::default(),
+            absences: Absences::default(),
             base_account: Arc::new(tokio::sync::OnceCell::new_with(Some(OFFLINE_ACCOUNT.to_string()))),
         }
     }

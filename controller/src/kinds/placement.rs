@@ -73,23 +73,24 @@ pub(super) struct Placed {
     pub(super) service_connect_default: Option<String>,
 }
 
-/// The cluster, region and task definition of `names`, or why they are not usable yet. With
-/// `pinned`, the task definition is that revision whatever the spec says (a run keeps its revision).
-pub(super) async fn resolve(
-    names: Names<'_>,
-    pinned: Option<&str>,
-    ctx: &Context,
-    aws: &Account<'_>,
-) -> Result<Deref<Placed>, Error> {
-    let Names {
-        kind, namespace: ns, ..
-    } = names;
-    let mut default_strategy = Vec::new();
-    let mut service_connect_default = None;
-    let mut port_names = None;
-    let source = cluster_source(&names);
-    let (cluster, region) = match source {
-        Some(ClusterSource::Arn { arn, .. }) => (arn.to_string(), arn_region(arn).map(str::to_string)),
+/// The cluster of `names` as far as its source tells: the ARN (region from the ARN) or the Ready
+/// EcsCluster object's, with the object's defaults.
+struct Found {
+    cluster: String,
+    region: Option<String>,
+    default_strategy: Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>,
+    service_connect_default: Option<String>,
+}
+
+/// The cluster `names` refers to, or why it is not usable yet. Checks nothing in AWS.
+async fn find_cluster(names: &Names<'_>, ctx: &Context) -> Result<Deref<Found>, Error> {
+    match cluster_source(names) {
+        Some(ClusterSource::Arn { arn, .. }) => Ok(Deref::Ready(Found {
+            cluster: arn.to_string(),
+            region: arn_region(arn).map(str::to_string),
+            default_strategy: Vec::new(),
+            service_connect_default: None,
+        })),
         Some(ClusterSource::Object(cluster_ns, name)) => {
             let current = |c: &EcsCluster| {
                 c.status.as_ref().is_some_and(|s| {
@@ -104,8 +105,8 @@ pub(super) async fn resolve(
             let Some(c) = cache::get::<EcsCluster>(ctx, cluster_ns, name, current).await? else {
                 return not_ready(format!("EcsCluster {cluster_ns}/{name} does not exist"));
             };
-            default_strategy = spec_default_strategy(&c);
-            service_connect_default = c
+            let default_strategy = spec_default_strategy(&c);
+            let service_connect_default = c
                 .spec
                 .service_connect_defaults
                 .as_ref()
@@ -113,16 +114,59 @@ pub(super) async fn resolve(
             let status = c.status.unwrap_or_default();
             match status.arn {
                 Some(arn) if ready(&status.conditions) && c.metadata.deletion_timestamp.is_none() => {
-                    (arn, status.region)
+                    Ok(Deref::Ready(Found {
+                        cluster: arn,
+                        region: status.region,
+                        default_strategy,
+                        service_connect_default,
+                    }))
                 }
-                _ => return not_ready(format!("EcsCluster {cluster_ns}/{name} is not Ready")),
+                _ => not_ready(format!("EcsCluster {cluster_ns}/{name} is not Ready")),
             }
         }
-        None => {
-            return not_ready(
-                "no cluster: set clusterRef or clusterArn (or be selected by a FargateProfile that names one)",
-            );
-        }
+        None => not_ready(
+            "no cluster: set clusterRef or clusterArn (or be selected by a FargateProfile that names one)",
+        ),
+    }
+}
+
+/// The cluster (ARN or name) and region `names` refers to when they are known now, whatever the task
+/// definition's state: where a look-up ahead of a creation can be made. Not checked in AWS.
+pub(super) async fn cluster_known(
+    names: Names<'_>,
+    ctx: &Context,
+    aws: &Account<'_>,
+) -> Result<Option<(String, String)>, Error> {
+    Ok(match find_cluster(&names, ctx).await? {
+        Deref::Ready(found) => Some((
+            found.cluster,
+            found.region.unwrap_or_else(|| aws.default_region().to_string()),
+        )),
+        Deref::Wait(_) => None,
+    })
+}
+
+/// The cluster, region and task definition of `names`, or why they are not usable yet. With
+/// `pinned`, the task definition is that revision whatever the spec says (a run keeps its revision).
+pub(super) async fn resolve(
+    names: Names<'_>,
+    pinned: Option<&str>,
+    ctx: &Context,
+    aws: &Account<'_>,
+) -> Result<Deref<Placed>, Error> {
+    let Names {
+        kind, namespace: ns, ..
+    } = names;
+    let mut port_names = None;
+    let source = cluster_source(&names);
+    let Found {
+        cluster,
+        region,
+        mut default_strategy,
+        mut service_connect_default,
+    } = match find_cluster(&names, ctx).await? {
+        Deref::Ready(found) => found,
+        Deref::Wait(state) => return Ok(Deref::Wait(state)),
     };
     let task_definition = match (pinned, names.task_definition_ref, names.task_definition_arn) {
         (Some(arn), _, _) | (None, _, Some(arn)) => arn.to_string(),

@@ -2,16 +2,15 @@
 //! ObserveOnly`, refusals across namespaces, and the region of each resource.
 
 use anyhow::{Context as _, Result, ensure};
-use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, ClusterField, ContainerDefinition, NetworkConfiguration, Tag,
-};
+use aws_sdk_ecs::types::{ClusterField, ContainerDefinition, Tag};
 use ecs_controller::api::conditions::{READY, STALLED};
 use ecs_controller::api::{
     ConditionStatus, EcsCluster, FargateService, OWNER_NAMESPACE_TAG, OWNER_UID_TAG, ScalingPolicy,
     TaskDefinition,
 };
 use ecs_controller_e2e::fixtures::{
-    Network, cluster_manifest_with, network, register_revision, service_manifest, task_definition_manifest,
+    cluster_manifest_with, network, network_configuration, register_revision, service_manifest,
+    task_definition_manifest,
 };
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::probes::describe_service;
@@ -554,18 +553,6 @@ async fn observe_only_reports_and_never_writes() -> Result<()> {
     );
     ensure!(cluster_tags(&ecs, &cluster_name).await?.is_some(), "cluster kept");
     Ok(())
-}
-
-fn network_configuration(net: &Network) -> Result<NetworkConfiguration> {
-    Ok(NetworkConfiguration::builder()
-        .awsvpc_configuration(
-            AwsVpcConfiguration::builder()
-                .set_subnets(Some(net.subnets.clone()))
-                .set_security_groups(Some(net.security_groups.clone()))
-                .assign_public_ip(AssignPublicIp::Disabled)
-                .build()?,
-        )
-        .build())
 }
 
 #[tokio::test]

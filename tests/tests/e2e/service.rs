@@ -6,7 +6,8 @@ use aws_sdk_ecs::types::Service;
 use ecs_controller::api::conditions::{READY, STALLED};
 use ecs_controller::api::{ConditionStatus, FargateService};
 use ecs_controller_e2e::fixtures::{
-    Network, cluster_manifest, manifests_file, network, service_manifest, task_definition_manifest,
+    Network, cluster_manifest, manifests_file, network, network_configuration, register_revision,
+    service_manifest, task_definition_manifest,
 };
 use ecs_controller_e2e::harness::*;
 use ecs_controller_e2e::probes::describe_service;
@@ -298,6 +299,76 @@ async fn a_missing_dependency_is_reported_and_its_arrival_wakes_the_service() ->
         let _ = api_delete;
         delete_and_wait_gone(services, name, T).await?;
     }
+    delete_and_wait_gone(tds, "later", T).await?;
+    delete_and_wait_gone(clusters, "main", T).await?;
+    Ok(())
+}
+
+/// A service that waits for its task definition is looked up while it waits (with the others waiting,
+/// in shared calls) and created without a second look-up. A service of that name made elsewhere in
+/// between makes ECS refuse the create ("Creation of service was not idempotent"; moto would overwrite
+/// the service, so the fault proxy answers as ECS does): the controller then looks again and adopts it.
+#[tokio::test]
+async fn a_service_made_elsewhere_while_ours_waited_is_adopted_after_ecs_refuses_the_create() -> Result<()> {
+    use ecs_controller_e2e::faultproxy::{FaultConfig, FaultProxy};
+    let proxy = FaultProxy::start(&env("MOTO_URL")?, FaultConfig::default())?;
+    let setup = Setup::builder("e2e-ahead")
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .args(&["--resync-period", "10m"])
+        .start()
+        .await?;
+    let ecs = ecs().await?;
+    let net = network()?;
+    let (clusters, services, tds) = (&setup.clusters, &setup.services, &setup.tds);
+    let cluster_name = unique("e2e-ahead");
+    apply(clusters, cluster_manifest("main", &cluster_name)).await?;
+    wait_ready(clusters, "main", ConditionStatus::True, T).await?;
+    let service_name = unique("e2e-ahead");
+    let mut svc = service_manifest("web", "main", "later", &net, 1);
+    svc["spec"]["serviceName"] = json!(service_name);
+    svc["spec"]["adoption"] = json!("AdoptOrCreate");
+    apply(services, svc).await?;
+    eventually("looked up while waiting for its task definition", T, || async {
+        let obj = serde_json::to_value(services.get("web").await?)?;
+        let waiting = condition(&obj, READY).is_some_and(|c| c.reason == "DependencyNotReady");
+        Ok((waiting && setup.controller.calls("DescribeServices") > 0).then_some(()))
+    })
+    .await?;
+
+    // Someone else creates the service now, straight in AWS.
+    let theirs = register_revision(&ecs, &unique("e2e-theirs"), None).await?;
+    ecs.create_service()
+        .cluster(&cluster_name)
+        .service_name(&service_name)
+        .task_definition(&theirs)
+        .desired_count(1)
+        .network_configuration(network_configuration(&net)?)
+        .send()
+        .await?;
+    proxy.refuse(
+        "CreateService",
+        400,
+        "InvalidParameterException",
+        "Creation of service was not idempotent.",
+    );
+    apply(
+        tds,
+        task_definition_manifest("later", &unique("e2e-later"), "nginx:1"),
+    )
+    .await?;
+    let obj = wait_ready(services, "web", ConditionStatus::True, T).await?;
+    assert_eq!(
+        proxy.refused("CreateService"),
+        1,
+        "created without a look-up after the wait, refused once, then adopted"
+    );
+    assert_eq!(obj["status"]["adopted"], json!(true), "{}", obj["status"]);
+    let ours = obj["status"]["taskDefinitionArn"]
+        .as_str()
+        .context("taskDefinitionArn")?;
+    ensure!(ours != theirs, "the adopted service runs our revision now");
+    proxy.accept("CreateService");
+    delete_and_wait_gone(services, "web", T).await?;
     delete_and_wait_gone(tds, "later", T).await?;
     delete_and_wait_gone(clusters, "main", T).await?;
     Ok(())

@@ -16,6 +16,24 @@ pub(super) async fn describe(aws: &Account<'_>, target: &Target) -> Result<Optio
         .await?)
 }
 
+/// Looks the service up while it waits for its references, when its cluster is known: with the other
+/// services waiting at the moment, in shared DescribeServices calls (see
+/// [`Account::look_up_service_ahead`]). Best effort: a failed look-up only means the service is looked
+/// up again before its creation.
+pub(super) async fn look_up_ahead(aws: &Account<'_>, target: &Target) {
+    if let Err(e) = aws
+        .look_up_service_ahead(target.region.as_deref(), &target.cluster, &target.name)
+        .await
+    {
+        tracing::debug!(service = %target.name, error = %e, "look-up ahead of the creation failed");
+    }
+}
+
+/// Whether a look-up ahead found the service absent (forgetting it: one create may rely on it).
+pub(super) fn known_absent(aws: &Account<'_>, target: &Target) -> bool {
+    aws.take_service_absence(target.region.as_deref(), &target.cluster, &target.name)
+}
+
 /// Takes `action`; returns the service as AWS answered (the created or updated service, or the one
 /// described when only tags were synced).
 pub(super) async fn execute(

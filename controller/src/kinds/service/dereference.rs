@@ -72,6 +72,27 @@ pub(super) async fn references(
     }))
 }
 
+/// Where the service will be, while [`references`] waits (for the task definition, say), when its
+/// cluster is known already; `None` otherwise.
+pub(super) async fn target_while_waiting(
+    obj: &FargateService,
+    ctx: &Context,
+    aws: &Account<'_>,
+    profile: Option<&crate::api::FargateProfile>,
+) -> Result<Option<Target>, Error> {
+    let names = placement::Names {
+        profile,
+        ..names(obj)
+    };
+    Ok(placement::cluster_known(names, ctx, aws)
+        .await?
+        .map(|(cluster, region)| Target {
+            cluster,
+            region: Some(region),
+            name: obj.service_name(),
+        }))
+}
+
 /// The ScalingPolicy (if any) that targets this service, by reference or by its resource id
 /// (`service/<cluster>/<service>`), and so owns its desired count.
 pub(super) async fn scaler(obj: &FargateService, ctx: &Context) -> Result<Option<String>, Error> {

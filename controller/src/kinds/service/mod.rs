@@ -13,6 +13,7 @@ mod plan;
 mod strategy;
 
 use crate::api::{EcsCluster, FargateService, FargateServiceStatus, ScalingPolicy, TaskDefinition};
+use crate::aws::ErrorKind;
 use crate::aws::operations::{self as op, Operation};
 use crate::runtime::{Applied, Cleanup, Context, Deref, Error, Managed, relations};
 use kube::ResourceExt;
@@ -69,7 +70,17 @@ impl Managed for FargateService {
         let aws = crate::runtime::aws_for(ctx, this)?;
         let mut refs = match dereference::references(this, ctx, &aws, profile.as_deref()).await? {
             Deref::Ready(refs) => refs,
-            Deref::Wait(state) => return Ok(Applied::new(status, state)),
+            Deref::Wait(state) => {
+                // Never created: look it up now, with the services waiting together, so that its
+                // creation needs no look-up of its own once the wait is over.
+                if status.arn.is_none()
+                    && let Some(target) =
+                        dereference::target_while_waiting(this, ctx, &aws, profile.as_deref()).await?
+                {
+                    act::look_up_ahead(&aws, &target).await;
+                }
+                return Ok(Applied::new(status, state));
+            }
         };
         // A revision the profile did not see registered (by ARN, or an object it does not select)
         // is held to its task-role guard rail too.
@@ -82,31 +93,57 @@ impl Managed for FargateService {
                 crate::kinds::profile::check_revision_role(p, &role)?;
             }
         }
-        let observed = act::describe(&aws, &refs.target).await?;
-        let mut planned = plan::plan(this, &refs, observed.clone(), status.clone())?;
-        // Setting the count is destructive when a scaler owns it: "no ScalingPolicy" from the cache
-        // is confirmed with the API server first, then with Application Auto Scaling (a scalable
-        // target no object owns).
-        if refs.scaled_by.is_none() && planned.sets_desired_count() {
-            let scaler = match dereference::scaler_confirmed(this, ctx).await? {
-                Some(policy) => Some(policy),
-                None => dereference::external_scaler(&aws, &refs.target).await?,
+        // Found absent by a look-up ahead: created without a look-up of its own, unless the plan
+        // would do anything else, or ECS refuses the create (a service of that name made since).
+        let mut absent = status.arn.is_none() && act::known_absent(&aws, &refs.target);
+        let mut described = None;
+        loop {
+            let observed = match (absent, described.take()) {
+                (true, _) => None,
+                (false, Some(observed)) => observed,
+                (false, None) => act::describe(&aws, &refs.target).await?,
             };
-            if let Some(scaler) = scaler {
-                refs.scaled_by = Some(scaler);
-                planned = plan::plan(this, &refs, observed, status)?;
+            let mut planned = plan::plan(this, &refs, observed.clone(), status.clone())?;
+            if absent && !planned.creates() {
+                absent = false;
+                continue;
             }
-        }
-        match planned {
-            Plan::Settled(applied) => Ok(applied),
-            Plan::Act { action, then } => {
-                let answered = act::execute(&aws, &refs.target, action, then.adopts()).await?;
-                let stage = match plan::wants_stage(&answered) {
-                    Some(deployment) => act::stage(&aws, &refs.target, deployment).await?,
-                    None => None,
+            // Setting the count is destructive when a scaler owns it: "no ScalingPolicy" from the cache
+            // is confirmed with the API server first, then with Application Auto Scaling (a scalable
+            // target no object owns).
+            if refs.scaled_by.is_none() && planned.sets_desired_count() {
+                let scaler = match dereference::scaler_confirmed(this, ctx).await? {
+                    Some(policy) => Some(policy),
+                    None => dereference::external_scaler(&aws, &refs.target).await?,
                 };
-                Ok(then.with(&refs, &answered, stage))
+                if let Some(scaler) = scaler {
+                    refs.scaled_by = Some(scaler);
+                    planned = plan::plan(this, &refs, observed, status.clone())?;
+                }
             }
+            let (action, then) = match planned {
+                Plan::Settled(applied) => return Ok(applied),
+                Plan::Act { action, then } => (action, then),
+            };
+            let answered = match act::execute(&aws, &refs.target, action, then.adopts()).await {
+                Err(Error::Aws(e)) if absent && e.kind == ErrorKind::Terminal => {
+                    // ECS refuses to create a service whose name is taken ("Creation of service was
+                    // not idempotent"); any other refusal stands.
+                    let found = act::describe(&aws, &refs.target).await?;
+                    if found.is_none() {
+                        return Err(e.into());
+                    }
+                    tracing::info!(service = %refs.target.name, "the service found absent before exists now: planning again");
+                    (absent, described) = (false, Some(found));
+                    continue;
+                }
+                answered => answered?,
+            };
+            let stage = match plan::wants_stage(&answered) {
+                Some(deployment) => act::stage(&aws, &refs.target, deployment).await?,
+                None => None,
+            };
+            return Ok(then.with(&refs, &answered, stage));
         }
     }
 
@@ -120,6 +157,8 @@ impl Managed for FargateService {
         let Some(target) = dereference::created_in(self, ctx, status).await? else {
             return Ok(Cleanup::Done);
         };
+        // Deleted while it waited: a look-up ahead of its creation is not needed any more.
+        act::known_absent(&aws, &target);
         let observed = act::describe(&aws, &target).await?;
         match plan::removal(self, &target, observed.as_ref()) {
             Removal::Gone => Ok(Cleanup::Done),
