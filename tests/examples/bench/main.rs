@@ -37,7 +37,7 @@ use ecs_controller_e2e::harness::{
 };
 use floor::Shape;
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource};
 use report::{FloorOut, Percentiles, Phase, Results, Snapshot};
 use serde_json::json;
@@ -224,7 +224,6 @@ impl Config {
 struct Bench {
     cfg: Config,
     timeline: Arc<Timeline>,
-    client: Client,
     namespace: String,
     apis: HashMap<&'static str, Api<DynamicObject>>,
     tracker: Tracker,
@@ -466,25 +465,12 @@ impl Bench {
         .await
     }
 
-    /// Event writes by the controller in the namespace: one per Event, plus its series' repeats.
-    async fn event_writes(&self) -> Result<f64> {
-        let api: Api<k8s_openapi::api::events::v1::Event> =
-            Api::namespaced(self.client.clone(), &self.namespace);
-        let list = api.list(&ListParams::default()).await.context("listing events")?;
-        Ok(list
-            .items
-            .iter()
-            .filter(|e| e.reporting_controller.as_deref() == Some("ecs-controller"))
-            .map(|e| e.series.as_ref().map_or(1.0, |s| f64::from(s.count.max(1))))
-            .sum())
-    }
-
     async fn snapshot(&self, ctl: &ControllerProcess) -> Result<Snapshot> {
         let text = scrape(ctl).await.context("scraping the controller's /metrics")?;
         Ok(Snapshot {
             counters: prom::Counters::from_text(&text),
             footprint: procfs::footprint(ctl.pid()).context("the controller process is gone")?,
-            events: self.event_writes().await?,
+            events: self.tracker.event_writes(),
             changes: self.tracker.changes(),
             environment_cpu: procfs::environment_cpu(),
             environment_at: Some(Instant::now()),
@@ -656,7 +642,7 @@ impl Bench {
         let apply_seconds = applying.elapsed().as_secs_f64();
         // The counters of a new process start at zero; the harness's own counts are taken now.
         let s0 = Snapshot {
-            events: self.event_writes().await?,
+            events: self.tracker.event_writes(),
             changes: self.tracker.changes(),
             environment_cpu: procfs::environment_cpu(),
             environment_at: Some(Instant::now()),
@@ -1340,7 +1326,7 @@ async fn run(bench: &Bench, results: &mut Results) -> Result<()> {
         .timeline
         .mark(&format!("restart with --resync-period {}s", cfg.resync.as_secs()));
     let before = Snapshot {
-        events: bench.event_writes().await?,
+        events: bench.tracker.event_writes(),
         changes: bench.tracker.changes(),
         environment_cpu: procfs::environment_cpu(),
         environment_at: Some(Instant::now()),
@@ -1529,7 +1515,6 @@ async fn main() -> Result<()> {
             .iter()
             .map(|(k, ar)| (*k, Api::namespaced_with(client.clone(), &ns.name, ar)))
             .collect(),
-        client,
         namespace: ns.name.clone(),
         tracker,
         ecs: harness::ecs().await?,

@@ -55,6 +55,11 @@ struct State {
     /// Names listed since the latest (re)list began, per kind.
     relisting: HashMap<&'static str, HashSet<String>>,
     errors: u64,
+    /// The controller's Events by uid, with the count of their series last seen (an Event the API
+    /// server expired stays here, so writes are never undercounted when Events age out).
+    events: HashMap<String, u64>,
+    /// Event writes seen: one per Event, plus each repeat its series counted.
+    event_writes: u64,
 }
 
 #[derive(Clone)]
@@ -212,6 +217,10 @@ impl Tracker {
                 }
             }));
         }
+        tasks.push(tokio::spawn(watch_events(
+            Api::namespaced(client.clone(), namespace),
+            state.clone(),
+        )));
         let tracker = Tracker {
             state,
             tasks: Arc::new(tasks),
@@ -224,6 +233,11 @@ impl Tracker {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(tracker)
+    }
+
+    /// The controller's Event writes in the namespace since the tracker started.
+    pub fn event_writes(&self) -> f64 {
+        State::lock(&self.state).event_writes as f64
     }
 
     pub fn applied(&self, key: &Key, at: Instant) {
@@ -316,5 +330,33 @@ impl Tracker {
             o.complete_at.is_some() || o.failed_at.is_some()
         })
         .await
+    }
+}
+
+/// Counts the controller's Event writes as a watch sees them: each new Event is one write and each
+/// repeat its series counts another (an Event's `series.count` grows with its repeats). A list of
+/// Events instead would lose those the API server expired (its `--event-ttl`, 1 h) in between.
+async fn watch_events(api: Api<k8s_openapi::api::events::v1::Event>, state: Arc<Mutex<State>>) {
+    let mut stream = watcher(api, watcher::Config::default()).default_backoff().boxed();
+    while let Some(event) = stream.next().await {
+        let e = match event {
+            Ok(watcher::Event::Apply(e) | watcher::Event::InitApply(e)) => e,
+            Ok(_) => continue,
+            Err(err) => {
+                State::lock(&state).errors += 1;
+                eprintln!("bench: watch of Events: {err}");
+                continue;
+            }
+        };
+        if e.reporting_controller.as_deref() != Some("ecs-controller") {
+            continue;
+        }
+        let count = e
+            .series
+            .as_ref()
+            .map_or(1, |s| u64::try_from(s.count.max(1)).unwrap_or(1));
+        let mut s = State::lock(&state);
+        let before = s.events.insert(e.uid().unwrap_or_default(), count).unwrap_or(0);
+        s.event_writes += count.saturating_sub(before);
     }
 }
