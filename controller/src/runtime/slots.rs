@@ -7,7 +7,7 @@
 //! to the change lane. The lane also goes with the reconcile's AWS calls (see `aws::gateway`).
 
 use crate::aws::Lane;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -17,6 +17,8 @@ use tokio::time::Instant;
 pub(crate) struct Slots {
     limit: usize,
     state: Mutex<State>,
+    /// Woken when a reconcile leaves (its slot released, or given up while it waited).
+    left: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +31,8 @@ struct State {
     resync: HashMap<String, u64>,
     /// When the last resync began.
     resync_began: Option<Instant>,
+    /// Objects of the resync handed to kube-runtime whose reconcile has not come for a slot yet.
+    handed: HashSet<String>,
     next_id: u64,
 }
 
@@ -73,6 +77,8 @@ impl Drop for Slot {
         let mut s = self.slots.lock();
         s.running = s.running.saturating_sub(1);
         s.wake_first(self.slots.limit);
+        drop(s);
+        self.slots.left.notify_waiters();
     }
 }
 
@@ -86,7 +92,27 @@ impl Slots {
                 usize::from(limit)
             },
             state: Mutex::default(),
+            left: Notify::new(),
         })
+    }
+
+    /// Waits until fewer than `limit` reconciles run, wait for a slot, or were handed to kube-runtime
+    /// by the resync and have not come for a slot yet; then counts `key` as handed. A resync hands its
+    /// objects out at that pace (see `runner`), so that the rest of it waits as names, and a change
+    /// finds kube-runtime's queue nearly empty.
+    pub(crate) async fn hand_out(&self, key: String) {
+        loop {
+            let left = self.left.notified();
+            {
+                let mut s = self.lock();
+                let outstanding = s.running + s.waiting.iter().map(VecDeque::len).sum::<usize>();
+                if outstanding + s.handed.len() < self.limit {
+                    s.handed.insert(key);
+                    return;
+                }
+            }
+            left.await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -100,6 +126,8 @@ impl Slots {
         let mark = s.next_id;
         s.resync = keys.into_iter().map(|k| (k, mark)).collect();
         s.resync_began = Some(Instant::now());
+        // Handed out by the last resync and never come (deleted meanwhile): not waited for any more.
+        s.handed.clear();
     }
 
     /// The object changed (a watch event that starts a reconcile): it is not a resync's any more, and
@@ -126,6 +154,7 @@ impl Slots {
             let mut s = self.lock();
             let id = s.next_id;
             s.next_id += 1;
+            s.handed.remove(&key);
             let lane = if s.resync.contains_key(&key) {
                 Lane::Routine
             } else {
@@ -181,6 +210,8 @@ impl Drop for Waiting<'_> {
         let mut s = self.slots.lock();
         s.remove(self.id);
         s.wake_first(self.slots.limit);
+        drop(s);
+        self.slots.left.notify_waiters();
     }
 }
 
