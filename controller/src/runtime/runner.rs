@@ -238,12 +238,11 @@ fn kind_seconds(var: &str, kind: &str) -> Duration {
         .unwrap_or_default()
 }
 
-/// Every object of the kind once a `period`, handed to kube-runtime only while fewer reconciles than
-/// the slots allow run, wait for one, or are on their way ([`Slots::hand_out`]): the rest of a resync
-/// waits here, as names,
-/// so that kube-runtime's queue, which hands out changes and a resync's objects in no particular
-/// order, never holds more than a slot's worth of a resync ahead of a change. A period that ends
-/// before its resync is handed out starts the next one with every object again.
+/// Every object of the kind once a `period`, handed to kube-runtime only while it has room to hand them
+/// out at once ([`Slots::hand_out`]): the rest of a resync waits here, as names, so that kube-runtime's
+/// queue, which hands out changes and a resync's objects in no particular order, holds none of a resync
+/// ahead of a change. A period that ends before its resync is handed out starts the next one with
+/// every object again.
 fn resyncs<K>(
     period: Duration,
     slots: Arc<Slots>,
@@ -384,7 +383,8 @@ fn controller<K: Managed>(
     // reference each) rather than in a task each (about 2 KB: every object's at a start or a mass
     // deletion, for as long as AWS's pace makes them wait), and those handed out wait for a slot in
     // the lane of what started them.
-    let config = controller::Config::default().concurrency(ctx.config.concurrency.saturating_mul(2));
+    let config = controller::Config::default()
+        .concurrency(ctx.config.concurrency.saturating_mul(Slots::HANDED_OUT_PER_SLOT));
     let resync = resyncs::<K>(period, slots.clone(), reader.clone());
     let latest = reader.clone();
     let stop = shutdown.clone();
@@ -458,7 +458,7 @@ mod tests {
         for name in ["a", "b", "c", "d"] {
             writer.apply_watcher_event(&watcher::Event::Apply(config_map(name)));
         }
-        let slots = Slots::new(2);
+        let slots = Slots::new(1);
         let period = Duration::from_secs(60);
         let mut resync = std::pin::pin!(resyncs(period, slots.clone(), store));
         async fn next<S>(s: &mut S, wait: Duration) -> Option<String>
@@ -473,7 +473,7 @@ mod tests {
         }
         let s = &mut resync;
         assert_eq!(next(s, Duration::from_secs(59)).await, None, "before the period");
-        // Two handed out whose reconciles have not come for a slot yet: nothing more.
+        // Two handed out for the one slot, their reconciles not come yet: nothing more.
         let first = next(s, Duration::from_secs(2)).await.unwrap_or_default();
         let second = next(s, Duration::from_secs(1)).await.unwrap_or_default();
         assert_eq!(
@@ -481,8 +481,7 @@ mod tests {
             None,
             "handed out ahead of the slots"
         );
-        // They come: a change's reconcile runs beside the first, the second waits for a slot.
-        let change = slots.take("ns/x".into()).await;
+        // They come: the first runs, the second waits for the slot.
         let running = slots.take(format!("ns/{first}")).await;
         assert_eq!(running.lane, Lane::Routine);
         let waiting = tokio::spawn({
@@ -494,7 +493,7 @@ mod tests {
             None,
             "handed out without room"
         );
-        drop((change, running));
+        drop(running);
         waiting.await.map_err(|e| e.to_string())?;
         let mut all = vec![first, second];
         for _ in 0..2 {

@@ -96,17 +96,23 @@ impl Slots {
         })
     }
 
-    /// Waits until fewer than `limit` reconciles run, wait for a slot, or were handed to kube-runtime
-    /// by the resync and have not come for a slot yet; then counts `key` as handed. A resync hands its
-    /// objects out at that pace (see `runner`), so that the rest of it waits as names, and a change
-    /// finds kube-runtime's queue nearly empty.
+    /// How many reconciles kube-runtime hands out at once, and a resync keeps handed out: this many
+    /// per slot. One slot's worth waits for a slot here, so a slot freed is taken at once (and the
+    /// reconciles of a resync reach their batched Describe calls together).
+    pub(crate) const HANDED_OUT_PER_SLOT: u16 = 2;
+
+    /// Waits until fewer than [`HANDED_OUT_PER_SLOT`](Self::HANDED_OUT_PER_SLOT) times the slots
+    /// run, wait for a slot, or were handed to kube-runtime by the resync and have not come for a slot
+    /// yet; then counts `key` as handed. A resync hands its objects out at that pace (see `runner`),
+    /// so that the rest of it waits as names, and a change finds kube-runtime's queue empty.
     pub(crate) async fn hand_out(&self, key: String) {
+        let most = self.limit.saturating_mul(usize::from(Self::HANDED_OUT_PER_SLOT));
         loop {
             let left = self.left.notified();
             {
                 let mut s = self.lock();
                 let outstanding = s.running + s.waiting.iter().map(VecDeque::len).sum::<usize>();
-                if outstanding + s.handed.len() < self.limit {
+                if outstanding + s.handed.len() < most {
                     s.handed.insert(key);
                     return;
                 }
