@@ -9,8 +9,6 @@ use super::kinds::{self, Controllers};
 use super::slots::Slots;
 use super::{Context, Managed, error_policy, reconcile};
 use crate::api::RECONCILE_REQUESTED_ANNOTATION;
-#[cfg(test)]
-use crate::aws::Lane;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::{Future, StreamExt};
 use kube::api::Api;
@@ -80,14 +78,11 @@ pub fn change_key<K: Resource>(obj: &K) -> Option<u64> {
 
 /// An object's key among its kind's reconcile slots.
 fn slot_key<K: Resource>(obj: &K) -> String {
-    key(
-        obj.meta().namespace.as_deref(),
-        obj.meta().name.as_deref().unwrap_or_default(),
+    format!(
+        "{}/{}",
+        obj.meta().namespace.as_deref().unwrap_or_default(),
+        obj.meta().name.as_deref().unwrap_or_default()
     )
-}
-
-fn key(namespace: Option<&str>, name: &str) -> String {
-    format!("{}/{name}", namespace.unwrap_or_default())
 }
 
 /// Passes a watch's objects on to the kind's subscribers (other kinds' controllers): the cached object
@@ -238,58 +233,11 @@ fn kind_seconds(var: &str, kind: &str) -> Duration {
         .unwrap_or_default()
 }
 
-/// Every object of the kind once a `period`, handed to kube-runtime only while it has room to hand them
-/// out at once ([`Slots::hand_out`]): the rest of a resync waits here, as names, so that kube-runtime's
-/// queue, which hands out changes and a resync's objects in no particular order, holds none of a resync
-/// ahead of a change. A period that ends before its resync is handed out starts the next one with
-/// every object again.
-fn resyncs<K>(
-    period: Duration,
-    slots: Arc<Slots>,
-    all: reflector::Store<K>,
-) -> impl futures::Stream<Item = reflector::ObjectRef<K>> + Send + 'static
-where
-    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-{
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let resync = move |slots: &Slots| {
-        let names: std::collections::VecDeque<(String, Option<String>)> = all
-            .state()
-            .iter()
-            .map(|o| (o.name_any(), o.namespace()))
-            .collect();
-        slots.resync(names.iter().map(|(name, ns)| key(ns.as_deref(), name)));
-        names
-    };
-    let queue = std::collections::VecDeque::new();
-    futures::stream::unfold((ticks, queue, slots), move |(mut ticks, mut queue, slots)| {
-        let resync = resync.clone();
-        async move {
-            loop {
-                if queue.is_empty() {
-                    ticks.tick().await;
-                    queue = resync(&slots);
-                    continue;
-                }
-                let next = queue
-                    .front()
-                    .map(|(name, ns)| key(ns.as_deref(), name))
-                    .unwrap_or_default();
-                tokio::select! {
-                    _ = ticks.tick() => queue = resync(&slots),
-                    () = slots.hand_out(next) => {
-                        let (name, ns) = queue.pop_front()?;
-                        let at = reflector::ObjectRef::new(&name);
-                        let at = match ns {
-                            Some(ns) => at.within(&ns),
-                            None => at,
-                        };
-                        return Some((at, (ticks, queue, slots)));
-                    }
-                }
-            }
-        }
+/// A stream that ticks every `period`, starting one period from now.
+fn ticks(period: Duration) -> impl futures::Stream<Item = ()> + Send + 'static {
+    futures::stream::unfold((), move |()| async move {
+        tokio::time::sleep(period).await;
+        Some(((), ()))
     })
 }
 
@@ -379,18 +327,16 @@ fn controller<K: Managed>(
         tracing::debug!(kind = %synced_kind, "cache synced");
     };
     let period = ctx.config.resync.of::<K>();
-    // kube-runtime hands out at most twice as many reconciles as run: the rest wait in its queue (a
-    // reference each) rather than in a task each (about 2 KB: every object's at a start or a mass
-    // deletion, for as long as AWS's pace makes them wait), and those handed out wait for a slot in
-    // the lane of what started them.
-    let config = controller::Config::default()
-        .concurrency(ctx.config.concurrency.saturating_mul(Slots::HANDED_OUT_PER_SLOT));
-    let resync = resyncs::<K>(period, slots.clone(), reader.clone());
+    let config = controller::Config::default();
+    let resync = {
+        let (slots, all) = (slots.clone(), reader.clone());
+        ticks(period).inspect(move |()| slots.resync(all.state().iter().map(|o| slot_key(o.as_ref()))))
+    };
     let latest = reader.clone();
     let stop = shutdown.clone();
     let run = K::watches(Controller::for_stream(stream, reader), &ctx)
         .with_config(config)
-        .reconcile_on(resync)
+        .reconcile_all_on(resync)
         .graceful_shutdown_on(shutdown)
         .run(
             move |obj, ctx| {
@@ -440,74 +386,6 @@ mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::ConfigMap;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
-
-    fn config_map(name: &str) -> ConfigMap {
-        ConfigMap {
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                namespace: Some("ns".into()),
-                ..ObjectMeta::default()
-            },
-            ..ConfigMap::default()
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_resync_hands_its_objects_out_only_while_the_slots_have_room() -> Result<(), String> {
-        let (store, mut writer) = reflector::store::<ConfigMap>();
-        for name in ["a", "b", "c", "d"] {
-            writer.apply_watcher_event(&watcher::Event::Apply(config_map(name)));
-        }
-        let slots = Slots::new(1);
-        let period = Duration::from_secs(60);
-        let mut resync = std::pin::pin!(resyncs(period, slots.clone(), store));
-        async fn next<S>(s: &mut S, wait: Duration) -> Option<String>
-        where
-            S: futures::Stream<Item = reflector::ObjectRef<ConfigMap>> + Unpin,
-        {
-            tokio::time::timeout(wait, s.next())
-                .await
-                .ok()
-                .flatten()
-                .map(|o| o.name)
-        }
-        let s = &mut resync;
-        assert_eq!(next(s, Duration::from_secs(59)).await, None, "before the period");
-        // Two handed out for the one slot, their reconciles not come yet: nothing more.
-        let first = next(s, Duration::from_secs(2)).await.unwrap_or_default();
-        let second = next(s, Duration::from_secs(1)).await.unwrap_or_default();
-        assert_eq!(
-            next(s, Duration::from_secs(10)).await,
-            None,
-            "handed out ahead of the slots"
-        );
-        // They come: the first runs, the second waits for the slot.
-        let running = slots.take(format!("ns/{first}")).await;
-        assert_eq!(running.lane, Lane::Routine);
-        let waiting = tokio::spawn({
-            let (slots, key) = (slots.clone(), format!("ns/{second}"));
-            async move { drop(slots.take(key).await) }
-        });
-        assert_eq!(
-            next(s, Duration::from_secs(10)).await,
-            None,
-            "handed out without room"
-        );
-        drop(running);
-        waiting.await.map_err(|e| e.to_string())?;
-        let mut all = vec![first, second];
-        for _ in 0..2 {
-            let name = next(s, Duration::from_secs(1)).await.unwrap_or_default();
-            drop(slots.take(format!("ns/{name}")).await);
-            all.push(name);
-        }
-        all.sort();
-        assert_eq!(all, ["a", "b", "c", "d"]);
-        // Done with this resync: the next one comes with the next period (at 120 s).
-        assert_eq!(next(s, Duration::from_secs(30)).await, None);
-        assert!(next(s, Duration::from_secs(10)).await.is_some());
-        Ok(())
-    }
 
     #[test]
     fn a_remembered_status_is_let_go_once_the_cache_holds_the_version_its_write_produced() {

@@ -7,7 +7,7 @@
 //! to the change lane. The lane also goes with the reconcile's AWS calls (see `aws::gateway`).
 
 use crate::aws::Lane;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -17,8 +17,6 @@ use tokio::time::Instant;
 pub(crate) struct Slots {
     limit: usize,
     state: Mutex<State>,
-    /// Woken when a reconcile leaves (its slot released, or given up while it waited).
-    left: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -31,8 +29,6 @@ struct State {
     resync: HashMap<String, u64>,
     /// When the last resync began.
     resync_began: Option<Instant>,
-    /// Objects of the resync handed to kube-runtime whose reconcile has not come for a slot yet.
-    handed: HashSet<String>,
     next_id: u64,
 }
 
@@ -77,8 +73,6 @@ impl Drop for Slot {
         let mut s = self.slots.lock();
         s.running = s.running.saturating_sub(1);
         s.wake_first(self.slots.limit);
-        drop(s);
-        self.slots.left.notify_waiters();
     }
 }
 
@@ -92,33 +86,7 @@ impl Slots {
                 usize::from(limit)
             },
             state: Mutex::default(),
-            left: Notify::new(),
         })
-    }
-
-    /// How many reconciles kube-runtime hands out at once, and a resync keeps handed out: this many
-    /// per slot. One slot's worth waits for a slot here, so a slot freed is taken at once (and the
-    /// reconciles of a resync reach their batched Describe calls together).
-    pub(crate) const HANDED_OUT_PER_SLOT: u16 = 2;
-
-    /// Waits until fewer than [`HANDED_OUT_PER_SLOT`](Self::HANDED_OUT_PER_SLOT) times the slots
-    /// run, wait for a slot, or were handed to kube-runtime by the resync and have not come for a slot
-    /// yet; then counts `key` as handed. A resync hands its objects out at that pace (see `runner`),
-    /// so that the rest of it waits as names, and a change finds kube-runtime's queue empty.
-    pub(crate) async fn hand_out(&self, key: String) {
-        let most = self.limit.saturating_mul(usize::from(Self::HANDED_OUT_PER_SLOT));
-        loop {
-            let left = self.left.notified();
-            {
-                let mut s = self.lock();
-                let outstanding = s.running + s.waiting.iter().map(VecDeque::len).sum::<usize>();
-                if outstanding + s.handed.len() < most {
-                    s.handed.insert(key);
-                    return;
-                }
-            }
-            left.await;
-        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -132,8 +100,6 @@ impl Slots {
         let mark = s.next_id;
         s.resync = keys.into_iter().map(|k| (k, mark)).collect();
         s.resync_began = Some(Instant::now());
-        // Handed out by the last resync and never come (deleted meanwhile): not waited for any more.
-        s.handed.clear();
     }
 
     /// The object changed (a watch event that starts a reconcile): it is not a resync's any more, and
@@ -160,7 +126,6 @@ impl Slots {
             let mut s = self.lock();
             let id = s.next_id;
             s.next_id += 1;
-            s.handed.remove(&key);
             let lane = if s.resync.contains_key(&key) {
                 Lane::Routine
             } else {
@@ -216,8 +181,6 @@ impl Drop for Waiting<'_> {
         let mut s = self.slots.lock();
         s.remove(self.id);
         s.wake_first(self.slots.limit);
-        drop(s);
-        self.slots.left.notify_waiters();
     }
 }
 
