@@ -446,7 +446,7 @@ impl Account<'_> {
         cluster: &str,
         name: &str,
     ) -> Result<(), AwsError> {
-        let key = (self.place(region), cluster.to_string(), name.to_string());
+        let key = self.absence_key(region, cluster, name);
         if lock(&self.clients.absences).contains(&key) {
             return Ok(());
         }
@@ -469,8 +469,12 @@ impl Account<'_> {
     /// someone else makes ECS refuse the create ("Creation of service was not idempotent"), and the
     /// caller looks it up then.
     pub(crate) fn take_service_absence(&self, region: Option<&str>, cluster: &str, name: &str) -> bool {
-        let key = (self.place(region), cluster.to_string(), name.to_string());
+        let key = self.absence_key(region, cluster, name);
         lock(&self.clients.absences).remove(&key)
+    }
+
+    fn absence_key(&self, region: Option<&str>, cluster: &str, name: &str) -> (Place, String, String) {
+        (self.place(region), cluster.to_string(), name.to_string())
     }
 
     /// One task by ARN, batched per cluster (100 per call) with the other tasks polled at the moment.

@@ -46,8 +46,6 @@ pub(super) enum Plan {
 }
 
 impl Plan {
-    /// Whether the plan sets the service's desired count on an existing service (which undoes an
-    /// autoscaler's count if a ScalingPolicy owns it after all).
     /// Whether the plan creates the service.
     pub(super) fn creates(&self) -> bool {
         matches!(
@@ -59,6 +57,8 @@ impl Plan {
         )
     }
 
+    /// Whether the plan sets the service's desired count on an existing service (which undoes an
+    /// autoscaler's count if a ScalingPolicy owns it after all).
     pub(super) fn sets_desired_count(&self) -> bool {
         matches!(self, Plan::Act { action: Action::Update { changes, .. }, .. } if changes.desired_count.is_some())
     }
